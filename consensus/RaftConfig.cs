@@ -1,0 +1,87 @@
+namespace Aurigraph.Consensus;
+
+/// <summary>Everything a <see cref="RaftNode"/> is built from. All durations are in ticks.</summary>
+public sealed class RaftConfig
+{
+    /// <summary>This node's id; non-zero (0 means "nobody").</summary>
+    public required ulong Id { get; init; }
+
+    /// <summary>Voting members (validators), including this node when it is one.</summary>
+    public required IReadOnlyCollection<ulong> Voters { get; init; }
+
+    /// <summary>Non-voting members (business and slim nodes): they receive the log but never vote or count toward a quorum.</summary>
+    public IReadOnlyCollection<ulong> Learners { get; init; } = [];
+
+    public required ILogStorage Storage { get; init; }
+
+    /// <summary>Randomness for election timeouts. Seed it to replay a run.</summary>
+    public required IRandomSource Random { get; init; }
+
+    /// <summary>A follower campaigns after a randomized timeout in [ElectionTicks, 2 × ElectionTicks).</summary>
+    public int ElectionTicks { get; init; } = 10;
+
+    public int HeartbeatTicks { get; init; } = 1;
+
+    /// <summary>Payload bytes per append message (at least one entry is always sent).</summary>
+    public long MaxSizePerMessage { get; init; } = 1 << 20;
+
+    /// <summary>Pipelined appends in flight per follower.</summary>
+    public int MaxInflightMessages { get; init; } = 64;
+
+    /// <summary>Bytes in flight per follower; 0 means unbounded by bytes.</summary>
+    public long MaxInflightBytes { get; init; } = 64L << 20;
+
+    /// <summary>Bytes of committed entries handed to the host per <see cref="Ready"/>.</summary>
+    public long MaxCommittedBytesPerReady { get; init; } = 64L << 20;
+
+    /// <summary>Proposals are refused once this many bytes are proposed but not committed; 0 means unbounded.</summary>
+    public long MaxUncommittedBytes { get; init; } = 1L << 30;
+
+    public bool PreVote { get; init; } = true;
+
+    public bool CheckQuorum { get; init; } = true;
+
+    /// <summary>The last index the host's state machine applied durably (on restart).</summary>
+    public ulong Applied { get; init; }
+
+    /// <summary>
+    /// Test-only fault: commit by counting replicas even for an entry of an earlier term (the Raft paper's
+    /// Figure 8 bug). Exists so tests can prove the simulator detects an unsafe core.
+    /// </summary>
+    internal bool UnsafeCommitEarlierTermEntries { get; init; }
+
+    internal void Validate()
+    {
+        if (Id == 0)
+        {
+            throw new ArgumentException("Id must be non-zero", nameof(Id));
+        }
+        if (Voters.Count == 0)
+        {
+            throw new ArgumentException("at least one voter is required", nameof(Voters));
+        }
+        if (Voters.Contains(0UL) || Learners.Contains(0UL))
+        {
+            throw new ArgumentException("member id 0 is reserved", nameof(Voters));
+        }
+        foreach (var learner in Learners)
+        {
+            if (Voters.Contains(learner))
+            {
+                throw new ArgumentException($"member {learner} is both voter and learner", nameof(Learners));
+            }
+        }
+        if (!Voters.Contains(Id) && !Learners.Contains(Id))
+        {
+            throw new ArgumentException($"node {Id} is neither a voter nor a learner", nameof(Id));
+        }
+        if (HeartbeatTicks <= 0 || ElectionTicks <= HeartbeatTicks)
+        {
+            throw new ArgumentException("ElectionTicks must exceed HeartbeatTicks, both positive", nameof(ElectionTicks));
+        }
+        if (MaxInflightMessages <= 0 || MaxSizePerMessage <= 0)
+        {
+            throw new ArgumentException("MaxInflightMessages and MaxSizePerMessage must be positive", nameof(MaxInflightMessages));
+        }
+    }
+}

@@ -1,0 +1,71 @@
+namespace Aurigraph.Consensus;
+
+public sealed partial class RaftNode
+{
+    // Reads waiting for quorum confirmation, in request order: (request id, read index, confirmation sequence).
+    private readonly Queue<(ulong RequestId, ulong Index, ulong Seq)> _pendingReads = new();
+
+    // Reads received before this leader committed an entry of its term (its commit index may be stale until then).
+    private readonly List<ulong> _readsAwaitingCommit = [];
+
+    // Monotonic across terms; heartbeats carry the latest value and followers echo it.
+    private ulong _readSeq;
+
+    /// <summary>
+    /// Requests a linearizable read (Raft §6.4 ReadIndex). When a quorum confirms this node still leads, a
+    /// <see cref="ReadState"/> with the read index and <paramref name="requestId"/> appears in a Ready; the
+    /// host serves the read once it has applied that index. A non-leader refuses with a leader hint.
+    /// Reads pending when leadership is lost are dropped: the host's wait times out.
+    /// </summary>
+    public ProposeResult ReadIndex(ulong requestId)
+    {
+        if (Role != NodeRole.Leader)
+        {
+            return new ProposeResult(false, 0, 0, RefusalReason.NotLeader, Leader);
+        }
+        if (_log.Term(_log.Committed) != Term)
+        {
+            _readsAwaitingCommit.Add(requestId);
+        }
+        else
+        {
+            StartRead(requestId);
+        }
+        return new ProposeResult(true, _log.Committed, Term, RefusalReason.None, Id);
+    }
+
+    private void StartRead(ulong requestId)
+    {
+        if (_voterIds.Length == 1 && IsVoter)
+        {
+            _readStates.Add(new ReadState(_log.Committed, requestId));
+            return;
+        }
+        _readSeq++;
+        _pendingReads.Enqueue((requestId, _log.Committed, _readSeq));
+        BroadcastHeartbeat();
+    }
+
+    /// <summary>Releases, in order, every pending read whose confirmation sequence a quorum of voters has echoed.</summary>
+    private void ReleaseConfirmedReads()
+    {
+        while (_pendingReads.Count > 0)
+        {
+            var (requestId, index, seq) = _pendingReads.Peek();
+            var acks = IsVoter ? 1 : 0;
+            foreach (var voter in _voterIds)
+            {
+                if (voter != Id && _progress[voter].ReadAck >= seq)
+                {
+                    acks++;
+                }
+            }
+            if (acks < QuorumSize)
+            {
+                return;
+            }
+            _pendingReads.Dequeue();
+            _readStates.Add(new ReadState(index, requestId));
+        }
+    }
+}

@@ -1,0 +1,270 @@
+namespace Aurigraph.Consensus;
+
+public sealed partial class RaftNode
+{
+    // Entries this leader proposed and has not yet seen committed: (index, bytes), for MaxUncommittedBytes.
+    private readonly Queue<(ulong Index, long Bytes)> _uncommitted = new();
+    private long _uncommittedBytes;
+
+    private void AppendLeaderEntry(in Entry entry)
+    {
+        _log.AppendNew(entry);
+        _uncommitted.Enqueue((entry.Index, entry.Data.Length));
+        _uncommittedBytes += entry.Data.Length;
+        // The leader's own copy counts toward the quorum only once the host reports it durable (Advance),
+        // so a single-voter cluster commits after its write, never before.
+    }
+
+    /// <summary>Sends pending entries to every peer, filling each in-flight window (parallel, pipelined replication).</summary>
+    private void BroadcastAppend()
+    {
+        foreach (var (id, p) in _progress)
+        {
+            var sentAny = false;
+            while (MaybeSendAppend(id, p, sendIfEmpty: !sentAny))
+            {
+                sentAny = true;
+                if (p.State != ProgressState.Replicate)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Sends the next append to a peer unless its window is paused; returns whether something was sent.</summary>
+    private bool MaybeSendAppend(ulong to, Progress p, bool sendIfEmpty)
+    {
+        if (p.IsPaused)
+        {
+            return false;
+        }
+        var prevIndex = p.Next - 1;
+        var prevTerm = _log.Term(prevIndex);
+        var entries = p.Next <= _log.LastIndex ? _log.Slice(p.Next, _log.LastIndex + 1, _config.MaxSizePerMessage) : [];
+        if (entries.Length == 0 && !sendIfEmpty)
+        {
+            return false;
+        }
+        Send(new Message
+        {
+            Type = MessageType.Append,
+            From = Id,
+            To = to,
+            Term = Term,
+            Index = prevIndex,
+            LogTerm = prevTerm,
+            Entries = entries,
+            Commit = _log.Committed,
+        });
+        if (entries.Length > 0)
+        {
+            long bytes = 0;
+            foreach (var e in entries)
+            {
+                bytes += e.Size;
+            }
+            p.SentEntries(entries[^1].Index, bytes);
+        }
+        return entries.Length > 0;
+    }
+
+    private void BroadcastHeartbeat()
+    {
+        foreach (var (id, p) in _progress)
+        {
+            Send(new Message
+            {
+                Type = MessageType.Heartbeat,
+                From = Id,
+                To = id,
+                Term = Term,
+                // Never beyond what the follower is known to hold, so it can commit without checking terms.
+                Commit = Math.Min(p.Match, _log.Committed),
+                Context = _readSeq,
+            });
+        }
+    }
+
+    private void HandleAppend(Message m)
+    {
+        if (m.Index < _log.Committed)
+        {
+            Send(new Message { Type = MessageType.AppendResponse, From = Id, To = m.From, Term = Term, Index = _log.Committed });
+            return;
+        }
+        if (_log.MaybeAppend(m.Index, m.LogTerm, m.Entries) is { } lastNew)
+        {
+            _log.CommitTo(Math.Min(m.Commit, lastNew));
+            Send(new Message { Type = MessageType.AppendResponse, From = Id, To = m.From, Term = Term, Index = lastNew });
+            return;
+        }
+        // Conflict hint (Raft §5.3 optimisation): the conflicting term and its first index, or our log's end.
+        ulong hintIndex;
+        ulong hintTerm;
+        if (m.Index > _log.LastIndex)
+        {
+            hintIndex = _log.LastIndex + 1;
+            hintTerm = 0;
+        }
+        else
+        {
+            hintTerm = _log.Term(m.Index);
+            hintIndex = Math.Max(_log.FirstIndexOfTerm(m.Index, hintTerm), _log.Committed + 1);
+        }
+        Send(new Message
+        {
+            Type = MessageType.AppendResponse,
+            From = Id,
+            To = m.From,
+            Term = Term,
+            Index = m.Index,
+            Reject = true,
+            RejectHint = hintIndex,
+            LogTerm = hintTerm,
+        });
+    }
+
+    private void HandleHeartbeat(Message m)
+    {
+        _log.CommitTo(Math.Min(m.Commit, _log.LastIndex));
+        Send(new Message { Type = MessageType.HeartbeatResponse, From = Id, To = m.From, Term = Term, Context = m.Context });
+    }
+
+    private void StepLeader(Message m)
+    {
+        if (!_progress.TryGetValue(m.From, out var p))
+        {
+            return;
+        }
+        switch (m.Type)
+        {
+            case MessageType.AppendResponse:
+                p.RecentActive = true;
+                if (m.Reject)
+                {
+                    HandleAppendRejection(m, p);
+                }
+                else
+                {
+                    HandleAppendAcceptance(m, p);
+                }
+                break;
+            case MessageType.HeartbeatResponse:
+                p.RecentActive = true;
+                p.ProbeSent = false;
+                if (p.State == ProgressState.Replicate && p.Inflights.Full)
+                {
+                    // An append in the window may have been lost: free one slot so replication resumes; a gap
+                    // makes the follower reject, which drops this peer back to probing.
+                    p.Inflights.FreeFirstOne();
+                }
+                if (p.Match < _log.LastIndex)
+                {
+                    MaybeSendAppend(m.From, p, sendIfEmpty: false);
+                }
+                if (m.Context > p.ReadAck)
+                {
+                    p.ReadAck = m.Context;
+                    ReleaseConfirmedReads();
+                }
+                break;
+        }
+    }
+
+    private void HandleAppendRejection(Message m, Progress p)
+    {
+        var nextProbe = m.RejectHint;
+        if (m.LogTerm > 0)
+        {
+            // If we hold entries of the follower's conflicting term, resume after our last one of that term;
+            // otherwise skip the follower's whole term.
+            var candidate = _log.LastIndexWithTermAtMost(m.Index, m.LogTerm);
+            if (_log.Term(candidate) == m.LogTerm)
+            {
+                nextProbe = candidate + 1;
+            }
+        }
+        if (p.MaybeDecrTo(m.Index, nextProbe))
+        {
+            if (p.State == ProgressState.Replicate)
+            {
+                p.BecomeProbe();
+                p.Next = Math.Max(p.Match + 1, Math.Min(m.Index, nextProbe));
+            }
+            MaybeSendAppend(m.From, p, sendIfEmpty: true);
+        }
+    }
+
+    private void HandleAppendAcceptance(Message m, Progress p)
+    {
+        var wasPaused = p.IsPaused;
+        if (p.MaybeUpdate(m.Index))
+        {
+            if (p.State == ProgressState.Probe)
+            {
+                p.BecomeReplicate();
+            }
+            else
+            {
+                p.Inflights.FreeLE(m.Index);
+            }
+            if (MaybeCommit())
+            {
+                BroadcastAppend();
+                return;
+            }
+        }
+        else if (p.State == ProgressState.Replicate)
+        {
+            p.Inflights.FreeLE(m.Index);
+        }
+        // A peer that was paused may also have missed commit updates: it gets an append even if empty.
+        var sendIfEmpty = wasPaused;
+        while (MaybeSendAppend(m.From, p, sendIfEmpty) && p.State == ProgressState.Replicate)
+        {
+            sendIfEmpty = false;
+        }
+    }
+
+    /// <summary>Advances the commit index to the quorum's match, only through an entry of the current term (Raft Figure 8).</summary>
+    private bool MaybeCommit()
+    {
+        Span<ulong> matches = stackalloc ulong[_voterIds.Length];
+        for (var i = 0; i < _voterIds.Length; i++)
+        {
+            var id = _voterIds[i];
+            matches[i] = id == Id ? _log.PersistedLastIndex : _progress[id].Match;
+        }
+        matches.Sort();
+        // The quorum-th largest match: held durably by a majority of voters.
+        var quorumIndex = matches[_voterIds.Length - QuorumSize];
+        if (quorumIndex <= _log.Committed)
+        {
+            return false;
+        }
+        if (_log.Term(quorumIndex) != Term && !_config.UnsafeCommitEarlierTermEntries)
+        {
+            return false;
+        }
+        _log.CommitTo(quorumIndex);
+        OnCommitAdvanced();
+        return true;
+    }
+
+    private void OnCommitAdvanced()
+    {
+        while (_uncommitted.Count > 0 && _uncommitted.Peek().Index <= _log.Committed)
+        {
+            _uncommittedBytes -= _uncommitted.Dequeue().Bytes;
+        }
+        if (_readsAwaitingCommit.Count > 0 && _log.Term(_log.Committed) == Term)
+        {
+            foreach (var requestId in _readsAwaitingCommit)
+            {
+                StartRead(requestId);
+            }
+            _readsAwaitingCommit.Clear();
+        }
+    }
+}

@@ -1,0 +1,143 @@
+namespace Aurigraph.Consensus.Simulation;
+
+/// <summary>A safety property was broken; the message says which and where.</summary>
+public sealed class SimulationViolationException(string message) : Exception(message);
+
+/// <summary>
+/// Raft's safety properties (Raft paper, Figure 3), checked incrementally after every step of a simulation:
+/// Election Safety, Leader Append-Only, Log Matching, Leader Completeness, State Machine Safety, and that no
+/// write acknowledged to a client is ever lost.
+/// </summary>
+internal sealed class SafetyChecker
+{
+    private readonly Dictionary<ulong, ulong> _leaderOfTerm = [];
+
+    // Every entry ever seen in any log, by (index, term): its payload and the term of the entry before it.
+    // Log Matching follows by induction when each (index, term) names one payload and one predecessor term.
+    private readonly Dictionary<(ulong Index, ulong Term), (ReadOnlyMemory<byte> Data, ulong PrevTerm)> _entries = [];
+
+    // State Machine Safety: the entry applied at each index, by whichever node applied it first.
+    private readonly List<Entry> _applied = [];
+
+    private readonly Dictionary<ulong, (ulong Term, ulong LastIndex, ulong LastTerm)> _leaderView = [];
+    private readonly List<(ulong Index, ulong Term)> _acknowledged = [];
+
+    public int LeadersElected => _leaderOfTerm.Count;
+
+    public long AppliedEntries => _applied.Count;
+
+    public int AcknowledgedWrites => _acknowledged.Count;
+
+    public void OnReady(SimNode node, Ready ready)
+    {
+        foreach (var e in ready.Entries)
+        {
+            var prevTerm = node.Raft.TermAt(e.Index - 1);
+            if (_entries.TryGetValue((e.Index, e.Term), out var seen))
+            {
+                if (seen.PrevTerm != prevTerm || !seen.Data.Span.SequenceEqual(e.Data.Span))
+                {
+                    throw new SimulationViolationException(
+                        $"Log Matching: node {node.Id} holds entry {e.Index}@t{e.Term} with predecessor term {prevTerm}, " +
+                        $"another log has it with predecessor term {seen.PrevTerm} or other data");
+                }
+            }
+            else
+            {
+                _entries[(e.Index, e.Term)] = (e.Data, prevTerm);
+            }
+        }
+    }
+
+    public void OnApply(SimNode node, in Entry e)
+    {
+        if (e.Index != node.LastApplied + 1)
+        {
+            throw new SimulationViolationException($"node {node.Id} applied {e.Index} after {node.LastApplied}");
+        }
+        var slot = (int)(e.Index - 1);
+        if (slot < _applied.Count)
+        {
+            var first = _applied[slot];
+            if (first.Term != e.Term || !first.Data.Span.SequenceEqual(e.Data.Span))
+            {
+                throw new SimulationViolationException(
+                    $"State Machine Safety: node {node.Id} applied {e.Index}@t{e.Term}, but {e.Index}@t{first.Term} was applied before");
+            }
+        }
+        else
+        {
+            _applied.Add(e);
+        }
+        node.LastApplied = e.Index;
+    }
+
+    public void OnAcknowledged(ulong index, ulong term) => _acknowledged.Add((index, term));
+
+    /// <summary>Checks the properties that hold of a node's state at any moment; true when it just became leader.</summary>
+    public bool Observe(SimNode node)
+    {
+        var raft = node.Raft;
+        if (raft.Role != NodeRole.Leader)
+        {
+            _leaderView.Remove(node.Id);
+            return false;
+        }
+        var isNew = false;
+        if (!_leaderOfTerm.TryGetValue(raft.Term, out var leader))
+        {
+            _leaderOfTerm[raft.Term] = node.Id;
+        }
+        else if (leader != node.Id)
+        {
+            throw new SimulationViolationException($"Election Safety: nodes {leader} and {node.Id} both lead term {raft.Term}");
+        }
+
+        if (_leaderView.TryGetValue(node.Id, out var view) && view.Term == raft.Term)
+        {
+            if (raft.LastIndex < view.LastIndex || raft.TermAt(view.LastIndex) != view.LastTerm)
+            {
+                throw new SimulationViolationException(
+                    $"Leader Append-Only: leader {node.Id} of term {raft.Term} had {view.LastIndex}@t{view.LastTerm}, now last={raft.LastIndex} term there={raft.TermAt(view.LastIndex)}");
+            }
+        }
+        else
+        {
+            isNew = true;
+            // First sight of this leader in this term: it must hold every entry already applied anywhere.
+            for (var i = 0; i < _applied.Count; i++)
+            {
+                var e = _applied[i];
+                if (raft.TermAt(e.Index) != e.Term)
+                {
+                    throw new SimulationViolationException(
+                        $"Leader Completeness: leader {node.Id} of term {raft.Term} lacks committed entry {e.Index}@t{e.Term} (has term {raft.TermAt(e.Index)})");
+                }
+            }
+        }
+        _leaderView[node.Id] = (raft.Term, raft.LastIndex, raft.LastTerm);
+        return isNew;
+    }
+
+    /// <summary>
+    /// At the end of a healed run, once every node applied <paramref name="appliedEverywhere"/>: every write
+    /// acknowledged at or below it is in every node's durable log.
+    /// </summary>
+    public void CheckAcknowledgedWritesKept(IEnumerable<SimNode> nodes, ulong appliedEverywhere)
+    {
+        foreach (var node in nodes)
+        {
+            foreach (var (index, term) in _acknowledged)
+            {
+                if (index > appliedEverywhere)
+                {
+                    continue;
+                }
+                if (index > node.Storage.LastIndex || node.Storage.Term(index) != term)
+                {
+                    throw new SimulationViolationException($"acknowledged write {index}@t{term} is missing from node {node.Id}'s log");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,792 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Aurigraph.Consensus.Simulation.Linearizability;
+
+namespace Aurigraph.Consensus.Simulation;
+
+/// <summary>The outcome of one seeded run.</summary>
+public sealed record SimulationResult(
+    ulong Seed,
+    SimulationOptions Options,
+    string? Violation,
+    string? Trace,
+    long Events,
+    int LeadersElected,
+    long AppliedEntries,
+    int OkOperations,
+    int UnknownOperations,
+    int Crashes,
+    ulong Fingerprint)
+{
+    public bool Passed => Violation is null;
+}
+
+/// <summary>
+/// A deterministic, seeded simulation of a HyperRAFT++ cluster: simulated time, a network that delays,
+/// drops, duplicates, reorders and partitions (symmetric, one-way, and connections clogged one by one and
+/// restored in random order), crashes that lose whatever was not yet durable, slow disks, and clients
+/// reading and writing a key/value store. Safety is checked after every step; after the faults heal, a
+/// leader must emerge and a fresh write must reach every node within a bound; the client history must be
+/// linearizable. One seed = one run: the same seed replays the same run, event for event.
+/// </summary>
+public sealed class Simulation
+{
+    private enum EventKind : byte
+    {
+        Tick,
+        Deliver,
+        DiskWriteDone,
+        ClientNext,
+        ClientTimeout,
+        Fault,
+        Clog,
+        Unclog,
+        Heal,
+        HuntLeader,
+    }
+
+    private readonly record struct SimEvent(EventKind Kind, int Node, int Incarnation, Message? Message, long Token);
+
+    private sealed class SimClient(int id)
+    {
+        public int Id { get; } = id;
+        public long Seq { get; set; }
+        public int LeaderGuess { get; set; }
+        public long Token { get; set; }
+        public KvOperation? Pending { get; set; }
+    }
+
+    private readonly ulong _seed;
+    private readonly SimulationOptions _o;
+    private readonly SeededRandom _rng;
+    private readonly PriorityQueue<SimEvent, (long Time, long Seq)> _queue = new();
+    private readonly SimNode[] _nodes;
+    private readonly bool[,] _blocked;
+    private readonly bool[] _clogged;
+    private readonly SafetyChecker _safety = new();
+    private readonly List<KvOperation> _history = [];
+    private readonly SimClient[] _clients;
+    private readonly Queue<string>? _trace;
+    private long _seq;
+    private long _now;
+    private long _historyClock;
+    private ulong _nextReadId;
+    private long _events;
+    private int _crashes;
+    private ulong _fingerprint = 14695981039346656037UL;
+    private bool _healed;
+    private (ulong Index, ulong Term)? _marker;
+    private bool _livenessMet;
+
+    private Simulation(ulong seed, SimulationOptions options)
+    {
+        _seed = seed;
+        _o = options;
+        _rng = new SeededRandom(seed);
+        var total = options.Voters + options.Learners;
+        _nodes = new SimNode[total];
+        for (var i = 0; i < total; i++)
+        {
+            _nodes[i] = new SimNode((ulong)i + 1, i < options.Voters);
+        }
+        _blocked = new bool[total, total];
+        _clogged = new bool[total];
+        _clients = new SimClient[options.Clients];
+        for (var c = 0; c < options.Clients; c++)
+        {
+            _clients[c] = new SimClient(c + 1) { LeaderGuess = _rng.NextInt(0, total) };
+        }
+        if (options.Trace)
+        {
+            _trace = new Queue<string>();
+        }
+    }
+
+    /// <summary>Runs one seed. Never throws for a protocol bug: a violation is reported in the result.</summary>
+    public static SimulationResult Run(ulong seed, SimulationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new Simulation(seed, options).Execute();
+    }
+
+    /// <summary>Runs one seed with the configuration <see cref="SimulationOptions.ForSeed"/> derives from it.</summary>
+    public static SimulationResult Run(ulong seed, UnsafeCore unsafeCore = UnsafeCore.None, bool trace = false) =>
+        Run(seed, SimulationOptions.ForSeed(seed, unsafeCore) with { Trace = trace });
+
+    private SimulationResult Execute()
+    {
+        string? violation = null;
+        try
+        {
+            Start();
+            RunUntilLive();
+            foreach (var client in _clients)
+            {
+                // Still in flight when the run stops: the outcome is unknown.
+                if (client.Pending is { Kind: KvOpKind.Put } op)
+                {
+                    _history.Add(op);
+                }
+            }
+            _safety.CheckAcknowledgedWritesKept(_nodes, _marker!.Value.Index);
+            var lin = KvLinearizabilityChecker.Check(_history);
+            if (!lin.IsLinearizable)
+            {
+                throw new SimulationViolationException("Linearizability: " + lin.Explanation);
+            }
+        }
+        catch (SimulationViolationException ex)
+        {
+            violation = ex.Message;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The core refuses to break its own invariants (e.g. truncating a committed entry) by throwing.
+            violation = "core invariant: " + ex.Message;
+        }
+        catch (TimeoutException ex)
+        {
+            violation = "linearizability check exceeded its budget: " + ex.Message;
+        }
+        if (violation is not null)
+        {
+            Log($"VIOLATION {violation}");
+        }
+        return new SimulationResult(
+            _seed,
+            _o,
+            violation,
+            _trace is null ? null : string.Join('\n', _trace),
+            _events,
+            _safety.LeadersElected,
+            _safety.AppliedEntries,
+            _history.Count(op => !op.IsUnknown),
+            _history.Count(op => op.IsUnknown),
+            _crashes,
+            _fingerprint);
+    }
+
+    private void Start()
+    {
+        for (var i = 0; i < _nodes.Length; i++)
+        {
+            Boot(i);
+        }
+        foreach (var c in _clients)
+        {
+            Schedule(_rng.NextInt(0, 50), new SimEvent(EventKind.ClientNext, 0, 0, null, c.Id));
+        }
+        if (_o.MeanFaultIntervalMs > 0)
+        {
+            for (long t = NextFaultGap(); t < _o.FaultPhaseMs; t += NextFaultGap())
+            {
+                Schedule(t, new SimEvent(EventKind.Fault, 0, 0, null, 0));
+            }
+        }
+        Schedule(_o.FaultPhaseMs, new SimEvent(EventKind.Heal, 0, 0, null, 0));
+    }
+
+    private int NextFaultGap() => _rng.NextInt(_o.MeanFaultIntervalMs / 2, (_o.MeanFaultIntervalMs * 3 / 2) + 1);
+
+    private void RunUntilLive()
+    {
+        // Randomized timeouts reach 2 × ElectionTicks.
+        var bound = _o.FaultPhaseMs + ((long)_o.LivenessElectionTimeouts * _o.ElectionTicks * 2 * _o.TickMs);
+        while (_queue.TryDequeue(out var ev, out var key))
+        {
+            if (key.Time > bound)
+            {
+                break;
+            }
+            _now = key.Time;
+            _events++;
+            Process(ev);
+            if (_livenessMet)
+            {
+                return;
+            }
+        }
+        throw new SimulationViolationException(
+            $"Liveness: {(_marker is null ? "no stable leader" : $"marker {_marker} not applied everywhere")} by {bound} ms after healing at {_o.FaultPhaseMs} ms; " +
+            string.Join("; ", _nodes.Select(n => n.Raft.ToString())));
+    }
+
+    private void Process(SimEvent ev)
+    {
+        Mix((ulong)_now, (ulong)ev.Kind, (ulong)ev.Node);
+        switch (ev.Kind)
+        {
+            case EventKind.Tick:
+                OnTick(ev);
+                break;
+            case EventKind.Deliver:
+                OnDeliver(ev.Message!);
+                break;
+            case EventKind.DiskWriteDone:
+                OnDiskWriteDone(ev);
+                break;
+            case EventKind.ClientNext:
+                OnClientNext(_clients[ev.Token - 1]);
+                break;
+            case EventKind.ClientTimeout:
+                OnClientTimeout(_clients[ev.Node], ev.Token);
+                break;
+            case EventKind.Fault:
+                InjectFault();
+                break;
+            case EventKind.Clog:
+                _clogged[ev.Node] = true;
+                Log($"clog n{ev.Node + 1}");
+                break;
+            case EventKind.Unclog:
+                _clogged[ev.Node] = false;
+                Log($"unclog n{ev.Node + 1}");
+                break;
+            case EventKind.Heal:
+                Heal();
+                break;
+            case EventKind.HuntLeader:
+                HuntLeader(ev);
+                break;
+        }
+    }
+
+    // ---- nodes -------------------------------------------------------------------------------------
+
+    private void Boot(int i)
+    {
+        var node = _nodes[i];
+        node.LoseVolatileState();
+        node.Incarnation++;
+        node.Up = true;
+        node.Raft = new RaftNode(new RaftConfig
+        {
+            Id = node.Id,
+            Voters = [.. _nodes.Where(n => n.IsVoter).Select(n => n.Id)],
+            Learners = [.. _nodes.Where(n => !n.IsVoter).Select(n => n.Id)],
+            Storage = node.Storage,
+            Random = new SeededRandom(_rng.NextUInt64()),
+            ElectionTicks = _o.ElectionTicks,
+            HeartbeatTicks = _o.HeartbeatTicks,
+            MaxSizePerMessage = _o.MaxSizePerMessage,
+            MaxInflightMessages = _o.MaxInflightMessages,
+            UnsafeCommitEarlierTermEntries = _o.Unsafe == UnsafeCore.Figure8,
+        });
+        Log($"boot n{node.Id} (incarnation {node.Incarnation}) {node.Raft}");
+        Schedule(_rng.NextInt(1, _o.TickMs + 1), new SimEvent(EventKind.Tick, i, node.Incarnation, null, 0));
+    }
+
+    private void Crash(int i)
+    {
+        var node = _nodes[i];
+        node.Up = false;
+        node.Incarnation++;
+        _crashes++;
+        Log($"CRASH n{node.Id}: loses {(node.Writing is null ? "nothing unwritten" : "an unfinished disk write")} and all volatile state");
+        node.LoseVolatileState();
+    }
+
+    private void OnTick(SimEvent ev)
+    {
+        var node = _nodes[ev.Node];
+        if (!node.Up || node.Incarnation != ev.Incarnation)
+        {
+            return;
+        }
+        node.Raft.Tick();
+        AfterInput(node);
+        Schedule(_o.TickMs, ev);
+        if (_healed)
+        {
+            CheckLiveness();
+        }
+    }
+
+    private void OnDeliver(Message m)
+    {
+        var to = (int)m.To - 1;
+        var node = _nodes[to];
+        if (!node.Up)
+        {
+            return;
+        }
+        if (Blocked((int)m.From - 1, to))
+        {
+            Log($"cut  {m}");
+            return;
+        }
+        Mix((ulong)m.Type, m.Index, m.Term);
+        Log($"recv {m}");
+        node.Raft.Step(m);
+        AfterInput(node);
+    }
+
+    private void OnDiskWriteDone(SimEvent ev)
+    {
+        var node = _nodes[ev.Node];
+        if (!node.Up || node.Incarnation != ev.Incarnation || node.Writing is null)
+        {
+            return;
+        }
+        var ready = node.Writing;
+        node.Writing = null;
+        Complete(node, ready);
+        AfterInput(node);
+    }
+
+    /// <summary>Runs the host loop for a node until it has nothing to do or waits on its disk, then checks safety.</summary>
+    private void AfterInput(SimNode node)
+    {
+        while (node.Up && node.Writing is null && node.Raft.HasReady)
+        {
+            var ready = node.Raft.GetReady();
+            _safety.OnReady(node, ready);
+            foreach (var m in ready.Messages)
+            {
+                Send(m);
+            }
+            if (ready.MustPersist)
+            {
+                var latency = node.SlowDisk ? _rng.NextInt(1, _o.SlowDiskMaxMs + 1) : _rng.NextInt(0, 2);
+                if (latency > 0)
+                {
+                    node.Writing = ready;
+                    Schedule(latency, new SimEvent(EventKind.DiskWriteDone, (int)node.Id - 1, node.Incarnation, null, 0));
+                    break;
+                }
+            }
+            Complete(node, ready);
+        }
+        if (node.Up && _safety.Observe(node) && !_healed && _rng.Chance(_o.LeaderNemesisRate))
+        {
+            // Jepsen-style nemesis: strike a leader moments after it wins, before its term's entries spread.
+            Schedule(_rng.NextInt(0, (2 * _o.MaxDelayMs) + 1), new SimEvent(EventKind.HuntLeader, (int)node.Id - 1, node.Incarnation, null, 0));
+        }
+    }
+
+    /// <summary>The disk write of a Ready finished: make it durable, release the messages that promised it, apply, advance.</summary>
+    private void Complete(SimNode node, Ready ready)
+    {
+        if (ready.HardState is { } hs)
+        {
+            node.Storage.SetHardState(hs);
+        }
+        node.Storage.Append(ready.Entries);
+        foreach (var m in ready.MessagesAfterPersist)
+        {
+            Send(m);
+        }
+        foreach (var e in ready.CommittedEntries)
+        {
+            Apply(node, e);
+        }
+        node.ConfirmedReads.AddRange(ready.ReadStates);
+        ServeConfirmedReads(node);
+        node.Raft.Advance(ready);
+    }
+
+    private void Apply(SimNode node, in Entry e)
+    {
+        _safety.OnApply(node, e);
+        if (e.Type != EntryType.Normal)
+        {
+            return;
+        }
+        var cmd = KvCommand.Decode(e.Data.Span);
+        if (cmd.Kind == KvCommand.Put)
+        {
+            node.Kv[cmd.Key] = cmd.Value;
+            if (node.PendingWrites.Remove((cmd.ClientId, cmd.Seq), out var token))
+            {
+                var client = _clients[cmd.ClientId - 1];
+                if (client.Token == token && client.Pending is { } op)
+                {
+                    _safety.OnAcknowledged(e.Index, e.Term);
+                    Finish(client, op with { Return = ++_historyClock });
+                }
+            }
+        }
+        Log($"apply n{node.Id} {e.Index}@t{e.Term} {(cmd.Kind == KvCommand.Put ? $"c{cmd.ClientId}#{cmd.Seq} k{cmd.Key}={cmd.Value}" : "marker")}");
+    }
+
+    private void ServeConfirmedReads(SimNode node)
+    {
+        for (var i = 0; i < node.ConfirmedReads.Count; i++)
+        {
+            var rs = node.ConfirmedReads[i];
+            if (rs.Index > node.LastApplied)
+            {
+                continue;
+            }
+            node.ConfirmedReads.RemoveAt(i--);
+            if (!node.PendingReads.Remove(rs.RequestId, out var read))
+            {
+                continue;
+            }
+            var client = _clients[read.Client - 1];
+            if (client.Token == read.Token && client.Pending is { } op)
+            {
+                long? value = node.Kv.TryGetValue(read.Key, out var v) ? v : null;
+                Log($"read n{node.Id} c{client.Id} k{read.Key} -> {(value?.ToString(CultureInfo.InvariantCulture) ?? "absent")} at index {rs.Index}");
+                Finish(client, op with { Value = value, Return = ++_historyClock });
+            }
+        }
+    }
+
+    // ---- network -----------------------------------------------------------------------------------
+
+    private bool Blocked(int from, int to) => _blocked[from, to] || _clogged[from] || _clogged[to];
+
+    private void Send(Message m)
+    {
+        var to = (int)m.To - 1;
+        if (!_healed && _rng.Chance(_o.DropRate))
+        {
+            Log($"drop {m}");
+            return;
+        }
+        Schedule(_rng.NextInt(_o.MinDelayMs, _o.MaxDelayMs + 1), new SimEvent(EventKind.Deliver, to, 0, m, 0));
+        if (!_healed && _rng.Chance(_o.DuplicateRate))
+        {
+            Schedule(_rng.NextInt(_o.MinDelayMs, (_o.MaxDelayMs * 3) + 1), new SimEvent(EventKind.Deliver, to, 0, m, 0));
+        }
+    }
+
+    // ---- faults ------------------------------------------------------------------------------------
+
+    private void InjectFault()
+    {
+        var n = _nodes.Length;
+        switch (_rng.NextInt(0, 11))
+        {
+            case 0:
+                {
+                    // Symmetric partition into two random sides.
+                    var side = new bool[n];
+                    for (var i = 0; i < n; i++)
+                    {
+                        side[i] = _rng.Chance(0.5);
+                    }
+                    for (var a = 0; a < n; a++)
+                    {
+                        for (var b = 0; b < n; b++)
+                        {
+                            _blocked[a, b] = side[a] != side[b];
+                        }
+                    }
+                    Log($"PARTITION {{{string.Join(',', Enumerable.Range(0, n).Where(i => side[i]).Select(i => i + 1))}}} | rest");
+                    break;
+                }
+            case 1:
+                {
+                    // Isolate the current leader, the most disruptive single cut.
+                    var leader = Array.FindIndex(_nodes, x => x.Up && x.Raft.Role == NodeRole.Leader);
+                    var victim = leader >= 0 ? leader : _rng.NextInt(0, n);
+                    for (var i = 0; i < n; i++)
+                    {
+                        _blocked[victim, i] = _blocked[i, victim] = i != victim;
+                    }
+                    Log($"ISOLATE n{victim + 1}");
+                    break;
+                }
+            case 2:
+                {
+                    var a = _rng.NextInt(0, n);
+                    var b = (a + _rng.NextInt(1, n)) % n;
+                    _blocked[a, b] = true;
+                    Log($"ONE-WAY cut n{a + 1} -> n{b + 1}");
+                    break;
+                }
+            case 3:
+            case 4:
+                Array.Clear(_blocked);
+                Log("heal partitions");
+                break;
+            case 5:
+                {
+                    var up = Enumerable.Range(0, n).Where(i => _nodes[i].Up).ToArray();
+                    if (up.Length > 0)
+                    {
+                        Crash(up[_rng.NextInt(0, up.Length)]);
+                    }
+                    break;
+                }
+            case 6:
+                {
+                    var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up).ToArray();
+                    if (down.Length > 0)
+                    {
+                        Boot(down[_rng.NextInt(0, down.Length)]);
+                    }
+                    break;
+                }
+            case 9:
+            case 10:
+                {
+                    // Crash the leader, or restart a crashed node.
+                    var leader = Array.FindIndex(_nodes, x => x.Up && x.Raft.Role == NodeRole.Leader);
+                    if (leader >= 0 && _rng.Chance(0.5))
+                    {
+                        Crash(leader);
+                    }
+                    else
+                    {
+                        var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up).ToArray();
+                        if (down.Length > 0)
+                        {
+                            Boot(down[_rng.NextInt(0, down.Length)]);
+                        }
+                    }
+                    break;
+                }
+            case 7:
+                {
+                    var i = _rng.NextInt(0, n);
+                    _nodes[i].SlowDisk = !_nodes[i].SlowDisk;
+                    Log($"disk n{i + 1} {(_nodes[i].SlowDisk ? "slow" : "normal")}");
+                    break;
+                }
+            default:
+                {
+                    // Swizzle-clog: clog a random subset one by one, then unclog in a random order.
+                    var order = Enumerable.Range(0, n).Where(_ => _rng.Chance(0.6)).ToArray();
+                    long t = 0;
+                    foreach (var i in order)
+                    {
+                        t += _rng.NextInt(5, 60);
+                        Schedule(t, new SimEvent(EventKind.Clog, i, 0, null, 0));
+                    }
+                    Shuffle(order);
+                    foreach (var i in order)
+                    {
+                        t += _rng.NextInt(5, 60);
+                        Schedule(t, new SimEvent(EventKind.Unclog, i, 0, null, 0));
+                    }
+                    Log($"SWIZZLE {order.Length} nodes");
+                    break;
+                }
+        }
+    }
+
+    private void HuntLeader(SimEvent ev)
+    {
+        var node = _nodes[ev.Node];
+        if (_healed || !node.Up || node.Incarnation != ev.Incarnation)
+        {
+            return;
+        }
+        if (_rng.Chance(0.5))
+        {
+            Crash(ev.Node);
+            return;
+        }
+        for (var i = 0; i < _nodes.Length; i++)
+        {
+            _blocked[ev.Node, i] = _blocked[i, ev.Node] = i != ev.Node;
+        }
+        Log($"ISOLATE new leader n{node.Id}");
+    }
+
+    private void Heal()
+    {
+        _healed = true;
+        Array.Clear(_blocked);
+        Array.Clear(_clogged);
+        for (var i = 0; i < _nodes.Length; i++)
+        {
+            _nodes[i].SlowDisk = false;
+            if (!_nodes[i].Up)
+            {
+                Boot(i);
+            }
+        }
+        Log("HEAL: all partitions lifted, all nodes up, no drops");
+    }
+
+    private void CheckLiveness()
+    {
+        var leader = Array.Find(_nodes, n => n.Raft.Role == NodeRole.Leader);
+        if (leader is null || !Array.TrueForAll(_nodes, n => n.Up && n.Raft.Term == leader.Raft.Term && n.Raft.Leader == leader.Id))
+        {
+            return;
+        }
+        if (_marker is { } m && leader.Raft.TermAt(m.Index) != m.Term)
+        {
+            _marker = null; // the marker was lost with an old leader's uncommitted tail; write a new one
+        }
+        if (_marker is null)
+        {
+            var res = leader.Raft.Propose(new KvCommand(KvCommand.Marker, 0, 0, 0, _now).Encode());
+            if (res.Accepted)
+            {
+                _marker = (res.Index, res.Term);
+                Log($"liveness marker proposed at {res.Index}@t{res.Term} via n{leader.Id}");
+                AfterInput(leader);
+            }
+            return;
+        }
+        if (Array.TrueForAll(_nodes, n => n.LastApplied >= _marker.Value.Index))
+        {
+            Log($"LIVE: marker applied on all {_nodes.Length} nodes");
+            _livenessMet = true;
+        }
+    }
+
+    // ---- clients -----------------------------------------------------------------------------------
+
+    private void OnClientNext(SimClient client)
+    {
+        if (client.Pending is not null)
+        {
+            return;
+        }
+        var i = client.LeaderGuess;
+        var node = _nodes[i];
+        if (!node.Up)
+        {
+            client.LeaderGuess = _rng.NextInt(0, _nodes.Length);
+            Schedule(_rng.NextInt(1, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
+            return;
+        }
+        var key = _rng.NextInt(0, _o.Keys);
+        var token = ++client.Token;
+        ProposeResult res;
+        KvOperation op;
+        if (_rng.Chance(0.6))
+        {
+            var seq = ++client.Seq;
+            var value = (client.Id * 1_000_000_000L) + seq;
+            op = new KvOperation(client.Id, KvOpKind.Put, key, value, ++_historyClock, long.MaxValue);
+            res = node.Raft.Propose(new KvCommand(KvCommand.Put, client.Id, seq, key, value).Encode());
+            if (res.Accepted)
+            {
+                node.PendingWrites[(client.Id, seq)] = token;
+            }
+        }
+        else
+        {
+            var readId = ++_nextReadId;
+            op = new KvOperation(client.Id, KvOpKind.Get, key, null, ++_historyClock, long.MaxValue);
+            res = node.Raft.ReadIndex(readId);
+            if (res.Accepted)
+            {
+                node.PendingReads[readId] = (client.Id, token, key);
+            }
+        }
+        if (!res.Accepted)
+        {
+            // Refused: certainly not done, so it stays out of the history. Follow the hint.
+            client.LeaderGuess = res.LeaderHint != 0 ? (int)res.LeaderHint - 1 : _rng.NextInt(0, _nodes.Length);
+            Schedule(_rng.NextInt(1, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
+            return;
+        }
+        Log($"call c{client.Id} {op.Kind} k{op.Key}{(op.Kind == KvOpKind.Put ? "=" + op.Value : "")} via n{node.Id}");
+        client.Pending = op;
+        Schedule(_o.ClientTimeoutMs, new SimEvent(EventKind.ClientTimeout, client.Id - 1, 0, null, token));
+        AfterInput(node);
+    }
+
+    private void OnClientTimeout(SimClient client, long token)
+    {
+        if (client.Token != token || client.Pending is not { } op)
+        {
+            return;
+        }
+        // Unknown outcome: a put may still take effect later; a read constrains nothing and is dropped.
+        if (op.Kind == KvOpKind.Put)
+        {
+            _history.Add(op);
+        }
+        Log($"timeout c{client.Id} {op.Kind} k{op.Key} (outcome unknown)");
+        client.Pending = null;
+        client.LeaderGuess = _rng.NextInt(0, _nodes.Length);
+        Schedule(_rng.NextInt(1, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
+    }
+
+    private void Finish(SimClient client, KvOperation op)
+    {
+        _history.Add(op);
+        client.Pending = null;
+        client.Token++;
+        Log($"ok   c{client.Id} {op.Kind} k{op.Key} {(op.Value?.ToString(CultureInfo.InvariantCulture) ?? "absent")}");
+        Schedule(_rng.NextInt(0, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
+    }
+
+    // ---- plumbing ----------------------------------------------------------------------------------
+
+    private void Shuffle(int[] items)
+    {
+        for (var i = items.Length - 1; i > 0; i--)
+        {
+            var j = _rng.NextInt(0, i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
+    private void Schedule(long delay, SimEvent ev) => _queue.Enqueue(ev, (_now + delay, ++_seq));
+
+    private void Mix(ulong a, ulong b, ulong c)
+    {
+        _fingerprint = (_fingerprint ^ a) * 1099511628211UL;
+        _fingerprint = (_fingerprint ^ b) * 1099511628211UL;
+        _fingerprint = (_fingerprint ^ c) * 1099511628211UL;
+    }
+
+    private void Log(string line)
+    {
+        if (_trace is null)
+        {
+            return;
+        }
+        _trace.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{_now,7} ms  {line}"));
+        if (_trace.Count > 4000)
+        {
+            _trace.Dequeue();
+        }
+    }
+
+    // Trace lines are formatted only when tracing: a sweep of thousands of seeds pays nothing for them.
+    private void Log([InterpolatedStringHandlerArgument("")] ref TraceLine line)
+    {
+        if (line.Enabled)
+        {
+            Log(line.ToStringAndClear());
+        }
+    }
+
+    [InterpolatedStringHandler]
+    private ref struct TraceLine
+    {
+        private DefaultInterpolatedStringHandler _inner;
+
+        public TraceLine(int literalLength, int formattedCount, Simulation sim, out bool enabled)
+        {
+            Enabled = enabled = sim._trace is not null;
+            _inner = enabled ? new DefaultInterpolatedStringHandler(literalLength, formattedCount, CultureInfo.InvariantCulture) : default;
+        }
+
+        public bool Enabled { get; }
+
+        public void AppendLiteral(string s) => _inner.AppendLiteral(s);
+
+        public void AppendFormatted<T>(T value) => _inner.AppendFormatted(value);
+
+        public void AppendFormatted<T>(T value, string? format) => _inner.AppendFormatted(value, format);
+
+        public void AppendFormatted<T>(T value, int alignment) => _inner.AppendFormatted(value, alignment);
+
+        public string ToStringAndClear() => _inner.ToStringAndClear();
+    }
+
+    /// <summary>A one-paragraph description of a failing run: seed, configuration, violation, and how to replay it.</summary>
+    public static string Describe(SimulationResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"seed {result.Seed}: {result.Violation ?? "passed"}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  options: {result.Options}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  replay: dotnet run --project tests/Aurigraph.Consensus.Simulator -c Release -- --seed {result.Seed} --trace{(result.Options.Unsafe == UnsafeCore.None ? "" : " --unsafe " + result.Options.Unsafe)}\n");
+        return sb.ToString();
+    }
+}

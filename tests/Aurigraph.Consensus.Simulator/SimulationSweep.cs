@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Aurigraph.Consensus.Simulation;
+
+/// <summary>Totals of a run over many seeds.</summary>
+public sealed record SweepSummary(
+    ulong FirstSeed,
+    int Seeds,
+    IReadOnlyList<SimulationResult> Failures,
+    long Events,
+    long AppliedEntries,
+    long Operations,
+    long Crashes,
+    TimeSpan Elapsed)
+{
+    public double SeedsPerSecond => Seeds / Math.Max(Elapsed.TotalSeconds, 1e-9);
+}
+
+/// <summary>Runs a range of seeds across the machine's cores. Each seed is independent and deterministic.</summary>
+public static class SimulationSweep
+{
+    public static SweepSummary Run(ulong firstSeed, int seeds, UnsafeCore unsafeCore = UnsafeCore.None, int maxFailures = 10, int? parallelism = null, Action<int>? progress = null)
+    {
+        var failures = new ConcurrentBag<SimulationResult>();
+        long events = 0, applied = 0, ops = 0, crashes = 0;
+        var done = 0;
+        var clock = Stopwatch.StartNew();
+        Parallel.For(
+            0,
+            seeds,
+            new ParallelOptions { MaxDegreeOfParallelism = parallelism ?? Environment.ProcessorCount },
+            (i, state) =>
+            {
+                var result = Simulation.Run(firstSeed + (ulong)i, unsafeCore);
+                Interlocked.Add(ref events, result.Events);
+                Interlocked.Add(ref applied, result.AppliedEntries);
+                Interlocked.Add(ref ops, result.OkOperations + result.UnknownOperations);
+                Interlocked.Add(ref crashes, result.Crashes);
+                if (!result.Passed)
+                {
+                    failures.Add(result);
+                    if (failures.Count >= maxFailures)
+                    {
+                        state.Stop();
+                    }
+                }
+                var n = Interlocked.Increment(ref done);
+                progress?.Invoke(n);
+            });
+        clock.Stop();
+        return new SweepSummary(firstSeed, done, [.. failures.OrderBy(f => f.Seed)], events, applied, ops, crashes, clock.Elapsed);
+    }
+}
