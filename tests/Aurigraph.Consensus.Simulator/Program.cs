@@ -20,12 +20,12 @@ root.SetAction(parse =>
     var unsafeCore = parse.GetValue(unsafeOption);
     if (parse.GetValue(seedOption) is { } single)
     {
-        var result = Simulation.Run(single, unsafeCore, parse.GetValue(traceOption));
+        var result = ClusterSimulation.Run(single, unsafeCore, parse.GetValue(traceOption));
         if (result.Trace is not null)
         {
             Console.WriteLine(result.Trace);
         }
-        Console.WriteLine(Simulation.Describe(result));
+        Console.WriteLine(ClusterSimulation.Describe(result));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"events {result.Events}, leaders {result.LeadersElected}, applied {result.AppliedEntries}, ops ok {result.OkOperations} unknown {result.UnknownOperations}, crashes {result.Crashes}, fingerprint {result.Fingerprint:x16}"));
         return result.Passed ? 0 : 1;
@@ -43,7 +43,7 @@ root.SetAction(parse =>
     });
     foreach (var failure in summary.Failures)
     {
-        Console.WriteLine(Simulation.Describe(failure));
+        Console.WriteLine(ClusterSimulation.Describe(failure));
     }
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{summary.Seeds} seeds from {start} in {summary.Elapsed.TotalSeconds:F1} s: {summary.SeedsPerSecond:F1} seeds/s, {summary.Events} events, {summary.AppliedEntries} entries applied, {summary.Operations} client operations, {summary.Crashes} crashes; {summary.Failures.Count} failing"));

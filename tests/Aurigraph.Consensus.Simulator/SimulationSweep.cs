@@ -32,7 +32,7 @@ public static class SimulationSweep
             new ParallelOptions { MaxDegreeOfParallelism = parallelism ?? Environment.ProcessorCount },
             (i, state) =>
             {
-                var result = Simulation.Run(firstSeed + (ulong)i, unsafeCore);
+                var result = ClusterSimulation.Run(firstSeed + (ulong)i, unsafeCore);
                 Interlocked.Add(ref events, result.Events);
                 Interlocked.Add(ref applied, result.AppliedEntries);
                 Interlocked.Add(ref ops, result.OkOperations + result.UnknownOperations);

@@ -30,7 +30,7 @@ public sealed record SimulationResult(
 /// leader must emerge and a fresh write must reach every node within a bound; the client history must be
 /// linearizable. One seed = one run: the same seed replays the same run, event for event.
 /// </summary>
-public sealed class Simulation
+public sealed class ClusterSimulation
 {
     private enum EventKind : byte
     {
@@ -79,7 +79,7 @@ public sealed class Simulation
     private (ulong Index, ulong Term)? _marker;
     private bool _livenessMet;
 
-    private Simulation(ulong seed, SimulationOptions options)
+    private ClusterSimulation(ulong seed, SimulationOptions options)
     {
         _seed = seed;
         _o = options;
@@ -107,7 +107,7 @@ public sealed class Simulation
     public static SimulationResult Run(ulong seed, SimulationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new Simulation(seed, options).Execute();
+        return new ClusterSimulation(seed, options).Execute();
     }
 
     /// <summary>Runs one seed with the configuration <see cref="SimulationOptions.ForSeed"/> derives from it.</summary>
@@ -760,7 +760,7 @@ public sealed class Simulation
     {
         private DefaultInterpolatedStringHandler _inner;
 
-        public TraceLine(int literalLength, int formattedCount, Simulation sim, out bool enabled)
+        public TraceLine(int literalLength, int formattedCount, ClusterSimulation sim, out bool enabled)
         {
             Enabled = enabled = sim._trace is not null;
             _inner = enabled ? new DefaultInterpolatedStringHandler(literalLength, formattedCount, CultureInfo.InvariantCulture) : default;
