@@ -33,6 +33,9 @@ public sealed class Progress
     /// <summary>Heard from within the current check-quorum period.</summary>
     public bool RecentActive { get; internal set; }
 
+    /// <summary>The commit index carried by the last append sent to this peer.</summary>
+    internal ulong SentCommit { get; set; }
+
     /// <summary>Highest read-confirmation sequence this peer acknowledged in the current term.</summary>
     internal ulong ReadAck { get; set; }
 
@@ -48,6 +51,7 @@ public sealed class Progress
         ProbeSent = false;
         RecentActive = false;
         ReadAck = 0;
+        SentCommit = 0;
         Inflights.Reset();
     }
 

@@ -1,7 +1,7 @@
 namespace Aurigraph.Consensus;
 
 /// <summary>Everything a <see cref="RaftNode"/> is built from. All durations are in ticks.</summary>
-public sealed class RaftConfig
+public sealed record RaftConfig
 {
     /// <summary>This node's id; non-zero (0 means "nobody").</summary>
     public required ulong Id { get; init; }

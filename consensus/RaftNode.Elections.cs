@@ -122,7 +122,7 @@ public sealed partial class RaftNode
         }
         // A no-op opens the term, so entries of earlier terms commit through it (Raft §5.4.2).
         AppendLeaderEntry(new Entry(_log.LastIndex + 1, Term, EntryType.NoOp, ReadOnlyMemory<byte>.Empty));
-        BroadcastAppend();
+        RequestBroadcast();
     }
 
     /// <summary>Handles a message of a higher term; returns false when it must be dropped.</summary>

@@ -15,15 +15,32 @@ public sealed partial class RaftNode
         // so a single-voter cluster commits after its write, never before.
     }
 
+    // Set when new entries or a new commit index should go out. The sends happen once, when the host
+    // collects the next Ready, so every proposal and acknowledgement between two Readies shares one
+    // append per follower instead of one each.
+    private bool _broadcastPending;
+
+    private void RequestBroadcast() => _broadcastPending = true;
+
+    private void FlushBroadcast()
+    {
+        if (_broadcastPending && Role == NodeRole.Leader)
+        {
+            BroadcastAppend();
+        }
+        _broadcastPending = false;
+    }
+
     /// <summary>Sends pending entries to every peer, filling each in-flight window (parallel, pipelined replication).</summary>
     private void BroadcastAppend()
     {
         foreach (var (id, p) in _progress)
         {
-            var sentAny = false;
-            while (MaybeSendAppend(id, p, sendIfEmpty: !sentAny))
+            // An empty append only when the peer has not yet been told the current commit index.
+            var sendIfEmpty = p.SentCommit < _log.Committed;
+            while (MaybeSendAppend(id, p, sendIfEmpty))
             {
-                sentAny = true;
+                sendIfEmpty = false;
                 if (p.State != ProgressState.Replicate)
                 {
                     break;
@@ -46,6 +63,7 @@ public sealed partial class RaftNode
         {
             return false;
         }
+        p.SentCommit = _log.Committed;
         Send(new Message
         {
             Type = MessageType.Append,
@@ -211,19 +229,17 @@ public sealed partial class RaftNode
             }
             if (MaybeCommit())
             {
-                BroadcastAppend();
-                return;
+                RequestBroadcast();
             }
         }
         else if (p.State == ProgressState.Replicate)
         {
             p.Inflights.FreeLE(m.Index);
         }
-        // A peer that was paused may also have missed commit updates: it gets an append even if empty.
-        var sendIfEmpty = wasPaused;
-        while (MaybeSendAppend(m.From, p, sendIfEmpty) && p.State == ProgressState.Replicate)
+        // The window moved or the peer was paused (and may have missed commit updates): send at the next Ready.
+        if (wasPaused || p.Next <= _log.LastIndex || p.SentCommit < _log.Committed)
         {
-            sendIfEmpty = false;
+            RequestBroadcast();
         }
     }
 

@@ -159,13 +159,13 @@ public sealed partial class RaftNode
         }
         var entry = new Entry(_log.LastIndex + 1, Term, EntryType.Normal, data);
         AppendLeaderEntry(entry);
-        BroadcastAppend();
+        RequestBroadcast();
         return new ProposeResult(true, entry.Index, entry.Term, RefusalReason.None, Id);
     }
 
     public bool HasReady =>
         !_readyOutstanding &&
-        (_messages.Count > 0 || _messagesAfterPersist.Count > 0 || _log.UnstableCount > 0 ||
+        (_broadcastPending || _messages.Count > 0 || _messagesAfterPersist.Count > 0 || _log.UnstableCount > 0 ||
          _log.HasNextCommitted || _readStates.Count > 0 || CurrentHardState != _persistedHardState);
 
     /// <summary>
@@ -178,6 +178,7 @@ public sealed partial class RaftNode
         {
             throw new InvalidOperationException("the previous Ready has not been advanced");
         }
+        FlushBroadcast();
         var hs = CurrentHardState;
         var ready = new Ready
         {
@@ -216,7 +217,7 @@ public sealed partial class RaftNode
             _log.StableTo(last.Index, last.Term);
             if (Role == NodeRole.Leader && MaybeCommit())
             {
-                BroadcastAppend();
+                RequestBroadcast();
             }
         }
         if (ready.CommittedEntries.Count > 0)
@@ -258,6 +259,7 @@ public sealed partial class RaftNode
         _heartbeatElapsed = 0;
         _randomizedElectionTimeout = _config.ElectionTicks + _random.NextInt(0, _config.ElectionTicks);
         _votes.Clear();
+        _broadcastPending = false;
         _pendingReads.Clear();
         _readsAwaitingCommit.Clear();
         _uncommitted.Clear();

@@ -55,6 +55,8 @@ public sealed class ClusterSimulation
         public int LeaderGuess { get; set; }
         public long Token { get; set; }
         public KvOperation? Pending { get; set; }
+        public long PendingSinceMs { get; set; }
+        public int PendingNode { get; set; }
     }
 
     private readonly ulong _seed;
@@ -78,6 +80,7 @@ public sealed class ClusterSimulation
     private bool _healed;
     private (ulong Index, ulong Term)? _marker;
     private bool _livenessMet;
+    private long? _liveAtMs;
 
     private ClusterSimulation(ulong seed, SimulationOptions options)
     {
@@ -204,12 +207,37 @@ public sealed class ClusterSimulation
             Process(ev);
             if (_livenessMet)
             {
+                RunHealthyWindow();
                 return;
             }
         }
         throw new SimulationViolationException(
             $"Liveness: {(_marker is null ? "no stable leader" : $"marker {_marker} not applied everywhere")} by {bound} ms after healing at {_o.FaultPhaseMs} ms; " +
             string.Join("; ", _nodes.Select(n => n.Raft.ToString())));
+    }
+
+    /// <summary>
+    /// Once the cluster is live again, every client operation started from then on must complete within
+    /// <see cref="SimulationOptions.ClientLatencyBoundMs"/>: a healed cluster serves, it does not merely elect.
+    /// </summary>
+    private void RunHealthyWindow()
+    {
+        _liveAtMs = _now;
+        var end = _now + _o.HealthyWindowMs;
+        while (_queue.TryPeek(out _, out var key) && key.Time <= end)
+        {
+            var ev = _queue.Dequeue();
+            _now = key.Time;
+            _events++;
+            Process(ev);
+        }
+        foreach (var client in _clients)
+        {
+            if (client.Pending is not null && client.PendingSinceMs >= _liveAtMs && _now - client.PendingSinceMs > _o.ClientLatencyBoundMs)
+            {
+                throw new SimulationViolationException($"Liveness: client {client.Id}'s operation pending for {_now - client.PendingSinceMs} ms on a healed cluster");
+            }
+        }
     }
 
     private void Process(SimEvent ev)
@@ -235,7 +263,7 @@ public sealed class ClusterSimulation
             case EventKind.Fault:
                 InjectFault();
                 break;
-            case EventKind.Clog:
+            case EventKind.Clog when !_healed:
                 _clogged[ev.Node] = true;
                 Log($"clog n{ev.Node + 1}");
                 break;
@@ -285,6 +313,14 @@ public sealed class ClusterSimulation
         _crashes++;
         Log($"CRASH n{node.Id}: loses {(node.Writing is null ? "nothing unwritten" : "an unfinished disk write")} and all volatile state");
         node.LoseVolatileState();
+        foreach (var client in _clients)
+        {
+            // The client's connection resets: its request's outcome is unknown, and it moves on.
+            if (client.Pending is not null && client.PendingNode == i)
+            {
+                OnClientTimeout(client, client.Token);
+            }
+        }
     }
 
     private void OnTick(SimEvent ev)
@@ -361,7 +397,7 @@ public sealed class ClusterSimulation
         if (node.Up && _safety.Observe(node) && !_healed && _rng.Chance(_o.LeaderNemesisRate))
         {
             // Jepsen-style nemesis: strike a leader moments after it wins, before its term's entries spread.
-            Schedule(_rng.NextInt(0, (2 * _o.MaxDelayMs) + 1), new SimEvent(EventKind.HuntLeader, (int)node.Id - 1, node.Incarnation, null, 0));
+            Schedule(_rng.NextInt(0, (6 * _o.MaxDelayMs) + 1), new SimEvent(EventKind.HuntLeader, (int)node.Id - 1, node.Incarnation, null, 0));
         }
     }
 
@@ -606,6 +642,10 @@ public sealed class ClusterSimulation
 
     private void CheckLiveness()
     {
+        if (_livenessMet)
+        {
+            return;
+        }
         var leader = Array.Find(_nodes, n => n.Raft.Role == NodeRole.Leader);
         if (leader is null || !Array.TrueForAll(_nodes, n => n.Up && n.Raft.Term == leader.Raft.Term && n.Raft.Leader == leader.Id))
         {
@@ -683,6 +723,8 @@ public sealed class ClusterSimulation
         }
         Log($"call c{client.Id} {op.Kind} k{op.Key}{(op.Kind == KvOpKind.Put ? "=" + op.Value : "")} via n{node.Id}");
         client.Pending = op;
+        client.PendingSinceMs = _now;
+        client.PendingNode = i;
         Schedule(_o.ClientTimeoutMs, new SimEvent(EventKind.ClientTimeout, client.Id - 1, 0, null, token));
         AfterInput(node);
     }
@@ -698,6 +740,10 @@ public sealed class ClusterSimulation
         {
             _history.Add(op);
         }
+        if (_liveAtMs is { } live && client.PendingSinceMs >= live)
+        {
+            throw new SimulationViolationException($"Liveness: client {client.Id}'s {op.Kind} timed out on a healed cluster");
+        }
         Log($"timeout c{client.Id} {op.Kind} k{op.Key} (outcome unknown)");
         client.Pending = null;
         client.LeaderGuess = _rng.NextInt(0, _nodes.Length);
@@ -706,6 +752,13 @@ public sealed class ClusterSimulation
 
     private void Finish(SimClient client, KvOperation op)
     {
+        if (_liveAtMs is { } live && client.PendingSinceMs >= live)
+        {
+            if (_now - client.PendingSinceMs > _o.ClientLatencyBoundMs)
+            {
+                throw new SimulationViolationException($"Liveness: client {client.Id}'s {op.Kind} took {_now - client.PendingSinceMs} ms on a healed cluster");
+            }
+        }
         _history.Add(op);
         client.Pending = null;
         client.Token++;

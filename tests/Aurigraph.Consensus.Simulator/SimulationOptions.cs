@@ -42,6 +42,12 @@ public sealed record SimulationOptions
     /// <summary>Chance that a newly elected leader is crashed or isolated moments after winning (fault phase only).</summary>
     public double LeaderNemesisRate { get; init; }
 
+    /// <summary>After liveness is reached, the run goes on this long with clients active.</summary>
+    public int HealthyWindowMs { get; init; } = 800;
+
+    /// <summary>On the healed cluster every client operation must complete within this bound.</summary>
+    public int ClientLatencyBoundMs { get; init; } = 400;
+
     public int Clients { get; init; } = 3;
     public int Keys { get; init; } = 4;
     public int ClientTimeoutMs { get; init; } = 1_000;
@@ -56,7 +62,7 @@ public sealed record SimulationOptions
     public bool Trace { get; init; }
 
     /// <summary>
-    /// A varied configuration derived from the seed alone. One seed in four runs the "leader churn" profile:
+    /// A varied configuration derived from the seed alone. Two seeds in five run the "leader churn" profile:
     /// three voters, one entry per append, and a nemesis that strikes most new leaders moments after they
     /// win — the conditions under which Raft's subtle election and commit rules matter (Figure 8).
     /// </summary>
@@ -65,7 +71,7 @@ public sealed record SimulationOptions
         var r = new SeededRandom(seed ^ 0x5DEECE66DUL);
         int[] delays = [2, 10, 30, 80];
         double[] drops = [0, 0.01, 0.05, 0.2];
-        if (r.Chance(0.25))
+        if (r.Chance(0.4))
         {
             return new SimulationOptions
             {
@@ -77,7 +83,7 @@ public sealed record SimulationOptions
                 MeanFaultIntervalMs = r.NextInt(50, 300),
                 SlowDiskMaxMs = r.NextInt(5, 40),
                 MaxSizePerMessage = 1,
-                MaxInflightMessages = r.NextInt(1, 64),
+                MaxInflightMessages = r.Chance(0.5) ? 1 : r.NextInt(2, 64),
                 LeaderNemesisRate = 0.4 + (r.NextDouble() * 0.5),
                 Clients = r.NextInt(2, 5),
                 Unsafe = unsafeCore,

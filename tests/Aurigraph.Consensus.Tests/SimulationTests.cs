@@ -6,7 +6,7 @@ namespace Aurigraph.Consensus.Tests;
 public sealed class SimulationTests
 {
     /// <summary>Seeds CI runs. The long sweep (any number) is the simulator's command line; see README.</summary>
-    public const int CiSeeds = 5_000;
+    public const int CiSeeds = 10_000;
 
     [Fact]
     public void Every_seed_in_the_CI_budget_keeps_safety_liveness_and_linearizability()
@@ -43,7 +43,7 @@ public sealed class SimulationTests
 
     [Theory]
     [InlineData(7UL)]
-    [InlineData(1160UL)]
+    [InlineData(2578UL)]
     [InlineData(424242UL)]
     public void A_seed_replays_event_for_event(ulong seed)
     {

@@ -37,12 +37,19 @@ namespace Aurigraph.Consensus.Simulation.Linearizability;
 /// them one after another without backtracking.)
 /// </para>
 /// <para>
-/// Optimisation (on by default): an unknown Put whose value is never returned by any completed Get on the same
-/// key is removed before the search. This is exact, not a heuristic: if the rest of the history has a
-/// linearization, appending the Put at the end (see above) gives one for the whole history; and if the whole
-/// history has a linearization, no Get sits between that Put and the next Put in it (such a Get would have read
-/// the Put's value), so deleting the Put leaves every Get reading the same value. Without it, each pending
-/// unobserved Put doubles the number of (bitset, value) configurations the search may visit.
+/// Reductions of unknown Puts (on by default). Left alone, every unknown Put stays pending until the end of the
+/// history and each pending one can double the number of (bitset, value) configurations the search visits, which
+/// makes failing histories with many timeouts exponential. Two exact (not heuristic) reductions are applied per
+/// key before the search:
+/// (1) An unknown Put whose value is never returned by any completed Get on the key is removed. If the rest of
+/// the history has a linearization, appending the Put at its end (see above) gives one for the whole history;
+/// if the whole history has a linearization, no Get sits between that Put and the next Put in it (that Get would
+/// have read the Put's value), so deleting the Put leaves every Get reading the same value.
+/// (2) An unknown Put of a non-null value v that is the only Put of v on the key, and that some completed Get
+/// read, gets the return time R = min(Return of the Gets that read v) (clamped to be at least its call). In any
+/// linearization that Put precedes every Get reading v, in particular the one returning at R, which precedes
+/// (in real time, hence in the linearization) every operation called after R; so the tighter interval admits
+/// exactly the same linearizations.
 /// </para>
 /// </remarks>
 public static class KvLinearizabilityChecker
@@ -62,14 +69,14 @@ public static class KvLinearizabilityChecker
     /// <exception cref="TimeoutException">The search for some key needed more than <paramref name="budget"/> steps.</exception>
     /// <exception cref="ArgumentException">An operation returns before it is called.</exception>
     public static LinearizabilityResult Check(IReadOnlyList<KvOperation> history, long budget = DefaultBudget) =>
-        Check(history, budget, pruneUnobservedUnknownPuts: true);
+        Check(history, budget, reduceUnknownPuts: true);
 
     /// <summary>
-    /// As <see cref="Check(IReadOnlyList{KvOperation}, long)"/>; <paramref name="pruneUnobservedUnknownPuts"/>
-    /// turns the exact pre-search removal of never-observed unknown Puts on or off (tests use it to exercise the
-    /// search's own handling of unknown Puts).
+    /// As <see cref="Check(IReadOnlyList{KvOperation}, long)"/>; <paramref name="reduceUnknownPuts"/> turns the
+    /// exact pre-search reductions of unknown Puts on or off (tests turn them off to exercise the search's own
+    /// handling of unknown Puts; the verdict is the same either way, only the cost differs).
     /// </summary>
-    public static LinearizabilityResult Check(IReadOnlyList<KvOperation> history, long budget, bool pruneUnobservedUnknownPuts)
+    public static LinearizabilityResult Check(IReadOnlyList<KvOperation> history, long budget, bool reduceUnknownPuts)
     {
         ArgumentNullException.ThrowIfNull(history);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(budget);
@@ -106,14 +113,26 @@ public static class KvLinearizabilityChecker
         foreach (var key in keys)
         {
             var ops = perKey[key];
-            if (pruneUnobservedUnknownPuts)
+            if (reduceUnknownPuts)
             {
-                PruneUnobservedUnknownPuts(ops);
+                RemoveUnobservedUnknownPuts(ops);
             }
 
-            // Stable order by call time (List.Sort is unstable, so break ties explicitly) for numbering and display.
+            // Deterministic order by call time (List.Sort is unstable, so break ties explicitly) for numbering
+            // and display.
             ops.Sort(CompareByCall);
-            var failure = new KeySearch(key, ops, budget).Run();
+            var returns = new long[ops.Count];
+            for (var i = 0; i < returns.Length; i++)
+            {
+                returns[i] = ops[i].Return;
+            }
+
+            if (reduceUnknownPuts)
+            {
+                TightenObservedUnknownPuts(ops, returns);
+            }
+
+            var failure = new KeySearch(key, ops, returns, budget).Run();
             if (failure is not null)
             {
                 return new LinearizabilityResult(false, key, failure);
@@ -150,7 +169,7 @@ public static class KvLinearizabilityChecker
         return c != 0 ? c : Nullable.Compare(a.Value, b.Value);
     }
 
-    private static void PruneUnobservedUnknownPuts(List<KvOperation> ops)
+    private static void RemoveUnobservedUnknownPuts(List<KvOperation> ops)
     {
         var readValues = new HashSet<long>();
         var readAbsent = false;
@@ -181,6 +200,44 @@ public static class KvLinearizabilityChecker
 
         ops.RemoveAll(op => op.Kind == KvOpKind.Put && op.IsUnknown &&
             (op.Value is { } v ? !readValues.Contains(v) : !readAbsent));
+    }
+
+    private static void TightenObservedUnknownPuts(List<KvOperation> ops, long[] returns)
+    {
+        Dictionary<long, int>? writers = null;
+        foreach (var op in ops)
+        {
+            if (op.Kind == KvOpKind.Put && op.Value is { } v)
+            {
+                writers ??= [];
+                writers[v] = writers.GetValueOrDefault(v) + 1;
+            }
+        }
+
+        if (writers is null)
+        {
+            return;
+        }
+
+        var firstObserverReturn = new Dictionary<long, long>();
+        foreach (var op in ops)
+        {
+            if (op.Kind == KvOpKind.Get && op.Value is { } v &&
+                (!firstObserverReturn.TryGetValue(v, out var r) || op.Return < r))
+            {
+                firstObserverReturn[v] = op.Return;
+            }
+        }
+
+        for (var i = 0; i < ops.Count; i++)
+        {
+            var op = ops[i];
+            if (op.Kind == KvOpKind.Put && op.IsUnknown && op.Value is { } v && writers[v] == 1 &&
+                firstObserverReturn.TryGetValue(v, out var r))
+            {
+                returns[i] = Math.Max(op.Call, r);
+            }
+        }
     }
 
     /// <summary>One node of the event list. A call node has <see cref="Match"/> pointing at its return node.</summary>
@@ -232,7 +289,8 @@ public static class KvLinearizabilityChecker
     }
 
     /// <summary>The search for one key.</summary>
-    private sealed class KeySearch(int key, List<KvOperation> ops, long budget)
+    /// <param name="returns">Effective return time of each operation (see the reductions above).</param>
+    private sealed class KeySearch(int key, List<KvOperation> ops, long[] returns, long budget)
     {
         // Longest linearizable prefix seen so far: best[0..bestLength) are operation indices. best[0..agree)
         // is known to equal the current stack's prefix, so extending the record costs amortised O(1) per push.
@@ -364,7 +422,7 @@ public static class KvLinearizabilityChecker
             for (var i = 0; i < n; i++)
             {
                 events[2 * i] = (ops[i].Call, 0, i);
-                events[(2 * i) + 1] = (ops[i].Return, 1, i);
+                events[(2 * i) + 1] = (returns[i], 1, i);
             }
 
             Array.Sort(events);
@@ -498,6 +556,10 @@ public static class KvLinearizabilityChecker
                 if (op.IsUnknown)
                 {
                     sb.Append(ci, $" [{op.Call}, unknown]");
+                    if (returns[index] != op.Return)
+                    {
+                        sb.Append(ci, $" (must precede {returns[index]})");
+                    }
                 }
                 else
                 {

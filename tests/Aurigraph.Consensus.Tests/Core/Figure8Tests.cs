@@ -11,12 +11,8 @@ public sealed class Figure8Tests
 
     private static (ClusterHarness Cluster, ulong OldEntryIndex, bool CommittedEarly) RunUntilOldEntryReplicated(bool unsafeCore)
     {
-        var c = new ClusterHarness(3, configure: cfg => new RaftConfig
+        var c = new ClusterHarness(3, configure: cfg => cfg with
         {
-            Id = cfg.Id,
-            Voters = cfg.Voters,
-            Storage = cfg.Storage,
-            Random = cfg.Random,
             PreVote = false,
             CheckQuorum = false,
             MaxSizePerMessage = 1, // one entry per append

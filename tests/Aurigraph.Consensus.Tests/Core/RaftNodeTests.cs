@@ -6,13 +6,8 @@ namespace Aurigraph.Consensus.Tests.Core;
 public sealed class RaftNodeTests
 {
     private static ClusterHarness Cluster(int voters, int learners = 0, int maxInflight = 64, long maxInflightBytes = 64L << 20, long maxSizePerMessage = 1 << 20, long maxUncommitted = 1L << 30, bool checkQuorum = true) =>
-        new(voters, learners, cfg => new RaftConfig
+        new(voters, learners, cfg => cfg with
         {
-            Id = cfg.Id,
-            Voters = cfg.Voters,
-            Learners = cfg.Learners,
-            Storage = cfg.Storage,
-            Random = cfg.Random,
             MaxInflightMessages = maxInflight,
             MaxInflightBytes = maxInflightBytes,
             MaxSizePerMessage = maxSizePerMessage,
