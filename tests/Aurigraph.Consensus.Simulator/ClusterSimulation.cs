@@ -218,7 +218,7 @@ public sealed class ClusterSimulation
 
     /// <summary>
     /// Once the cluster is live again, every client operation started from then on must complete within
-    /// <see cref="SimulationOptions.ClientLatencyBoundMs"/>: a healed cluster serves, it does not merely elect.
+    /// <see cref="SimulationOptions.EffectiveClientLatencyBoundMs"/>: a healed cluster serves, it does not merely elect.
     /// </summary>
     private void RunHealthyWindow()
     {
@@ -233,7 +233,7 @@ public sealed class ClusterSimulation
         }
         foreach (var client in _clients)
         {
-            if (client.Pending is not null && client.PendingSinceMs >= _liveAtMs && _now - client.PendingSinceMs > _o.ClientLatencyBoundMs)
+            if (client.Pending is not null && client.PendingSinceMs >= _liveAtMs && _now - client.PendingSinceMs > _o.EffectiveClientLatencyBoundMs)
             {
                 throw new SimulationViolationException($"Liveness: client {client.Id}'s operation pending for {_now - client.PendingSinceMs} ms on a healed cluster");
             }
@@ -754,7 +754,7 @@ public sealed class ClusterSimulation
     {
         if (_liveAtMs is { } live && client.PendingSinceMs >= live)
         {
-            if (_now - client.PendingSinceMs > _o.ClientLatencyBoundMs)
+            if (_now - client.PendingSinceMs > _o.EffectiveClientLatencyBoundMs)
             {
                 throw new SimulationViolationException($"Liveness: client {client.Id}'s {op.Kind} took {_now - client.PendingSinceMs} ms on a healed cluster");
             }

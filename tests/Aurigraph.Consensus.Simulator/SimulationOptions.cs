@@ -42,11 +42,16 @@ public sealed record SimulationOptions
     /// <summary>Chance that a newly elected leader is crashed or isolated moments after winning (fault phase only).</summary>
     public double LeaderNemesisRate { get; init; }
 
-    /// <summary>After liveness is reached, the run goes on this long with clients active.</summary>
-    public int HealthyWindowMs { get; init; } = 800;
-
-    /// <summary>On the healed cluster every client operation must complete within this bound.</summary>
+    /// <summary>
+    /// On the healed cluster every client operation must complete within this bound, or ten maximum message
+    /// delays if that is longer (one-entry appends over a reordering network can take several round trips).
+    /// </summary>
     public int ClientLatencyBoundMs { get; init; } = 400;
+
+    public int EffectiveClientLatencyBoundMs => Math.Max(ClientLatencyBoundMs, 10 * MaxDelayMs);
+
+    /// <summary>After liveness is reached, the run goes on this long with clients active: twice the latency bound.</summary>
+    public int HealthyWindowMs => 2 * EffectiveClientLatencyBoundMs;
 
     public int Clients { get; init; } = 3;
     public int Keys { get; init; } = 4;
