@@ -113,10 +113,7 @@ public static class KvLinearizabilityChecker
         foreach (var key in keys)
         {
             var ops = perKey[key];
-            if (reduceUnknownPuts)
-            {
-                RemoveUnobservedUnknownPuts(ops);
-            }
+            var omitted = reduceUnknownPuts ? RemoveUnobservedUnknownPuts(ops) : 0;
 
             // Deterministic order by call time (List.Sort is unstable, so break ties explicitly) for numbering
             // and display.
@@ -132,7 +129,7 @@ public static class KvLinearizabilityChecker
                 TightenObservedUnknownPuts(ops, returns);
             }
 
-            var failure = new KeySearch(key, ops, returns, budget).Run();
+            var failure = new KeySearch(key, ops, returns, omitted, budget).Run();
             if (failure is not null)
             {
                 return new LinearizabilityResult(false, key, failure);
@@ -169,7 +166,7 @@ public static class KvLinearizabilityChecker
         return c != 0 ? c : Nullable.Compare(a.Value, b.Value);
     }
 
-    private static void RemoveUnobservedUnknownPuts(List<KvOperation> ops)
+    private static int RemoveUnobservedUnknownPuts(List<KvOperation> ops)
     {
         var readValues = new HashSet<long>();
         var readAbsent = false;
@@ -195,10 +192,10 @@ public static class KvLinearizabilityChecker
 
         if (!hasUnknownPut)
         {
-            return;
+            return 0;
         }
 
-        ops.RemoveAll(op => op.Kind == KvOpKind.Put && op.IsUnknown &&
+        return ops.RemoveAll(op => op.Kind == KvOpKind.Put && op.IsUnknown &&
             (op.Value is { } v ? !readValues.Contains(v) : !readAbsent));
     }
 
@@ -290,13 +287,14 @@ public static class KvLinearizabilityChecker
 
     /// <summary>The search for one key.</summary>
     /// <param name="returns">Effective return time of each operation (see the reductions above).</param>
-    private sealed class KeySearch(int key, List<KvOperation> ops, long[] returns, long budget)
+    /// <param name="omitted">Number of unobserved unknown Puts removed before the search (for the explanation).</param>
+    private sealed class KeySearch(int key, List<KvOperation> ops, long[] returns, int omitted, long budget)
     {
-        // Longest linearizable prefix seen so far: best[0..bestLength) are operation indices. best[0..agree)
+        // Longest linearizable prefix seen so far: _best[0.._bestLength) are operation indices. _best[0.._agree)
         // is known to equal the current stack's prefix, so extending the record costs amortised O(1) per push.
-        private readonly int[] best = new int[ops.Count];
-        private int bestLength;
-        private int agree;
+        private readonly int[] _best = new int[ops.Count];
+        private int _bestLength;
+        private int _agree;
 
         /// <summary>Returns null if the key's history is linearizable, else an explanation.</summary>
         public string? Run()
@@ -324,7 +322,7 @@ public static class KvLinearizabilityChecker
                 {
                     throw new TimeoutException(string.Create(
                         CultureInfo.InvariantCulture,
-                        $"Linearizability check of key {key} exceeded its budget of {budget} search steps ({n} operations, {bestLength} linearized at best)."));
+                        $"Linearizability check of key {key} exceeded its budget of {budget} search steps ({n} operations, {_bestLength} linearized at best)."));
                 }
 
                 if (entry.Match is not null)
@@ -365,15 +363,15 @@ public static class KvLinearizabilityChecker
                             });
                             stack[depth] = new Frame { Call = entry, HadValue = hasValue, Value = value };
                             depth++;
-                            if (depth > bestLength)
+                            if (depth > _bestLength)
                             {
-                                for (var i = agree; i < depth; i++)
+                                for (var i = _agree; i < depth; i++)
                                 {
-                                    best[i] = stack[i].Call.Op;
+                                    _best[i] = stack[i].Call.Op;
                                 }
 
-                                agree = depth;
-                                bestLength = depth;
+                                _agree = depth;
+                                _bestLength = depth;
                             }
 
                             hasValue = newHasValue;
@@ -397,9 +395,9 @@ public static class KvLinearizabilityChecker
                     }
 
                     depth--;
-                    if (agree > depth)
+                    if (_agree > depth)
                     {
-                        agree = depth;
+                        _agree = depth;
                     }
 
                     var frame = stack[depth];
@@ -492,9 +490,15 @@ public static class KvLinearizabilityChecker
         {
             var ci = CultureInfo.InvariantCulture;
             var sb = new StringBuilder();
-            sb.Append(ci, $"Key {key} is not linearizable: {ops.Count} operations, the longest linearizable prefix found covers {bestLength} of them.");
+            sb.Append(ci, $"Key {key} is not linearizable: {ops.Count} operations, the longest linearizable prefix found covers {_bestLength} of them.");
             sb.AppendLine();
-            sb.AppendLine("Operations on this key by call time:");
+            sb.Append("Operations on this key by call time");
+            if (omitted > 0)
+            {
+                sb.Append(ci, $" ({omitted} unknown puts whose value nobody read are omitted)");
+            }
+
+            sb.AppendLine(":");
             var shown = Math.Min(ops.Count, MaxOpsInExplanation);
             for (var i = 0; i < shown; i++)
             {
@@ -510,26 +514,26 @@ public static class KvLinearizabilityChecker
             }
 
             sb.Append("Longest linearizable prefix: ");
-            if (bestLength == 0)
+            if (_bestLength == 0)
             {
                 sb.Append("(empty)");
             }
             else
             {
-                var start = Math.Max(0, bestLength - MaxOpsInExplanation);
+                var start = Math.Max(0, _bestLength - MaxOpsInExplanation);
                 if (start > 0)
                 {
                     sb.Append(ci, $"... ({start} earlier), ");
                 }
 
-                for (var i = start; i < bestLength; i++)
+                for (var i = start; i < _bestLength; i++)
                 {
                     if (i > start)
                     {
                         sb.Append(", ");
                     }
 
-                    AppendOp(sb, best[i], withInterval: false);
+                    AppendOp(sb, _best[i], withInterval: false);
                 }
             }
 

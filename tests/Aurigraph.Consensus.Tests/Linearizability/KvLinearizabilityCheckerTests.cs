@@ -64,8 +64,28 @@ public sealed class KvLinearizabilityCheckerTests
             Put(1, 7, 1, 0, 10),
             Get(2, 7, null, 11, 20),
         ], key: 7);
-        Assert.Contains("Put(1)", result.Explanation, StringComparison.Ordinal);
-        Assert.Contains("Get->null", result.Explanation, StringComparison.Ordinal);
+        Assert.Contains("#0 c1 Put(1) [0, 10]", result.Explanation, StringComparison.Ordinal);
+        Assert.Contains("#1 c2 Get->null [11, 20]", result.Explanation, StringComparison.Ordinal);
+        Assert.Contains("covers 1 of them", result.Explanation, StringComparison.Ordinal);
+        Assert.Contains("Longest linearizable prefix: #0 c1 Put(1)" + Environment.NewLine, result.Explanation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LongestPrefixIsTheOneFoundAfterBacktracking()
+    {
+        // Put 1 and put 2 are concurrent; the reads need put 1 last and then put 2 last. The search first tries
+        // put 1 then put 2 (prefix of 2), then backtracks and finds put 2, put 1, get->1 (prefix of 3).
+        var result = AssertNotLinearizable(
+        [
+            Put(1, 1, 1, 0, 100),
+            Put(2, 1, 2, 0, 100),
+            Get(3, 1, 1, 110, 120),
+            Get(3, 1, 2, 130, 140),
+        ], key: 1);
+        Assert.Contains(
+            "Longest linearizable prefix: #1 c2 Put(2), #0 c1 Put(1), #2 c3 Get->1" + Environment.NewLine,
+            result.Explanation,
+            StringComparison.Ordinal);
     }
 
     [Theory]
@@ -95,12 +115,13 @@ public sealed class KvLinearizabilityCheckerTests
     {
         // The put spans both reads; the first read sees the new value, the second (which starts after the
         // first returned) sees the old one: the register went back in time.
-        AssertNotLinearizable(
+        var result = AssertNotLinearizable(
         [
             Put(1, 1, 1, 0, 100),
             Get(2, 1, 1, 10, 20),
             Get(3, 1, null, 30, 40),
         ], key: 1);
+        Assert.Contains("Longest linearizable prefix: #0 c1 Put(1), #1 c2 Get->1" + Environment.NewLine, result.Explanation, StringComparison.Ordinal);
 
         // The same reads in the other order are fine.
         AssertLinearizable(
@@ -250,7 +271,8 @@ public sealed class KvLinearizabilityCheckerTests
         var reduced = KvLinearizabilityChecker.Check(history, budget: 1_000, reduceUnknownPuts: true);
         Assert.False(reduced.IsLinearizable, reduced.Explanation);
         Assert.Equal(1, reduced.FailingKey);
-        Assert.Contains("unknown", reduced.Explanation, StringComparison.Ordinal);
+        Assert.Contains("#0 c7 Put(107) [7, unknown] (must precede 15)", reduced.Explanation, StringComparison.Ordinal);
+        Assert.Contains("(7 unknown puts whose value nobody read are omitted)", reduced.Explanation, StringComparison.Ordinal);
 
         Assert.Throws<TimeoutException>(() => KvLinearizabilityChecker.Check(history, budget: 1_000, reduceUnknownPuts: false));
         AssertNotLinearizable(history, key: 1, reduce: false);
@@ -326,6 +348,24 @@ public sealed class KvLinearizabilityCheckerTests
 
         // With the default budget the same history is checked (and is linearizable: put 0 goes last).
         AssertLinearizable(history);
+    }
+
+    [Fact]
+    public void MemoisationKeepsManyConcurrentPutsTractable()
+    {
+        // 10 mutually concurrent puts and then a read of a value nobody wrote: a plain Wing & Gong search tries
+        // all 10! orders of the puts; with the (linearized set, value) cache it visits at most 2^10 * 10 states.
+        var history = new List<KvOperation>();
+        for (var i = 0; i < 10; i++)
+        {
+            history.Add(Put(i, 1, i, 0, 100));
+        }
+
+        history.Add(Get(10, 1, -1, 200, 210));
+        var result = KvLinearizabilityChecker.Check(history, budget: 2_000_000);
+        Assert.False(result.IsLinearizable, result.Explanation);
+        Assert.Equal(1, result.FailingKey);
+        Assert.Contains("covers 10 of them", result.Explanation, StringComparison.Ordinal);
     }
 
     [Fact]

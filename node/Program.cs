@@ -1,0 +1,3 @@
+using Aurigraph.Node.Hosting;
+
+return await NodeProgram.RunAsync(args).ConfigureAwait(false);
