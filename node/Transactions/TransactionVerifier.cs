@@ -1,0 +1,98 @@
+using Aurigraph.Node.Api.V1;
+using Google.Protobuf;
+using NSec.Cryptography;
+
+namespace Aurigraph.Node.Transactions;
+
+/// <summary>A transaction that passed format and signature checks: its id, parsed body and the exact signed bytes.</summary>
+public sealed record VerifiedTransaction(TransactionId Id, TransactionBody Body, ReadOnlyMemory<byte> BodyBytes, ReadOnlyMemory<byte> Signature)
+{
+    public int Size => BodyBytes.Length + Signature.Length;
+}
+
+/// <summary>Why admission refused a transaction. The text is what the client sees.</summary>
+public sealed record TransactionRejection(TransactionId? Id, string Reason);
+
+/// <summary>
+/// Checks a signed transaction: size, body format, sender key, chain id, operation, and the Ed25519 signature
+/// over exactly the body bytes. Stateless and thread-safe, so shards can verify in parallel.
+/// </summary>
+public sealed class TransactionVerifier(string chainId, int maxTransactionBytes)
+{
+    public const int PublicKeySize = 32;
+    public const int SignatureSize = 64;
+
+    private static readonly SignatureAlgorithm Ed25519 = SignatureAlgorithm.Ed25519;
+
+    public string ChainId { get; } = chainId;
+
+    public int MaxTransactionBytes { get; } = maxTransactionBytes;
+
+    /// <summary>Returns the verified transaction, or the reason it is rejected (never throws for bad input).</summary>
+    public (VerifiedTransaction? Transaction, TransactionRejection? Rejection) Verify(ReadOnlyMemory<byte> bodyBytes, ReadOnlyMemory<byte> signature, bool checkSignature = true)
+    {
+        if (bodyBytes.Length == 0)
+        {
+            return (null, new TransactionRejection(null, "empty transaction body"));
+        }
+        if (bodyBytes.Length + signature.Length > MaxTransactionBytes)
+        {
+            return (null, new TransactionRejection(null, $"transaction of {bodyBytes.Length + signature.Length} bytes exceeds the limit of {MaxTransactionBytes}"));
+        }
+        var id = TransactionId.Of(bodyBytes.Span);
+        TransactionBody body;
+        try
+        {
+            body = TransactionBody.Parser.ParseFrom(bodyBytes.Span);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            return (null, new TransactionRejection(id, "malformed transaction body: " + ex.Message));
+        }
+        if (body.Sender.Length != PublicKeySize)
+        {
+            return (null, new TransactionRejection(id, $"sender must be a {PublicKeySize}-byte Ed25519 public key, got {body.Sender.Length} bytes"));
+        }
+        if (body.ChainId != ChainId)
+        {
+            return (null, new TransactionRejection(id, $"chain id '{body.ChainId}' does not match this cluster's '{ChainId}'"));
+        }
+        switch (body.OperationCase)
+        {
+            case TransactionBody.OperationOneofCase.Transfer:
+                if (body.Transfer.To.Length != PublicKeySize)
+                {
+                    return (null, new TransactionRejection(id, $"transfer recipient must be a {PublicKeySize}-byte account id"));
+                }
+                if (body.Transfer.Amount == 0)
+                {
+                    return (null, new TransactionRejection(id, "transfer amount must be positive"));
+                }
+                break;
+            case TransactionBody.OperationOneofCase.Put:
+                if (body.Put.Key.Length == 0)
+                {
+                    return (null, new TransactionRejection(id, "put key must not be empty"));
+                }
+                break;
+            default:
+                return (null, new TransactionRejection(id, "transaction has no operation (transfer or put)"));
+        }
+        if (signature.Length != SignatureSize)
+        {
+            return (null, new TransactionRejection(id, $"signature must be {SignatureSize} bytes, got {signature.Length}"));
+        }
+        if (checkSignature)
+        {
+            if (!PublicKey.TryImport(Ed25519, body.Sender.Span, KeyBlobFormat.RawPublicKey, out var key) || key is null)
+            {
+                return (null, new TransactionRejection(id, "sender is not a valid Ed25519 public key"));
+            }
+            if (!Ed25519.Verify(key, bodyBytes.Span, signature.Span))
+            {
+                return (null, new TransactionRejection(id, "bad signature"));
+            }
+        }
+        return (new VerifiedTransaction(id, body, bodyBytes, signature), null);
+    }
+}

@@ -1,0 +1,106 @@
+using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Ledger;
+using Aurigraph.Node.Transactions;
+
+namespace Aurigraph.Node.Tests.Ledger;
+
+public sealed class LedgerStateTests : IDisposable
+{
+    private const string Chain = "test-chain";
+    private readonly TransactionSigner _alice = TransactionSigner.Generate();
+    private readonly TransactionSigner _bob = TransactionSigner.Generate();
+    private readonly TransactionVerifier _verifier = new(Chain, 64 * 1024);
+
+    public void Dispose()
+    {
+        _alice.Dispose();
+        _bob.Dispose();
+    }
+
+    private Genesis Genesis() => new()
+    {
+        ChainId = Chain,
+        Accounts = [new GenesisAccount { PublicKey = Convert.ToHexStringLower(_alice.PublicKey), Balance = 1_000 }],
+    };
+
+    private byte[] Block(params SignedTransaction[] txs) => BlockPayload.Encode(txs.Select(Verified).ToList());
+
+    private VerifiedTransaction Verified(SignedTransaction tx)
+    {
+        var (verified, rejection) = _verifier.Verify(tx.Body.Memory, tx.Signature.Memory);
+        Assert.Null(rejection);
+        return verified!;
+    }
+
+    [Fact]
+    public void Transfers_move_balance_and_consume_nonces_with_deterministic_receipts()
+    {
+        var state = LedgerState.FromGenesis(Genesis());
+        var block = state.Apply(5, 1, Block(
+            _alice.Transfer(Chain, 0, _bob.PublicKey, 300),
+            _alice.Transfer(Chain, 0, _bob.PublicKey, 1),      // replayed nonce
+            _alice.Transfer(Chain, 1, _bob.PublicKey, 5_000),  // too much: fails, nonce consumed
+            _bob.Transfer(Chain, 0, _alice.PublicKey, 100),
+            _alice.Put(Chain, 2, "color"u8, "blue"u8)));
+
+        Assert.Equal(1UL, block.Height);
+        Assert.Equal(
+            [ReceiptRecord.Ok, new ReceiptRecord(false, "bad nonce: expected 1, got 0"), new ReceiptRecord(false, "insufficient balance"), ReceiptRecord.Ok, ReceiptRecord.Ok],
+            block.Receipts);
+        Assert.Equal((800UL, 3UL), state.Account(_alice.PublicKey));
+        Assert.Equal((200UL, 1UL), state.Account(_bob.PublicKey));
+        Assert.Equal("blue"u8.ToArray(), state.Value("color"u8));
+    }
+
+    [Fact]
+    public void Equal_blocks_give_equal_state_roots_and_hashes_and_a_different_block_does_not()
+    {
+        var a = LedgerState.FromGenesis(Genesis());
+        var b = LedgerState.FromGenesis(Genesis());
+        var c = LedgerState.FromGenesis(Genesis());
+        var block1 = Block(_alice.Transfer(Chain, 0, _bob.PublicKey, 10));
+        var other = Block(_alice.Transfer(Chain, 0, _bob.PublicKey, 11));
+
+        var ra = a.Apply(2, 1, block1);
+        var rb = b.Apply(2, 1, block1);
+        var rc = c.Apply(2, 1, other);
+
+        Assert.Equal(ra.StateRoot, rb.StateRoot);
+        Assert.Equal(ra.Hash, rb.Hash);
+        Assert.NotEqual(ra.StateRoot, rc.StateRoot);
+        Assert.Equal(a.StateRoot, ra.StateRoot);
+    }
+
+    [Fact]
+    public void The_state_root_commits_to_state_not_history()
+    {
+        // Two histories reaching the same balances at the same height have the same root.
+        var a = LedgerState.FromGenesis(Genesis());
+        var b = LedgerState.FromGenesis(Genesis());
+        a.Apply(1, 1, Block(_alice.Transfer(Chain, 0, _bob.PublicKey, 10), _alice.Transfer(Chain, 1, _bob.PublicKey, 20)));
+        b.Apply(1, 1, Block(_alice.Transfer(Chain, 0, _bob.PublicKey, 20), _alice.Transfer(Chain, 1, _bob.PublicKey, 10)));
+        Assert.Equal(a.StateRoot, b.StateRoot);
+    }
+
+    [Fact]
+    public void Persisted_records_reload_to_the_same_state_root()
+    {
+        var state = LedgerState.FromGenesis(Genesis());
+        state.Apply(1, 1, Block(_alice.Transfer(Chain, 0, _bob.PublicKey, 10), _alice.Put(Chain, 1, "k"u8, "v"u8)));
+
+        var reloaded = new LedgerState(Chain);
+        reloaded.Load(state.Records().ToList(), state.Height, state.LastBlockHash);
+
+        Assert.Equal(state.StateRoot, reloaded.StateRoot);
+        Assert.Equal(state.Account(_bob.PublicKey), reloaded.Account(_bob.PublicKey));
+    }
+
+    [Fact]
+    public void A_corrupt_block_payload_is_refused()
+    {
+        var state = LedgerState.FromGenesis(Genesis());
+        var block = Block(_alice.Transfer(Chain, 0, _bob.PublicKey, 10));
+        Assert.Throws<FormatException>(() => state.Apply(1, 1, block.AsMemory(0, block.Length - 3)));
+        Assert.Equal(0UL, state.Height);
+    }
+}
