@@ -39,6 +39,12 @@ public sealed class Progress
     /// <summary>Highest read-confirmation sequence this peer acknowledged in the current term.</summary>
     internal ulong ReadAck { get; set; }
 
+    /// <summary>Match when the previous heartbeat response arrived, to tell a stalled pipeline from a busy one.</summary>
+    internal ulong MatchAtHeartbeat { get; set; }
+
+    /// <summary>Consecutive heartbeat responses with the follower behind and Match unchanged.</summary>
+    internal int StalledHeartbeats { get; set; }
+
     internal Inflights Inflights { get; }
 
     public bool IsPaused => State == ProgressState.Probe ? ProbeSent : Inflights.Full;

@@ -50,6 +50,9 @@ public sealed partial class RaftNode
     }
 
     /// <summary>Sends the next append to a peer unless its window is paused; returns whether something was sent.</summary>
+    /// <summary>Heartbeat rounds without progress after which a replicating follower is probed again (half an election timeout, at least 2).</summary>
+    private int StallHeartbeats => Math.Max(2, _config.ElectionTicks / (2 * _config.HeartbeatTicks));
+
     private bool MaybeSendAppend(ulong to, Progress p, bool sendIfEmpty)
     {
         if (p.IsPaused)
@@ -179,7 +182,22 @@ public sealed partial class RaftNode
                 }
                 if (p.Match < _log.LastIndex)
                 {
+                    p.StalledHeartbeats = p.Match == p.MatchAtHeartbeat ? p.StalledHeartbeats + 1 : 0;
+                    p.MatchAtHeartbeat = p.Match;
+                    if (p.State == ProgressState.Replicate && p.StalledHeartbeats >= StallHeartbeats)
+                    {
+                        // The follower answers heartbeats but its match has not moved for several rounds while it
+                        // is behind: the appends in the window were lost (it restarted, or a connection dropped
+                        // them). With no new proposal nothing else would reveal the gap, so probe from its match.
+                        p.BecomeProbe();
+                        p.StalledHeartbeats = 0;
+                    }
                     MaybeSendAppend(m.From, p, sendIfEmpty: false);
+                }
+                else
+                {
+                    p.StalledHeartbeats = 0;
+                    p.MatchAtHeartbeat = p.Match;
                 }
                 if (m.Context > p.ReadAck)
                 {

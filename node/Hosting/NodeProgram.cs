@@ -1,12 +1,57 @@
+using System.CommandLine;
+
 namespace Aurigraph.Node.Hosting;
 
-/// <summary>The executable's entry: parses the command line and runs the chosen command.</summary>
+/// <summary>The executable's commands: run a node, run a local devnet, and the client commands.</summary>
 internal static class NodeProgram
 {
-    public static Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        Console.Error.WriteLine("aurigraph-node: the node host is not assembled yet");
-        return Task.FromResult(2);
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        var nodeUrl = new Option<string>("--node") { Description = "A node's gRPC address.", DefaultValueFactory = _ => "http://127.0.0.1:7201" };
+
+        var config = new Option<string?>("--config") { Description = "A JSON configuration file (the 'Aurigraph' section); environment variables (AURIGRAPH__...) and --Aurigraph:Key=value arguments override it." };
+        var run = new Command("run", "Run one node.") { config };
+        run.TreatUnmatchedTokensAsErrors = false;
+        run.SetAction((parse, ct) => NodeServer.RunAsync(parse.GetValue(config), [.. parse.UnmatchedTokens], ct));
+
+        var dir = new Option<string>("--dir") { Description = "Folder for genesis, keys and each node's data.", DefaultValueFactory = _ => "devnet" };
+        var validators = new Option<int>("--validators") { DefaultValueFactory = _ => 3 };
+        var business = new Option<int>("--business") { DefaultValueFactory = _ => 1 };
+        var slim = new Option<int>("--slim") { DefaultValueFactory = _ => 1 };
+        var basePort = new Option<int>("--base-port") { Description = "Peer ports are base+id, gRPC ports base+100+id, REST ports base+200+id.", DefaultValueFactory = _ => 7100 };
+        var devnet = new Command("devnet", "Start a local cluster on 127.0.0.1 (3 validators, 1 business, 1 slim by default) as separate processes.") { dir, validators, business, slim, basePort };
+        devnet.SetAction((parse, _) => Devnet.RunAsync(new Devnet.Layout(parse.GetValue(dir)!, parse.GetValue(validators), parse.GetValue(business), parse.GetValue(slim), parse.GetValue(basePort)), cts.Token));
+
+        var outFile = new Option<string?>("--out") { Description = "Write the private key (hex seed) to this file." };
+        var keygen = new Command("keygen", "Generate an Ed25519 key pair.") { outFile };
+        keygen.SetAction(parse => ClientCommands.KeyGen(parse.GetValue(outFile)));
+
+        var keyFile = new Option<string>("--key") { Description = "File holding the sender's private key (hex seed).", Required = true };
+        var to = new Option<string>("--to") { Description = "Recipient account (hex public key).", Required = true };
+        var amount = new Option<ulong>("--amount") { Required = true };
+        var nonce = new Option<ulong?>("--nonce") { Description = "Sender nonce; found from the chain when omitted." };
+        var transfer = new Command("transfer", "Sign and submit a transfer, and wait for its commit.") { nodeUrl, keyFile, to, amount, nonce };
+        transfer.SetAction((parse, ct) => ClientCommands.TransferAsync(parse.GetValue(nodeUrl)!, parse.GetValue(keyFile)!, parse.GetValue(to)!, parse.GetValue(amount), parse.GetValue(nonce), ct));
+
+        var txId = new Argument<string>("tx-id");
+        var tx = new Command("tx", "Show a transaction by id.") { nodeUrl, txId };
+        tx.SetAction((parse, ct) => ClientCommands.ShowTransactionAsync(parse.GetValue(nodeUrl)!, parse.GetValue(txId)!, ct));
+
+        var height = new Argument<ulong>("height");
+        var block = new Command("block", "Show a block by height.") { nodeUrl, height };
+        block.SetAction((parse, ct) => ClientCommands.ShowBlockAsync(parse.GetValue(nodeUrl)!, parse.GetValue(height), ct));
+
+        var status = new Command("status", "Show a node's status.") { nodeUrl };
+        status.SetAction((parse, ct) => ClientCommands.ShowStatusAsync(parse.GetValue(nodeUrl)!, ct));
+
+        var root = new RootCommand("Aurigraph node: a HyperRAFT++ consensus node with carbon metering.") { run, devnet, keygen, transfer, tx, block, status };
+        return await root.Parse(args).InvokeAsync(cancellationToken: cts.Token).ConfigureAwait(false);
     }
 }

@@ -23,6 +23,7 @@ public sealed record AppliedBlock(
     byte[] Hash,
     TransactionId[] TransactionIds,
     ReceiptRecord[] Receipts,
+    byte[]?[] Senders,
     IReadOnlyList<KeyValuePair<byte[], byte[]?>> StateWrites);
 
 /// <summary>
@@ -77,24 +78,26 @@ public sealed class LedgerState
         var height = Height + 1;
         var ids = new TransactionId[transactions.Count];
         var receipts = new ReceiptRecord[transactions.Count];
+        var senders = new byte[]?[transactions.Count];
         var writes = new List<KeyValuePair<byte[], byte[]?>>();
         for (var i = 0; i < transactions.Count; i++)
         {
             var (bodyBytes, _) = transactions[i];
             ids[i] = TransactionId.Of(bodyBytes.Span);
-            receipts[i] = ApplyTransaction(bodyBytes, writes);
+            receipts[i] = ApplyTransaction(bodyBytes, writes, out senders[i]);
         }
         var txRoot = TransactionsRoot(ids);
         var stateRoot = ComputeRoot(height);
         var hash = BlockHash(height, logIndex, term, LastBlockHash, txRoot, stateRoot);
-        var block = new AppliedBlock(height, logIndex, term, LastBlockHash, txRoot, stateRoot, hash, ids, receipts, writes);
+        var block = new AppliedBlock(height, logIndex, term, LastBlockHash, txRoot, stateRoot, hash, ids, receipts, senders, writes);
         Height = height;
         LastBlockHash = hash;
         return block;
     }
 
-    private ReceiptRecord ApplyTransaction(ReadOnlyMemory<byte> bodyBytes, List<KeyValuePair<byte[], byte[]?>> writes)
+    private ReceiptRecord ApplyTransaction(ReadOnlyMemory<byte> bodyBytes, List<KeyValuePair<byte[], byte[]?>> writes, out byte[]? senderKey)
     {
+        senderKey = null;
         TransactionBody body;
         try
         {
@@ -108,7 +111,8 @@ public sealed class LedgerState
         {
             return new ReceiptRecord(false, "wrong chain id");
         }
-        var sender = new ByteKey(body.Sender.ToByteArray());
+        senderKey = body.Sender.ToByteArray();
+        var sender = new ByteKey(senderKey);
         var (balance, nonce) = _accounts.TryGetValue(sender, out var a) ? a : (0UL, 0UL);
         if (body.Nonce != nonce)
         {

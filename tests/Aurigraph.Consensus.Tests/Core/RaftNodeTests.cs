@@ -103,6 +103,35 @@ public sealed class RaftNodeTests
     }
 
     [Fact]
+    public void A_follower_that_lost_its_in_flight_appends_catches_up_from_heartbeats_alone()
+    {
+        var c = LedCluster(3);
+        var leader = c[1];
+        Assert.Equal(ProgressState.Replicate, leader.ProgressOf(3)!.State);
+
+        // Follower 3 goes down; appends sent to it optimistically are lost while 1 and 2 commit.
+        c.Crash(3);
+        for (byte i = 0; i < 5; i++)
+        {
+            Assert.True(leader.Propose(new byte[] { i }).Accepted);
+        }
+        c.Stabilize();
+        var committed = leader.CommitIndex;
+        Assert.True(leader.ProgressOf(3)!.Next > committed, "the leader kept sending to 3 optimistically");
+
+        // It restarts with its durable log; no further proposal arrives. Heartbeats alone must reveal the gap.
+        c.Restart(3);
+        for (var round = 0; round < 20 && c[3].CommitIndex < committed; round++)
+        {
+            c.Tick(1);
+            c.Stabilize();
+        }
+
+        Assert.Equal(committed, c[3].CommitIndex);
+        Assert.Equal(committed, leader.ProgressOf(3)!.Match);
+    }
+
+    [Fact]
     public void A_follower_refuses_proposals_and_reads_with_a_leader_hint()
     {
         var c = LedCluster(3);

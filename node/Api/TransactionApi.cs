@@ -1,0 +1,52 @@
+using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Hosting;
+using Aurigraph.Node.Transactions;
+using Grpc.Core;
+
+namespace Aurigraph.Node.Api;
+
+/// <summary>Submitting transactions and looking them up (gRPC, and REST under /api/v11 through JSON transcoding).</summary>
+internal sealed class TransactionApi(NodeRuntime node) : TransactionService.TransactionServiceBase
+{
+    public override Task<SubmitTransactionsResponse> SubmitTransactions(SubmitTransactionsRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        if (request.Transactions.Count == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "no transactions in the request"));
+        }
+        return node.SubmitAsync(request.Transactions, context.CancellationToken);
+    }
+
+    public override async Task<SubmitTransactionsResponse> SubmitTransactionStream(IAsyncStreamReader<SubmitTransactionsRequest> requestStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(requestStream);
+        ArgumentNullException.ThrowIfNull(context);
+        // Batches are admitted as they arrive; the answer lists every transaction of the stream in order.
+        var batches = new List<Task<SubmitTransactionsResponse>>();
+        await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+        {
+            if (request.Transactions.Count > 0)
+            {
+                batches.Add(node.SubmitAsync(request.Transactions, context.CancellationToken));
+            }
+        }
+        var response = new SubmitTransactionsResponse();
+        foreach (var batch in batches)
+        {
+            response.Results.AddRange((await batch.ConfigureAwait(false)).Results);
+        }
+        return response;
+    }
+
+    public override Task<TransactionResult> GetTransaction(GetTransactionRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!TransactionId.TryParse(request.TxId, out var id))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"tx_id must be 64 hex characters (SHA-256 of the body), got '{request.TxId}'"));
+        }
+        return Task.FromResult(node.Lookup(id));
+    }
+}

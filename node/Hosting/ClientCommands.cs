@@ -1,0 +1,88 @@
+using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Transactions;
+using Google.Protobuf;
+using Grpc.Net.Client;
+
+namespace Aurigraph.Node.Hosting;
+
+/// <summary>The command-line client for people: keys, transfers, and looking at transactions, blocks and status.</summary>
+internal static class ClientCommands
+{
+    private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation().WithFormatDefaultValues(true));
+
+    public static int KeyGen(string? outFile)
+    {
+        using var signer = TransactionSigner.Generate();
+        var seed = Convert.ToHexStringLower(signer.ExportSeed());
+        if (outFile is not null)
+        {
+            File.WriteAllText(outFile, seed);
+            Console.WriteLine($"private key written to {outFile}");
+        }
+        else
+        {
+            Console.WriteLine($"private key: {seed}");
+        }
+        Console.WriteLine($"public key (account id): {Convert.ToHexStringLower(signer.PublicKey)}");
+        return 0;
+    }
+
+    public static async Task<int> TransferAsync(string node, string keyFile, string to, ulong amount, ulong? nonce, CancellationToken ct)
+    {
+        using var signer = TransactionSigner.FromSeed(Convert.FromHexString(File.ReadAllText(keyFile).Trim()));
+        using var channel = GrpcChannel.ForAddress(node);
+        var status = await new NodeService.NodeServiceClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: ct).ConfigureAwait(false);
+        var recipient = Convert.FromHexString(to);
+        var tx = signer.Transfer(status.ChainId, nonce ?? await NextNonceAsync(channel, signer.PublicKey, ct).ConfigureAwait(false), recipient, amount);
+        var request = new SubmitTransactionsRequest();
+        request.Transactions.Add(tx);
+        var response = await new TransactionService.TransactionServiceClient(channel).SubmitTransactionsAsync(request, cancellationToken: ct).ConfigureAwait(false);
+        Console.WriteLine(Json.Format(response.Results[0]));
+        return response.Results[0].State == TransactionState.Committed && response.Results[0].Receipt.Success ? 0 : 1;
+    }
+
+    /// <summary>The next nonce is the count of the sender's transactions in committed blocks; scanning is fine for a CLI.</summary>
+    private static async Task<ulong> NextNonceAsync(GrpcChannel channel, byte[] sender, CancellationToken ct)
+    {
+        var blocks = new BlockService.BlockServiceClient(channel);
+        var tip = (await new NodeService.NodeServiceClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: ct).ConfigureAwait(false)).Height;
+        ulong next = 0;
+        for (ulong h = 1; h <= tip; h++)
+        {
+            var block = await blocks.GetBlockAsync(new GetBlockRequest { Height = h }, cancellationToken: ct).ConfigureAwait(false);
+            for (var i = 0; i < block.Transactions.Count; i++)
+            {
+                var body = TransactionBody.Parser.ParseFrom(block.Transactions[i].Body);
+                if (body.Sender.Span.SequenceEqual(sender) && body.Nonce == next && (block.Receipts[i].Success || !block.Receipts[i].FailureReason.StartsWith("bad nonce", StringComparison.Ordinal)))
+                {
+                    next++;
+                }
+            }
+        }
+        return next;
+    }
+
+    public static async Task<int> ShowTransactionAsync(string node, string id, CancellationToken ct)
+    {
+        using var channel = GrpcChannel.ForAddress(node);
+        var result = await new TransactionService.TransactionServiceClient(channel).GetTransactionAsync(new GetTransactionRequest { TxId = id }, cancellationToken: ct).ConfigureAwait(false);
+        Console.WriteLine(Json.Format(result));
+        return 0;
+    }
+
+    public static async Task<int> ShowBlockAsync(string node, ulong height, CancellationToken ct)
+    {
+        using var channel = GrpcChannel.ForAddress(node);
+        var block = await new BlockService.BlockServiceClient(channel).GetBlockAsync(new GetBlockRequest { Height = height }, cancellationToken: ct).ConfigureAwait(false);
+        Console.WriteLine(Json.Format(block));
+        return 0;
+    }
+
+    public static async Task<int> ShowStatusAsync(string node, CancellationToken ct)
+    {
+        using var channel = GrpcChannel.ForAddress(node);
+        var status = await new NodeService.NodeServiceClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: ct).ConfigureAwait(false);
+        Console.WriteLine(Json.Format(status));
+        return 0;
+    }
+}

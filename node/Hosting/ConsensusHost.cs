@@ -1,0 +1,589 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Threading.Channels;
+using Aurigraph.Consensus;
+using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Ledger;
+using Aurigraph.Node.Storage;
+using Aurigraph.Node.Transactions;
+using Aurigraph.Node.Transport;
+using Google.Protobuf;
+using RocksDbSharp;
+
+namespace Aurigraph.Node.Hosting;
+
+/// <summary>What the API reads about the node, published by the consensus loop after every round.</summary>
+internal sealed record NodeSnapshot(
+    Consensus.NodeRole RaftRole,
+    ulong Term,
+    ulong Leader,
+    ulong CommitIndex,
+    ulong AppliedIndex,
+    ulong Height,
+    byte[] StateRoot,
+    IReadOnlyList<(ulong Id, ulong Match, bool Active)> Peers);
+
+/// <summary>
+/// The node's single consensus loop: feeds ticks, peer messages and admitted transactions to the core, cuts
+/// blocks on the leader, and runs the Ready contract — send, persist (one synced write per Ready), send what
+/// waited for the write, apply committed blocks, advance. Everything that touches the core or the ledger runs
+/// on this loop; other threads talk to it through <see cref="Submit"/> and read <see cref="Snapshot"/>.
+/// </summary>
+internal sealed class ConsensusHost : IAsyncDisposable
+{
+    /// <summary>Application channel: a follower forwards admitted transactions to the leader (block payload layout).</summary>
+    public const byte ForwardChannel = 1;
+
+    /// <summary>Application channel: the leader tells a forwarder which forwarded transactions it refused, and why.</summary>
+    public const byte RejectionChannel = 2;
+
+    private const int MaxBlocksInFlight = 4;
+
+    private readonly NodeOptions _options;
+    private readonly RaftNode _raft;
+    private readonly NodeDatabase _database;
+    private readonly RaftLogStorage _log;
+    private readonly LedgerStore _store;
+    private readonly LedgerState _ledger;
+    private readonly PeerTransport _transport;
+    private readonly TransactionVerifier _verifier;
+    private readonly SubmissionTracker _tracker;
+    private readonly BlockFeed _feed;
+    private readonly ILogger _logger;
+    private readonly NodeMetrics _metrics;
+    private ulong _lastLeader;
+    private readonly Mempool _mempool;
+    // Every input to the loop — peer frames, ticks, submissions — arrives through this one channel.
+    private readonly Channel<HostInput> _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly List<VerifiedTransaction> _forwardBuffer = [];
+
+    // Transactions this node forwarded and still has a client waiting for: re-forwarded every election timeout
+    // until they commit or are refused, so a leader that died, or a frame lost on the way, cannot strand them.
+    private readonly Dictionary<TransactionId, VerifiedTransaction> _forwarded = [];
+
+    // On the leader: transactions in blocks it proposed that are not applied yet, so a re-forwarded copy is not
+    // proposed twice.
+    private readonly HashSet<TransactionId> _proposed = [];
+    private long _ticks;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+    private Task? _ticker;
+    private NodeSnapshot _snapshot;
+    private ulong _lastProposedIndex;
+    private Consensus.NodeRole _lastRole;
+
+    public ConsensusHost(
+        NodeOptions options,
+        NodeDatabase database,
+        RaftLogStorage log,
+        LedgerState ledger,
+        PeerTransport transport,
+        TransactionVerifier verifier,
+        SubmissionTracker tracker,
+        BlockFeed feed,
+        ILogger logger,
+        IRandomSource random,
+        NodeMetrics metrics)
+    {
+        _metrics = metrics;
+        _options = options;
+        _database = database;
+        _log = log;
+        _ledger = ledger;
+        _transport = transport;
+        _verifier = verifier;
+        _tracker = tracker;
+        _feed = feed;
+        _logger = logger;
+        _mempool = new Mempool(options.MempoolCapacity);
+        _store = new LedgerStore(database.Db, database.Blocks, database.TxIndex, database.Ledger, database.Meta);
+        _raft = new RaftNode(new Consensus.RaftConfig
+        {
+            Id = options.NodeId,
+            Voters = [.. options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id)],
+            Learners = [.. options.Members.Where(m => m.Role != NodeRole.Validator).Select(m => m.Id)],
+            Storage = log,
+            Random = random,
+            ElectionTicks = options.ElectionTicks,
+            HeartbeatTicks = options.HeartbeatTicks,
+            Applied = log.ReadAppliedIndex(),
+        });
+        _snapshot = Publish();
+    }
+
+    public NodeSnapshot Snapshot => Volatile.Read(ref _snapshot);
+
+    public LedgerStore Store => _store;
+
+    public void Start()
+    {
+        _loop = Task.Run(() => RunAsync(_stop.Token));
+        _ticker = Task.Run(() => TickAsync(_stop.Token));
+    }
+
+    /// <summary>Hands verified transactions to the loop for admission (here if leader, else forwarded).</summary>
+    public void Submit(VerifiedTransaction[] transactions) => _inputs.Writer.TryWrite(new HostInput(default, transactions, Tick: false));
+
+    private async Task TickAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(_options.TickMilliseconds));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                _inputs.Writer.TryWrite(new HostInput(default, null, Tick: true));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        var incoming = _transport.Incoming;
+        var pumpPeers = Task.Run(async () =>
+        {
+            await foreach (var input in incoming.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                _inputs.Writer.TryWrite(new HostInput(input, null, Tick: false));
+            }
+        }, ct);
+        try
+        {
+            while (await _inputs.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            {
+                Round();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex)
+        {
+            HostLog.LoopFailed(_logger, ex);
+            throw;
+        }
+        finally
+        {
+            try
+            {
+                await pumpPeers.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <summary>One round: take everything that arrived, then cut blocks and run the Ready contract once for all of it.</summary>
+    private void Round()
+    {
+        while (_inputs.Reader.TryRead(out var input))
+        {
+            if (input.Tick)
+            {
+                _raft.Tick();
+                if (++_ticks % _options.ElectionTicks == 0)
+                {
+                    RetryForwards();
+                }
+            }
+            else if (input.Transactions is { } batch)
+            {
+                foreach (var tx in batch)
+                {
+                    Admit(tx, forwardedBy: 0, rejections: null);
+                }
+            }
+            else
+            {
+                HandlePeerInput(input.Peer);
+            }
+        }
+        FlushForwards();
+        CutBlocks();
+        ProcessReady();
+        Volatile.Write(ref _snapshot, Publish());
+    }
+
+    private void HandlePeerInput(PeerInput input)
+    {
+        if (input.Raft is { } message)
+        {
+            _raft.Step(message);
+            return;
+        }
+        switch (input.Channel)
+        {
+            case ForwardChannel:
+                AdmitForwarded(input.From, input.Payload);
+                break;
+            case RejectionChannel:
+                foreach (var (id, reason) in DecodeRejections(input.Payload.Span))
+                {
+                    _tracker.Reject(id, reason);
+                }
+                break;
+            default:
+                HostLog.UnknownChannel(_logger, input.Channel, input.From);
+                break;
+        }
+    }
+
+    private void Admit(VerifiedTransaction tx, ulong forwardedBy, List<(TransactionId, string)>? rejections)
+    {
+        if (_raft.Role == Consensus.NodeRole.Leader)
+        {
+            if (_proposed.Contains(tx.Id) || _store.FindTransaction(tx.Id) is not null)
+            {
+                return; // already in a block: its submitters learn the outcome when that block is applied
+            }
+            var reason = _mempool.TryAdd(tx, _ledger.Account(tx.Body.Sender.Span).Nonce);
+            if (reason is not null)
+            {
+                if (forwardedBy == 0)
+                {
+                    _tracker.Reject(tx.Id, reason);
+                }
+                else
+                {
+                    rejections!.Add((tx.Id, reason));
+                }
+            }
+            return;
+        }
+        if (forwardedBy != 0)
+        {
+            rejections!.Add((tx.Id, "not the leader any more; resubmit"));
+            return;
+        }
+        _forwardBuffer.Add(tx);
+    }
+
+    private void AdmitForwarded(ulong from, ReadOnlyMemory<byte> payload)
+    {
+        List<(ReadOnlyMemory<byte> Body, ReadOnlyMemory<byte> Signature)> items;
+        try
+        {
+            items = BlockPayload.Decode(payload);
+        }
+        catch (FormatException ex)
+        {
+            HostLog.MalformedForward(_logger, from, ex.Message);
+            return;
+        }
+        var rejections = new List<(TransactionId, string)>();
+        foreach (var (body, signature) in items)
+        {
+            // The forwarder verified the signature (crash-fault model); format and nonce are checked again here.
+            var (tx, rejection) = _verifier.Verify(body, signature, checkSignature: false);
+            if (tx is null)
+            {
+                if (rejection!.Id is { } id)
+                {
+                    rejections.Add((id, rejection.Reason));
+                }
+                continue;
+            }
+            Admit(tx, from, rejections);
+        }
+        if (rejections.Count > 0)
+        {
+            _transport.SendApplication(from, RejectionChannel, EncodeRejections(rejections));
+        }
+    }
+
+    private void FlushForwards()
+    {
+        if (_forwardBuffer.Count == 0)
+        {
+            return;
+        }
+        var leader = _raft.Leader;
+        if (leader == 0 || leader == _options.NodeId)
+        {
+            if (leader == _options.NodeId)
+            {
+                foreach (var tx in _forwardBuffer)
+                {
+                    Admit(tx, 0, null);
+                }
+            }
+            else
+            {
+                foreach (var tx in _forwardBuffer)
+                {
+                    _tracker.Reject(tx.Id, "no leader is known right now; retry shortly");
+                }
+            }
+            _forwardBuffer.Clear();
+            return;
+        }
+        _transport.SendApplication(leader, ForwardChannel, BlockPayload.Encode(_forwardBuffer));
+        foreach (var tx in _forwardBuffer)
+        {
+            _forwarded[tx.Id] = tx;
+        }
+        _forwardBuffer.Clear();
+    }
+
+    private void RetryForwards()
+    {
+        if (_forwarded.Count == 0)
+        {
+            return;
+        }
+        foreach (var (id, tx) in _forwarded)
+        {
+            if (_tracker.IsPending(id))
+            {
+                _forwardBuffer.Add(tx);
+            }
+        }
+        _forwarded.Clear();
+    }
+
+    /// <summary>
+    /// Cuts blocks while the pipeline has room: a lone transaction goes out at once; under load, transactions
+    /// gather while earlier blocks commit, so blocks grow with the queue up to MaxBlockTransactions.
+    /// </summary>
+    private void CutBlocks()
+    {
+        if (_raft.Role != Consensus.NodeRole.Leader)
+        {
+            return;
+        }
+        while (_mempool.Count > 0)
+        {
+            var inFlight = _lastProposedIndex > _raft.CommitIndex ? _lastProposedIndex - _raft.CommitIndex : 0;
+            if (inFlight >= MaxBlocksInFlight && _mempool.Count < _options.MaxBlockTransactions)
+            {
+                return;
+            }
+            var batch = _mempool.Take(_options.MaxBlockTransactions);
+            var result = _raft.Propose(BlockPayload.Encode(batch));
+            if (!result.Accepted)
+            {
+                foreach (var tx in batch)
+                {
+                    _tracker.Reject(tx.Id, $"block refused by consensus ({result.Refusal}); resubmit");
+                }
+                return;
+            }
+            _lastProposedIndex = result.Index;
+            foreach (var tx in batch)
+            {
+                _proposed.Add(tx.Id);
+            }
+        }
+    }
+
+    private void ProcessReady()
+    {
+        while (_raft.HasReady)
+        {
+            var ready = _raft.GetReady();
+            foreach (var m in ready.Messages)
+            {
+                _transport.Send(m);
+            }
+            if (ready.MustPersist)
+            {
+                FaultPoints.Hit(FaultPoints.BeforeLogWrite);
+                _log.Append(ready.HardState, ready.Entries);
+                FaultPoints.Hit(FaultPoints.AfterLogWrite);
+            }
+            if (ready.Entries.Count > 0 || ready.MessagesAfterPersist.Count > 0)
+            {
+                // Durable but not yet acknowledged: a follower's acknowledgements below, or the leader's own count
+                // at Advance, are what let the entries commit.
+                FaultPoints.Hit(FaultPoints.BeforeCommit);
+            }
+            foreach (var m in ready.MessagesAfterPersist)
+            {
+                _transport.Send(m);
+            }
+            if (ready.CommittedEntries.Count > 0)
+            {
+                FaultPoints.Hit(FaultPoints.BeforeApply);
+                Apply(ready.CommittedEntries);
+            }
+            if (ready.Leader != _lastLeader)
+            {
+                _lastLeader = ready.Leader;
+                _metrics.LeaderChanges.Add(1);
+            }
+            if (ready.Role != _lastRole)
+            {
+                OnRoleChanged(_lastRole, ready.Role);
+                _lastRole = ready.Role;
+            }
+            _raft.Advance(ready);
+        }
+    }
+
+    private void OnRoleChanged(Consensus.NodeRole from, Consensus.NodeRole to)
+    {
+        HostLog.RoleChanged(_logger, _options.NodeId, from, to, _raft.Term, _raft.Leader);
+        if (from == Consensus.NodeRole.Leader)
+        {
+            _proposed.Clear();
+            foreach (var tx in _mempool.Clear())
+            {
+                _tracker.Reject(tx.Id, "leadership moved before the transaction was proposed; resubmit");
+            }
+        }
+        if (to == Consensus.NodeRole.Leader)
+        {
+            _lastProposedIndex = _raft.LastIndex;
+        }
+    }
+
+    private void Apply(IReadOnlyList<Entry> entries)
+    {
+        using var batch = new WriteBatch();
+        var applied = new List<(AppliedBlock Applied, Block Block)>();
+        var indexed = new HashSet<TransactionId>();
+        foreach (var entry in entries)
+        {
+            if (entry.Type != EntryType.Normal)
+            {
+                continue;
+            }
+            var result = _ledger.Apply(entry.Index, entry.Term, entry.Data);
+            var block = ToBlock(result, entry.Data);
+            _store.AddBlock(batch, block, result, indexed);
+            if (_options.Role == NodeRole.Slim && result.Height > (ulong)_options.SlimRetainedBlocks)
+            {
+                _store.PruneBody(batch, result.Height - (ulong)_options.SlimRetainedBlocks);
+            }
+            applied.Add((result, block));
+        }
+        _log.AddAppliedIndex(batch, entries[^1].Index);
+        _database.Db.Write(batch);
+
+        foreach (var (result, block) in applied)
+        {
+            for (var i = 0; i < result.TransactionIds.Length; i++)
+            {
+                _tracker.Complete(result.TransactionIds[i], Committed(result, i));
+                _proposed.Remove(result.TransactionIds[i]);
+            }
+            _mempool.OnApplied(key => _ledger.Account(key).Nonce, result.Senders);
+            _metrics.TransactionsCommitted.Add(result.TransactionIds.Length);
+            _feed.Publish(block);
+        }
+    }
+
+    private static TransactionResult Committed(AppliedBlock block, int index) => new()
+    {
+        TxId = block.TransactionIds[index].ToString(),
+        State = TransactionState.Committed,
+        Height = block.Height,
+        Index = (uint)index,
+        Receipt = new Receipt { Success = block.Receipts[index].Success, FailureReason = block.Receipts[index].FailureReason ?? "" },
+    };
+
+    private static Block ToBlock(AppliedBlock applied, ReadOnlyMemory<byte> payload)
+    {
+        var block = new Block
+        {
+            Header = new BlockHeader
+            {
+                Height = applied.Height,
+                LogIndex = applied.LogIndex,
+                Term = applied.Term,
+                PreviousHash = ByteString.CopyFrom(applied.PreviousHash),
+                TransactionsRoot = ByteString.CopyFrom(applied.TransactionsRoot),
+                StateRoot = ByteString.CopyFrom(applied.StateRoot),
+                TransactionCount = (uint)applied.TransactionIds.Length,
+                Hash = ByteString.CopyFrom(applied.Hash),
+            },
+        };
+        foreach (var (body, signature) in BlockPayload.Decode(payload))
+        {
+            block.Transactions.Add(new SignedTransaction { Body = ByteString.CopyFrom(body.Span), Signature = ByteString.CopyFrom(signature.Span) });
+        }
+        foreach (var receipt in applied.Receipts)
+        {
+            block.Receipts.Add(new Receipt { Success = receipt.Success, FailureReason = receipt.FailureReason ?? "" });
+        }
+        return block;
+    }
+
+    private NodeSnapshot Publish()
+    {
+        var peers = _options.Members.Where(m => m.Id != _options.NodeId).Select(m =>
+        {
+            var p = _raft.ProgressOf(m.Id);
+            return (m.Id, p?.Match ?? 0, p?.RecentActive ?? false);
+        }).ToList();
+        return new NodeSnapshot(_raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _raft.AppliedIndex, _ledger.Height, _ledger.StateRoot, peers);
+    }
+
+    private static byte[] EncodeRejections(List<(TransactionId Id, string Reason)> rejections)
+    {
+        using var stream = new MemoryStream();
+        Span<byte> header = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(header, rejections.Count);
+        stream.Write(header);
+        foreach (var (id, reason) in rejections)
+        {
+            stream.Write(id.ToBytes());
+            var text = Encoding.UTF8.GetBytes(reason);
+            BinaryPrimitives.WriteInt32LittleEndian(header, text.Length);
+            stream.Write(header);
+            stream.Write(text);
+        }
+        return stream.ToArray();
+    }
+
+    private static List<(TransactionId Id, string Reason)> DecodeRejections(ReadOnlySpan<byte> bytes)
+    {
+        var result = new List<(TransactionId, string)>();
+        if (bytes.Length < 4)
+        {
+            return result;
+        }
+        var count = BinaryPrimitives.ReadInt32LittleEndian(bytes);
+        var at = 4;
+        for (var i = 0; i < count && at + TransactionId.Size + 4 <= bytes.Length; i++)
+        {
+            var id = TransactionId.FromBytes(bytes.Slice(at, TransactionId.Size));
+            at += TransactionId.Size;
+            var len = BinaryPrimitives.ReadInt32LittleEndian(bytes[at..]);
+            at += 4;
+            if (len < 0 || at + len > bytes.Length)
+            {
+                break;
+            }
+            result.Add((id, Encoding.UTF8.GetString(bytes.Slice(at, len))));
+            at += len;
+        }
+        return result;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _inputs.Writer.TryComplete();
+        foreach (var task in new[] { _loop, _ticker })
+        {
+            if (task is not null)
+            {
+                try
+                {
+                    await task.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }
+        _stop.Dispose();
+    }
+}
+
+/// <summary>One input to the consensus loop: a peer frame, a batch of admitted transactions, or a tick.</summary>
+internal readonly record struct HostInput(PeerInput Peer, VerifiedTransaction[]? Transactions, bool Tick);

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Aurigraph.Node.Ledger;
+using Aurigraph.Node.Transactions;
+
+namespace Aurigraph.Node.Hosting;
+
+/// <summary>
+/// A local cluster on 127.0.0.1: writes a genesis file with funded development accounts and one configuration
+/// per node, starts each node as its own OS process, prints the endpoints, and stops them all on Ctrl-C.
+/// </summary>
+internal static class Devnet
+{
+    public sealed record Layout(string Directory, int Validators, int Business, int Slim, int BasePort);
+
+    /// <summary>Writes genesis, keys and node configurations (keeping an existing genesis and keys); returns each node's config path.</summary>
+    public static List<(MemberOptions Member, string ConfigPath)> Prepare(Layout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        var dir = Path.GetFullPath(layout.Directory);
+        System.IO.Directory.CreateDirectory(Path.Combine(dir, "keys"));
+        var genesisPath = Path.Combine(dir, "genesis.json");
+        const string chainId = "aurigraph-devnet";
+        if (!File.Exists(genesisPath))
+        {
+            var accounts = new List<GenesisAccount>();
+            for (var i = 1; i <= 4; i++)
+            {
+                using var signer = TransactionSigner.Generate();
+                File.WriteAllText(Path.Combine(dir, "keys", $"dev-{i}.key"), Convert.ToHexStringLower(signer.ExportSeed()));
+                accounts.Add(new GenesisAccount { PublicKey = Convert.ToHexStringLower(signer.PublicKey), Balance = 1_000_000_000_000 });
+            }
+            new Genesis { ChainId = chainId, Accounts = accounts }.Save(genesisPath);
+        }
+
+        var members = new List<MemberOptions>();
+        var id = 1UL;
+        void Add(int count, NodeRole role)
+        {
+            for (var i = 0; i < count; i++, id++)
+            {
+                members.Add(new MemberOptions
+                {
+                    Id = id,
+                    Role = role,
+                    PeerAddress = $"127.0.0.1:{layout.BasePort + (int)id}",
+                    ApiAddress = $"http://127.0.0.1:{layout.BasePort + 100 + (int)id}",
+                    RestAddress = $"http://127.0.0.1:{layout.BasePort + 200 + (int)id}",
+                });
+            }
+        }
+        Add(layout.Validators, NodeRole.Validator);
+        Add(layout.Business, NodeRole.Business);
+        Add(layout.Slim, NodeRole.Slim);
+
+        var result = new List<(MemberOptions, string)>();
+        foreach (var member in members)
+        {
+            var nodeDir = Path.Combine(dir, $"node-{member.Id}");
+            System.IO.Directory.CreateDirectory(nodeDir);
+            var config = new Dictionary<string, object>
+            {
+                [NodeOptions.Section] = new NodeOptions
+                {
+                    NodeId = member.Id,
+                    ChainId = chainId,
+                    DataDir = Path.Combine(nodeDir, "data"),
+                    GenesisFile = genesisPath,
+                    Members = members,
+                },
+                ["Logging"] = new Dictionary<string, object> { ["LogLevel"] = new Dictionary<string, string> { ["Default"] = "Information", ["Microsoft.AspNetCore"] = "Warning" } },
+            };
+            var path = Path.Combine(nodeDir, "appsettings.json");
+            File.WriteAllText(path, JsonSerializer.Serialize(config, NodeServer.Indented));
+            result.Add((member, path));
+        }
+        return result;
+    }
+
+    public static async Task<int> RunAsync(Layout layout, CancellationToken ct)
+    {
+        var nodes = Prepare(layout);
+        var processes = new List<Process>();
+        try
+        {
+            foreach (var (member, config) in nodes)
+            {
+                processes.Add(StartNode(member, config));
+            }
+            Console.WriteLine();
+            Console.WriteLine($"devnet: {nodes.Count} nodes, data under {Path.GetFullPath(layout.Directory)}");
+            Console.WriteLine($"{"id",-4}{"role",-10}{"peer",-18}{"gRPC",-24}REST (/api/v11, /healthz, /readyz, /metrics)");
+            foreach (var (member, _) in nodes)
+            {
+                Console.WriteLine($"{member.Id,-4}{member.Role.ToString().ToLowerInvariant(),-10}{member.PeerAddress,-18}{member.ApiAddress,-24}{member.RestAddress}");
+            }
+            Console.WriteLine($"dev account keys: {Path.Combine(Path.GetFullPath(layout.Directory), "keys")}   (Ctrl-C stops every node)");
+            var exited = processes.Select(p => p.WaitForExitAsync(ct)).ToArray();
+            await Task.WhenAny(exited).ConfigureAwait(false);
+            if (!ct.IsCancellationRequested)
+            {
+                var dead = processes.First(p => p.HasExited);
+                Console.Error.WriteLine($"devnet: a node exited with code {dead.ExitCode}; stopping the others");
+                return 1;
+            }
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            return 0;
+        }
+        finally
+        {
+            await StopAllAsync(processes).ConfigureAwait(false);
+        }
+    }
+
+    private static Process StartNode(MemberOptions member, string config)
+    {
+        var start = NodeProcessStart();
+        start.ArgumentList.Add("run");
+        start.ArgumentList.Add("--config");
+        start.ArgumentList.Add(config);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start node {member.Id}");
+        var prefix = $"[node-{member.Id}] ";
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                Console.WriteLine(prefix + e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                Console.Error.WriteLine(prefix + e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>How to start this same program again: its apphost, or `dotnet Aurigraph.Node.dll`.</summary>
+    public static ProcessStartInfo NodeProcessStart()
+    {
+        var host = Environment.ProcessPath ?? "dotnet";
+        var start = new ProcessStartInfo(host);
+        if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            start.ArgumentList.Add(typeof(Devnet).Assembly.Location);
+        }
+        return start;
+    }
+
+    /// <summary>SIGTERM first (the node shuts down cleanly), then SIGKILL for any that are still running after 10 s.</summary>
+    public static async Task StopAllAsync(IEnumerable<Process> processes)
+    {
+        var running = processes.Where(p => !p.HasExited).ToList();
+        foreach (var p in running)
+        {
+            _ = Kill(p.Id, 15);
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        foreach (var p in running)
+        {
+            try
+            {
+                await p.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                p.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}

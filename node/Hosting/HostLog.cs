@@ -1,0 +1,27 @@
+using Aurigraph.Consensus;
+
+namespace Aurigraph.Node.Hosting;
+
+internal static partial class HostLog
+{
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "node {NodeId}: ledger recovered at height {Height}, applied index {Applied}")]
+    public static partial void LedgerRecovered(ILogger logger, ulong nodeId, ulong height, ulong applied);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "node {NodeId}: ledger initialised from genesis ({Accounts} accounts)")]
+    public static partial void LedgerInitialised(ILogger logger, ulong nodeId, int accounts);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "node {NodeId} ({Role}) started: peers on {PeerAddress}, API on {ApiAddress}")]
+    public static partial void Started(ILogger logger, ulong nodeId, NodeRole role, string peerAddress, string apiAddress);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Critical, Message = "consensus loop failed; the node stops serving")]
+    public static partial void LoopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "ignoring application frame on unknown channel {Channel} from {Peer}")]
+    public static partial void UnknownChannel(ILogger logger, byte channel, ulong peer);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "malformed forwarded batch from {Peer}: {Reason}")]
+    public static partial void MalformedForward(ILogger logger, ulong peer, string reason);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "node {NodeId}: {From} -> {To} in term {Term}, leader {Leader}")]
+    public static partial void RoleChanged(ILogger logger, ulong nodeId, Consensus.NodeRole from, Consensus.NodeRole to, ulong term, ulong leader);
+}

@@ -1,0 +1,31 @@
+using System.Diagnostics.Metrics;
+
+namespace Aurigraph.Node.Hosting;
+
+/// <summary>The node's OpenTelemetry instruments (meter "Aurigraph.Node"), exported on the Prometheus scrape endpoint.</summary>
+internal sealed class NodeMetrics : IDisposable
+{
+    public const string MeterName = "Aurigraph.Node";
+
+    private readonly Meter _meter = new(MeterName);
+
+    public NodeMetrics(Func<NodeSnapshot> snapshot)
+    {
+        _meter.CreateObservableGauge("aurigraph.consensus.term", () => (long)snapshot().Term, description: "Current Raft term");
+        _meter.CreateObservableGauge("aurigraph.consensus.leader", () => (long)snapshot().Leader, description: "Id of the known leader (0 = none)");
+        _meter.CreateObservableGauge("aurigraph.consensus.commit_index", () => (long)snapshot().CommitIndex);
+        _meter.CreateObservableGauge("aurigraph.consensus.applied_index", () => (long)snapshot().AppliedIndex);
+        _meter.CreateObservableGauge("aurigraph.ledger.height", () => (long)snapshot().Height, description: "Height of the last applied block");
+        LeaderChanges = _meter.CreateCounter<long>("aurigraph.consensus.leader_changes", description: "Times this node saw the leader change");
+        TransactionsCommitted = _meter.CreateCounter<long>("aurigraph.transactions.committed", description: "Transactions applied in committed blocks");
+        CommitLatency = _meter.CreateHistogram<double>("aurigraph.transactions.commit_latency", unit: "ms", description: "Submit to commit, as seen by the node that received the submission");
+    }
+
+    public Counter<long> LeaderChanges { get; }
+
+    public Counter<long> TransactionsCommitted { get; }
+
+    public Histogram<double> CommitLatency { get; }
+
+    public void Dispose() => _meter.Dispose();
+}

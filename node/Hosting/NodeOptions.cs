@@ -1,0 +1,161 @@
+using System.Net;
+
+namespace Aurigraph.Node.Hosting;
+
+/// <summary>What a node is: validator (votes), business (learner with full state, serves the API) or slim (learner keeping headers and recent blocks).</summary>
+public enum NodeRole
+{
+    Validator,
+    Business,
+    Slim,
+}
+
+/// <summary>One member of the cluster as every node's configuration lists it.</summary>
+public sealed class MemberOptions
+{
+    public ulong Id { get; set; }
+
+    public NodeRole Role { get; set; } = NodeRole.Validator;
+
+    /// <summary>host:port of the member's peer transport.</summary>
+    public string PeerAddress { get; set; } = "";
+
+    /// <summary>http://host:port of the member's gRPC API (HTTP/2; cleartext HTTP/2 needs a port of its own).</summary>
+    public string ApiAddress { get; set; } = "";
+
+    /// <summary>http://host:port of the member's REST API (HTTP/1.1: /api/v11/..., /healthz, /readyz, /metrics).</summary>
+    public string RestAddress { get; set; } = "";
+}
+
+/// <summary>
+/// The node's configuration, bound from the "Aurigraph" section: appsettings.json, environment variables
+/// (AURIGRAPH__NODEID, AURIGRAPH__MEMBERS__0__ID, ...) and the command line. Validated at start-up; an error names the setting.
+/// </summary>
+public sealed class NodeOptions
+{
+    public const string Section = "Aurigraph";
+
+    public ulong NodeId { get; set; }
+
+    public string ChainId { get; set; } = "aurigraph-devnet";
+
+    public string DataDir { get; set; } = "data";
+
+    /// <summary>Path of the genesis file; relative paths are resolved against the working directory.</summary>
+    public string GenesisFile { get; set; } = "genesis.json";
+
+    public List<MemberOptions> Members { get; set; } = [];
+
+    /// <summary>Consensus tick length; elections time out after 10–20 ticks by default.</summary>
+    public int TickMilliseconds { get; set; } = 50;
+
+    public int ElectionTicks { get; set; } = 10;
+
+    public int HeartbeatTicks { get; set; } = 1;
+
+    /// <summary>A block is cut when it holds this many transactions...</summary>
+    public int MaxBlockTransactions { get; set; } = 10_000;
+
+    /// <summary>...or when its oldest transaction has waited this long.</summary>
+    public int MaxBlockDelayMilliseconds { get; set; } = 2;
+
+    public int MaxTransactionBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Transactions waiting for a block on the leader; beyond it submissions get RESOURCE_EXHAUSTED.</summary>
+    public int MempoolCapacity { get; set; } = 200_000;
+
+    /// <summary>How long a submission waits for its commit before answering DEADLINE_EXCEEDED (outcome unknown).</summary>
+    public int CommitTimeoutMilliseconds { get; set; } = 10_000;
+
+    /// <summary>Slim nodes keep full bodies of only this many most recent blocks (headers of all).</summary>
+    public int SlimRetainedBlocks { get; set; } = 1_000;
+
+    public MemberOptions Self => Members.First(m => m.Id == NodeId);
+
+    public NodeRole Role => Self.Role;
+
+    /// <summary>Every problem with the configuration, each naming its setting; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (NodeId == 0)
+        {
+            errors.Add($"{Section}:NodeId must be set to a non-zero member id");
+        }
+        if (string.IsNullOrWhiteSpace(ChainId))
+        {
+            errors.Add($"{Section}:ChainId must not be empty");
+        }
+        if (string.IsNullOrWhiteSpace(DataDir))
+        {
+            errors.Add($"{Section}:DataDir must not be empty");
+        }
+        if (Members.Count == 0)
+        {
+            errors.Add($"{Section}:Members must list the cluster's members");
+        }
+        var ids = new HashSet<ulong>();
+        for (var i = 0; i < Members.Count; i++)
+        {
+            var m = Members[i];
+            var name = $"{Section}:Members:{i}";
+            if (m.Id == 0 || !ids.Add(m.Id))
+            {
+                errors.Add($"{name}:Id must be a unique non-zero id (got {m.Id})");
+            }
+            if (!IPEndPoint.TryParse(m.PeerAddress, out var ep) || ep.Port == 0)
+            {
+                errors.Add($"{name}:PeerAddress must be host:port with an IP address (got '{m.PeerAddress}')");
+            }
+            if (!Uri.TryCreate(m.ApiAddress, UriKind.Absolute, out var api) || (api.Scheme != "http" && api.Scheme != "https"))
+            {
+                errors.Add($"{name}:ApiAddress must be an http(s) URL (got '{m.ApiAddress}')");
+            }
+            if (!Uri.TryCreate(m.RestAddress, UriKind.Absolute, out var rest) || (rest.Scheme != "http" && rest.Scheme != "https"))
+            {
+                errors.Add($"{name}:RestAddress must be an http(s) URL (got '{m.RestAddress}')");
+            }
+            else if (api is not null && rest.Port == api.Port && rest.Host == api.Host)
+            {
+                errors.Add($"{name}:RestAddress must differ from ApiAddress (gRPC uses HTTP/2 on its own port)");
+            }
+        }
+        if (NodeId != 0 && Members.Count > 0 && !Members.Any(m => m.Id == NodeId))
+        {
+            errors.Add($"{Section}:NodeId {NodeId} is not one of {Section}:Members");
+        }
+        if (Members.Count > 0 && !Members.Any(m => m.Role == NodeRole.Validator))
+        {
+            errors.Add($"{Section}:Members must include at least one validator");
+        }
+        if (TickMilliseconds <= 0)
+        {
+            errors.Add($"{Section}:TickMilliseconds must be positive");
+        }
+        if (HeartbeatTicks <= 0 || ElectionTicks <= HeartbeatTicks)
+        {
+            errors.Add($"{Section}:ElectionTicks must be greater than {Section}:HeartbeatTicks (both positive)");
+        }
+        if (MaxBlockTransactions <= 0)
+        {
+            errors.Add($"{Section}:MaxBlockTransactions must be positive");
+        }
+        if (MaxBlockDelayMilliseconds < 0)
+        {
+            errors.Add($"{Section}:MaxBlockDelayMilliseconds must not be negative");
+        }
+        if (MaxTransactionBytes <= 0)
+        {
+            errors.Add($"{Section}:MaxTransactionBytes must be positive");
+        }
+        if (MempoolCapacity <= 0)
+        {
+            errors.Add($"{Section}:MempoolCapacity must be positive");
+        }
+        if (SlimRetainedBlocks <= 0)
+        {
+            errors.Add($"{Section}:SlimRetainedBlocks must be positive");
+        }
+        return errors;
+    }
+}

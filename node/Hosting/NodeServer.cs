@@ -1,0 +1,105 @@
+using System.Net;
+using System.Text.Json;
+using Aurigraph.Node.Api;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
+
+namespace Aurigraph.Node.Hosting;
+
+/// <summary>Builds and runs one node: configuration, validation, Kestrel (gRPC, REST transcoding, health), and the node runtime.</summary>
+internal static class NodeServer
+{
+    public static async Task<int> RunAsync(string? configFile, string[] configArgs, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = configArgs });
+        if (configFile is not null)
+        {
+            if (!File.Exists(configFile))
+            {
+                await Console.Error.WriteLineAsync($"configuration error: --config file '{configFile}' does not exist").ConfigureAwait(false);
+                return 2;
+            }
+            builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false);
+            // Environment variables and the command line still override the file.
+            builder.Configuration.AddEnvironmentVariables();
+            builder.Configuration.AddCommandLine(configArgs);
+        }
+        var options = new NodeOptions();
+        try
+        {
+            builder.Configuration.GetSection(NodeOptions.Section).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            await Console.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            foreach (var error in errors)
+            {
+                await Console.Error.WriteLineAsync($"configuration error: {error}").ConfigureAwait(false);
+            }
+            return 2;
+        }
+        if (!File.Exists(options.GenesisFile))
+        {
+            await Console.Error.WriteLineAsync($"configuration error: {NodeOptions.Section}:GenesisFile '{options.GenesisFile}' does not exist").ConfigureAwait(false);
+            return 2;
+        }
+
+        builder.Services.Configure<NodeOptions>(builder.Configuration.GetSection(NodeOptions.Section));
+        var api = new Uri(options.Self.ApiAddress);
+        var rest = new Uri(options.Self.RestAddress);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // gRPC needs HTTP/2; without TLS there is no protocol negotiation, so it gets a port of its own and
+            // REST (HTTP/1.1, what browsers and curl speak by default) another.
+            kestrel.Listen(ListenAddress(api), api.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(ListenAddress(rest), rest.Port, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 64 << 20).AddJsonTranscoding();
+        builder.Services.AddSingleton<NodeRuntime>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeRuntime>());
+        builder.Services.AddGrpcHealthChecks().AddCheck("consensus", () => HealthCheckResult.Healthy());
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(NodeMetrics.MeterName, "Aurigraph.Node.Transport")
+            .AddPrometheusExporter());
+
+        await using var app = builder.Build();
+        app.MapGrpcService<TransactionApi>();
+        app.MapGrpcService<BlockApi>();
+        app.MapGrpcService<NodeApi>();
+        app.MapGrpcHealthChecksService();
+        app.MapPrometheusScrapingEndpoint();
+        app.MapGet("/healthz", () => Results.Json(new { status = "alive" }));
+        app.MapGet("/readyz", (NodeRuntime node) =>
+        {
+            var s = node.Snapshot;
+            var ready = s.Leader != 0 && s.AppliedIndex >= s.CommitIndex;
+            return Results.Json(new { ready, leader = s.Leader, commitIndex = s.CommitIndex, appliedIndex = s.AppliedIndex, height = s.Height }, statusCode: ready ? 200 : 503);
+        });
+
+        try
+        {
+            await app.RunAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is Storage.StorageException or InvalidDataException or IOException or InvalidOperationException)
+        {
+            await Console.Error.WriteLineAsync($"node {options.NodeId} failed to start: {ex.Message}").ConfigureAwait(false);
+            return 3;
+        }
+        return 0;
+    }
+
+    private static IPAddress ListenAddress(Uri uri) => uri.Host switch
+    {
+        "localhost" => IPAddress.Loopback,
+        "*" or "+" or "0.0.0.0" => IPAddress.Any,
+        var host => IPAddress.Parse(host),
+    };
+
+    internal static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+}

@@ -1,0 +1,241 @@
+using System.Buffers.Binary;
+using System.Text;
+using Aurigraph.Node.Ledger;
+using RocksDbSharp;
+
+namespace Aurigraph.Node.Storage;
+
+/// <summary>The data folder cannot be used: foreign, damaged, or belonging to another node or chain.</summary>
+public class StorageException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A stored record failed its checksum or does not decode: reported, never served or applied.</summary>
+public sealed class StorageCorruptionException(string message) : StorageException(message);
+
+/// <summary>
+/// The node's RocksDB database: one folder, one column family per kind of record. Opening checks that the folder
+/// is a node database written by this format, for this chain and this node id; anything else is refused with a
+/// message naming what was found, so a mistyped path or a swapped volume never becomes a silent reset.
+/// </summary>
+public sealed class NodeDatabase : IDisposable
+{
+    /// <summary>Raft log entries by index (8-byte big-endian key).</summary>
+    public const string RaftLogFamily = "raft_log";
+
+    /// <summary>Hard state, applied index and the log's term runs.</summary>
+    public const string RaftStateFamily = "raft_state";
+
+    /// <summary>Blocks by height.</summary>
+    public const string BlocksFamily = "blocks";
+
+    /// <summary>Transaction id → (height, index).</summary>
+    public const string TxIndexFamily = "tx_index";
+
+    /// <summary>Ledger state records (accounts, key/value entries).</summary>
+    public const string LedgerFamily = "ledger";
+
+    /// <summary>Identity of the folder, chain tip and other small records.</summary>
+    public const string MetaFamily = "meta";
+
+    /// <summary>Version of the on-disk layout; a folder written by another version is refused.</summary>
+    public const ushort FormatVersion = 1;
+
+    private static readonly string[] Families = [RaftLogFamily, RaftStateFamily, BlocksFamily, TxIndexFamily, LedgerFamily, MetaFamily];
+    private static readonly byte[] IdentityKey = "node/identity"u8.ToArray();
+    private static readonly byte[] IdentityMagic = "AGDB"u8.ToArray();
+
+    private NodeDatabase(RocksDb db, string path)
+    {
+        Db = db;
+        Path = path;
+        RaftLog = db.GetColumnFamily(RaftLogFamily);
+        RaftState = db.GetColumnFamily(RaftStateFamily);
+        Blocks = db.GetColumnFamily(BlocksFamily);
+        TxIndex = db.GetColumnFamily(TxIndexFamily);
+        Ledger = db.GetColumnFamily(LedgerFamily);
+        Meta = db.GetColumnFamily(MetaFamily);
+        SyncWrite = new WriteOptions().SetSync(true);
+        NoSyncWrite = new WriteOptions().SetSync(false);
+    }
+
+    public RocksDb Db { get; }
+
+    public string Path { get; }
+
+    public ColumnFamilyHandle RaftLog { get; }
+
+    public ColumnFamilyHandle RaftState { get; }
+
+    public ColumnFamilyHandle Blocks { get; }
+
+    public ColumnFamilyHandle TxIndex { get; }
+
+    public ColumnFamilyHandle Ledger { get; }
+
+    public ColumnFamilyHandle Meta { get; }
+
+    /// <summary>Write options that return only once the write-ahead log is on stable storage.</summary>
+    public WriteOptions SyncWrite { get; }
+
+    /// <summary>Write options for records that can be rebuilt from the durable log after a crash.</summary>
+    public WriteOptions NoSyncWrite { get; }
+
+    /// <summary>
+    /// Opens the database in <paramref name="path"/>, creating it if the folder is missing or empty.
+    /// </summary>
+    /// <exception cref="StorageException">The folder holds something else, or another chain's or node's data, or is damaged.</exception>
+    public static NodeDatabase Open(string path, string chainId, ulong nodeId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentException.ThrowIfNullOrEmpty(chainId);
+        var full = System.IO.Path.GetFullPath(path);
+        var exists = File.Exists(System.IO.Path.Combine(full, "CURRENT"));
+        if (!exists && Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
+        {
+            throw new StorageException(
+                $"data folder '{full}' is not empty and holds no node database (no RocksDB CURRENT file); " +
+                "point Aurigraph:DataDir at this node's own folder or at an empty one");
+        }
+        Directory.CreateDirectory(full);
+
+        var options = new DbOptions()
+            .SetCreateIfMissing(!exists)
+            .SetCreateMissingColumnFamilies(!exists)
+            .SetParanoidChecks(true)
+            .IncreaseParallelism(2)
+            .SetKeepLogFileNum(4);
+        if (exists)
+        {
+            string[]? found;
+            try
+            {
+                if (!RocksDb.TryListColumnFamilies(options, full, out found) || found is null)
+                {
+                    throw new StorageException($"data folder '{full}': the RocksDB manifest cannot be read; the folder is damaged");
+                }
+            }
+            catch (RocksDbException ex)
+            {
+                throw new StorageException($"data folder '{full}' is damaged: {ex.Message}", ex);
+            }
+            var missing = Families.Where(f => !found.Contains(f)).ToArray();
+            if (missing.Length > 0)
+            {
+                throw new StorageException(
+                    $"data folder '{full}' holds a RocksDB database that is not a node database (missing column families: {string.Join(", ", missing)})");
+            }
+        }
+
+        var families = new ColumnFamilies();
+        foreach (var name in Families)
+        {
+            families.Add(name, FamilyOptions(name));
+        }
+        RocksDb db;
+        try
+        {
+            db = RocksDb.Open(options, full, families);
+        }
+        catch (RocksDbException ex)
+        {
+            throw new StorageException($"data folder '{full}' cannot be opened: {ex.Message}", ex);
+        }
+
+        var database = new NodeDatabase(db, full);
+        try
+        {
+            database.CheckIdentity(chainId, nodeId, created: !exists);
+        }
+        catch
+        {
+            database.Dispose();
+            throw;
+        }
+        return database;
+    }
+
+    private static ColumnFamilyOptions FamilyOptions(string name)
+    {
+        var options = new ColumnFamilyOptions();
+        if (name == RaftLogFamily)
+        {
+            // Entries are large (a block each) and written once in index order: a big memtable, no compression of
+            // payloads that are mostly signatures and keys.
+            options.SetWriteBufferSize(64UL * 1024 * 1024).SetCompression(Compression.No);
+        }
+        else
+        {
+            options.SetCompression(Compression.Lz4);
+        }
+        return options;
+    }
+
+    private void CheckIdentity(string chainId, ulong nodeId, bool created)
+    {
+        var raw = Db.Get(IdentityKey, Meta);
+        if (raw is null)
+        {
+            if (!created && !IsEmpty())
+            {
+                throw new StorageException($"data folder '{Path}' has node column families but no identity record; it is damaged or was not written by a node");
+            }
+            // A folder created by a start that stopped before this write is still empty, and is claimed now.
+            Db.Put(IdentityKey, EncodeIdentity(chainId, nodeId), Meta, SyncWrite);
+            return;
+        }
+        var (version, storedChain, storedNode) = DecodeIdentity(raw);
+        if (version != FormatVersion)
+        {
+            throw new StorageException($"data folder '{Path}' was written in storage format {version}; this node reads format {FormatVersion}");
+        }
+        if (storedChain != chainId || storedNode != nodeId)
+        {
+            throw new StorageException(
+                $"data folder '{Path}' belongs to node {storedNode} of chain '{storedChain}', not node {nodeId} of chain '{chainId}'; " +
+                "check Aurigraph:DataDir, Aurigraph:NodeId and Aurigraph:ChainId");
+        }
+    }
+
+    private bool IsEmpty()
+    {
+        foreach (var family in new[] { RaftLog, RaftState, Blocks, TxIndex, Ledger, Meta })
+        {
+            using var it = Db.NewIterator(family);
+            it.SeekToFirst();
+            if (it.Valid())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static byte[] EncodeIdentity(string chainId, ulong nodeId)
+    {
+        var chain = Encoding.UTF8.GetBytes(chainId);
+        var value = new byte[4 + 2 + 8 + chain.Length + 4];
+        IdentityMagic.CopyTo(value, 0);
+        BinaryPrimitives.WriteUInt16LittleEndian(value.AsSpan(4), FormatVersion);
+        BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(6), nodeId);
+        chain.CopyTo(value, 14);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(value.Length - 4), Checksum.Crc32C(value.AsSpan(0, value.Length - 4)));
+        return value;
+    }
+
+    private (ushort Version, string ChainId, ulong NodeId) DecodeIdentity(byte[] raw)
+    {
+        if (raw.Length < 18 || !raw.AsSpan(0, 4).SequenceEqual(IdentityMagic)
+            || BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(raw.Length - 4)) != Checksum.Crc32C(raw.AsSpan(0, raw.Length - 4)))
+        {
+            throw new StorageCorruptionException($"data folder '{Path}': the identity record fails its check; the folder is damaged");
+        }
+        return (
+            BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(4)),
+            Encoding.UTF8.GetString(raw.AsSpan(14, raw.Length - 18)),
+            BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(6)));
+    }
+
+    public void Dispose()
+    {
+        Db.Dispose();
+    }
+}

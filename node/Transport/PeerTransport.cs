@@ -1,0 +1,304 @@
+using System.Collections.Frozen;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Aurigraph.Consensus;
+using Microsoft.Extensions.Logging;
+
+namespace Aurigraph.Node.Transport;
+
+/// <summary>
+/// Carries Raft messages and node-level application payloads between the members of a cluster over TCP.
+/// <para>
+/// Every ordered pair of nodes has two lanes, each its own TCP connection: <see cref="TransportLane.Control"/> for
+/// votes, heartbeats, responses and empty appends, and <see cref="TransportLane.Bulk"/> for appends with entries and
+/// application payloads, so that a vote or heartbeat never waits behind megabytes of blocks. Connections are
+/// one-directional: a node sends only on the connections it dialed (one per peer and lane) and only reads the
+/// connections it accepted, so two nodes never race to decide whose connection to keep.
+/// </para>
+/// <para>
+/// Sending never blocks. Each lane to each peer has a bounded queue (<see cref="TransportOptions.ControlQueueCapacity"/>,
+/// <see cref="TransportOptions.BulkQueueCapacity"/>, <see cref="TransportOptions.BulkQueueMaxBytes"/>); a message that
+/// does not fit is dropped and counted, which Raft tolerates. While a lane is disconnected its queue is kept, still
+/// bounded, for the next connection attempt; when that attempt fails, the messages queued before it began are
+/// discarded, so a dead peer does not accumulate stale traffic. A lane redials with exponential backoff and jitter
+/// between <see cref="TransportOptions.ReconnectInitialDelay"/> and <see cref="TransportOptions.ReconnectMaxDelay"/>.
+/// </para>
+/// <para>
+/// Received messages go to <see cref="Incoming"/>, bounded by <see cref="TransportOptions.IncomingCapacity"/>; when it
+/// is full, reading pauses and TCP pushes back on the sender. A malformed or oversized frame, or a handshake from an
+/// unknown node or another cluster, closes that connection only; the sending peer reconnects.
+/// </para>
+/// </summary>
+public sealed partial class PeerTransport : IAsyncDisposable
+{
+    private const int ListenBacklog = 512;
+    private const int KeepAliveIdleSeconds = 10;
+    private const int KeepAliveIntervalSeconds = 3;
+    private const int KeepAliveProbes = 3;
+    private const int LinuxSolSocket = 1;
+    private const int LinuxSoReuseAddr = 2;
+    private const int BsdSolSocket = 0xffff;
+    private const int BsdSoReuseAddr = 4;
+
+    private readonly ulong _selfId;
+    private readonly IPEndPoint _listen;
+    private readonly TransportOptions _options;
+    private readonly ILogger<PeerTransport> _logger;
+    private readonly IPeerStreamFactory _streamFactory;
+    private readonly FrozenDictionary<ulong, PeerLink> _peers;
+    private readonly TransportMetrics _metrics;
+    private readonly Channel<PeerInput> _incoming;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _gate = new();
+    private readonly List<Task> _outboundLoops = [];
+    private readonly List<Task> _inboundHandlers = [];
+    private readonly HashSet<PeerConnection> _inboundConnections = [];
+    private readonly Dictionary<(ulong PeerId, TransportLane Lane), PeerConnection> _inboundByLane = [];
+    private Socket? _listener;
+    private Task? _acceptLoop;
+    private Task? _disposal;
+    private volatile bool _stopped;
+
+    /// <param name="selfId">This node's id; an entry for it in <paramref name="peers"/> is ignored.</param>
+    /// <param name="listen">Where peers connect to this node.</param>
+    /// <param name="peers">Every other member's id and peer address.</param>
+    /// <param name="options">Limits and timings; validated here.</param>
+    /// <param name="logger">Connection events and protocol errors.</param>
+    /// <param name="streamFactory">Wraps sockets (TLS); plain TCP when null.</param>
+    public PeerTransport(
+        ulong selfId,
+        IPEndPoint listen,
+        IReadOnlyDictionary<ulong, IPEndPoint> peers,
+        TransportOptions options,
+        ILogger<PeerTransport> logger,
+        IPeerStreamFactory? streamFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(listen);
+        ArgumentNullException.ThrowIfNull(peers);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        options.Validate();
+        _selfId = selfId;
+        _listen = listen;
+        _options = options;
+        _logger = logger;
+        _streamFactory = streamFactory ?? PlainTcpStreamFactory.Instance;
+        _peers = peers
+            .Where(p => p.Key != selfId)
+            .ToFrozenDictionary(p => p.Key, p => new PeerLink(p.Key, p.Value ?? throw new ArgumentException($"Peer {p.Key} has no address.", nameof(peers)), options));
+        _metrics = new TransportMetrics(_peers.Keys, meterFactory: null);
+        _incoming = Channel.CreateBounded<PeerInput>(new BoundedChannelOptions(options.IncomingCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = false,
+            SingleWriter = false,
+            AllowSynchronousContinuations = false,
+        });
+    }
+
+    /// <summary>Messages received from peers, in arrival order per connection. Completed when the transport is disposed.</summary>
+    public ChannelReader<PeerInput> Incoming => _incoming.Reader;
+
+    /// <summary>Bytes and frames exchanged with each peer since the transport was created, ordered by peer id.</summary>
+    public IReadOnlyList<PeerTrafficCounters> Traffic => _metrics.Snapshot();
+
+    /// <summary>The address the listener is bound to (the actual port when configured with port 0); null before <see cref="StartAsync"/>.</summary>
+    public IPEndPoint? LocalEndPoint { get; private set; }
+
+    /// <summary>Binds the listener and starts accepting peers and dialing them.</summary>
+    /// <exception cref="InvalidOperationException">The listen address is in use or cannot be bound, or the transport already started.</exception>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposal is not null, this);
+            if (_listener is not null)
+            {
+                throw new InvalidOperationException("The peer transport is already started.");
+            }
+            var listener = Bind(_listen);
+            _listener = listener;
+            LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
+            TransportLog.Listening(_logger, _selfId, LocalEndPoint);
+
+            var stopping = _stopping.Token;
+            _acceptLoop = Task.Run(() => AcceptLoopAsync(listener, stopping), CancellationToken.None);
+            foreach (var peer in _peers.Values)
+            {
+                _outboundLoops.Add(Task.Run(() => RunOutboundAsync(peer, peer.Control, stopping), CancellationToken.None));
+                _outboundLoops.Add(Task.Run(() => RunOutboundAsync(peer, peer.Bulk, stopping), CancellationToken.None));
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="message"/> for <see cref="Message.To"/> and returns at once. Appends with entries go on
+    /// the bulk lane, everything else on the control lane. Dropped (and counted) when the lane's queue is full; dropped
+    /// with a warning when the destination is not a configured peer. Thread-safe.
+    /// </summary>
+    public void Send(Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (_stopped)
+        {
+            return;
+        }
+        if (!_peers.TryGetValue(message.To, out var peer))
+        {
+            TransportLog.UnknownPeer(_logger, message.To);
+            return;
+        }
+        if (message.Type == MessageType.Append && message.Entries.Length > 0)
+        {
+            var bytes = message.EntryBytes + ((long)message.Entries.Length * Entry.Overhead);
+            Enqueue(peer.Bulk, new OutboundItem(message, 0, default, bytes, Stopwatch.GetTimestamp()));
+        }
+        else
+        {
+            Enqueue(peer.Control, new OutboundItem(message, 0, default, 0, Stopwatch.GetTimestamp()));
+        }
+    }
+
+    /// <summary>
+    /// Queues an application payload for peer <paramref name="to"/> on <paramref name="channel"/> (bulk lane) and returns
+    /// at once. The payload is sent by reference: it must not change afterwards. Same drop rules as <see cref="Send"/>.
+    /// </summary>
+    public void SendApplication(ulong to, byte channel, ReadOnlyMemory<byte> payload)
+    {
+        if (_stopped)
+        {
+            return;
+        }
+        if (!_peers.TryGetValue(to, out var peer))
+        {
+            TransportLog.UnknownPeer(_logger, to);
+            return;
+        }
+        Enqueue(peer.Bulk, new OutboundItem(null, channel, payload, payload.Length, Stopwatch.GetTimestamp()));
+    }
+
+    /// <summary>Stops the loops, closes every connection, completes <see cref="Incoming"/>. Idempotent.</summary>
+    public ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            // Started outside the caller's stack so that no part of the shutdown runs while this lock is held.
+            _disposal ??= Task.Run(DisposeCoreAsync);
+            return new ValueTask(_disposal);
+        }
+    }
+
+    private async Task DisposeCoreAsync()
+    {
+        _stopped = true;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+        foreach (var peer in _peers.Values)
+        {
+            peer.Control.Complete();
+            peer.Bulk.Complete();
+            peer.Control.Connection?.Abort();
+            peer.Bulk.Connection?.Abort();
+        }
+        Task[] pending;
+        lock (_gate)
+        {
+            foreach (var connection in _inboundConnections)
+            {
+                connection.Abort();
+            }
+            pending = [.. _outboundLoops, .. _inboundHandlers];
+        }
+        await Task.WhenAll(pending).ConfigureAwait(false);
+        _incoming.Writer.TryComplete();
+        _metrics.Dispose();
+        _stopping.Dispose();
+        if (_listener is not null)
+        {
+            TransportLog.Stopped(_logger, _selfId);
+        }
+    }
+
+    private void Enqueue(OutboundLane lane, in OutboundItem item)
+    {
+        if (!lane.TryEnqueue(item))
+        {
+            _metrics.Dropped(lane.PeerId);
+        }
+    }
+
+    private static Socket Bind(IPEndPoint endPoint)
+    {
+        var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                listener.DualMode = true;
+            }
+            AllowRebindDuringTimeWait(listener);
+            listener.Bind(endPoint);
+            listener.Listen(ListenBacklog);
+            return listener;
+        }
+        catch (SocketException ex)
+        {
+            listener.Dispose();
+            var reason = ex.SocketErrorCode == SocketError.AddressAlreadyInUse
+                ? "the address is already in use (is another node or process listening on this port?)"
+                : ex.Message;
+            throw new InvalidOperationException($"The peer transport cannot listen on {endPoint}: {reason}", ex);
+        }
+    }
+
+    /// <summary>
+    /// No Nagle delay for small control frames; TCP keep-alive probes an idle connection after a few seconds, so a peer
+    /// that vanished without closing (power loss, partition) is noticed and redialed instead of written to for minutes.
+    /// </summary>
+    private static void ConfigureSocket(Socket socket)
+    {
+        socket.NoDelay = true;
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, KeepAliveIdleSeconds);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, KeepAliveIntervalSeconds);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, KeepAliveProbes);
+    }
+
+    /// <summary>
+    /// Sets SO_REUSEADDR alone, so that a restarted node can rebind while connections of its previous run linger in
+    /// TIME_WAIT, yet a port another socket listens on is still refused. <see cref="SocketOptionName.ReuseAddress"/>
+    /// cannot be used: on Unix it also sets SO_REUSEPORT, which would let two nodes share the port. Windows needs
+    /// nothing (there the option would allow port stealing).
+    /// </summary>
+    private static void AllowRebindDuringTimeWait(Socket listener)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            listener.SetRawSocketOption(LinuxSolSocket, LinuxSoReuseAddr, BitConverter.GetBytes(1));
+        }
+        else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        {
+            listener.SetRawSocketOption(BsdSolSocket, BsdSoReuseAddr, BitConverter.GetBytes(1));
+        }
+    }
+
+    /// <summary>A configured peer and its two outbound lanes.</summary>
+    private sealed class PeerLink(ulong id, IPEndPoint endPoint, TransportOptions options)
+    {
+        public ulong Id { get; } = id;
+
+        public IPEndPoint EndPoint { get; } = endPoint;
+
+        public OutboundLane Control { get; } = new(id, TransportLane.Control, options.ControlQueueCapacity, long.MaxValue);
+
+        public OutboundLane Bulk { get; } = new(id, TransportLane.Bulk, options.BulkQueueCapacity, options.BulkQueueMaxBytes);
+    }
+}

@@ -1,0 +1,55 @@
+namespace Aurigraph.Node.Transport;
+
+/// <summary>Limits and timings of the peer transport. Defaults suit a LAN or cross-cloud cluster of a few dozen members.</summary>
+public sealed class TransportOptions
+{
+    /// <summary>Members of different clusters refuse each other at the handshake, so a mis-addressed node cannot join.</summary>
+    public string ClusterId { get; set; } = "aurigraph";
+
+    /// <summary>Largest frame accepted or sent (kind byte and body): a 64 MB block plus room for the header.</summary>
+    public int MaxFrameBytes { get; set; } = (64 + 1) * 1024 * 1024;
+
+    /// <summary>Messages queued per peer on the control lane (votes, heartbeats, responses, empty appends) before new ones are dropped.</summary>
+    public int ControlQueueCapacity { get; set; } = 4096;
+
+    /// <summary>Messages queued per peer on the bulk lane (appends with entries, application payloads) before new ones are dropped.</summary>
+    public int BulkQueueCapacity { get; set; } = 1024;
+
+    /// <summary>Payload bytes queued per peer on the bulk lane before new messages are dropped; one message is always admitted to an empty queue.</summary>
+    public long BulkQueueMaxBytes { get; set; } = 128L * 1024 * 1024;
+
+    /// <summary>Received messages waiting for the host; when full, reading from the sockets pauses (TCP back-pressure).</summary>
+    public int IncomingCapacity { get; set; } = 8192;
+
+    /// <summary>Bytes written before a flush even if more frames are queued, so a deep backlog is not buffered whole in memory.</summary>
+    public int FlushThresholdBytes { get; set; } = 1024 * 1024;
+
+    public TimeSpan ReconnectInitialDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Bound on TCP connect plus handshake exchange, in either direction.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    internal void Validate()
+    {
+        Require(!string.IsNullOrEmpty(ClusterId), nameof(ClusterId), "must not be empty");
+        Require(MaxFrameBytes >= 1024, nameof(MaxFrameBytes), "must be at least 1024");
+        Require(ControlQueueCapacity > 0, nameof(ControlQueueCapacity), "must be positive");
+        Require(BulkQueueCapacity > 0, nameof(BulkQueueCapacity), "must be positive");
+        Require(BulkQueueMaxBytes > 0, nameof(BulkQueueMaxBytes), "must be positive");
+        Require(IncomingCapacity > 0, nameof(IncomingCapacity), "must be positive");
+        Require(FlushThresholdBytes > 0, nameof(FlushThresholdBytes), "must be positive");
+        Require(ReconnectInitialDelay > TimeSpan.Zero, nameof(ReconnectInitialDelay), "must be positive");
+        Require(ReconnectMaxDelay >= ReconnectInitialDelay, nameof(ReconnectMaxDelay), "must be at least ReconnectInitialDelay");
+        Require(HandshakeTimeout > TimeSpan.Zero, nameof(HandshakeTimeout), "must be positive");
+    }
+
+    private static void Require(bool condition, string name, string rule)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"Transport option {name} {rule}.", name);
+        }
+    }
+}

@@ -1,0 +1,237 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Hosting;
+using Aurigraph.Node.Transactions;
+using Grpc.Net.Client;
+
+namespace Aurigraph.Node.Tests.Cluster;
+
+/// <summary>
+/// A real cluster for tests: the devnet layout (3 validators, 1 business, 1 slim) on free loopback ports, each
+/// node its own OS process running the built node executable, data under a temporary folder.
+/// </summary>
+internal sealed class LocalCluster : IAsyncDisposable
+{
+    private readonly Dictionary<ulong, Process> _processes = [];
+    private readonly Dictionary<ulong, GrpcChannel> _channels = [];
+    private readonly List<string> _output = [];
+
+    private LocalCluster(string directory, List<(MemberOptions Member, string ConfigPath)> nodes)
+    {
+        Directory = directory;
+        Nodes = nodes;
+    }
+
+    public string Directory { get; }
+
+    public List<(MemberOptions Member, string ConfigPath)> Nodes { get; }
+
+    public IEnumerable<ulong> Ids => Nodes.Select(n => n.Member.Id);
+
+    public static async Task<LocalCluster> StartAsync(int validators = 3, int business = 1, int slim = 1, IReadOnlyDictionary<ulong, Dictionary<string, string>>? environment = null)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aurigraph-test-" + Guid.NewGuid().ToString("N")[..8]);
+        var nodes = Devnet.Prepare(new Devnet.Layout(dir, validators, business, slim, FreePortBase()));
+        var cluster = new LocalCluster(dir, nodes);
+        try
+        {
+            foreach (var id in cluster.Ids)
+            {
+                cluster.Start(id, environment?.GetValueOrDefault(id));
+            }
+            await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            return cluster;
+        }
+        catch
+        {
+            // The caller never gets the cluster, so it cannot stop it: stop every process here.
+            await cluster.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>A base port whose derived peer, gRPC and REST ports are free right now.</summary>
+    private static int FreePortBase()
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var basePort = Random.Shared.Next(20_000, 50_000);
+            var ok = true;
+            for (var i = 1; i <= 10 && ok; i++)
+            {
+                ok = IsFree(basePort + i) && IsFree(basePort + 100 + i) && IsFree(basePort + 200 + i);
+            }
+            if (ok)
+            {
+                return basePort;
+            }
+        }
+        throw new InvalidOperationException("no free port range on loopback");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public bool HasExited(ulong id) => _processes[id].HasExited;
+
+    public Task WaitForExitAsync(ulong id, CancellationToken ct) => _processes[id].WaitForExitAsync(ct);
+
+    public void Start(ulong id, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var (member, config) = Nodes.First(n => n.Member.Id == id);
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Aurigraph.Node.dll"));
+        start.ArgumentList.Add("run");
+        start.ArgumentList.Add("--config");
+        start.ArgumentList.Add(config);
+        var process = Process.Start(start)!;
+        void Capture(string? line)
+        {
+            if (line is not null)
+            {
+                lock (_output)
+                {
+                    _output.Add($"[node-{id}] {line}");
+                }
+            }
+        }
+        process.OutputDataReceived += (_, e) => Capture(e.Data);
+        process.ErrorDataReceived += (_, e) => Capture(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _processes[id] = process;
+    }
+
+    /// <summary>kill -9: no shutdown, no flush.</summary>
+    public void Kill(ulong id)
+    {
+        _processes[id].Kill(entireProcessTree: true);
+        _processes[id].WaitForExit();
+    }
+
+    public async Task StopAsync(ulong id) => await Devnet.StopAllAsync([_processes[id]]).ConfigureAwait(false);
+
+    public string Output()
+    {
+        lock (_output)
+        {
+            return string.Join('\n', _output.TakeLast(200));
+        }
+    }
+
+    public GrpcChannel Channel(ulong id)
+    {
+        if (!_channels.TryGetValue(id, out var channel))
+        {
+            channel = GrpcChannel.ForAddress(Nodes.First(n => n.Member.Id == id).Member.ApiAddress);
+            _channels[id] = channel;
+        }
+        return channel;
+    }
+
+    public TransactionService.TransactionServiceClient Transactions(ulong id) => new(Channel(id));
+
+    public NodeService.NodeServiceClient Status(ulong id) => new(Channel(id));
+
+    public BlockService.BlockServiceClient Blocks(ulong id) => new(Channel(id));
+
+    public TransactionSigner DevKey(int n) =>
+        TransactionSigner.FromSeed(Convert.FromHexString(File.ReadAllText(Path.Combine(Directory, "keys", $"dev-{n}.key")).Trim()));
+
+    public async Task<NodeStatus?> TryStatusAsync(ulong id)
+    {
+        try
+        {
+            return await Status(id).GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(2)).ConfigureAwait(false);
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Waits until every running node agrees on one leader; returns it.</summary>
+    public async Task<ulong> WaitForLeaderAsync(TimeSpan timeout, ulong? excluding = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var statuses = new List<NodeStatus?>();
+            foreach (var id in Ids.Where(i => !_processes[i].HasExited))
+            {
+                statuses.Add(await TryStatusAsync(id).ConfigureAwait(false));
+            }
+            if (statuses.All(s => s is not null))
+            {
+                var leaders = statuses.Select(s => s!.Leader).Distinct().ToList();
+                if (leaders.Count == 1 && leaders[0] != 0 && leaders[0] != excluding)
+                {
+                    return leaders[0];
+                }
+            }
+            await Task.Delay(50).ConfigureAwait(false); // polling interval, not synchronisation: the loop re-checks state
+        }
+        throw new TimeoutException($"no agreed leader within {timeout}\n{Output()}");
+    }
+
+    /// <summary>Waits until every running node has applied at least <paramref name="height"/>; returns their statuses.</summary>
+    public async Task<List<NodeStatus>> WaitForHeightAsync(ulong height, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        List<NodeStatus> statuses = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            statuses = [];
+            foreach (var id in Ids.Where(i => !_processes[i].HasExited))
+            {
+                if (await TryStatusAsync(id).ConfigureAwait(false) is { } s)
+                {
+                    statuses.Add(s);
+                }
+            }
+            if (statuses.Count == Ids.Count(i => !_processes[i].HasExited) && statuses.All(s => s.Height >= height))
+            {
+                return statuses;
+            }
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+        throw new TimeoutException($"not every node reached height {height}: {string.Join(", ", statuses.Select(s => $"{s.Id}@{s.Height}"))}\n{Output()}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var channel in _channels.Values)
+        {
+            channel.Dispose();
+        }
+        await Devnet.StopAllAsync(_processes.Values).ConfigureAwait(false);
+        foreach (var p in _processes.Values)
+        {
+            p.Dispose();
+        }
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
