@@ -78,8 +78,20 @@ internal static class Devnet
         return result;
     }
 
-    public static async Task<int> RunAsync(Layout layout, CancellationToken ct)
+    public static async Task<int> RunAsync(Layout layout, CancellationToken cancellation)
     {
+        // Ctrl-C, `kill` (SIGTERM) and a closed terminal (SIGHUP) all stop every node before the devnet exits,
+        // so no node process outlives it.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var ct = stop.Token;
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
         var nodes = Prepare(layout);
         var processes = new List<Process>();
         try
