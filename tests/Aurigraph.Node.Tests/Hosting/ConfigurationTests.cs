@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Aurigraph.Node.Hosting;
 using Microsoft.Extensions.Configuration;
 using YamlDotNet.Core;
@@ -64,5 +65,50 @@ public sealed class ConfigurationTests
         Assert.Contains(errors, e => e.Contains("Aurigraph:NodeId 9 is not one of Aurigraph:Members", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("Aurigraph:Members:1:PeerAddress", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Contains("Aurigraph:ElectionTicks", StringComparison.Ordinal));
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunNodeAsync(string config, Dictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Aurigraph.Node.dll"));
+        start.ArgumentList.Add("run");
+        start.ArgumentList.Add("--config");
+        start.ArgumentList.Add(config);
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    [Fact]
+    public async Task A_node_process_with_a_bad_setting_or_a_foreign_data_folder_stops_at_start_and_says_why()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aurigraph-config-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var (_, config) = Devnet.Prepare(new Devnet.Layout(dir, 1, 0, 0, 45_000)).Single();
+
+            var badSetting = await RunNodeAsync(config, new() { ["AURIGRAPH__ELECTIONTICKS"] = "0" });
+            Assert.Equal(2, badSetting.ExitCode);
+            Assert.Contains("Aurigraph:ElectionTicks", badSetting.Output, StringComparison.Ordinal);
+
+            var data = Path.Combine(dir, "node-1", "data");
+            Directory.CreateDirectory(data);
+            File.WriteAllText(Path.Combine(data, "photo.jpg"), "not a database");
+            var foreign = await RunNodeAsync(config, []);
+            Assert.Equal(3, foreign.ExitCode);
+            Assert.Contains("holds no node database", foreign.Output, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(data, "photo.jpg")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }

@@ -1,0 +1,182 @@
+namespace Aurigraph.Node.Carbon;
+
+/// <summary>
+/// Carbon metering settings, bound from the configuration section <c>Aurigraph:Carbon</c>
+/// (environment: <c>AURIGRAPH__CARBON__...</c>). Every default, its source and its year are listed in docs/carbon-model.md.
+/// </summary>
+public sealed class CarbonOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string Section = "Aurigraph:Carbon";
+
+    /// <summary>The cloud this node runs in. Default <see cref="CloudProvider.Other"/>.</summary>
+    public CloudProvider Cloud { get; set; } = CloudProvider.Other;
+
+    /// <summary>The cloud's name for this node's region, e.g. <c>us-east-1</c>, <c>eastus</c>, <c>us-central1</c>. Default empty (unknown).</summary>
+    public string Region { get; set; } = "";
+
+    /// <summary>The coefficients of the energy model.</summary>
+    public EnergyModelOptions Energy { get; set; } = new();
+
+    /// <summary>Embodied (manufacturing) emissions, the M of the SCI formula. Off by default.</summary>
+    public EmbodiedEmissionsOptions Embodied { get; set; } = new();
+
+    /// <summary>Caching, retries and timeouts of the grid-intensity providers.</summary>
+    public GridIntensityOptions GridIntensity { get; set; } = new();
+
+    /// <summary>The Electricity Maps API (first provider, used when a key is set).</summary>
+    public ElectricityMapsOptions ElectricityMaps { get; set; } = new();
+
+    /// <summary>The WattTime API (second provider, used when a user name and password are set).</summary>
+    public WattTimeOptions WattTime { get; set; } = new();
+
+    /// <summary>This node's region as a <see cref="CloudRegion"/>.</summary>
+    public CloudRegion NodeRegion => new(Cloud, Region);
+}
+
+/// <summary>The power curve and data-centre overhead of one cloud.</summary>
+public sealed class CloudPowerProfile
+{
+    /// <summary>Watts drawn by one vCPU at 0 % utilisation.</summary>
+    public double MinWattsPerVcpu { get; set; }
+
+    /// <summary>Watts drawn by one vCPU at 100 % utilisation.</summary>
+    public double MaxWattsPerVcpu { get; set; }
+
+    /// <summary>Power usage effectiveness: facility energy ÷ IT energy (≥ 1).</summary>
+    public double Pue { get; set; } = 1.0;
+
+    /// <summary>Watts per vCPU at a utilisation in [0, 1], interpolated linearly between <see cref="MinWattsPerVcpu"/> and <see cref="MaxWattsPerVcpu"/>.</summary>
+    public double WattsAt(double utilization) => MinWattsPerVcpu + (utilization * (MaxWattsPerVcpu - MinWattsPerVcpu));
+}
+
+/// <summary>
+/// Coefficients of <see cref="EnergyModel"/>. The defaults are the Cloud Carbon Footprint (CCF) methodology's
+/// published coefficients (Thoughtworks, methodology as of 2021–2022).
+/// </summary>
+public sealed class EnergyModelOptions
+{
+    /// <summary>AWS: 0.74–3.5 W per vCPU, PUE 1.135 (CCF, 2021: SPECpower-derived averages; AWS PUE as used by CCF).</summary>
+    public CloudPowerProfile Aws { get; set; } = new() { MinWattsPerVcpu = 0.74, MaxWattsPerVcpu = 3.5, Pue = 1.135 };
+
+    /// <summary>Azure: 0.78–3.76 W per vCPU, PUE 1.185 (CCF, 2021).</summary>
+    public CloudPowerProfile Azure { get; set; } = new() { MinWattsPerVcpu = 0.78, MaxWattsPerVcpu = 3.76, Pue = 1.185 };
+
+    /// <summary>GCP: 0.71–4.26 W per vCPU, PUE 1.1 (CCF, 2021; GCP PUE from Google's published fleet figure).</summary>
+    public CloudPowerProfile Gcp { get; set; } = new() { MinWattsPerVcpu = 0.71, MaxWattsPerVcpu = 4.26, Pue = 1.1 };
+
+    /// <summary>Any other host: the arithmetic mean of the three clouds, 0.7433–3.84 W per vCPU, PUE 1.14.</summary>
+    public CloudPowerProfile Other { get; set; } = new() { MinWattsPerVcpu = 0.7433, MaxWattsPerVcpu = 3.84, Pue = 1.14 };
+
+    /// <summary>Memory energy, kWh per GB-hour held. Default 0.000392 (CCF, 2021).</summary>
+    public double MemoryKwhPerGbHour { get; set; } = 0.000392;
+
+    /// <summary>Network energy, kWh per GB (10⁹ bytes) transferred. Default 0.001 (CCF, 2021).</summary>
+    public double NetworkKwhPerGb { get; set; } = 0.001;
+
+    /// <summary>
+    /// Whether peer bytes a node <em>received</em> are charged to it as well. Default <see langword="false"/>: every peer byte is
+    /// charged once, to its sender (a received byte is some other node's sent byte, and the block footprint sums all nodes).
+    /// </summary>
+    public bool CountReceivedBytes { get; set; }
+
+    /// <summary>SSD storage energy, Wh per TB (10¹² bytes) per hour stored. Default 1.2 (CCF, 2021).</summary>
+    public double StorageWhPerTbHour { get; set; } = 1.2;
+
+    /// <summary>How many years a stored byte is charged for. Default 1 (one year's attribution window).</summary>
+    public double StorageRetentionYears { get; set; } = 1.0;
+
+    /// <summary>
+    /// Fixed energy per consensus round per validator, kWh, on top of the CPU seconds and bytes already metered.
+    /// Default 0: a round's work is CPU time and peer bytes, which the CPU and network terms already count.
+    /// </summary>
+    public double ConsensusRoundKwh { get; set; }
+
+    /// <summary>The power profile of a cloud.</summary>
+    public CloudPowerProfile For(CloudProvider cloud) => cloud switch
+    {
+        CloudProvider.Aws => Aws,
+        CloudProvider.Azure => Azure,
+        CloudProvider.Gcp => Gcp,
+        _ => Other,
+    };
+}
+
+/// <summary>
+/// Embodied emissions per the Green Software Foundation's SCI specification:
+/// <c>M = TE × (TiR ÷ EL) × (RR ÷ ToR)</c> — total embodied × time share × resource share.
+/// </summary>
+public sealed class EmbodiedEmissionsOptions
+{
+    /// <summary>Whether embodied emissions are added. Default <see langword="false"/>.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>TE: manufacturing emissions of the host server, kgCO2e. Default 1000 (CCF's base rack server, 2021).</summary>
+    public double ServerEmbodiedKgCo2e { get; set; } = 1000;
+
+    /// <summary>EL: expected lifespan of the server, hours. Default 35 040 (4 years, CCF 2021).</summary>
+    public double ServerLifespanHours { get; set; } = 35_040;
+
+    /// <summary>ToR: vCPUs of the whole host. Default 96 (CCF uses the largest instance of the family as the host).</summary>
+    public double HostVcpus { get; set; } = 96;
+
+    /// <summary>RR: vCPUs reserved by this node. Default 2.</summary>
+    public double NodeVcpus { get; set; } = 2;
+}
+
+/// <summary>How grid-intensity figures are fetched, retried and cached.</summary>
+public sealed class GridIntensityOptions
+{
+    /// <summary>A fetched figure is reused, without asking the provider again, for this long. Default 1 hour.</summary>
+    public TimeSpan CacheDuration { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>A live figure older than this is no longer served; the static table is. Default 24 hours.</summary>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Timeout of one HTTP attempt. Default 5 s.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Timeout of one provider across all its attempts and back-off delays. Default 30 s.</summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Retries after the first attempt. Default 3.</summary>
+    public int MaxRetryAttempts { get; set; } = 3;
+
+    /// <summary>First back-off delay; it doubles on each retry (1 s, 2 s, 4 s). Default 1 s.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often the host's background refresh runs. Default 5 minutes (the cache keeps provider calls to one per hour per zone).</summary>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Further regions to keep fresh besides this node's own, e.g. <c>azure/eastus</c>.</summary>
+    public List<string> Regions { get; set; } = [];
+}
+
+/// <summary>Electricity Maps API v3.</summary>
+public sealed class ElectricityMapsOptions
+{
+    /// <summary>Base address. Default <c>https://api.electricitymap.org</c>.</summary>
+    public Uri BaseAddress { get; set; } = new("https://api.electricitymap.org");
+
+    /// <summary>The <c>auth-token</c> key. The provider is skipped while it is empty.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Optional <c>emissionFactorType</c> query value (<c>lifecycle</c> or <c>direct</c>); empty leaves the API's default (lifecycle).</summary>
+    public string? EmissionFactorType { get; set; }
+}
+
+/// <summary>WattTime API v3.</summary>
+public sealed class WattTimeOptions
+{
+    /// <summary>Base address. Default <c>https://api.watttime.org</c>.</summary>
+    public Uri BaseAddress { get; set; } = new("https://api.watttime.org");
+
+    /// <summary>User name for <c>/login</c>. The provider is skipped while it or the password is empty.</summary>
+    public string? Username { get; set; }
+
+    /// <summary>Password for <c>/login</c>.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>The signal asked for. Default <c>co2_moer</c> (marginal operating emissions rate, lbs CO2/MWh).</summary>
+    public string SignalType { get; set; } = "co2_moer";
+}
