@@ -1,4 +1,13 @@
+using System.CommandLine;
 using BenchmarkDotNet.Running;
 
-// BenchmarkDotNet suites, grouped by area (folder = namespace). Pick with --filter, e.g. --filter '*Core*'.
+// Cluster runs are commands (load, ...); anything else goes to the BenchmarkDotNet suites, grouped by area
+// (folder = namespace): pick with --filter, e.g. --filter '*Core*'.
+string[] commands = ["load"];
+if (args.Length > 0 && commands.Contains(args[0]))
+{
+    var root = new RootCommand("Aurigraph cluster benchmarks.") { Aurigraph.Bench.Load.LoadCommand.Create() };
+    return await root.Parse(args).InvokeAsync();
+}
 BenchmarkSwitcher.FromAssembly(typeof(Aurigraph.Bench.Consensus.CoreCommitBenchmarks).Assembly).Run(args);
+return 0;

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace Aurigraph.Bench.Load;
+
+/// <summary>`load`: drive a running cluster (or a devnet it starts) and report tx/s, latency and node resources.</summary>
+public static class LoadCommand
+{
+    public static Command Create()
+    {
+        var targets = new Option<string?>("--targets") { Description = "Comma-separated gRPC addresses of the nodes to submit to (e.g. the devnet's http://127.0.0.1:7201,...). Omit with --devnet." };
+        var devnet = new Option<int>("--devnet") { Description = "Start a devnet of this many validators for the run (0: use --targets).", DefaultValueFactory = _ => 0 };
+        var bodyBytes = new Option<int>("--body-bytes") { DefaultValueFactory = _ => 128 };
+        var senders = new Option<int>("--senders") { DefaultValueFactory = _ => 1024 };
+        var batch = new Option<int>("--batch") { Description = "Transactions per call.", DefaultValueFactory = _ => 200 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Calls in flight.", DefaultValueFactory = _ => 16 };
+        var duration = new Option<int>("--duration") { Description = "Timed seconds.", DefaultValueFactory = _ => 20 };
+        var warmup = new Option<int>("--warmup") { Description = "Warm-up seconds (not counted).", DefaultValueFactory = _ => 3 };
+        var transactions = new Option<int>("--transactions") { Description = "Transactions signed before the run.", DefaultValueFactory = _ => 300_000 };
+        var command = new Command("load", "Submit pre-signed transactions to a cluster and report committed tx/s, latency percentiles and node CPU / RSS.")
+        {
+            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var options = new LoadOptions
+            {
+                Targets = (parse.GetValue(targets) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                BodyBytes = parse.GetValue(bodyBytes),
+                Senders = parse.GetValue(senders),
+                BatchSize = parse.GetValue(batch),
+                Concurrency = parse.GetValue(concurrency),
+                Duration = TimeSpan.FromSeconds(parse.GetValue(duration)),
+                Warmup = TimeSpan.FromSeconds(parse.GetValue(warmup)),
+                Transactions = parse.GetValue(transactions),
+            };
+            var (result, _) = await RunAsync(options, parse.GetValue(devnet), ct);
+            return result.Committed > 0 ? 0 : 1;
+        });
+        return command;
+    }
+
+    /// <summary>Runs the load (starting a devnet first if asked), prints the figures and writes the report.</summary>
+    public static async Task<(LoadResult Result, string Markdown)> RunAsync(LoadOptions options, int devnetValidators, CancellationToken ct)
+    {
+        LocalDevnet? devnet = null;
+        try
+        {
+            if (devnetValidators > 0)
+            {
+                AnsiConsole.MarkupLine($"[grey]starting a devnet of {devnetValidators} validators...[/]");
+                devnet = await LocalDevnet.StartAsync(devnetValidators, 27_100, new Dictionary<string, string>(), ct);
+                options = options with { Targets = devnet.GrpcTargets };
+            }
+            if (options.Targets.Count == 0)
+            {
+                throw new ArgumentException("give --targets or --devnet N");
+            }
+            var pids = devnet is not null ? devnet.Pids : NodeProbe.FindNodes();
+            var result = await LoadGenerator.RunAsync(options, () => pids, ct);
+            var machine = MachineInfo.Read();
+            var commit = RunReport.GitCommit();
+            var markdown = RunReport.Markdown("Aurigraph load run", machine, commit, options, result);
+            var (json, md) = RunReport.Write("load", new { machine, commit, options, result }, markdown);
+            AnsiConsole.WriteLine();
+            AnsiConsole.WriteLine(markdown);
+            AnsiConsole.MarkupLine($"[grey]report: {Markup.Escape(md)} and {Markup.Escape(json)}[/]");
+            return (result, markdown);
+        }
+        finally
+        {
+            if (devnet is not null)
+            {
+                await devnet.DisposeAsync();
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Aurigraph.Bench.Load;
+
+/// <summary>The machine a run happened on, as the report states it.</summary>
+public sealed record MachineInfo(int Cores, double MemoryGb, string CpuModel, string Os, string Runtime)
+{
+    public static MachineInfo Read()
+    {
+        var cpu = "unknown";
+        double memGb = 0;
+        try
+        {
+            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
+            var kb = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+            memGb = long.Parse(kb, CultureInfo.InvariantCulture) / 1024.0 / 1024.0;
+        }
+        catch (IOException)
+        {
+        }
+        return new MachineInfo(Environment.ProcessorCount, Math.Round(memGb, 1), cpu, System.Runtime.InteropServices.RuntimeInformation.OSDescription, Environment.Version.ToString());
+    }
+}
+
+/// <summary>Writes a run's options, machine, commit and figures as JSON and Markdown under bench/results/.</summary>
+public static class RunReport
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public static string GitCommit()
+    {
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", "rev-parse HEAD") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+            var sha = git.StandardOutput.ReadToEnd().Trim();
+            git.WaitForExit();
+            return git.ExitCode == 0 ? sha : "unknown";
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown";
+        }
+    }
+
+    /// <summary>The folder reports go to: bench/results under the repository root when found, else ./bench-results.</summary>
+    public static string ResultsDirectory()
+    {
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Aurigraph.Node.sln")))
+            {
+                return Path.Combine(dir.FullName, "bench", "results");
+            }
+        }
+        return Path.Combine(Directory.GetCurrentDirectory(), "bench-results");
+    }
+
+    public static (string Json, string Markdown) Write(string name, object report, string markdown)
+    {
+        var dir = ResultsDirectory();
+        Directory.CreateDirectory(dir);
+        var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var json = Path.Combine(dir, $"{name}-{stamp}.json");
+        var md = Path.Combine(dir, $"{name}-{stamp}.md");
+        File.WriteAllText(json, JsonSerializer.Serialize(report, Json));
+        File.WriteAllText(md, markdown);
+        return (json, md);
+    }
+
+    public static string Markdown(string title, MachineInfo machine, string commit, LoadOptions options, LoadResult result)
+    {
+        var sb = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine(inv, $"# {title}");
+        sb.AppendLine();
+        sb.AppendLine(inv, $"- machine: {machine.Cores} cores, {machine.MemoryGb} GiB, {machine.CpuModel}; {machine.Os}; .NET {machine.Runtime}");
+        sb.AppendLine(inv, $"- commit: `{commit}`");
+        sb.AppendLine(inv, $"- options: {options.Targets.Count} targets, {options.BodyBytes}-byte bodies, {options.Senders} senders, batch {options.BatchSize}, concurrency {options.Concurrency}, {options.Duration.TotalSeconds:F0} s after {options.Warmup.TotalSeconds:F0} s warm-up, signatures {options.SignatureMode}");
+        sb.AppendLine();
+        sb.AppendLine("| committed tx/s | committed | p50 ms | p90 ms | p99 ms | p99.9 ms | rejected | errors |");
+        sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine(inv, $"| {result.CommittedPerSecond:N0} | {result.Committed:N0} | {result.P50Ms:F1} | {result.P90Ms:F1} | {result.P99Ms:F1} | {result.P999Ms:F1} | {result.Rejections.Values.Sum():N0} | {result.Errors.Values.Sum():N0} |");
+        sb.AppendLine();
+        if (result.Nodes.Count > 0)
+        {
+            sb.AppendLine("| node process | CPU % (100 = one core) | peak RSS MB |");
+            sb.AppendLine("|---|---:|---:|");
+            foreach (var n in result.Nodes)
+            {
+                sb.AppendLine(inv, $"| {n.Pid} | {n.CpuPercent:F0} | {n.PeakRssMb:F0} |");
+            }
+            sb.AppendLine();
+        }
+        foreach (var (reason, count) in result.Rejections.Concat(result.Errors))
+        {
+            sb.AppendLine(inv, $"- {count:N0} × {reason}");
+        }
+        if (result.RanOutOfTransactions)
+        {
+            sb.AppendLine("- the pre-signed transactions ran out before the duration ended: raise --transactions");
+        }
+        return sb.ToString();
+    }
+}
