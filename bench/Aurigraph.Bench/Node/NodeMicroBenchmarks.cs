@@ -23,14 +23,17 @@ internal sealed class SignedSet : IDisposable
     public const string Chain = "bench-chain";
     private readonly List<TransactionSigner> _senders = [];
 
-    public SignedSet(int count, int senders)
+    public SignedSet(int count, int senders, bool puts = false)
     {
         for (var i = 0; i < senders; i++)
         {
             _senders.Add(TransactionSigner.Generate());
         }
         using var recipient = TransactionSigner.Generate();
-        Transactions = [.. Enumerable.Range(0, count).Select(i => _senders[i % senders].Transfer(Chain, (ulong)(i / senders), recipient.PublicKey, 1))];
+        var value = new byte[48]; // with key, sender, nonce and chain id: a body of about 128 bytes
+        Transactions = [.. Enumerable.Range(0, count).AsParallel().AsOrdered().Select(i => puts
+            ? _senders[i % senders].Put(Chain, (ulong)(i / senders), BitConverter.GetBytes(i), value)
+            : _senders[i % senders].Transfer(Chain, (ulong)(i / senders), recipient.PublicKey, 1))];
         Genesis = new Genesis
         {
             ChainId = Chain,
