@@ -84,14 +84,7 @@ internal static class Devnet
         // so no node process outlives it.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var ct = stop.Token;
-        void OnSignal(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+        using var signals = ShutdownSignals.Cancel(stop);
         var nodes = Prepare(layout);
         var processes = new List<Process>();
         try

@@ -41,8 +41,12 @@ public static class LoadCommand
     }
 
     /// <summary>Runs the load (starting a devnet first if asked), prints the figures and writes the report.</summary>
-    public static async Task<(LoadResult Result, string Markdown)> RunAsync(LoadOptions options, int devnetValidators, CancellationToken ct)
+    public static async Task<(LoadResult Result, string Markdown)> RunAsync(LoadOptions options, int devnetValidators, CancellationToken cancellation)
     {
+        // Ctrl-C, SIGTERM and SIGHUP end the run and stop the devnet's nodes, so none outlives the command.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var ct = stop.Token;
+        using var signals = Aurigraph.Node.Hosting.ShutdownSignals.Cancel(stop);
         LocalDevnet? devnet = null;
         try
         {
@@ -63,7 +67,7 @@ public static class LoadCommand
             var markdown = RunReport.Markdown("Aurigraph load run", machine, commit, options, result);
             var (json, md) = RunReport.Write("load", new { machine, commit, options, result }, markdown);
             AnsiConsole.WriteLine();
-            AnsiConsole.WriteLine(markdown);
+            Console.WriteLine(markdown);
             AnsiConsole.MarkupLine($"[grey]report: {Markup.Escape(md)} and {Markup.Escape(json)}[/]");
             return (result, markdown);
         }
