@@ -46,10 +46,10 @@ public sealed class NodeOptions
 
     public List<MemberOptions> Members { get; set; } = [];
 
-    /// <summary>Consensus tick length; elections time out after 10–20 ticks by default.</summary>
+    /// <summary>Consensus tick length; elections time out after 20–40 ticks (1–2 s) by default.</summary>
     public int TickMilliseconds { get; set; } = 50;
 
-    public int ElectionTicks { get; set; } = 10;
+    public int ElectionTicks { get; set; } = 20;
 
     public int HeartbeatTicks { get; set; } = 1;
 

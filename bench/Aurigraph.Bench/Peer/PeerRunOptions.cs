@@ -59,7 +59,7 @@ public sealed record PeerRunOptions
     public int Members { get; init; } = 3;
 
     /// <summary>First loopback port of the cluster a run starts: member i listens for clients on base + 2i and for peers on base + 2i + 1.</summary>
-    public int PortBase { get; init; } = 42379;
+    public int PortBase { get; init; } = 23790;
 
     /// <summary>Folder in which the started cluster gets a fresh subfolder for its data (removed afterwards); null: bench/.peer-data in the repository (the project's disk).</summary>
     public string? DataRoot { get; init; }

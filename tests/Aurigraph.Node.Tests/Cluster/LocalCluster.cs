@@ -57,7 +57,9 @@ internal sealed class LocalCluster : IAsyncDisposable
     {
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            var basePort = Random.Shared.Next(20_000, 50_000);
+            // Below Linux's ephemeral range (32768-60999), so no outgoing connection can take a node's port
+            // between this check and the node's bind.
+            var basePort = Random.Shared.Next(20_000, 32_000);
             var ok = true;
             for (var i = 1; i <= 10 && ok; i++)
             {

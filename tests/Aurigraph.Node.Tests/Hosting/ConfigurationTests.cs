@@ -92,7 +92,7 @@ public sealed class ConfigurationTests
         var dir = Path.Combine(Path.GetTempPath(), "aurigraph-config-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            var (_, config) = Devnet.Prepare(new Devnet.Layout(dir, 1, 0, 0, 45_000)).Single();
+            var (_, config) = Devnet.Prepare(new Devnet.Layout(dir, 1, 0, 0, 31_500)).Single();
 
             var badSetting = await RunNodeAsync(config, new() { ["AURIGRAPH__ELECTIONTICKS"] = "0" });
             Assert.Equal(2, badSetting.ExitCode);
