@@ -95,7 +95,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
         _tracker = tracker;
         _feed = feed;
         _logger = logger;
-        _mempool = new Mempool(options.MempoolCapacity);
+        _mempool = new Mempool(options.MempoolCapacity, options.MempoolMaxBytes);
         _store = new LedgerStore(database.Db, database.Blocks, database.TxIndex, database.Ledger, database.Meta);
         _raft = new RaftNode(new Consensus.RaftConfig
         {

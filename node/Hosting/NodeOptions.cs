@@ -10,6 +10,16 @@ public enum NodeRole
     Slim,
 }
 
+/// <summary>How transactions' signatures are checked at admission.</summary>
+public enum SignatureMode
+{
+    /// <summary>Ed25519 verification of every transaction at the node that receives it (the default).</summary>
+    Ed25519,
+
+    /// <summary>No verification: for trusted ingress, and for measuring the rest of the pipeline. Reports state it.</summary>
+    None,
+}
+
 /// <summary>One member of the cluster as every node's configuration lists it.</summary>
 public sealed class MemberOptions
 {
@@ -63,6 +73,11 @@ public sealed class NodeOptions
 
     /// <summary>Transactions waiting for a block on the leader; beyond it submissions get RESOURCE_EXHAUSTED.</summary>
     public int MempoolCapacity { get; set; } = 200_000;
+
+    /// <summary>Bytes of transactions waiting on the leader; beyond it submissions get RESOURCE_EXHAUSTED.</summary>
+    public long MempoolMaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    public SignatureMode SignatureMode { get; set; } = SignatureMode.Ed25519;
 
     /// <summary>How long a submission waits for its commit before answering DEADLINE_EXCEEDED (outcome unknown).</summary>
     public int CommitTimeoutMilliseconds { get; set; } = 10_000;
@@ -151,6 +166,10 @@ public sealed class NodeOptions
         if (MempoolCapacity <= 0)
         {
             errors.Add($"{Section}:MempoolCapacity must be positive");
+        }
+        if (MempoolMaxBytes < MaxTransactionBytes)
+        {
+            errors.Add($"{Section}:MempoolMaxBytes must be at least {Section}:MaxTransactionBytes");
         }
         if (SlimRetainedBlocks <= 0)
         {

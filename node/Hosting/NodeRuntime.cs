@@ -120,15 +120,16 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         var waits = new Task<TransactionResult>?[transactions.Count];
         var verified = new VerifiedTransaction?[transactions.Count];
         var rejections = new TransactionRejection?[transactions.Count];
+        var checkSignatures = _options.SignatureMode == SignatureMode.Ed25519;
         if (transactions.Count >= 64)
         {
-            Parallel.For(0, transactions.Count, i => (verified[i], rejections[i]) = Verifier.Verify(transactions[i].Body.Memory, transactions[i].Signature.Memory));
+            Parallel.For(0, transactions.Count, i => (verified[i], rejections[i]) = Verifier.Verify(transactions[i].Body.Memory, transactions[i].Signature.Memory, checkSignatures));
         }
         else
         {
             for (var i = 0; i < transactions.Count; i++)
             {
-                (verified[i], rejections[i]) = Verifier.Verify(transactions[i].Body.Memory, transactions[i].Signature.Memory);
+                (verified[i], rejections[i]) = Verifier.Verify(transactions[i].Body.Memory, transactions[i].Signature.Memory, checkSignatures);
             }
         }
         var admitted = new List<VerifiedTransaction>(transactions.Count);
@@ -184,9 +185,13 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
                 ? waits[i]!.Result
                 : new TransactionResult { TxId = verified[i]!.Id.ToString(), State = TransactionState.Pending }));
         }
-        if (response.Results.Count > 0 && response.Results.All(r => r.State == TransactionState.Rejected && r.RejectReason == "mempool full"))
+        if (response.Results.Count > 0 && response.Results.All(r => r.State == TransactionState.Rejected && r.RejectReason == Mempool.FullReason))
         {
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, "mempool full: retry after a short back-off"));
+            // Nothing of the batch was taken: the whole call is refused, with how long to wait before retrying.
+            var retryMs = Math.Max(50, _options.TickMilliseconds * 4);
+            throw new RpcException(
+                new Status(StatusCode.ResourceExhausted, $"mempool full: retry after {retryMs} ms"),
+                new Metadata { { "retry-after-ms", retryMs.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
         }
         return response;
     }

@@ -1,30 +1,43 @@
 namespace Aurigraph.Node.Transactions;
 
 /// <summary>
-/// The leader's queue of admitted transactions waiting for a block. Bounded; enforces each sender's nonce
-/// sequence (a replayed or out-of-order nonce is refused here, before it can reach a block). Owned by the
-/// consensus loop: not thread-safe.
+/// The leader's queue of admitted transactions waiting for a block. Bounded by count and by bytes (a full pool
+/// refuses with <see cref="FullReason"/>, never drops silently); enforces each sender's nonce sequence (a replayed
+/// or out-of-order nonce is refused here, before it can reach a block); keeps each sender's transactions in FIFO
+/// order and takes them round-robin across senders, so one busy sender cannot starve the others out of a block.
+/// Owned by the consensus loop: not thread-safe.
 /// </summary>
-internal sealed class Mempool(int capacity)
+internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
 {
-    private readonly Queue<VerifiedTransaction> _queue = new();
+    /// <summary>Reason given when the pool is full; the API turns it into RESOURCE_EXHAUSTED with a retry hint.</summary>
+    public const string FullReason = "mempool full";
+
+    private readonly Dictionary<string, Queue<VerifiedTransaction>> _bySender = new(StringComparer.Ordinal);
+
+    // Senders with queued transactions, in the order they are served next.
+    private readonly Queue<string> _ready = new();
     private readonly HashSet<TransactionId> _ids = [];
 
     // Next nonce per sender counting transactions already queued or proposed but not yet applied.
     private readonly Dictionary<string, ulong> _nextNonce = new(StringComparer.Ordinal);
 
-    public int Count => _queue.Count;
+    public int Count { get; private set; }
+
+    public long Bytes { get; private set; }
 
     public int Capacity { get; } = capacity;
+
+    public long MaxBytes { get; } = maxBytes;
 
     public bool Contains(TransactionId id) => _ids.Contains(id);
 
     /// <summary>Admits a transaction, or says why not. <paramref name="ledgerNonce"/> is the sender's applied nonce.</summary>
     public string? TryAdd(VerifiedTransaction tx, ulong ledgerNonce)
     {
-        if (_queue.Count >= Capacity)
+        ArgumentNullException.ThrowIfNull(tx);
+        if (Count >= Capacity || (Count > 0 && Bytes + tx.Size > MaxBytes))
         {
-            return "mempool full";
+            return FullReason;
         }
         if (!_ids.Add(tx.Id))
         {
@@ -40,18 +53,44 @@ internal sealed class Mempool(int capacity)
                 : $"out-of-order nonce: expected {expected}, got {tx.Body.Nonce}";
         }
         _nextNonce[sender] = expected + 1;
-        _queue.Enqueue(tx);
+        if (!_bySender.TryGetValue(sender, out var queue))
+        {
+            queue = new Queue<VerifiedTransaction>();
+            _bySender[sender] = queue;
+        }
+        if (queue.Count == 0)
+        {
+            _ready.Enqueue(sender);
+        }
+        queue.Enqueue(tx);
+        Count++;
+        Bytes += tx.Size;
         return null;
     }
 
-    /// <summary>Takes up to <paramref name="max"/> transactions, oldest first, for the next block.</summary>
+    /// <summary>
+    /// Takes up to <paramref name="max"/> transactions for the next block: one from each waiting sender in turn,
+    /// each sender's in nonce order.
+    /// </summary>
     public List<VerifiedTransaction> Take(int max)
     {
-        var batch = new List<VerifiedTransaction>(Math.Min(max, _queue.Count));
-        while (batch.Count < max && _queue.TryDequeue(out var tx))
+        var batch = new List<VerifiedTransaction>(Math.Min(max, Count));
+        while (batch.Count < max && _ready.TryDequeue(out var sender))
         {
+            var queue = _bySender[sender];
+            var tx = queue.Dequeue();
             _ids.Remove(tx.Id);
+            Count--;
+            Bytes -= tx.Size;
             batch.Add(tx);
+            if (queue.Count > 0)
+            {
+                _ready.Enqueue(sender);
+            }
+            else
+            {
+                _bySender.Remove(sender);
+            }
         }
         return batch;
     }
@@ -59,10 +98,13 @@ internal sealed class Mempool(int capacity)
     /// <summary>Empties the pool (leadership lost): returns what was waiting so its submitters can be told.</summary>
     public List<VerifiedTransaction> Clear()
     {
-        var all = _queue.ToList();
-        _queue.Clear();
+        var all = _bySender.Values.SelectMany(q => q).ToList();
+        _bySender.Clear();
+        _ready.Clear();
         _ids.Clear();
         _nextNonce.Clear();
+        Count = 0;
+        Bytes = 0;
         return all;
     }
 

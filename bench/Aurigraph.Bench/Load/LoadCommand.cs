@@ -17,9 +17,10 @@ public static class LoadCommand
         var duration = new Option<int>("--duration") { Description = "Timed seconds.", DefaultValueFactory = _ => 20 };
         var warmup = new Option<int>("--warmup") { Description = "Warm-up seconds (not counted).", DefaultValueFactory = _ => 3 };
         var transactions = new Option<int>("--transactions") { Description = "Transactions signed before the run.", DefaultValueFactory = _ => 300_000 };
+        var signatures = new Option<string>("--signatures") { Description = "Signature mode of the devnet's nodes: ed25519 or none (with --targets: the mode the cluster runs in, for the report).", DefaultValueFactory = _ => "ed25519" };
         var command = new Command("load", "Submit pre-signed transactions to a cluster and report committed tx/s, latency percentiles and node CPU / RSS.")
         {
-            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions,
+            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions, signatures,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -33,6 +34,7 @@ public static class LoadCommand
                 Duration = TimeSpan.FromSeconds(parse.GetValue(duration)),
                 Warmup = TimeSpan.FromSeconds(parse.GetValue(warmup)),
                 Transactions = parse.GetValue(transactions),
+                SignatureMode = parse.GetValue(signatures)!,
             };
             var (result, _) = await RunAsync(options, parse.GetValue(devnet), ct);
             return result.Committed > 0 ? 0 : 1;
@@ -53,7 +55,12 @@ public static class LoadCommand
             if (devnetValidators > 0)
             {
                 AnsiConsole.MarkupLine($"[grey]starting a devnet of {devnetValidators} validators...[/]");
-                devnet = await LocalDevnet.StartAsync(devnetValidators, 27_100, new Dictionary<string, string>(), ct);
+                if (options.SignatureMode is not ("ed25519" or "none"))
+                {
+                    throw new ArgumentException($"--signatures must be ed25519 or none, got '{options.SignatureMode}'");
+                }
+                var settings = new Dictionary<string, string> { ["AURIGRAPH__SIGNATUREMODE"] = options.SignatureMode == "none" ? "None" : "Ed25519" };
+                devnet = await LocalDevnet.StartAsync(devnetValidators, 27_100, settings, ct);
                 options = options with { Targets = devnet.GrpcTargets };
             }
             if (options.Targets.Count == 0)

@@ -20,7 +20,8 @@ public static class TpsCommand
         var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight, for both systems.", DefaultValueFactory = _ => 64 };
         var batch = new Option<int>("--batch") { Description = "Transactions per call (ours) and puts per Txn (etcd; at most etcd's --max-txn-ops, 128).", DefaultValueFactory = _ => 128 };
         var valueBytes = new Option<int>("--value-bytes") { Description = "Transaction body size (ours) and value size (etcd).", DefaultValueFactory = _ => 128 };
-        var command = new Command("tps", "Devnet + load + etcd peer run, one report with the ratio ours / etcd.") { duration, warmup, concurrency, batch, valueBytes };
+        var signatures = new Option<string>("--signatures") { Description = "Signature mode of our nodes: ed25519 or none.", DefaultValueFactory = _ => "ed25519" };
+        var command = new Command("tps", "Devnet + load + etcd peer run, one report with the ratio ours / etcd.") { duration, warmup, concurrency, batch, valueBytes, signatures };
         command.SetAction(async (parse, ct) =>
         {
             var seconds = parse.GetValue(duration);
@@ -35,6 +36,7 @@ public static class TpsCommand
                 Warmup = TimeSpan.FromSeconds(parse.GetValue(warmup)),
                 // Enough for 40,000 tx/s over the whole run; the run says so if they run out.
                 Transactions = Math.Max(200_000, 40_000 * (seconds + parse.GetValue(warmup))),
+                SignatureMode = parse.GetValue(signatures)!,
             };
             var peer = new PeerRunOptions
             {
