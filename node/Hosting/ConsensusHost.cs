@@ -21,6 +21,7 @@ internal sealed record NodeSnapshot(
     ulong AppliedIndex,
     ulong Height,
     byte[] StateRoot,
+    int BlockTarget,
     IReadOnlyList<(ulong Id, ulong Match, bool Active)> Peers);
 
 /// <summary>
@@ -53,6 +54,10 @@ internal sealed class ConsensusHost : IAsyncDisposable
     private readonly NodeMetrics _metrics;
     private ulong _lastLeader;
     private readonly Mempool _mempool;
+    private readonly BatchPolicy _batching;
+
+    // On the leader: when each of its blocks was proposed (log index → timestamp), to measure propose→commit.
+    private readonly Dictionary<ulong, long> _proposedAt = [];
     // Every input to the loop — peer frames, ticks, submissions — arrives through this one channel.
     private readonly Channel<HostInput> _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<VerifiedTransaction> _forwardBuffer = [];
@@ -96,6 +101,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
         _feed = feed;
         _logger = logger;
         _mempool = new Mempool(options.MempoolCapacity, options.MempoolMaxBytes);
+        _batching = new BatchPolicy(options.MinBlockTransactions, options.MaxBlockTransactions, options.BlockLatencyGoalMilliseconds);
         _store = new LedgerStore(database.Db, database.Blocks, database.TxIndex, database.Ledger, database.Meta);
         _raft = new RaftNode(new Consensus.RaftConfig
         {
@@ -346,7 +352,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
 
     /// <summary>
     /// Cuts blocks while the pipeline has room: a lone transaction goes out at once; under load, transactions
-    /// gather while earlier blocks commit, so blocks grow with the queue up to MaxBlockTransactions.
+    /// gather while earlier blocks commit, and each block takes up to the dynamic target (<see cref="BatchPolicy"/>).
     /// </summary>
     private void CutBlocks()
     {
@@ -357,11 +363,11 @@ internal sealed class ConsensusHost : IAsyncDisposable
         while (_mempool.Count > 0)
         {
             var inFlight = _lastProposedIndex > _raft.CommitIndex ? _lastProposedIndex - _raft.CommitIndex : 0;
-            if (inFlight >= MaxBlocksInFlight && _mempool.Count < _options.MaxBlockTransactions)
+            if (inFlight >= MaxBlocksInFlight && _mempool.Count < _batching.Target)
             {
                 return;
             }
-            var batch = _mempool.Take(_options.MaxBlockTransactions);
+            var batch = _mempool.Take(_batching.Target);
             var result = _raft.Propose(BlockPayload.Encode(batch));
             if (!result.Accepted)
             {
@@ -372,6 +378,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
                 return;
             }
             _lastProposedIndex = result.Index;
+            _proposedAt[result.Index] = System.Diagnostics.Stopwatch.GetTimestamp();
             foreach (var tx in batch)
             {
                 _proposed.Add(tx.Id);
@@ -429,6 +436,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
         if (from == Consensus.NodeRole.Leader)
         {
             _proposed.Clear();
+            _proposedAt.Clear();
             foreach (var tx in _mempool.Clear())
             {
                 _tracker.Reject(tx.Id, "leadership moved before the transaction was proposed; resubmit");
@@ -452,6 +460,10 @@ internal sealed class ConsensusHost : IAsyncDisposable
                 continue;
             }
             var result = _ledger.Apply(entry.Index, entry.Term, entry.Data);
+            if (_proposedAt.Remove(entry.Index, out var proposedAt))
+            {
+                _batching.Observe(_mempool.Count, System.Diagnostics.Stopwatch.GetElapsedTime(proposedAt).TotalMilliseconds);
+            }
             var block = ToBlock(result, entry.Data);
             _store.AddBlock(batch, block, result, indexed);
             if (_options.Role == NodeRole.Slim && result.Height > (ulong)_options.SlimRetainedBlocks)
@@ -519,7 +531,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
             var p = _raft.ProgressOf(m.Id);
             return (m.Id, p?.Match ?? 0, p?.RecentActive ?? false);
         }).ToList();
-        return new NodeSnapshot(_raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _raft.AppliedIndex, _ledger.Height, _ledger.StateRoot, peers);
+        return new NodeSnapshot(_raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _raft.AppliedIndex, _ledger.Height, _ledger.StateRoot, _batching.Target, peers);
     }
 
     private static byte[] EncodeRejections(List<(TransactionId Id, string Reason)> rejections)

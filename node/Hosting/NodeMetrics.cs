@@ -16,6 +16,7 @@ internal sealed class NodeMetrics : IDisposable
         _meter.CreateObservableGauge("aurigraph.consensus.commit_index", () => (long)snapshot().CommitIndex);
         _meter.CreateObservableGauge("aurigraph.consensus.applied_index", () => (long)snapshot().AppliedIndex);
         _meter.CreateObservableGauge("aurigraph.ledger.height", () => (long)snapshot().Height, description: "Height of the last applied block");
+        _meter.CreateObservableGauge("aurigraph.batching.block_target", () => (long)snapshot().BlockTarget, unit: "{transaction}", description: "Transactions the next block may take (dynamic batching; moves between MinBlockTransactions and MaxBlockTransactions)");
         LeaderChanges = _meter.CreateCounter<long>("aurigraph.consensus.leader_changes", description: "Times this node saw the leader change");
         TransactionsCommitted = _meter.CreateCounter<long>("aurigraph.transactions.committed", description: "Transactions applied in committed blocks");
         CommitLatency = _meter.CreateHistogram<double>("aurigraph.transactions.commit_latency", unit: "ms", description: "Submit to commit, as seen by the node that received the submission");

@@ -63,11 +63,14 @@ public sealed class NodeOptions
 
     public int HeartbeatTicks { get; set; } = 1;
 
-    /// <summary>A block is cut when it holds this many transactions...</summary>
-    public int MaxBlockTransactions { get; set; } = 10_000;
+    /// <summary>Ceiling of the dynamic block target (transactions per block).</summary>
+    public int MaxBlockTransactions { get; set; } = 100_000;
 
-    /// <summary>...or when its oldest transaction has waited this long.</summary>
-    public int MaxBlockDelayMilliseconds { get; set; } = 2;
+    /// <summary>Floor of the dynamic block target: where it starts and where it returns when the load goes away.</summary>
+    public int MinBlockTransactions { get; set; } = 1_000;
+
+    /// <summary>Propose→commit latency above which a block target with no backlog shrinks.</summary>
+    public int BlockLatencyGoalMilliseconds { get; set; } = 50;
 
     public int MaxTransactionBytes { get; set; } = 64 * 1024;
 
@@ -151,13 +154,13 @@ public sealed class NodeOptions
         {
             errors.Add($"{Section}:ElectionTicks must be greater than {Section}:HeartbeatTicks (both positive)");
         }
-        if (MaxBlockTransactions <= 0)
+        if (MinBlockTransactions <= 0 || MaxBlockTransactions < MinBlockTransactions)
         {
-            errors.Add($"{Section}:MaxBlockTransactions must be positive");
+            errors.Add($"{Section}:MinBlockTransactions must be positive and at most {Section}:MaxBlockTransactions");
         }
-        if (MaxBlockDelayMilliseconds < 0)
+        if (BlockLatencyGoalMilliseconds <= 0)
         {
-            errors.Add($"{Section}:MaxBlockDelayMilliseconds must not be negative");
+            errors.Add($"{Section}:BlockLatencyGoalMilliseconds must be positive");
         }
         if (MaxTransactionBytes <= 0)
         {
