@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Aurigraph.Bench.Peer;
 using Aurigraph.Node.Api.V1;
 using Aurigraph.Node.Transactions;
 using Grpc.Core;
@@ -66,7 +67,8 @@ public static class LoadGenerator
         var batches = Prepare(options);
         var channels = options.Targets.Select(t => GrpcChannel.ForAddress(t, new GrpcChannelOptions { MaxSendMessageSize = 64 << 20, MaxReceiveMessageSize = 64 << 20 })).ToArray();
         var clients = channels.Select(c => new TransactionService.TransactionServiceClient(c)).ToArray();
-        var latencies = new List<double>[options.Concurrency];
+        // One histogram per worker (no sharing on the hot path), merged at the end; the same recorder the peer runs use.
+        var latencies = new LatencyHistogram[options.Concurrency];
         var rejections = new Dictionary<string, long>();
         var errors = new Dictionary<string, long>();
         long committed = 0, committedTotal = 0;
@@ -79,7 +81,7 @@ public static class LoadGenerator
 
         async Task Worker(int w)
         {
-            latencies[w] = new List<double>(1 << 16);
+            latencies[w] = new LatencyHistogram();
             var client = clients[w % clients.Length];
             foreach (var request in batches[w])
             {
@@ -103,7 +105,7 @@ public static class LoadGenerator
                     // A refused batch breaks its senders' nonce sequence: this worker stops rather than send gaps.
                     return;
                 }
-                var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                var answered = Stopwatch.GetTimestamp();
                 var inWindow = clock.Elapsed >= warmupEnd && clock.Elapsed < end;
                 var ok = 0;
                 foreach (var r in response.Results)
@@ -125,10 +127,7 @@ public static class LoadGenerator
                 if (inWindow)
                 {
                     Interlocked.Add(ref committed, ok);
-                    for (var i = 0; i < ok; i++)
-                    {
-                        latencies[w].Add(elapsedMs);
-                    }
+                    latencies[w].Record(LatencyHistogram.TicksToMicros(answered - started), ok);
                 }
                 if (ok < response.Results.Count)
                 {
@@ -148,9 +147,11 @@ public static class LoadGenerator
                 var bar = progress.AddTask("warm-up", maxValue: end.TotalSeconds);
                 long lastCount = 0;
                 var lastTime = TimeSpan.Zero;
+                // Refresh the progress line twice a second until every worker is done.
+                using var refresh = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
                 while (!all.IsCompleted)
                 {
-                    await Task.WhenAny(all, Task.Delay(500, ct));
+                    await Task.WhenAny(all, refresh.WaitForNextTickAsync(ct).AsTask());
                     var now = clock.Elapsed;
                     if (measuredFrom is null && now >= warmupEnd)
                     {
@@ -173,24 +174,26 @@ public static class LoadGenerator
         {
             channel.Dispose();
         }
-        var sorted = latencies.Where(l => l is not null).SelectMany(l => l).ToArray();
-        Array.Sort(sorted);
+        var merged = new LatencyHistogram();
+        foreach (var h in latencies.Where(h => h is not null))
+        {
+            merged.Add(h);
+        }
         return new LoadResult(
             seconds,
             committed,
             seconds > 0 ? committed / seconds : 0,
-            Percentile(sorted, 0.50),
-            Percentile(sorted, 0.90),
-            Percentile(sorted, 0.99),
-            Percentile(sorted, 0.999),
+            Percentile(merged, 0.50),
+            Percentile(merged, 0.90),
+            Percentile(merged, 0.99),
+            Percentile(merged, 0.999),
             rejections,
             errors,
             probe.Finish(),
             ranOut);
     }
 
-    private static double Percentile(double[] sorted, double q) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+    private static double Percentile(LatencyHistogram h, double q) => h.Count == 0 ? double.NaN : h.ValueAtQuantileMicros(q) / 1000.0;
 
     /// <summary>Signs every transaction before anything is timed; returns each worker's batches in submission order.</summary>
     private static List<SubmitTransactionsRequest>[] Prepare(LoadOptions options)

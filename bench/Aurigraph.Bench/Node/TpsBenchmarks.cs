@@ -71,7 +71,7 @@ public class TpsBenchmarks
             {
                 throw new InvalidOperationException("no leader within 30 s");
             }
-            Thread.Sleep(20);
+            Thread.Sleep(20); // polling the runtimes' published state against the deadline above; there is no leader event to wait on
         }
     }
 

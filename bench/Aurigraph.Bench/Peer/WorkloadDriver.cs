@@ -90,15 +90,19 @@ public static class WorkloadDriver
         var all = Task.WhenAll(Enumerable.Range(0, options.Concurrency).Select(w => Task.Run(() => RunWorker(w), ct)));
         long lastPuts = 0;
         var lastAt = start;
-        while (!all.IsCompleted && !ct.IsCancellationRequested)
+        // A progress line every ProgressEvery until every worker is done.
+        using (var progress = new PeriodicTimer(ProgressEvery))
         {
-            await Task.WhenAny(all, Task.Delay(ProgressEvery, CancellationToken.None)).ConfigureAwait(false);
-            var now = Stopwatch.GetTimestamp();
-            var puts = Interlocked.Read(ref okPutsAnyPhase);
-            var rate = (puts - lastPuts) / Math.Max(1e-3, Stopwatch.GetElapsedTime(lastAt, now).TotalSeconds);
-            (lastPuts, lastAt) = (puts, now);
-            var phase = now < warmupEnd ? "warm-up" : now < end ? "timed" : "draining";
-            PeerConsole.Info($"{label}  {Stopwatch.GetElapsedTime(start, now).TotalSeconds,5:F1} s  {phase,-8} {rate,10:N0} puts/s");
+            while (!all.IsCompleted && !ct.IsCancellationRequested)
+            {
+                await Task.WhenAny(all, progress.WaitForNextTickAsync(CancellationToken.None).AsTask()).ConfigureAwait(false);
+                var now = Stopwatch.GetTimestamp();
+                var puts = Interlocked.Read(ref okPutsAnyPhase);
+                var rate = (puts - lastPuts) / Math.Max(1e-3, Stopwatch.GetElapsedTime(lastAt, now).TotalSeconds);
+                (lastPuts, lastAt) = (puts, now);
+                var phase = now < warmupEnd ? "warm-up" : now < end ? "timed" : "draining";
+                PeerConsole.Info($"{label}  {Stopwatch.GetElapsedTime(start, now).TotalSeconds,5:F1} s  {phase,-8} {rate,10:N0} puts/s");
+            }
         }
         try
         {
