@@ -29,8 +29,6 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
 
     public long MaxBytes { get; } = maxBytes;
 
-    public bool Contains(TransactionId id) => _ids.Contains(id);
-
     /// <summary>Admits a transaction, or says why not. <paramref name="ledgerNonce"/> is the sender's applied nonce.</summary>
     public string? TryAdd(VerifiedTransaction tx, ulong ledgerNonce)
     {

@@ -54,7 +54,4 @@ internal sealed class SubmissionTracker
 
     /// <summary>A resubmitted transaction starts afresh: an old rejection no longer describes it.</summary>
     public void ClearRejection(TransactionId id) => _recentRejections.TryRemove(id, out _);
-
-    /// <summary>Stops waiting for a transaction (the client gave up); a later outcome is still recorded in the ledger.</summary>
-    public void Forget(TransactionId id) => _waiters.TryRemove(id, out _);
 }
