@@ -4,19 +4,25 @@ using Aurigraph.Node.Transactions;
 namespace Aurigraph.Node.Ledger;
 
 /// <summary>
-/// The bytes of a proposed block as one consensus log entry: the ordered signed transactions, each carried as
-/// the exact body bytes and signature the client sent. Built once by the leader; transport and storage carry
-/// it untouched, and readers slice it without copying.
-/// Layout: "AGB1" | u32 count | count × (u32 body length | body | 64-byte signature), little-endian.
+/// The bytes of a proposed block as one consensus log entry, built once by the leader; transport, the raft log
+/// and the block store carry them untouched, and readers slice them without copying.
+/// Layout (little-endian):
+/// <c>"AGB2" | u32 count | 32-byte transactions root | u32 carbon length | carbon section | count × (u32 body length | body | 64-byte signature)</c>.
+/// The transactions root (<see cref="LedgerState.TransactionsRoot"/> over the ids) is computed by the leader from the
+/// ids it verified; every node recomputes it from the bodies before applying and refuses a block that disagrees.
+/// The carbon section carries committed carbon records (opaque here; empty in most blocks).
 /// </summary>
 public static class BlockPayload
 {
-    private static ReadOnlySpan<byte> Magic => "AGB1"u8;
+    public const int HeaderSize = 4 + 4 + 32 + 4;
 
-    public static byte[] Encode(IReadOnlyList<VerifiedTransaction> transactions)
+    private static ReadOnlySpan<byte> Magic => "AGB2"u8;
+
+    /// <summary>Encodes a block of verified transactions, computing the transactions root from their ids.</summary>
+    public static byte[] Encode(IReadOnlyList<VerifiedTransaction> transactions, ReadOnlySpan<byte> carbon = default)
     {
         ArgumentNullException.ThrowIfNull(transactions);
-        var size = Magic.Length + 4;
+        var size = HeaderSize + carbon.Length;
         foreach (var tx in transactions)
         {
             size += 4 + tx.BodyBytes.Length + TransactionVerifier.SignatureSize;
@@ -25,7 +31,15 @@ public static class BlockPayload
         var span = bytes.AsSpan();
         Magic.CopyTo(span);
         BinaryPrimitives.WriteUInt32LittleEndian(span[4..], (uint)transactions.Count);
-        var at = 8;
+        var ids = new TransactionId[transactions.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = transactions[i].Id;
+        }
+        LedgerState.TransactionsRoot(ids, span.Slice(8, 32));
+        BinaryPrimitives.WriteUInt32LittleEndian(span[40..], (uint)carbon.Length);
+        carbon.CopyTo(span[HeaderSize..]);
+        var at = HeaderSize + carbon.Length;
         foreach (var tx in transactions)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(span[at..], (uint)tx.BodyBytes.Length);
@@ -38,17 +52,22 @@ public static class BlockPayload
         return bytes;
     }
 
-    /// <summary>Slices a payload into (body, signature) pairs; throws <see cref="FormatException"/> if it is not a block.</summary>
-    public static List<(ReadOnlyMemory<byte> Body, ReadOnlyMemory<byte> Signature)> Decode(ReadOnlyMemory<byte> payload)
+    /// <summary>Reads a payload's framing; throws <see cref="FormatException"/> if it is not a well-formed block.</summary>
+    public static BlockView Read(ReadOnlyMemory<byte> payload)
     {
         var span = payload.Span;
-        if (span.Length < 8 || !span[..4].SequenceEqual(Magic))
+        if (span.Length < HeaderSize || !span[..4].SequenceEqual(Magic))
         {
             throw new FormatException("not a block payload");
         }
         var count = BinaryPrimitives.ReadUInt32LittleEndian(span[4..]);
-        var result = new List<(ReadOnlyMemory<byte>, ReadOnlyMemory<byte>)>((int)Math.Min(count, 1 << 20));
-        var at = 8;
+        var carbonLength = BinaryPrimitives.ReadUInt32LittleEndian(span[40..]);
+        if (carbonLength > (uint)(span.Length - HeaderSize))
+        {
+            throw new FormatException("block payload truncated in its carbon section");
+        }
+        var transactions = new List<(ReadOnlyMemory<byte>, ReadOnlyMemory<byte>)>((int)Math.Min(count, 1 << 20));
+        var at = HeaderSize + (int)carbonLength;
         for (var i = 0u; i < count; i++)
         {
             if (at + 4 > span.Length)
@@ -57,17 +76,30 @@ public static class BlockPayload
             }
             var len = (int)BinaryPrimitives.ReadUInt32LittleEndian(span[at..]);
             at += 4;
-            if (len < 0 || at + len + TransactionVerifier.SignatureSize > span.Length)
+            if (len < 0 || len > span.Length - at - TransactionVerifier.SignatureSize)
             {
                 throw new FormatException($"block payload truncated at transaction {i}");
             }
-            result.Add((payload.Slice(at, len), payload.Slice(at + len, TransactionVerifier.SignatureSize)));
+            transactions.Add((payload.Slice(at, len), payload.Slice(at + len, TransactionVerifier.SignatureSize)));
             at += len + TransactionVerifier.SignatureSize;
         }
         if (at != span.Length)
         {
             throw new FormatException("trailing bytes after the last transaction");
         }
-        return result;
+        return new BlockView(payload.Slice(8, 32), payload.Slice(HeaderSize, (int)carbonLength), transactions);
     }
+
+    /// <summary>Slices a payload into (body, signature) pairs; throws <see cref="FormatException"/> if it is not a block.</summary>
+    public static List<(ReadOnlyMemory<byte> Body, ReadOnlyMemory<byte> Signature)> Decode(ReadOnlyMemory<byte> payload) =>
+        Read(payload).Transactions;
 }
+
+/// <summary>A block payload's parts, as slices of the payload bytes.</summary>
+/// <param name="TransactionsRoot">The root the leader computed over the transaction ids.</param>
+/// <param name="Carbon">The carbon section (empty when the block carries no carbon records).</param>
+/// <param name="Transactions">The ordered (body, signature) pairs.</param>
+public sealed record BlockView(
+    ReadOnlyMemory<byte> TransactionsRoot,
+    ReadOnlyMemory<byte> Carbon,
+    List<(ReadOnlyMemory<byte> Body, ReadOnlyMemory<byte> Signature)> Transactions);

@@ -24,7 +24,14 @@ public sealed record AppliedBlock(
     TransactionId[] TransactionIds,
     ReceiptRecord[] Receipts,
     byte[]?[] Senders,
-    IReadOnlyList<KeyValuePair<byte[], byte[]?>> StateWrites);
+    IReadOnlyList<KeyValuePair<byte[], byte[]?>> StateWrites)
+{
+    /// <summary>The block's carbon section (committed carbon records), a slice of the payload; empty in most blocks.</summary>
+    public ReadOnlyMemory<byte> Carbon { get; init; }
+}
+
+/// <summary>A committed block failed an integrity check (transactions root, or a signature in paranoid mode): applying it would diverge.</summary>
+public sealed class BlockIntegrityException(string message) : Exception(message);
 
 /// <summary>
 /// The ledger state machine: accounts (balance, nonce) and a shared key/value space, changed only by applying
@@ -74,7 +81,8 @@ public sealed class LedgerState
     /// <summary>Applies the next block. Transactions were verified at admission; bodies that fail to parse get a failure receipt.</summary>
     public AppliedBlock Apply(ulong logIndex, ulong term, ReadOnlyMemory<byte> payload)
     {
-        var transactions = BlockPayload.Decode(payload);
+        var view = BlockPayload.Read(payload);
+        var transactions = view.Transactions;
         var height = Height + 1;
         var ids = new TransactionId[transactions.Count];
         var receipts = new ReceiptRecord[transactions.Count];
@@ -82,14 +90,20 @@ public sealed class LedgerState
         var writes = new List<KeyValuePair<byte[], byte[]?>>();
         for (var i = 0; i < transactions.Count; i++)
         {
-            var (bodyBytes, _) = transactions[i];
-            ids[i] = TransactionId.Of(bodyBytes.Span);
-            receipts[i] = ApplyTransaction(bodyBytes, writes, out senders[i]);
+            ids[i] = TransactionId.Of(transactions[i].Body.Span);
         }
         var txRoot = TransactionsRoot(ids);
+        if (!view.TransactionsRoot.Span.SequenceEqual(txRoot))
+        {
+            throw new BlockIntegrityException($"block at log index {logIndex}: transactions root {Convert.ToHexStringLower(view.TransactionsRoot.Span)} in the payload, {Convert.ToHexStringLower(txRoot)} recomputed from its bodies");
+        }
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            receipts[i] = ApplyTransaction(transactions[i].Body, writes, out senders[i]);
+        }
         var stateRoot = ComputeRoot(height);
         var hash = BlockHash(height, logIndex, term, LastBlockHash, txRoot, stateRoot);
-        var block = new AppliedBlock(height, logIndex, term, LastBlockHash, txRoot, stateRoot, hash, ids, receipts, senders, writes);
+        var block = new AppliedBlock(height, logIndex, term, LastBlockHash, txRoot, stateRoot, hash, ids, receipts, senders, writes) { Carbon = view.Carbon };
         Height = height;
         LastBlockHash = hash;
         return block;
@@ -246,6 +260,14 @@ public sealed class LedgerState
     /// <summary>SHA-256 over the transaction count and the ordered transaction ids.</summary>
     public static byte[] TransactionsRoot(ReadOnlySpan<TransactionId> ids)
     {
+        var root = new byte[32];
+        TransactionsRoot(ids, root);
+        return root;
+    }
+
+    /// <summary>Writes the transactions root of <paramref name="ids"/> to the first 32 bytes of <paramref name="destination"/>.</summary>
+    public static void TransactionsRoot(ReadOnlySpan<TransactionId> ids, Span<byte> destination)
+    {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         Span<byte> buffer = stackalloc byte[TransactionId.Size];
         BinaryPrimitives.WriteUInt64BigEndian(buffer, (ulong)ids.Length);
@@ -255,7 +277,7 @@ public sealed class LedgerState
             id.WriteTo(buffer);
             hash.AppendData(buffer);
         }
-        return hash.GetHashAndReset();
+        hash.GetHashAndReset(destination);
     }
 
     private static byte[] BlockHash(ulong height, ulong logIndex, ulong term, byte[] previous, byte[] txRoot, byte[] stateRoot)

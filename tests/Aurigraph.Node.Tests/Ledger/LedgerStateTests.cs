@@ -103,4 +103,34 @@ public sealed class LedgerStateTests : IDisposable
         Assert.Throws<FormatException>(() => state.Apply(1, 1, block.AsMemory(0, block.Length - 3)));
         Assert.Equal(0UL, state.Height);
     }
+
+    [Fact]
+    public void A_block_whose_transactions_root_disagrees_with_its_bodies_is_refused_and_changes_nothing()
+    {
+        var state = LedgerState.FromGenesis(Genesis());
+        var before = state.StateRoot;
+        var block = Block(_alice.Transfer(Chain, 0, _bob.PublicKey, 10), _alice.Transfer(Chain, 1, _bob.PublicKey, 20));
+        var wrongRoot = (byte[])block.Clone();
+        wrongRoot[8] ^= 0x01;
+        // The same root over swapped transactions: order is part of the root.
+        var swapped = BlockPayload.Encode([Verified(_alice.Transfer(Chain, 1, _bob.PublicKey, 20)), Verified(_alice.Transfer(Chain, 0, _bob.PublicKey, 10))]);
+        Array.Copy(block, 8, swapped, 8, 32);
+
+        Assert.Throws<BlockIntegrityException>(() => state.Apply(1, 1, wrongRoot));
+        Assert.Throws<BlockIntegrityException>(() => state.Apply(1, 1, swapped));
+        Assert.Equal(0UL, state.Height);
+        Assert.Equal(before, state.StateRoot);
+        Assert.Equal(2, state.Apply(1, 1, block).TransactionIds.Length);
+    }
+
+    [Fact]
+    public void The_carbon_section_travels_with_the_block_untouched()
+    {
+        var state = LedgerState.FromGenesis(Genesis());
+        var carbon = new byte[] { 1, 2, 3, 4, 5 };
+        var block = BlockPayload.Encode([Verified(_alice.Transfer(Chain, 0, _bob.PublicKey, 10))], carbon);
+        var applied = state.Apply(1, 1, block);
+        Assert.Equal(carbon, applied.Carbon.ToArray());
+        Assert.Equal((990UL, 1UL), state.Account(_alice.PublicKey));
+    }
 }
