@@ -30,6 +30,12 @@ public sealed class CarbonOptions
     /// <summary>The WattTime API (second provider, used when a user name and password are set).</summary>
     public WattTimeOptions WattTime { get; set; } = new();
 
+    /// <summary>How per-block readings become carbon records committed through consensus.</summary>
+    public CarbonRecordOptions Records { get; set; } = new();
+
+    /// <summary>Copies the storage layer keeps of each byte this node writes (e.g. 2 for a replicated cloud volume). Default 1.</summary>
+    public int StorageReplicas { get; set; } = 1;
+
     /// <summary>This node's region as a <see cref="CloudRegion"/>.</summary>
     public CloudRegion NodeRegion => new(Cloud, Region);
 }
@@ -179,4 +185,61 @@ public sealed class WattTimeOptions
 
     /// <summary>The signal asked for. Default <c>co2_moer</c> (marginal operating emissions rate, lbs CO2/MWh).</summary>
     public string SignalType { get; set; } = "co2_moer";
+}
+
+/// <summary>
+/// When the leader turns the validators' per-block readings into a carbon record (configuration section
+/// <c>Aurigraph:Carbon:Records</c>). These settings only shape when records are proposed; what a committed record
+/// means is decided by the log alone, so nodes may differ in them without diverging.
+/// </summary>
+public sealed class CarbonRecordOptions
+{
+    /// <summary>
+    /// A reading that has not reached the leader once the ledger is this many blocks past the reading's height is recorded
+    /// as missing. Default 16.
+    /// </summary>
+    public int DeadlineBlocks { get; set; } = 16;
+
+    /// <summary>A reading that has not reached the leader this long after the leader applied its height is recorded as missing. Default 3000 ms.</summary>
+    public int DeadlineMilliseconds { get; set; } = 3000;
+
+    /// <summary>
+    /// A proposed record that has not committed after this long is proposed again (the first committed copy wins), and a
+    /// reading not yet seen in a committed record is sent to the leader again. Default 5000 ms.
+    /// </summary>
+    public int RetryMilliseconds { get; set; } = 5000;
+
+    /// <summary>Records one block may carry. Default 256.</summary>
+    public int MaxRecordsPerBlock { get; set; } = 256;
+
+    /// <summary>Readings a validator keeps until it sees them in a committed record; beyond it the oldest are dropped. Default 4096.</summary>
+    public int OutboxCapacity { get; set; } = 4096;
+
+    /// <summary>Every problem with these settings, each naming its key; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        const string prefix = CarbonOptions.Section + ":Records:";
+        if (DeadlineBlocks < 1)
+        {
+            errors.Add($"{prefix}DeadlineBlocks must be at least 1 (was {DeadlineBlocks})");
+        }
+        if (DeadlineMilliseconds < 1)
+        {
+            errors.Add($"{prefix}DeadlineMilliseconds must be positive (was {DeadlineMilliseconds})");
+        }
+        if (RetryMilliseconds < 1)
+        {
+            errors.Add($"{prefix}RetryMilliseconds must be positive (was {RetryMilliseconds})");
+        }
+        if (MaxRecordsPerBlock < 1 || MaxRecordsPerBlock > ushort.MaxValue)
+        {
+            errors.Add($"{prefix}MaxRecordsPerBlock must be between 1 and {ushort.MaxValue} (was {MaxRecordsPerBlock})");
+        }
+        if (OutboxCapacity < 1)
+        {
+            errors.Add($"{prefix}OutboxCapacity must be at least 1 (was {OutboxCapacity})");
+        }
+        return errors;
+    }
 }

@@ -18,7 +18,7 @@ public static class CarbonServiceCollectionExtensions
     /// <summary>
     /// Binds <see cref="CarbonOptions"/> from <c>Aurigraph:Carbon</c> and registers <see cref="EnergyModel"/>,
     /// <see cref="StaticGridIntensityTable"/>, both providers, <see cref="GridIntensityProviderChain"/> and the
-    /// <see cref="GridIntensityRefresher"/> hosted service.
+    /// <see cref="GridIntensityRefresher"/> hosted service, and the <see cref="CarbonServices"/> bundle the node's carbon metering takes.
     /// </summary>
     public static IServiceCollection AddCarbonModel(this IServiceCollection services, IConfiguration configuration)
     {
@@ -43,6 +43,7 @@ public static class CarbonServiceCollectionExtensions
             sp.GetRequiredService<IOptions<CarbonOptions>>().Value.GridIntensity,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<GridIntensityProviderChain>>()));
+        services.AddSingleton<CarbonServices>();
         services.AddHostedService<GridIntensityRefresher>();
         return services;
     }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using Aurigraph.Consensus;
 using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Carbon;
 using Aurigraph.Node.Ledger;
 using Aurigraph.Node.Storage;
 using Aurigraph.Node.Transactions;
@@ -55,6 +56,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
     private ulong _lastLeader;
     private readonly Mempool _mempool;
     private readonly BatchPolicy _batching;
+    private readonly CarbonPipeline _carbon;
 
     // On the leader: when each of its blocks was proposed (log index → timestamp), to measure propose→commit.
     private readonly Dictionary<ulong, long> _proposedAt = [];
@@ -88,8 +90,10 @@ internal sealed class ConsensusHost : IAsyncDisposable
         BlockFeed feed,
         ILogger logger,
         IRandomSource random,
-        NodeMetrics metrics)
+        NodeMetrics metrics,
+        CarbonPipeline carbon)
     {
+        _carbon = carbon;
         _metrics = metrics;
         _options = options;
         _database = database;
@@ -209,6 +213,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
         }
         FlushForwards();
         CutBlocks();
+        CutCarbonBlock();
         ProcessReady();
         Volatile.Write(ref _snapshot, Publish());
     }
@@ -230,6 +235,9 @@ internal sealed class ConsensusHost : IAsyncDisposable
                 {
                     _tracker.Reject(id, reason);
                 }
+                break;
+            case CarbonPipeline.ReadingsChannel:
+                _carbon.OnReadings(input.From, input.Payload);
                 break;
             default:
                 HostLog.UnknownChannel(_logger, input.Channel, input.From);
@@ -368,7 +376,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
                 return;
             }
             var batch = _mempool.Take(_batching.Target);
-            var result = _raft.Propose(BlockPayload.Encode(batch));
+            var result = _raft.Propose(BlockPayload.Encode(batch, _carbon.TakeSection()));
             if (!result.Accepted)
             {
                 foreach (var tx in batch)
@@ -386,11 +394,30 @@ internal sealed class ConsensusHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// With no transaction waiting, a block of carbon records alone when records are due. Such a block closes no metering
+    /// interval, so it never makes a record of its own: an idle cluster stays idle.
+    /// </summary>
+    private void CutCarbonBlock()
+    {
+        _carbon.OnRound(_raft.Role == Consensus.NodeRole.Leader, _raft.Leader);
+        if (_raft.Role != Consensus.NodeRole.Leader || _mempool.Count > 0 || _lastProposedIndex > _raft.CommitIndex + MaxBlocksInFlight - 1 || !_carbon.RecordsDue)
+        {
+            return;
+        }
+        var result = _raft.Propose(BlockPayload.Encode([], _carbon.TakeSection()));
+        if (result.Accepted)
+        {
+            _lastProposedIndex = result.Index;
+        }
+    }
+
     private void ProcessReady()
     {
         while (_raft.HasReady)
         {
             var ready = _raft.GetReady();
+            _carbon.OnReady(ready);
             foreach (var m in ready.Messages)
             {
                 _transport.Send(m);
@@ -466,6 +493,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
             }
             var block = ToBlock(result, entry.Data);
             _store.AddBlock(batch, block, result, indexed);
+            _carbon.OnBlockApplied(batch, result);
             if (_options.Role == NodeRole.Slim && result.Height > (ulong)_options.SlimRetainedBlocks)
             {
                 _store.PruneBody(batch, result.Height - (ulong)_options.SlimRetainedBlocks);
@@ -473,6 +501,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
             applied.Add((result, block));
         }
         _log.AddAppliedIndex(batch, entries[^1].Index);
+        _carbon.OnApplyRound(batch);
         _database.Db.Write(batch);
 
         foreach (var (result, block) in applied)

@@ -1,6 +1,7 @@
 using System.Net;
 using Aurigraph.Consensus;
 using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Carbon;
 using Aurigraph.Node.Ledger;
 using Aurigraph.Node.Storage;
 using Aurigraph.Node.Transactions;
@@ -23,7 +24,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     private readonly PeerTransport _transport;
     private readonly ConsensusHost? _host;
 
-    public NodeRuntime(IOptions<NodeOptions> options, ILoggerFactory loggers)
+    public NodeRuntime(IOptions<NodeOptions> options, ILoggerFactory loggers, CarbonServices? carbon = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
@@ -49,7 +50,9 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             new TransportOptions { ClusterId = _options.ChainId },
             loggers.CreateLogger<PeerTransport>());
         Metrics = new NodeMetrics(() => _host!.Snapshot);
-        _host = new ConsensusHost(_options, _database, log, ledger, _transport, Verifier, Tracker, Feed, loggers.CreateLogger<ConsensusHost>(), new SeededRandom((ulong)Environment.TickCount64 ^ (_options.NodeId * 0x9E3779B97F4A7C15UL)), Metrics);
+        var validators = _options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
+        Carbon = new CarbonPipeline(_options.NodeId, validators, carbon ?? CarbonServices.CreateOffline(), _database, _transport, log, ledger.Height, loggers.CreateLogger<CarbonPipeline>());
+        _host = new ConsensusHost(_options, _database, log, ledger, _transport, Verifier, Tracker, Feed, loggers.CreateLogger<ConsensusHost>(), new SeededRandom((ulong)Environment.TickCount64 ^ (_options.NodeId * 0x9E3779B97F4A7C15UL)), Metrics, Carbon);
     }
 
     public NodeOptions Options => _options;
@@ -65,6 +68,9 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     public LedgerStore Store => _host!.Store;
 
     public NodeMetrics Metrics { get; }
+
+    /// <summary>Carbon metering and the committed carbon records.</summary>
+    public CarbonPipeline Carbon { get; }
 
     private LedgerState LoadLedger(Genesis genesis, RaftLogStorage log)
     {
@@ -107,6 +113,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         await _transport.DisposeAsync().ConfigureAwait(false);
         _database.Dispose();
         Metrics.Dispose();
+        Carbon.Dispose();
     }
 
     /// <summary>
@@ -121,6 +128,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         var verified = new VerifiedTransaction?[transactions.Count];
         var rejections = new TransactionRejection?[transactions.Count];
         var checkSignatures = _options.SignatureMode == SignatureMode.Ed25519;
+        Carbon.AddIngress(transactions);
         if (transactions.Count >= 64)
         {
             Parallel.For(0, transactions.Count, i => (verified[i], rejections[i]) = Verifier.Verify(transactions[i].Body.Memory, transactions[i].Signature.Memory, checkSignatures));

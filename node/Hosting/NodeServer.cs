@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Aurigraph.Node.Api;
+using Aurigraph.Node.Carbon;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
@@ -61,17 +62,20 @@ internal static class NodeServer
             kestrel.Listen(ListenAddress(rest), rest.Port, listen => listen.Protocols = HttpProtocols.Http1);
         });
         builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 64 << 20).AddJsonTranscoding();
+        builder.Services.AddCarbonModel(builder.Configuration);
         builder.Services.AddSingleton<NodeRuntime>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeRuntime>());
         builder.Services.AddGrpcHealthChecks().AddCheck("consensus", () => HealthCheckResult.Healthy());
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(NodeMetrics.MeterName, "Aurigraph.Node.Transport")
+            .AddMeter(NodeMetrics.MeterName, "Aurigraph.Node.Transport", CarbonMetrics.MeterName)
             .AddPrometheusExporter());
 
         await using var app = builder.Build();
         app.MapGrpcService<TransactionApi>();
         app.MapGrpcService<BlockApi>();
         app.MapGrpcService<NodeApi>();
+        app.MapGrpcService<CarbonApi>();
+        app.MapGet("/api/v11/carbon/report.csv", (NodeRuntime node, string? from, string? to) => CarbonApi.Csv(node, from, to));
         app.MapGrpcHealthChecksService();
         app.MapPrometheusScrapingEndpoint();
         app.MapGet("/healthz", () => Results.Json(new { status = "alive" }));
@@ -86,7 +90,7 @@ internal static class NodeServer
         {
             await app.RunAsync(ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is Storage.StorageException or InvalidDataException or IOException or InvalidOperationException)
+        catch (Exception ex) when (ex is Storage.StorageException or InvalidDataException or IOException or InvalidOperationException or ArgumentException)
         {
             await Console.Error.WriteLineAsync($"node {options.NodeId} failed to start: {ex.Message}").ConfigureAwait(false);
             return 3;

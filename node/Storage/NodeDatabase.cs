@@ -36,10 +36,16 @@ public sealed class NodeDatabase : IDisposable
     /// <summary>Identity of the folder, chain tip and other small records.</summary>
     public const string MetaFamily = "meta";
 
+    /// <summary>Committed carbon records by height, their running totals, and this node's readings on their way to a record.</summary>
+    public const string CarbonFamily = "carbon";
+
     /// <summary>Version of the on-disk layout; a folder written by another version is refused.</summary>
     public const ushort FormatVersion = 1;
 
     private static readonly string[] Families = [RaftLogFamily, RaftStateFamily, BlocksFamily, TxIndexFamily, LedgerFamily, MetaFamily];
+
+    // Families added after format 1 was first written: a node folder without them is completed at open, not refused.
+    private static readonly string[] AddedFamilies = [CarbonFamily];
     private static readonly byte[] IdentityKey = "node/identity"u8.ToArray();
     private static readonly byte[] IdentityMagic = "AGDB"u8.ToArray();
 
@@ -53,6 +59,7 @@ public sealed class NodeDatabase : IDisposable
         TxIndex = db.GetColumnFamily(TxIndexFamily);
         Ledger = db.GetColumnFamily(LedgerFamily);
         Meta = db.GetColumnFamily(MetaFamily);
+        Carbon = db.GetColumnFamily(CarbonFamily);
         SyncWrite = new WriteOptions().SetSync(true);
         NoSyncWrite = new WriteOptions().SetSync(false);
     }
@@ -72,6 +79,8 @@ public sealed class NodeDatabase : IDisposable
     public ColumnFamilyHandle Ledger { get; }
 
     public ColumnFamilyHandle Meta { get; }
+
+    public ColumnFamilyHandle Carbon { get; }
 
     /// <summary>Write options that return only once the write-ahead log is on stable storage.</summary>
     public WriteOptions SyncWrite { get; }
@@ -99,7 +108,8 @@ public sealed class NodeDatabase : IDisposable
 
         var options = new DbOptions()
             .SetCreateIfMissing(!exists)
-            .SetCreateMissingColumnFamilies(!exists)
+            // Safe for an existing folder too: it is opened only after the check below found every original family.
+            .SetCreateMissingColumnFamilies(true)
             .SetParanoidChecks(true)
             .IncreaseParallelism(2)
             .SetKeepLogFileNum(4);
@@ -126,7 +136,7 @@ public sealed class NodeDatabase : IDisposable
         }
 
         var families = new ColumnFamilies();
-        foreach (var name in Families)
+        foreach (var name in Families.Concat(AddedFamilies))
         {
             families.Add(name, FamilyOptions(name));
         }

@@ -16,8 +16,9 @@ public sealed class ApiTests
     [Fact]
     public async Task Rest_streaming_submit_block_subscription_and_slim_pruning_work_against_real_nodes()
     {
-        // Node 4 is a slim node keeping the bodies of only the last 2 blocks.
-        var environment = new Dictionary<ulong, Dictionary<string, string>> { [4] = new() { ["AURIGRAPH__SLIMRETAINEDBLOCKS"] = "2" } };
+        // Node 4 is a slim node keeping the bodies of only the last 3 blocks (the last with transactions and at most two
+        // carbon-only blocks carrying the records of the last two).
+        var environment = new Dictionary<ulong, Dictionary<string, string>> { [4] = new() { ["AURIGRAPH__SLIMRETAINEDBLOCKS"] = "3" } };
         await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 0, slim: 1, environment: environment);
         using var alice = cluster.DevKey(1);
         using var bob = TransactionSigner.Generate();
@@ -78,14 +79,19 @@ public sealed class ApiTests
             Assert.All(response.Results, r => Assert.Equal(TransactionState.Committed, r.State));
         }
         // Two more, one at a time, so at least two blocks follow whatever the stream's landed in.
+        ulong lastWithTransactions = 0;
         for (ulong n = 5; n <= 6; n++)
         {
             var single = new SubmitTransactionsRequest();
             single.Transactions.Add(alice.Transfer(Chain, n, bob.PublicKey, 1));
-            Assert.Equal(TransactionState.Committed, Assert.Single((await cluster.Transactions(1).SubmitTransactionsAsync(single)).Results).State);
+            var committed = Assert.Single((await cluster.Transactions(1).SubmitTransactionsAsync(single)).Results);
+            Assert.Equal(TransactionState.Committed, committed.State);
+            lastWithTransactions = committed.Height;
         }
+        await cluster.WaitForCarbonRecordsAsync(TimeSpan.FromSeconds(20));
         var tip = (await cluster.Status(1).GetStatusAsync(new GetStatusRequest())).Height;
         Assert.True(tip >= 4, $"tip {tip}");
+        Assert.True(lastWithTransactions + 2 >= tip, $"last block with transactions {lastWithTransactions}, tip {tip}");
         await cluster.WaitForHeightAsync(tip, TimeSpan.FromSeconds(20));
 
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
@@ -96,10 +102,10 @@ public sealed class ApiTests
         }
         Assert.Equal(Enumerable.Range(1, (int)tip).Select(h => (ulong)h), heights);
 
-        // The slim node keeps every header but the bodies of only the last 2 blocks; a validator keeps them all.
+        // The slim node keeps every header but the bodies of only the last 3 blocks; a validator keeps them all.
         var oldOnSlim = await cluster.Blocks(4).GetBlockAsync(new GetBlockRequest { Height = 1 });
         var oldOnValidator = await cluster.Blocks(1).GetBlockAsync(new GetBlockRequest { Height = 1 });
-        var newOnSlim = await cluster.Blocks(4).GetBlockAsync(new GetBlockRequest { Height = tip });
+        var newOnSlim = await cluster.Blocks(4).GetBlockAsync(new GetBlockRequest { Height = lastWithTransactions });
         Assert.Equal(oldOnValidator.Header, oldOnSlim.Header);
         Assert.Empty(oldOnSlim.Transactions);
         Assert.NotEmpty(oldOnValidator.Transactions);

@@ -64,6 +64,8 @@ public sealed class ClusterTests
         var good = alice.Transfer(Chain, 0, bob.PublicKey, 5);
         var committed = Assert.Single((await client.SubmitTransactionsAsync(Request(good))).Results);
         Assert.Equal(TransactionState.Committed, committed.State);
+        // The block's carbon record follows in a block of its own (which moves the height, hence the root): let it land.
+        await cluster.WaitForCarbonRecordsAsync(TimeSpan.FromSeconds(20));
         var before = (await cluster.Status(1).GetStatusAsync(new GetStatusRequest())).StateRoot;
 
         var badSignature = alice.Transfer(Chain, 1, bob.PublicKey, 5);
@@ -151,7 +153,8 @@ public sealed class ClusterTests
         {
             Assert.Equal(TransactionState.Committed, Assert.Single((await cluster.Transactions(1).SubmitTransactionsAsync(Request(alice.Transfer(Chain, n, bob.PublicKey, 3)))).Results).State);
         }
-        var before = await cluster.WaitForHeightAsync(5, TimeSpan.FromSeconds(10));
+        await cluster.WaitForHeightAsync(5, TimeSpan.FromSeconds(10));
+        var before = await cluster.WaitForCarbonRecordsAsync(TimeSpan.FromSeconds(20));
 
         foreach (var id in cluster.Ids)
         {

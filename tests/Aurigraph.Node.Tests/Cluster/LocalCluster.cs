@@ -154,6 +154,8 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public BlockService.BlockServiceClient Blocks(ulong id) => new(Channel(id));
 
+    public CarbonService.CarbonServiceClient Carbon(ulong id) => new(Channel(id));
+
     public TransactionSigner DevKey(int n) =>
         TransactionSigner.FromSeed(Convert.FromHexString(File.ReadAllText(Path.Combine(Directory, "keys", $"dev-{n}.key")).Trim()));
 
@@ -215,6 +217,45 @@ internal sealed class LocalCluster : IAsyncDisposable
             await Task.Delay(50).ConfigureAwait(false);
         }
         throw new TimeoutException($"not every node reached height {height}: {string.Join(", ", statuses.Select(s => $"{s.Id}@{s.Height}"))}\n{Output()}");
+    }
+
+    /// <summary>
+    /// Waits until every running node has committed the carbon record of every block with transactions (none waiting,
+    /// none missing) and all stand at one height: after it, no carbon-only block is on its way.
+    /// </summary>
+    public async Task<List<NodeStatus>> WaitForCarbonRecordsAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var seen = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            var running = Ids.Where(i => !_processes[i].HasExited).ToList();
+            var statuses = new List<NodeStatus>();
+            var settled = true;
+            foreach (var id in running)
+            {
+                try
+                {
+                    var stats = await Carbon(id).GetCarbonStatsAsync(new GetCarbonStatsRequest(), deadline: DateTime.UtcNow.AddSeconds(2)).ConfigureAwait(false);
+                    settled &= stats.PendingHeights == 0 && stats.MissingReadings == 0;
+                    if (await TryStatusAsync(id).ConfigureAwait(false) is { } status)
+                    {
+                        statuses.Add(status);
+                    }
+                }
+                catch (Grpc.Core.RpcException)
+                {
+                    settled = false;
+                }
+            }
+            seen = string.Join(", ", statuses.Select(s => $"{s.Id}@{s.Height}"));
+            if (settled && statuses.Count == running.Count && statuses.Select(s => s.Height).Distinct().Count() == 1)
+            {
+                return statuses;
+            }
+            await Task.Delay(50).ConfigureAwait(false); // polling interval, not synchronisation: the loop re-checks state
+        }
+        throw new TimeoutException($"carbon records did not settle within {timeout}: {seen}\n{Output()}");
     }
 
     public async ValueTask DisposeAsync()

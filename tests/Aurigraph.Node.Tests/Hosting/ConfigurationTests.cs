@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Aurigraph.Node.Carbon;
 using Aurigraph.Node.Hosting;
 using Microsoft.Extensions.Configuration;
 using YamlDotNet.Core;
@@ -50,6 +51,30 @@ public sealed class ConfigurationTests
         Assert.Equal(NodeRole.Business, nodes["business-aws"].Role);
         Assert.Equal(NodeRole.Slim, nodes["slim-gcp"].Role);
         Assert.Equal("aurigraph-devnet", nodes["slim-gcp"].ChainId);
+    }
+
+    [Fact]
+    public void Every_compose_service_meters_the_cloud_and_region_it_is_labelled_with()
+    {
+        using var reader = new StreamReader(Path.Combine(AppContext.BaseDirectory, "docker", "compose.yaml"));
+        var yaml = new YamlStream();
+        yaml.Load(new MergingParser(new Parser(reader)));
+        var services = (YamlMappingNode)((YamlMappingNode)yaml.Documents[0].RootNode).Children[new YamlScalarNode("services")];
+        var environments = ComposeEnvironments();
+        foreach (var (key, value) in services.Children)
+        {
+            var name = ((YamlScalarNode)key).Value!;
+            var labels = (YamlMappingNode)((YamlMappingNode)value).Children[new YamlScalarNode("labels")];
+            var config = new ConfigurationBuilder()
+                .AddInMemoryCollection(environments[name].Select(kv => KeyValuePair.Create(kv.Key.Replace("__", ":", StringComparison.Ordinal), (string?)kv.Value)))
+                .Build();
+            var carbon = new CarbonOptions();
+            config.GetSection(CarbonOptions.Section).Bind(carbon);
+
+            Assert.Equal(((YamlScalarNode)labels.Children[new YamlScalarNode("cloud")]).Value, CloudProviders.ToKey(carbon.Cloud));
+            Assert.Equal(((YamlScalarNode)labels.Children[new YamlScalarNode("region")]).Value, carbon.Region);
+            Assert.NotEqual(CloudProvider.Other, carbon.Cloud);
+        }
     }
 
     [Fact]

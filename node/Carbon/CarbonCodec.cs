@@ -1,0 +1,481 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Aurigraph.Node.Carbon;
+
+/// <summary>
+/// The compact, versioned binary forms of carbon data: a block's carbon section (records), a batch of readings sent to the
+/// leader on the peer transport, and single readings. Little-endian, fixed-width integers, IEEE 754 doubles as their bits,
+/// strings as u16 length + UTF-8. The same values always give the same bytes.
+/// Decoding checks every length, enum, count and number and throws <see cref="FormatException"/> naming what and where.
+/// </summary>
+/// <remarks>
+/// <code>
+/// section  = "ACR" 0x01 | u16 count | record*
+/// record   = u8 kind (1 main, 2 late) | u64 height | u32 transactions | u16 entries | entry*   (entries by ascending node id)
+/// entry    = u64 node | u8 status (1 present, 2 missing, 3 late) | reading (present and late only)
+/// readings = "ACM" 0x01 | u16 count | reading*                       (peer channel 3)
+/// reading  = u64 height | u64 node | usage | u8 cloud | str region | grid | coefficients | estimate
+/// usage    = i64 cpu µs | i64 wall µs | i64 resident bytes | i32 vcpus | f64 utilisation | i64 sent | i64 received
+///            | i64 ingress | i64 stored | i64 rounds | i32 validators | i32 storage replicas
+/// grid     = f64 gCO2e/kWh | str source | i64 observed-at (Unix ms) | str zone
+/// coefficients = f64 min W | f64 max W | f64 PUE | f64 kWh/GB-h | f64 kWh/GB | u8 count received | f64 Wh/TB-h
+///            | f64 retention years | f64 round kWh | u8 embodied | f64 TE kg | f64 lifespan h | f64 host vCPUs | f64 node vCPUs
+/// estimate = f64 cpu kWh | f64 memory kWh | f64 network kWh | f64 storage kWh | f64 consensus kWh | f64 PUE
+///            | f64 gCO2e/kWh | f64 operational g | f64 embodied g
+/// </code>
+/// </remarks>
+public static class CarbonCodec
+{
+    /// <summary>Maximum UTF-8 bytes of a string field.</summary>
+    public const int MaxStringBytes = 1024;
+
+    /// <summary>Maximum entries of one record (validators).</summary>
+    public const int MaxEntries = 1024;
+
+    private const byte Version = 1;
+
+    internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private static ReadOnlySpan<byte> SectionMagic => "ACR"u8;
+
+    private static ReadOnlySpan<byte> ReadingsMagic => "ACM"u8;
+
+    /// <summary>Encodes records as a block's carbon section.</summary>
+    public static byte[] EncodeSection(IReadOnlyList<CarbonRecord> records) => EncodeList(SectionMagic, records, 1024, WriteRecord);
+
+    /// <summary>Decodes a block's carbon section.</summary>
+    /// <exception cref="FormatException">The bytes are not a well-formed carbon section of a version this node reads.</exception>
+    public static List<CarbonRecord> DecodeSection(ReadOnlySpan<byte> bytes) => DecodeList(bytes, "carbon section", SectionMagic, "record count", ReadRecord);
+
+    /// <summary>Encodes readings for the leader (peer-transport application channel 3).</summary>
+    public static byte[] EncodeReadings(IReadOnlyList<CarbonReading> readings) => EncodeList(ReadingsMagic, readings, 400, WriteReading);
+
+    /// <summary>Decodes a batch of readings.</summary>
+    /// <exception cref="FormatException">The bytes are not a well-formed reading batch of a version this node reads.</exception>
+    public static List<CarbonReading> DecodeReadings(ReadOnlySpan<byte> bytes) => DecodeList(bytes, "carbon readings", ReadingsMagic, "reading count", ReadReading);
+
+    private delegate T ItemReader<out T>(ref CarbonReader reader);
+
+    private static byte[] EncodeList<T>(ReadOnlySpan<byte> magic, IReadOnlyList<T> items, int bytesPerItem, Action<CarbonWriter, T> write)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var writer = new CarbonWriter(items.Count * bytesPerItem);
+        writer.Bytes(magic);
+        writer.U8(Version);
+        writer.U16(checked((ushort)items.Count));
+        foreach (var item in items)
+        {
+            write(writer, item);
+        }
+        return writer.ToArray();
+    }
+
+    private static List<T> DecodeList<T>(ReadOnlySpan<byte> bytes, string what, ReadOnlySpan<byte> magic, string countName, ItemReader<T> read)
+    {
+        var reader = new CarbonReader(bytes, what);
+        reader.Magic(magic);
+        var count = reader.U16(countName);
+        var items = new List<T>(Math.Min((int)count, 64));
+        for (var i = 0; i < count; i++)
+        {
+            items.Add(read(ref reader));
+        }
+        reader.End();
+        return items;
+    }
+
+    /// <summary>One reading on its own (as a validator keeps it until it sees it committed).</summary>
+    public static byte[] EncodeReading(CarbonReading reading)
+    {
+        var writer = new CarbonWriter(400);
+        WriteReading(writer, reading);
+        return writer.ToArray();
+    }
+
+    /// <summary>Decodes what <see cref="EncodeReading"/> wrote.</summary>
+    public static CarbonReading DecodeReading(ReadOnlySpan<byte> bytes)
+    {
+        var reader = new CarbonReader(bytes, "carbon reading");
+        var reading = ReadReading(ref reader);
+        reader.End();
+        return reading;
+    }
+
+    internal static void WriteRecord(CarbonWriter writer, CarbonRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        writer.U8((byte)record.Kind);
+        writer.U64(record.Height);
+        writer.U32(checked((uint)record.TransactionCount));
+        writer.U16(checked((ushort)record.Entries.Count));
+        foreach (var entry in record.Entries)
+        {
+            writer.U64(entry.NodeId);
+            writer.U8((byte)entry.Status);
+            if (entry.Status != CarbonReadingStatus.Missing)
+            {
+                WriteReading(writer, entry.Reading ?? throw new ArgumentException($"entry for node {entry.NodeId} is {entry.Status} without a reading"));
+            }
+        }
+    }
+
+    internal static CarbonRecord ReadRecord(ref CarbonReader reader)
+    {
+        var kindByte = reader.U8("record kind");
+        if (kindByte is not ((byte)CarbonRecordKind.Main or (byte)CarbonRecordKind.Late))
+        {
+            throw reader.Error($"unknown record kind {kindByte}");
+        }
+        var kind = (CarbonRecordKind)kindByte;
+        var height = reader.U64("record height");
+        if (height == 0)
+        {
+            throw reader.Error("record height 0 (heights start at 1)");
+        }
+        var transactions = reader.U32("transaction count");
+        if (transactions == 0 || transactions > int.MaxValue)
+        {
+            throw reader.Error($"record for height {height} has transaction count {transactions}");
+        }
+        var count = reader.U16("entry count");
+        if (count == 0 || count > MaxEntries)
+        {
+            throw reader.Error($"record for height {height} has {count} entries");
+        }
+        var entries = new CarbonRecordEntry[count];
+        ulong previous = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var node = reader.U64("entry node id");
+            if (node == 0 || node <= previous)
+            {
+                throw reader.Error($"record for height {height}: node ids must be non-zero and ascending ({node} after {previous})");
+            }
+            previous = node;
+            var statusByte = reader.U8("entry status");
+            var status = (CarbonReadingStatus)statusByte;
+            var allowed = kind == CarbonRecordKind.Main
+                ? status is CarbonReadingStatus.Present or CarbonReadingStatus.Missing
+                : status is CarbonReadingStatus.Late;
+            if (!allowed)
+            {
+                throw reader.Error($"record for height {height}: status {statusByte} is not allowed in a {kind.ToString().ToLowerInvariant()} record");
+            }
+            CarbonReading? reading = null;
+            if (status != CarbonReadingStatus.Missing)
+            {
+                reading = ReadReading(ref reader);
+                if (reading.Height != height || reading.NodeId != node)
+                {
+                    throw reader.Error($"record for height {height}, node {node} carries a reading of height {reading.Height}, node {reading.NodeId}");
+                }
+            }
+            entries[i] = new CarbonRecordEntry(node, status, reading);
+        }
+        return new CarbonRecord(kind, height, (int)transactions, entries);
+    }
+
+    internal static void WriteReading(CarbonWriter writer, CarbonReading reading)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        writer.U64(reading.Height);
+        writer.U64(reading.NodeId);
+        var u = reading.Usage;
+        writer.I64(u.CpuMicros);
+        writer.I64(u.WallMicros);
+        writer.I64(u.ResidentBytes);
+        writer.I32(u.Vcpus);
+        writer.F64(u.CpuUtilization);
+        writer.I64(u.BytesSent);
+        writer.I64(u.BytesReceived);
+        writer.I64(u.IngressBytes);
+        writer.I64(u.BytesStored);
+        writer.I64(u.ConsensusRounds);
+        writer.I32(u.Validators);
+        writer.I32(u.StorageReplicas);
+        writer.U8((byte)reading.Cloud);
+        writer.Str(reading.Region);
+        writer.F64(reading.Grid.GramsPerKwh);
+        writer.Str(reading.Grid.Source);
+        writer.I64(reading.Grid.ObservedAt.ToUnixTimeMilliseconds());
+        writer.Str(reading.Grid.Zone);
+        var c = reading.Coefficients;
+        writer.F64(c.MinWattsPerVcpu);
+        writer.F64(c.MaxWattsPerVcpu);
+        writer.F64(c.Pue);
+        writer.F64(c.MemoryKwhPerGbHour);
+        writer.F64(c.NetworkKwhPerGb);
+        writer.U8(c.CountReceivedBytes ? (byte)1 : (byte)0);
+        writer.F64(c.StorageWhPerTbHour);
+        writer.F64(c.StorageRetentionYears);
+        writer.F64(c.ConsensusRoundKwh);
+        writer.U8(c.EmbodiedEnabled ? (byte)1 : (byte)0);
+        writer.F64(c.ServerEmbodiedKgCo2e);
+        writer.F64(c.ServerLifespanHours);
+        writer.F64(c.HostVcpus);
+        writer.F64(c.NodeVcpus);
+        var e = reading.Estimate;
+        writer.F64(e.Energy.CpuKwh);
+        writer.F64(e.Energy.MemoryKwh);
+        writer.F64(e.Energy.NetworkKwh);
+        writer.F64(e.Energy.StorageKwh);
+        writer.F64(e.Energy.ConsensusKwh);
+        writer.F64(e.Energy.Pue);
+        writer.F64(e.GramsPerKwh);
+        writer.F64(e.OperationalGrams);
+        writer.F64(e.EmbodiedGrams);
+    }
+
+    internal static CarbonReading ReadReading(ref CarbonReader reader)
+    {
+        var height = reader.U64("reading height");
+        var node = reader.U64("reading node id");
+        if (height == 0 || node == 0)
+        {
+            throw reader.Error($"reading with height {height} and node {node} (both must be non-zero)");
+        }
+        var usage = new MeterUsage(
+            reader.Count("cpu µs"),
+            reader.Count("wall µs"),
+            reader.Count("resident bytes"),
+            reader.Count32("vcpus"),
+            reader.Fraction("cpu utilisation"),
+            reader.Count("bytes sent"),
+            reader.Count("bytes received"),
+            reader.Count("ingress bytes"),
+            reader.Count("bytes stored"),
+            reader.Count("consensus rounds"),
+            reader.Count32("validators"),
+            reader.Count32("storage replicas"));
+        var cloudByte = reader.U8("cloud");
+        if (cloudByte > (byte)CloudProvider.Gcp)
+        {
+            throw reader.Error($"unknown cloud {cloudByte}");
+        }
+        var region = reader.Str("region");
+        var grams = reader.Quantity("grid gCO2e/kWh");
+        var source = reader.Str("grid source");
+        var observedMs = reader.I64("grid observed-at");
+        if (observedMs < -62_135_596_800_000 || observedMs > 253_402_300_799_999)
+        {
+            throw reader.Error($"grid observed-at {observedMs} ms is outside the representable dates");
+        }
+        var zone = reader.Str("grid zone");
+        var coefficients = new CarbonCoefficients(
+            reader.Quantity("min watts"),
+            reader.Quantity("max watts"),
+            reader.Quantity("PUE"),
+            reader.Quantity("memory kWh/GB-h"),
+            reader.Quantity("network kWh/GB"),
+            reader.Flag("count received bytes"),
+            reader.Quantity("storage Wh/TB-h"),
+            reader.Quantity("retention years"),
+            reader.Quantity("round kWh"),
+            reader.Flag("embodied enabled"),
+            reader.Quantity("embodied kg"),
+            reader.Quantity("lifespan hours"),
+            reader.Quantity("host vCPUs"),
+            reader.Quantity("node vCPUs"));
+        var energy = new EnergyBreakdown(
+            reader.Quantity("cpu kWh"),
+            reader.Quantity("memory kWh"),
+            reader.Quantity("network kWh"),
+            reader.Quantity("storage kWh"),
+            reader.Quantity("consensus kWh"),
+            reader.Quantity("estimate PUE"));
+        var estimate = new CarbonEstimate(energy, reader.Quantity("estimate gCO2e/kWh"), reader.Quantity("operational g"), reader.Quantity("embodied g"));
+        return new CarbonReading(
+            height,
+            node,
+            usage,
+            (CloudProvider)cloudByte,
+            region,
+            new GridIntensity(grams, source, DateTimeOffset.FromUnixTimeMilliseconds(observedMs), zone),
+            coefficients,
+            estimate);
+    }
+}
+
+/// <summary>Appends little-endian fields to a growing buffer.</summary>
+internal sealed class CarbonWriter(int initialCapacity)
+{
+    private readonly ArrayBufferWriter<byte> _buffer = new(Math.Max(64, initialCapacity));
+
+    public int Length => _buffer.WrittenCount;
+
+    public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
+
+    public void Bytes(ReadOnlySpan<byte> bytes) => _buffer.Write(bytes);
+
+    public void U8(byte value)
+    {
+        _buffer.GetSpan(1)[0] = value;
+        _buffer.Advance(1);
+    }
+
+    public void U16(ushort value)
+    {
+        BinaryPrimitives.WriteUInt16LittleEndian(_buffer.GetSpan(2), value);
+        _buffer.Advance(2);
+    }
+
+    public void U32(uint value)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(_buffer.GetSpan(4), value);
+        _buffer.Advance(4);
+    }
+
+    public void I32(int value)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(_buffer.GetSpan(4), value);
+        _buffer.Advance(4);
+    }
+
+    public void U64(ulong value)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(_buffer.GetSpan(8), value);
+        _buffer.Advance(8);
+    }
+
+    public void I64(long value)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(_buffer.GetSpan(8), value);
+        _buffer.Advance(8);
+    }
+
+    public void F64(double value)
+    {
+        BinaryPrimitives.WriteDoubleLittleEndian(_buffer.GetSpan(8), value);
+        _buffer.Advance(8);
+    }
+
+    public void Str(string? value)
+    {
+        var text = value ?? "";
+        var length = Encoding.UTF8.GetByteCount(text);
+        if (length > CarbonCodec.MaxStringBytes)
+        {
+            throw new ArgumentException($"a carbon string field is {length} bytes; at most {CarbonCodec.MaxStringBytes}");
+        }
+        U16((ushort)length);
+        Encoding.UTF8.GetBytes(text, _buffer.GetSpan(length));
+        _buffer.Advance(length);
+    }
+}
+
+/// <summary>Reads little-endian fields, checking each one; errors name the structure, the field and the offset.</summary>
+internal ref struct CarbonReader(ReadOnlySpan<byte> bytes, string what)
+{
+    private readonly ReadOnlySpan<byte> _bytes = bytes;
+    private int _at;
+
+    public readonly int Offset => _at;
+
+    public readonly FormatException Error(string message) => new($"{what}: {message} (at byte {_at} of {_bytes.Length})");
+
+    public void Magic(ReadOnlySpan<byte> magic)
+    {
+        if (_bytes.Length < magic.Length + 1 || !_bytes[..magic.Length].SequenceEqual(magic))
+        {
+            throw Error($"does not start with \"{Encoding.ASCII.GetString(magic)}\"");
+        }
+        _at = magic.Length;
+        Version(1);
+    }
+
+    /// <summary>Reads a version byte and refuses any other than <paramref name="expected"/>.</summary>
+    public void Version(byte expected)
+    {
+        var version = U8("version");
+        if (version != expected)
+        {
+            throw Error($"version {version}; this node reads version {expected}");
+        }
+    }
+
+    public readonly void End()
+    {
+        if (_at != _bytes.Length)
+        {
+            throw Error($"{_bytes.Length - _at} trailing bytes");
+        }
+    }
+
+    private ReadOnlySpan<byte> Take(int length, string field)
+    {
+        if (length < 0 || length > _bytes.Length - _at)
+        {
+            throw Error($"truncated in {field}");
+        }
+        var slice = _bytes.Slice(_at, length);
+        _at += length;
+        return slice;
+    }
+
+    public byte U8(string field) => Take(1, field)[0];
+
+    public ushort U16(string field) => BinaryPrimitives.ReadUInt16LittleEndian(Take(2, field));
+
+    public uint U32(string field) => BinaryPrimitives.ReadUInt32LittleEndian(Take(4, field));
+
+    public ulong U64(string field) => BinaryPrimitives.ReadUInt64LittleEndian(Take(8, field));
+
+    public long I64(string field) => BinaryPrimitives.ReadInt64LittleEndian(Take(8, field));
+
+    public double F64(string field) => BinaryPrimitives.ReadDoubleLittleEndian(Take(8, field));
+
+    /// <summary>A non-negative 64-bit count.</summary>
+    public long Count(string field)
+    {
+        var value = I64(field);
+        return value >= 0 ? value : throw Error($"{field} is negative ({value})");
+    }
+
+    /// <summary>A non-negative 32-bit count.</summary>
+    public int Count32(string field)
+    {
+        var value = BinaryPrimitives.ReadInt32LittleEndian(Take(4, field));
+        return value >= 0 ? value : throw Error($"{field} is negative ({value})");
+    }
+
+    /// <summary>A finite, non-negative double.</summary>
+    public double Quantity(string field)
+    {
+        var value = F64(field);
+        return double.IsFinite(value) && value >= 0 ? value : throw Error($"{field} is not a finite non-negative number ({value})");
+    }
+
+    /// <summary>A double in [0, 1].</summary>
+    public double Fraction(string field)
+    {
+        var value = F64(field);
+        return value is >= 0 and <= 1 ? value : throw Error($"{field} is outside [0, 1] ({value})");
+    }
+
+    public bool Flag(string field) => U8(field) switch
+    {
+        0 => false,
+        1 => true,
+        var other => throw Error($"{field} is {other}, not 0 or 1"),
+    };
+
+    public string Str(string field)
+    {
+        var length = U16(field + " length");
+        if (length > CarbonCodec.MaxStringBytes)
+        {
+            throw Error($"{field} is {length} bytes; at most {CarbonCodec.MaxStringBytes}");
+        }
+        var raw = Take(length, field);
+        try
+        {
+            return CarbonCodec.StrictUtf8.GetString(raw);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw Error($"{field} is not valid UTF-8");
+        }
+    }
+}

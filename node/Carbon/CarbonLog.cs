@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace Aurigraph.Node.Carbon;
+
+internal static partial class CarbonLog
+{
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "carbon: block {Height}: {Reason}")]
+    public static partial void Ignored(ILogger logger, ulong height, string reason);
+
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "carbon: malformed readings from {Peer}: {Reason}")]
+    public static partial void MalformedReadings(ILogger logger, ulong peer, string reason);
+
+    [LoggerMessage(EventId = 4203, Level = LogLevel.Warning, Message = "carbon: peer {Peer} sent a reading of node {Node} for height {Height}; a node reports only its own")]
+    public static partial void ForeignReading(ILogger logger, ulong peer, ulong node, ulong height);
+
+    [LoggerMessage(EventId = 4204, Level = LogLevel.Warning, Message = "carbon: no reading for height {Height}: {Reason}")]
+    public static partial void ReadingFailed(ILogger logger, ulong height, string reason);
+
+    [LoggerMessage(EventId = 4205, Level = LogLevel.Information, Message = "carbon: {Count} readings not yet in a committed record sent to leader {Leader}")]
+    public static partial void Resent(ILogger logger, int count, ulong leader);
+}

@@ -1,0 +1,296 @@
+using System.Diagnostics;
+using System.Globalization;
+using Aurigraph.Consensus;
+using Microsoft.Win32.SafeHandles;
+
+namespace Aurigraph.Node.Carbon;
+
+/// <summary>One sample of the process: a monotonic wall clock, cumulative CPU time and resident memory.</summary>
+/// <param name="WallMicros">Monotonic wall clock, µs (any origin).</param>
+/// <param name="CpuMicros">Cumulative process CPU time, user + system over all threads, µs.</param>
+/// <param name="ResidentBytes">Resident set size now, bytes.</param>
+public readonly record struct ProcessSample(long WallMicros, long CpuMicros, long ResidentBytes);
+
+/// <summary>Where the carbon meter reads time, CPU and memory; injected so that tests can drive it.</summary>
+public interface IProcessMeterSource
+{
+    /// <summary>Processors visible to the process.</summary>
+    int Vcpus { get; }
+
+    /// <summary>Samples the process now.</summary>
+    ProcessSample Sample();
+}
+
+/// <summary>
+/// The running process: wall time from <see cref="Stopwatch"/>, CPU time from <see cref="Environment.CpuUsage"/>
+/// (getrusage: user + system, all threads), resident memory from /proc/self/statm (pages × page size) where it exists,
+/// else <see cref="Environment.WorkingSet"/>.
+/// </summary>
+public sealed class ProcessMeterSource : IProcessMeterSource, IDisposable
+{
+    private readonly long _origin = Stopwatch.GetTimestamp();
+    private readonly SafeFileHandle? _statm = OpenStatm();
+
+    /// <inheritdoc />
+    public int Vcpus { get; } = Environment.ProcessorCount;
+
+    /// <inheritdoc />
+    public ProcessSample Sample() => new(
+        Stopwatch.GetElapsedTime(_origin).Ticks / TimeSpan.TicksPerMicrosecond,
+        Environment.CpuUsage.TotalTime.Ticks / TimeSpan.TicksPerMicrosecond,
+        ResidentBytes());
+
+    /// <inheritdoc />
+    public void Dispose() => _statm?.Dispose();
+
+    private long ResidentBytes()
+    {
+        if (_statm is not null)
+        {
+            // "size resident shared text lib data dt", in pages; read without allocating.
+            Span<byte> buffer = stackalloc byte[128];
+            var read = RandomAccess.Read(_statm, buffer, 0);
+            var text = buffer[..read];
+            var space = text.IndexOf((byte)' ');
+            if (space > 0)
+            {
+                var rest = text[(space + 1)..];
+                var end = rest.IndexOfAny((byte)' ', (byte)'\n');
+                if (end > 0 && long.TryParse(rest[..end], NumberStyles.None, CultureInfo.InvariantCulture, out var pages))
+                {
+                    return pages * Environment.SystemPageSize;
+                }
+            }
+        }
+        return Environment.WorkingSet;
+    }
+
+    private static SafeFileHandle? OpenStatm()
+    {
+        try
+        {
+            return File.Exists("/proc/self/statm") ? File.OpenHandle("/proc/self/statm") : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>Cumulative counters of the node the meter takes deltas of at each close.</summary>
+/// <param name="PeerBytesSent">Peer-transport bytes sent to all peers since start.</param>
+/// <param name="PeerBytesReceived">Peer-transport bytes received from all peers since start.</param>
+/// <param name="LogBytesWritten">Raft-log bytes written since start (<c>RaftLogStorage.BytesWritten</c>).</param>
+public readonly record struct MeterCounters(long PeerBytesSent, long PeerBytesReceived, long LogBytesWritten);
+
+/// <summary>A block applied in an apply round.</summary>
+public readonly record struct MeteredBlock(ulong Height, ulong LogIndex, int TransactionCount);
+
+/// <summary>What the meter attributes to one block height.</summary>
+public readonly record struct BlockUsage(ulong Height, int TransactionCount, MeterUsage Usage);
+
+/// <summary>
+/// The per-node carbon meter. It runs on the consensus loop: <see cref="Observe"/> once per Ready, <see cref="AddStored"/> and
+/// <see cref="Close"/> once per apply round; <see cref="AddIngress"/> from API threads.
+/// </summary>
+/// <remarks>
+/// <para>An interval runs from one close to the next. A close happens at an apply round that applied at least one block with
+/// transactions; a round that applied only blocks without transactions (carbon-only blocks) leaves the interval open, so
+/// their cost goes to the next block with transactions and no reading (hence no record, hence no new block) is made for them.</para>
+/// <para>Every quantity of the interval — process CPU µs, wall µs, peer bytes sent and received, client ingress bytes,
+/// storage bytes (raft-log bytes written plus the apply write batches), and the pooled consensus rounds — is shared
+/// across the round's blocks with transactions <b>in proportion to their transaction counts</b>, in integers: block i of n
+/// gets <c>⌊total × tx_i ÷ tx_all⌋</c> and the last block the remainder, so the blocks' figures add up exactly to the
+/// process's totals.</para>
+/// <para>Consensus rounds: for a block, the AppendEntries messages carrying its log entry that this node sent to other
+/// voters, divided by the number of other voters and rounded up (one round = one append to each follower; a retransmission
+/// to a slow follower adds a round); a follower sends none. Rounds of entries without transactions (the leader's term no-op,
+/// carbon-only blocks) and election rounds (a Ready carrying vote or pre-vote requests: one campaign broadcast) join a pool
+/// shared like CPU time.</para>
+/// </remarks>
+public sealed class CarbonMeter
+{
+    private readonly IProcessMeterSource _source;
+    private readonly HashSet<ulong> _otherVoters;
+    private readonly int _validators;
+    private readonly int _storageReplicas;
+    private readonly Dictionary<ulong, long> _appendsByIndex = [];
+    private readonly List<ulong> _settled = [];
+    private ProcessSample _base;
+    private MeterCounters _baseCounters;
+    private long _ingress;
+    private long _stored;
+    private long _elections;
+
+    /// <summary>Starts the first interval now.</summary>
+    /// <param name="source">The process clock, CPU and memory source.</param>
+    /// <param name="selfId">This node's id.</param>
+    /// <param name="voters">The cluster's voting members (this node included when it votes).</param>
+    /// <param name="storageReplicas">Copies the storage layer keeps of each byte.</param>
+    /// <param name="counters">The node's counters now.</param>
+    public CarbonMeter(IProcessMeterSource source, ulong selfId, IReadOnlyCollection<ulong> voters, int storageReplicas, MeterCounters counters)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(voters);
+        _source = source;
+        _otherVoters = [.. voters.Where(v => v != selfId)];
+        _validators = voters.Count;
+        _storageReplicas = Math.Max(1, storageReplicas);
+        _base = source.Sample();
+        _baseCounters = counters;
+    }
+
+    /// <summary>Client bytes (transaction body + signature) received by this node's API. Thread-safe.</summary>
+    public void AddIngress(long bytes) => Interlocked.Add(ref _ingress, bytes);
+
+    /// <summary>Bytes of an apply write batch (blocks, index, ledger and carbon records, applied index).</summary>
+    public void AddStored(long bytes) => _stored += bytes;
+
+    /// <summary>Counts the appends and vote requests in a Ready's messages.</summary>
+    public void Observe(Ready ready)
+    {
+        ArgumentNullException.ThrowIfNull(ready);
+        var campaign = Observe(ready.Messages);
+        campaign |= Observe(ready.MessagesAfterPersist);
+        if (campaign)
+        {
+            _elections++;
+        }
+    }
+
+    private bool Observe(IReadOnlyList<Message> messages)
+    {
+        var campaign = false;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var m = messages[i];
+            switch (m.Type)
+            {
+                case MessageType.Append when m.Entries.Length > 0 && _otherVoters.Contains(m.To):
+                    foreach (var entry in m.Entries)
+                    {
+                        _appendsByIndex[entry.Index] = _appendsByIndex.GetValueOrDefault(entry.Index) + 1;
+                    }
+                    break;
+                case MessageType.PreVote or MessageType.Vote:
+                    campaign = true;
+                    break;
+                default:
+                    break;
+            }
+        }
+        return campaign;
+    }
+
+    /// <summary>
+    /// Ends an apply round. When <paramref name="blocks"/> include blocks with transactions, closes the interval and returns
+    /// each such block's usage (in the order given); otherwise returns nothing and the interval stays open.
+    /// </summary>
+    /// <param name="blocks">Every block the round applied, in order.</param>
+    /// <param name="counters">The node's counters now.</param>
+    public IReadOnlyList<BlockUsage> Close(IReadOnlyList<MeteredBlock> blocks, MeterCounters counters)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        long transactions = 0;
+        var withTransactions = 0;
+        ulong lastIndex = 0;
+        foreach (var b in blocks)
+        {
+            if (b.TransactionCount > 0)
+            {
+                transactions += b.TransactionCount;
+                withTransactions++;
+            }
+            lastIndex = Math.Max(lastIndex, b.LogIndex);
+        }
+        if (withTransactions == 0)
+        {
+            return [];
+        }
+
+        var sample = _source.Sample();
+        var cpu = Math.Max(0, sample.CpuMicros - _base.CpuMicros);
+        var wall = Math.Max(0, sample.WallMicros - _base.WallMicros);
+        var sent = Math.Max(0, counters.PeerBytesSent - _baseCounters.PeerBytesSent);
+        var received = Math.Max(0, counters.PeerBytesReceived - _baseCounters.PeerBytesReceived);
+        var stored = Math.Max(0, counters.LogBytesWritten - _baseCounters.LogBytesWritten) + _stored;
+        var ingress = Interlocked.Exchange(ref _ingress, 0);
+        var utilization = wall > 0 && _source.Vcpus > 0 ? Math.Clamp(cpu / ((double)wall * _source.Vcpus), 0.0, 1.0) : 0.0;
+
+        // Rounds of the blocks with transactions are theirs; the rest of the settled entries' rounds join the pool.
+        var direct = new long[blocks.Count];
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            if (blocks[i].TransactionCount > 0 && _appendsByIndex.Remove(blocks[i].LogIndex, out var appends))
+            {
+                direct[i] = Rounds(appends);
+            }
+        }
+        var pool = _elections;
+        _settled.Clear();
+        foreach (var (index, appends) in _appendsByIndex)
+        {
+            if (index <= lastIndex)
+            {
+                pool += Rounds(appends);
+                _settled.Add(index);
+            }
+        }
+        foreach (var index in _settled)
+        {
+            _appendsByIndex.Remove(index);
+        }
+
+        var result = new BlockUsage[withTransactions];
+        var shares = new Shares(transactions);
+        var n = 0;
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            var b = blocks[i];
+            if (b.TransactionCount == 0)
+            {
+                continue;
+            }
+            var last = ++n == withTransactions;
+            result[n - 1] = new BlockUsage(b.Height, b.TransactionCount, new MeterUsage(
+                shares.Take(0, cpu, b.TransactionCount, last),
+                shares.Take(1, wall, b.TransactionCount, last),
+                sample.ResidentBytes,
+                _source.Vcpus,
+                utilization,
+                shares.Take(2, sent, b.TransactionCount, last),
+                shares.Take(3, received, b.TransactionCount, last),
+                shares.Take(4, ingress, b.TransactionCount, last),
+                shares.Take(5, stored, b.TransactionCount, last),
+                direct[i] + shares.Take(6, pool, b.TransactionCount, last),
+                _validators,
+                _storageReplicas));
+        }
+
+        _base = sample;
+        _baseCounters = counters;
+        _stored = 0;
+        _elections = 0;
+        return result;
+    }
+
+    private long Rounds(long appends) => _otherVoters.Count == 0 ? 0 : (appends + _otherVoters.Count - 1) / _otherVoters.Count;
+
+    /// <summary>Integer shares of several totals in proportion to weights; the last share takes the remainder.</summary>
+    private sealed class Shares(long weights)
+    {
+        private readonly long[] _given = new long[7];
+
+        public long Take(int quantity, long total, long weight, bool last)
+        {
+            var share = last ? total - _given[quantity] : (long)((Int128)total * weight / weights);
+            _given[quantity] += share;
+            return share;
+        }
+    }
+}

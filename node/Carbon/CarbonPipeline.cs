@@ -1,0 +1,369 @@
+using Aurigraph.Consensus;
+using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Ledger;
+using Aurigraph.Node.Storage;
+using Aurigraph.Node.Transport;
+using Microsoft.Extensions.Logging;
+using RocksDbSharp;
+
+namespace Aurigraph.Node.Carbon;
+
+/// <summary>
+/// A node's carbon metering as the consensus loop drives it: the meter, this validator's readings on their way to the
+/// leader, the leader's collection of readings into records, and the committed records stored at apply. Every method but
+/// <see cref="AddIngress"/> runs on the consensus loop.
+/// </summary>
+/// <remarks>
+/// Flow: at each apply round the meter closes its interval over the blocks with transactions (<see cref="CarbonMeter"/>);
+/// each block's usage becomes a <see cref="CarbonReading"/> with the energy model's estimate at the grid intensity the
+/// provider chain holds now. A reading is kept (in the <c>carbon</c> column family, same batch) until a committed record
+/// carries it, and is sent to the leader on peer channel <see cref="ReadingsChannel"/> — again to every new leader, again
+/// after <see cref="CarbonRecordOptions.RetryMilliseconds"/>, and at once when its height's record committed it as
+/// missing (it then becomes a late reading). The leader's <see cref="CarbonRecordCollector"/> turns readings into records
+/// that ride in the carbon section of the next block it proposes, or of a block without transactions when records are due
+/// and no transaction waits. Every node stores the records of each applied block through <see cref="CarbonLedger"/>.
+/// </remarks>
+internal sealed class CarbonPipeline : IDisposable
+{
+    /// <summary>Peer-transport application channel of readings sent to the leader.</summary>
+    public const byte ReadingsChannel = 3;
+
+    private const int MaxReadingsPerMessage = 512;
+
+    private readonly ulong _self;
+    private readonly CarbonServices _services;
+    private readonly PeerTransport _transport;
+    private readonly RaftLogStorage _log;
+    private readonly ILogger _logger;
+    private readonly CarbonLedger _ledger;
+    private readonly CarbonRecordCollector _collector;
+    private readonly CarbonMeter? _meter;
+    private readonly ProcessMeterSource? _ownedSource;
+    private readonly CarbonMetrics _metrics;
+    private readonly SortedDictionary<ulong, Outgoing> _outbox = [];
+    private readonly List<MeteredBlock> _round = [];
+    private readonly long _origin;
+    private ulong _tip;
+    private ulong _leader;
+    private bool _leading;
+
+    /// <param name="selfId">This node's id.</param>
+    /// <param name="validators">The cluster's voting members; only they meter and report.</param>
+    /// <param name="services">Settings, energy model, grid intensity and clock.</param>
+    /// <param name="database">The node database (column family <c>carbon</c>).</param>
+    /// <param name="transport">Where readings go to the leader, and the peer byte counters.</param>
+    /// <param name="log">The raft log (bytes written).</param>
+    /// <param name="ledgerHeight">The ledger's height at start.</param>
+    /// <param name="logger">Ignored records and malformed readings.</param>
+    /// <param name="source">The process clock, CPU and memory; the running process when null.</param>
+    public CarbonPipeline(
+        ulong selfId,
+        IReadOnlyCollection<ulong> validators,
+        CarbonServices services,
+        NodeDatabase database,
+        PeerTransport transport,
+        RaftLogStorage log,
+        ulong ledgerHeight,
+        ILogger logger,
+        IProcessMeterSource? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(validators);
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(log);
+        ArgumentNullException.ThrowIfNull(logger);
+        _self = selfId;
+        _services = services;
+        _transport = transport;
+        _log = log;
+        _logger = logger;
+        _tip = ledgerHeight;
+        _origin = services.Time.GetTimestamp();
+        _ledger = new CarbonLedger(database.Db, database.Carbon);
+        _ledger.Load();
+        _collector = new CarbonRecordCollector(_ledger, validators, services.Options.Records);
+        _metrics = new CarbonMetrics(CurrentGrid);
+        if (validators.Contains(selfId))
+        {
+            if (source is null)
+            {
+                _ownedSource = new ProcessMeterSource();
+                source = _ownedSource;
+            }
+            _meter = new CarbonMeter(source, selfId, validators, services.Options.StorageReplicas, Counters());
+            foreach (var reading in _ledger.ReadOwnReadings())
+            {
+                _outbox[reading.Height] = new Outgoing(reading);
+            }
+        }
+    }
+
+    /// <summary>The committed carbon records (reads are thread-safe).</summary>
+    public CarbonLedger Ledger => _ledger;
+
+    /// <summary>Settings, model, grid chain and clock.</summary>
+    public CarbonServices Services => _services;
+
+    /// <summary>This node's current grid intensity (never blocks).</summary>
+    public GridIntensity CurrentGrid() => _services.Grid.Current(_services.Options.NodeRegion);
+
+    /// <summary>Counts the client bytes (body + signature) of a submission this node received. Thread-safe.</summary>
+    public void AddIngress(IReadOnlyList<SignedTransaction> transactions)
+    {
+        ArgumentNullException.ThrowIfNull(transactions);
+        if (_meter is null)
+        {
+            return;
+        }
+        long bytes = 0;
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            bytes += transactions[i].Body.Length + transactions[i].Signature.Length;
+        }
+        _meter.AddIngress(bytes);
+    }
+
+    /// <summary>Counts a Ready's appends and vote requests.</summary>
+    public void OnReady(Ready ready) => _meter?.Observe(ready);
+
+    /// <summary>Stores an applied block's carbon records (and registers it when it has transactions) in the apply batch.</summary>
+    public void OnBlockApplied(WriteBatch batch, AppliedBlock block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        var result = _ledger.Apply(batch, block.Height, block.TransactionIds.Length, block.Carbon.Span);
+        foreach (var reason in result.Ignored)
+        {
+            CarbonLog.Ignored(_logger, block.Height, reason);
+        }
+        _round.Add(new MeteredBlock(block.Height, block.LogIndex, block.TransactionIds.Length));
+        _tip = block.Height;
+        _metrics.Recorded(result.Accepted, _ledger);
+        foreach (var record in result.Accepted)
+        {
+            foreach (var entry in record.Entries)
+            {
+                if (entry.NodeId != _self || !_outbox.TryGetValue(record.Height, out var own))
+                {
+                    continue;
+                }
+                if (entry.Status == CarbonReadingStatus.Missing)
+                {
+                    own.SentAtMs = null; // the record went without it: send it again, for a late record
+                }
+                else
+                {
+                    _outbox.Remove(record.Height);
+                    _ledger.DeleteOwnReading(batch, record.Height);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends an apply round (before its batch is written): meters the round, keeps this node's new readings in the batch and
+    /// sends them to the leader.
+    /// </summary>
+    public void OnApplyRound(WriteBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_round.Count == 0)
+        {
+            return;
+        }
+        if (_meter is not null)
+        {
+            _meter.AddStored(batch.AsSpan().Length);
+            var usages = _meter.Close(_round, Counters());
+            if (usages.Count > 0)
+            {
+                var grid = CurrentGrid();
+                var made = new List<CarbonReading>(usages.Count);
+                long kept = 0;
+                foreach (var usage in usages)
+                {
+                    CarbonReading reading;
+                    try
+                    {
+                        reading = MakeReading(usage, grid);
+                    }
+                    catch (ArgumentException ex)
+                    {
+                        CarbonLog.ReadingFailed(_logger, usage.Height, ex.Message);
+                        continue;
+                    }
+                    kept += _ledger.PutOwnReading(batch, reading);
+                    _outbox[reading.Height] = new Outgoing(reading);
+                    made.Add(reading);
+                }
+                // The readings' own bytes are written with this batch, after it was measured: they join the next interval.
+                _meter.AddStored(kept);
+                Trim(batch);
+                Deliver(made);
+            }
+        }
+        _collector.OnApplied(_tip);
+        _round.Clear();
+    }
+
+    /// <summary>Once per loop round: follows leadership, and sends readings not yet in a committed record when they are due.</summary>
+    public void OnRound(bool leading, ulong leader)
+    {
+        var now = NowMs();
+        if (leader != _leader || leading != _leading)
+        {
+            if (leading && !_leading)
+            {
+                _collector.OnLeadership(_tip, now);
+            }
+            _leader = leader;
+            _leading = leading;
+            foreach (var own in _outbox.Values)
+            {
+                own.SentAtMs = null; // everything still open goes to the new leader
+            }
+        }
+        if (_leader == 0 || _outbox.Count == 0)
+        {
+            return;
+        }
+        List<CarbonReading>? due = null;
+        foreach (var own in _outbox.Values)
+        {
+            if (own.SentAtMs is not { } at || now - at >= _services.Options.Records.RetryMilliseconds)
+            {
+                (due ??= []).Add(own.Reading);
+            }
+        }
+        if (due is not null)
+        {
+            if (!_leading)
+            {
+                CarbonLog.Resent(_logger, due.Count, _leader);
+            }
+            Deliver(due);
+        }
+    }
+
+    /// <summary>Takes a batch of readings a peer sent to this node as leader.</summary>
+    public void OnReadings(ulong from, ReadOnlyMemory<byte> payload)
+    {
+        List<CarbonReading> readings;
+        try
+        {
+            readings = CarbonCodec.DecodeReadings(payload.Span);
+        }
+        catch (FormatException ex)
+        {
+            CarbonLog.MalformedReadings(_logger, from, ex.Message);
+            return;
+        }
+        var now = NowMs();
+        foreach (var reading in readings)
+        {
+            if (reading.NodeId != from)
+            {
+                CarbonLog.ForeignReading(_logger, from, reading.NodeId, reading.Height);
+                continue;
+            }
+            _collector.Add(reading, _tip, now);
+        }
+    }
+
+    /// <summary>Whether this node leads and has carbon records due (a block without transactions may carry them).</summary>
+    public bool RecordsDue => _leading && _collector.HasDue(_tip, NowMs());
+
+    /// <summary>The carbon section for the block being cut: the records due now, or empty.</summary>
+    public byte[] TakeSection()
+    {
+        if (!_leading)
+        {
+            return [];
+        }
+        var records = _collector.TakeDue(_tip, NowMs());
+        return records.Count == 0 ? [] : CarbonCodec.EncodeSection(records);
+    }
+
+    public void Dispose()
+    {
+        _metrics.Dispose();
+        _ownedSource?.Dispose();
+    }
+
+    private CarbonReading MakeReading(BlockUsage usage, GridIntensity grid)
+    {
+        var options = _services.Options;
+        var estimate = _services.Model.Estimate(CarbonReading.ToNodeReading(usage.Usage, options.Cloud, options.Region), grid);
+        return new CarbonReading(usage.Height, _self, usage.Usage, options.Cloud, options.Region, grid, _services.Coefficients, estimate);
+    }
+
+    private void Deliver(List<CarbonReading> readings)
+    {
+        if (readings.Count == 0)
+        {
+            return;
+        }
+        var now = NowMs();
+        if (_leading)
+        {
+            foreach (var reading in readings)
+            {
+                _collector.Add(reading, _tip, now);
+            }
+        }
+        else if (_leader != 0)
+        {
+            for (var i = 0; i < readings.Count; i += MaxReadingsPerMessage)
+            {
+                var chunk = readings.GetRange(i, Math.Min(MaxReadingsPerMessage, readings.Count - i));
+                _transport.SendApplication(_leader, ReadingsChannel, CarbonCodec.EncodeReadings(chunk));
+            }
+        }
+        else
+        {
+            return; // no leader known: sent when one is
+        }
+        foreach (var reading in readings)
+        {
+            if (_outbox.TryGetValue(reading.Height, out var own))
+            {
+                own.SentAtMs = now;
+            }
+        }
+    }
+
+    private void Trim(WriteBatch batch)
+    {
+        // Past the late window no record can take a reading any more; beyond capacity the oldest go.
+        while (_outbox.Count > 0)
+        {
+            var oldest = _outbox.Keys.First();
+            if (_outbox.Count <= _services.Options.Records.OutboxCapacity && oldest + CarbonLedger.LateWindowBlocks >= _tip)
+            {
+                return;
+            }
+            _outbox.Remove(oldest);
+            _ledger.DeleteOwnReading(batch, oldest);
+        }
+    }
+
+    private MeterCounters Counters()
+    {
+        long sent = 0, received = 0;
+        foreach (var peer in _transport.Traffic)
+        {
+            sent += peer.BytesSent;
+            received += peer.BytesReceived;
+        }
+        return new MeterCounters(sent, received, _log.BytesWritten);
+    }
+
+    private long NowMs() => (long)_services.Time.GetElapsedTime(_origin).TotalMilliseconds;
+
+    private sealed class Outgoing(CarbonReading reading)
+    {
+        public CarbonReading Reading { get; } = reading;
+
+        public long? SentAtMs { get; set; }
+    }
+}
