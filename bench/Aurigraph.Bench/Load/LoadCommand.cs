@@ -68,7 +68,9 @@ public static class LoadCommand
                 throw new ArgumentException("give --targets or --devnet N");
             }
             var pids = devnet is not null ? devnet.Pids : NodeProbe.FindNodes();
+            var carbonBefore = await CarbonProbe.ReadAsync(options.Targets, ct);
             var result = await LoadGenerator.RunAsync(options, () => pids, ct);
+            result = result with { Carbon = await CarbonProbe.AfterAsync(carbonBefore, ct) };
             var machine = MachineInfo.Read();
             var commit = RunReport.GitCommit();
             var markdown = RunReport.Markdown("Aurigraph load run", machine, commit, options, result);

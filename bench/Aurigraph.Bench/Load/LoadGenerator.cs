@@ -51,7 +51,11 @@ public sealed record LoadResult(
     IReadOnlyDictionary<string, long> Rejections,
     IReadOnlyDictionary<string, long> Errors,
     IReadOnlyList<NodeUsage> Nodes,
-    bool RanOutOfTransactions);
+    bool RanOutOfTransactions)
+{
+    /// <summary>What the cluster's carbon records added during the run (read from the leader's carbon stats), when read.</summary>
+    public CarbonFigure? Carbon { get; init; }
+}
 
 /// <summary>
 /// Drives a running cluster with pre-signed transactions: workers each own a slice of the senders and submit

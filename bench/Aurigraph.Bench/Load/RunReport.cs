@@ -70,6 +70,9 @@ public static class RunReport
         return (json, md);
     }
 
+    private static string CarbonCell(CarbonFigure? carbon) =>
+        carbon is { Transactions: > 0 } c ? c.GramsPerTransaction.ToString("G4", CultureInfo.InvariantCulture) : "n/a";
+
     public static string Markdown(string title, MachineInfo machine, string commit, LoadOptions options, LoadResult result)
     {
         var sb = new StringBuilder();
@@ -80,10 +83,15 @@ public static class RunReport
         sb.AppendLine(inv, $"- commit: `{commit}`");
         sb.AppendLine(inv, $"- options: {options.Targets.Count} targets, {options.BodyBytes}-byte bodies, {options.Senders} senders, batch {options.BatchSize}, concurrency {options.Concurrency}, {options.Duration.TotalSeconds:F0} s after {options.Warmup.TotalSeconds:F0} s warm-up, signatures {options.SignatureMode}");
         sb.AppendLine();
-        sb.AppendLine("| committed tx/s | committed | p50 ms | p90 ms | p99 ms | p99.9 ms | rejected | errors |");
-        sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
-        sb.AppendLine(inv, $"| {result.CommittedPerSecond:N0} | {result.Committed:N0} | {result.P50Ms:F1} | {result.P90Ms:F1} | {result.P99Ms:F1} | {result.P999Ms:F1} | {result.Rejections.Values.Sum():N0} | {result.Errors.Values.Sum():N0} |");
+        sb.AppendLine("| committed tx/s | committed | p50 ms | p90 ms | p99 ms | p99.9 ms | rejected | errors | gCO2e/tx |");
+        sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine(inv, $"| {result.CommittedPerSecond:N0} | {result.Committed:N0} | {result.P50Ms:F1} | {result.P90Ms:F1} | {result.P99Ms:F1} | {result.P999Ms:F1} | {result.Rejections.Values.Sum():N0} | {result.Errors.Values.Sum():N0} | {CarbonCell(result.Carbon)} |");
         sb.AppendLine();
+        if (result.Carbon is { } carbon)
+        {
+            sb.AppendLine(inv, $"- gCO2e/tx: {carbon.Grams:G6} gCO2e over {carbon.Transactions:N0} transactions whose carbon records committed during the run (warm-up included), from node {carbon.Node}'s /api/v11/carbon/stats after minus before{(carbon.PendingHeights > 0 ? $"; {carbon.PendingHeights} heights still waited for their record" : "")}");
+            sb.AppendLine();
+        }
         if (result.Nodes.Count > 0)
         {
             sb.AppendLine("| node process | CPU % (100 = one core) | peak RSS MB |");

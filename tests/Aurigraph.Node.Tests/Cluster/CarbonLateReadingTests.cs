@@ -1,0 +1,86 @@
+using System.Net;
+using System.Text.Json;
+using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Transactions;
+
+namespace Aurigraph.Node.Tests.Cluster;
+
+/// <summary>A validator that is down when its reading is due is recorded missing, and its reading arrives late after it restarts.</summary>
+[Collection("real cluster")]
+public sealed class CarbonLateReadingTests
+{
+    private const string Chain = "aurigraph-devnet";
+
+    private static async Task<JsonElement?> BlockCarbonAsync(LocalCluster cluster, ulong node, ulong height)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(cluster.Nodes.First(n => n.Member.Id == node).Member.RestAddress), Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            var response = await http.GetAsync($"/api/v11/carbon/block/{height}");
+            return response.StatusCode == HttpStatusCode.OK ? JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone() : null;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private static string StatusOf(JsonElement block, ulong node) =>
+        block.GetProperty("readings").EnumerateArray().First(r => r.GetProperty("nodeId").GetUInt64() == node).GetProperty("status").GetString()!;
+
+    private static async Task<JsonElement> PollAsync(Func<Task<JsonElement?>> read, Func<JsonElement, bool> accept, string what, LocalCluster cluster)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(40);
+        while (DateTime.UtcNow < until)
+        {
+            if (await read() is { } value && accept(value))
+            {
+                return value;
+            }
+            await Task.Delay(50); // polling interval against the deadline above, not synchronisation
+        }
+        throw new TimeoutException($"{what} not within 40 s\n{cluster.Output()}");
+    }
+
+    [Fact]
+    public async Task A_reading_missing_at_the_deadline_is_recorded_late_after_its_validator_restarts()
+    {
+        var fast = Enumerable.Range(1, 3).ToDictionary(i => (ulong)i, _ => new Dictionary<string, string> { ["AURIGRAPH__CARBON__RECORDS__DEADLINEMILLISECONDS"] = "1000" });
+        await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 0, slim: 0, environment: fast);
+        var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(10));
+        var victim = cluster.Ids.First(id => id != leader);
+        var other = cluster.Ids.First(id => id != leader && id != victim);
+        using var alice = cluster.DevKey(3);
+        using var bob = TransactionSigner.Generate();
+
+        cluster.Kill(victim);
+        var request = new SubmitTransactionsRequest();
+        request.Transactions.Add(alice.Transfer(Chain, 0, bob.PublicKey, 1));
+        var committed = Assert.Single((await cluster.Transactions(other).SubmitTransactionsAsync(request)).Results);
+        Assert.Equal(TransactionState.Committed, committed.State);
+
+        var recorded = await PollAsync(() => BlockCarbonAsync(cluster, leader, committed.Height), _ => true, "the main record", cluster);
+        Assert.Equal("missing", StatusOf(recorded, victim));
+        Assert.Equal(1, recorded.GetProperty("missing").GetInt32());
+        var withoutVictim = recorded.GetProperty("totalGrams").GetDouble();
+
+        cluster.Start(victim, fast[victim]);
+        var filled = await PollAsync(() => BlockCarbonAsync(cluster, victim, committed.Height), b => StatusOf(b, victim) == "late", "the late reading on the restarted validator", cluster);
+
+        var entry = filled.GetProperty("readings").EnumerateArray().First(r => r.GetProperty("nodeId").GetUInt64() == victim);
+        Assert.True(entry.GetProperty("lateHeight").GetUInt64() > recorded.GetProperty("recordHeight").GetUInt64());
+        Assert.True(entry.GetProperty("totalGrams").GetDouble() > 0);
+        Assert.Equal(0, filled.GetProperty("missing").GetInt32());
+        Assert.Equal(1, filled.GetProperty("late").GetInt32());
+        Assert.Equal(withoutVictim + entry.GetProperty("totalGrams").GetDouble(), filled.GetProperty("totalGrams").GetDouble(), withoutVictim * 1e-12);
+
+        // Every node holds the same record once it has applied the late one.
+        var expected = filled.GetRawText();
+        foreach (var id in cluster.Ids)
+        {
+            await PollAsync(() => BlockCarbonAsync(cluster, id, committed.Height), b => b.GetRawText() == expected, $"node {id}'s copy of the record", cluster);
+        }
+        var stats = await cluster.Carbon(leader).GetCarbonStatsAsync(new GetCarbonStatsRequest());
+        Assert.Equal((0UL, 1UL), (stats.MissingReadings, stats.LateReadings));
+    }
+}
