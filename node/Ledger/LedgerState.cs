@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Aurigraph.Node.Api.V1;
@@ -515,20 +516,7 @@ internal sealed class StateAccumulator
     public void Clear() => Array.Clear(_limbs);
 
     /// <summary>Adds another accumulator's sum (mod 2^256): merges the delta of a group applied on its own.</summary>
-    public void Add(StateAccumulator other)
-    {
-        ulong carry = 0;
-        for (var i = 3; i >= 0; i--)
-        {
-            var d = other._limbs[i];
-            var sum = _limbs[i] + d;
-            var c1 = sum < d ? 1UL : 0UL;
-            var sum2 = sum + carry;
-            var c2 = sum2 < sum ? 1UL : 0UL;
-            _limbs[i] = sum2;
-            carry = c1 + c2;
-        }
-    }
+    public void Add(StateAccumulator other) => AddLimbs(other._limbs);
 
     public void WriteTo(Span<byte> destination)
     {
@@ -540,37 +528,62 @@ internal sealed class StateAccumulator
 
     private void Combine(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool subtract)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(length, key.Length);
-        hash.AppendData(length);
-        hash.AppendData(key);
-        hash.AppendData(value);
+        // SHA-256 over (u32 key length | key | value), hashed in one call from a stack or pooled buffer.
+        var size = 4 + key.Length + value.Length;
+        byte[]? rented = null;
+        var buffer = size <= 512 ? stackalloc byte[size] : (rented = ArrayPool<byte>.Shared.Rent(size)).AsSpan(0, size);
+        BinaryPrimitives.WriteInt32BigEndian(buffer, key.Length);
+        key.CopyTo(buffer[4..]);
+        value.CopyTo(buffer[(4 + key.Length)..]);
         Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
-        // Limb 3 is least significant; carries/borrows ripple towards limb 0 and off the top (mod 2^256).
+        SHA256.HashData(buffer, digest);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+        Span<ulong> limbs = stackalloc ulong[4];
+        for (var i = 0; i < 4; i++)
+        {
+            limbs[i] = BinaryPrimitives.ReadUInt64BigEndian(digest[(i * 8)..]);
+        }
+        if (subtract)
+        {
+            SubtractLimbs(limbs);
+        }
+        else
+        {
+            AddLimbs(limbs);
+        }
+    }
+
+    // Limb 3 is least significant; carries and borrows ripple towards limb 0 and off the top (mod 2^256).
+    private void AddLimbs(ReadOnlySpan<ulong> other)
+    {
         ulong carry = 0;
         for (var i = 3; i >= 0; i--)
         {
-            var d = BinaryPrimitives.ReadUInt64BigEndian(digest[(i * 8)..]);
-            if (!subtract)
-            {
-                var sum = _limbs[i] + d;
-                var c1 = sum < d ? 1UL : 0UL;
-                var sum2 = sum + carry;
-                var c2 = sum2 < sum ? 1UL : 0UL;
-                _limbs[i] = sum2;
-                carry = c1 + c2;
-            }
-            else
-            {
-                var diff = _limbs[i] - d;
-                var b1 = _limbs[i] < d ? 1UL : 0UL;
-                var diff2 = diff - carry;
-                var b2 = diff < carry ? 1UL : 0UL;
-                _limbs[i] = diff2;
-                carry = b1 + b2;
-            }
+            var d = other[i];
+            var sum = _limbs[i] + d;
+            var c1 = sum < d ? 1UL : 0UL;
+            var sum2 = sum + carry;
+            var c2 = sum2 < sum ? 1UL : 0UL;
+            _limbs[i] = sum2;
+            carry = c1 + c2;
+        }
+    }
+
+    private void SubtractLimbs(ReadOnlySpan<ulong> other)
+    {
+        ulong borrow = 0;
+        for (var i = 3; i >= 0; i--)
+        {
+            var d = other[i];
+            var diff = _limbs[i] - d;
+            var b1 = _limbs[i] < d ? 1UL : 0UL;
+            var diff2 = diff - borrow;
+            var b2 = diff < borrow ? 1UL : 0UL;
+            _limbs[i] = diff2;
+            borrow = b1 + b2;
         }
     }
 }
