@@ -451,7 +451,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
     private void Apply(IReadOnlyList<Entry> entries)
     {
         using var batch = new WriteBatch();
-        var applied = new List<(AppliedBlock Applied, Block Block)>();
+        var applied = new List<(AppliedBlock Applied, ReadOnlyMemory<byte> Payload)>();
         var indexed = new HashSet<TransactionId>();
         foreach (var entry in entries)
         {
@@ -464,18 +464,17 @@ internal sealed class ConsensusHost : IAsyncDisposable
             {
                 _batching.Observe(_mempool.Count, System.Diagnostics.Stopwatch.GetElapsedTime(proposedAt).TotalMilliseconds);
             }
-            var block = ToBlock(result, entry.Data);
-            _store.AddBlock(batch, block, result, indexed);
+            _store.AddBlock(batch, result, entry.Data, indexed);
             if (_options.Role == NodeRole.Slim && result.Height > (ulong)_options.SlimRetainedBlocks)
             {
                 _store.PruneBody(batch, result.Height - (ulong)_options.SlimRetainedBlocks);
             }
-            applied.Add((result, block));
+            applied.Add((result, entry.Data));
         }
         _log.AddAppliedIndex(batch, entries[^1].Index);
         _database.Db.Write(batch);
 
-        foreach (var (result, block) in applied)
+        foreach (var (result, payload) in applied)
         {
             for (var i = 0; i < result.TransactionIds.Length; i++)
             {
@@ -484,7 +483,10 @@ internal sealed class ConsensusHost : IAsyncDisposable
             }
             _mempool.OnApplied(key => _ledger.Account(key).Nonce, result.Senders);
             _metrics.TransactionsCommitted.Add(result.TransactionIds.Length);
-            _feed.Publish(block);
+            if (_feed.HasSubscribers)
+            {
+                _feed.Publish(LedgerStore.ToBlock(result, payload));
+            }
         }
     }
 
@@ -496,33 +498,6 @@ internal sealed class ConsensusHost : IAsyncDisposable
         Index = (uint)index,
         Receipt = new Receipt { Success = block.Receipts[index].Success, FailureReason = block.Receipts[index].FailureReason ?? "" },
     };
-
-    private static Block ToBlock(AppliedBlock applied, ReadOnlyMemory<byte> payload)
-    {
-        var block = new Block
-        {
-            Header = new BlockHeader
-            {
-                Height = applied.Height,
-                LogIndex = applied.LogIndex,
-                Term = applied.Term,
-                PreviousHash = ByteString.CopyFrom(applied.PreviousHash),
-                TransactionsRoot = ByteString.CopyFrom(applied.TransactionsRoot),
-                StateRoot = ByteString.CopyFrom(applied.StateRoot),
-                TransactionCount = (uint)applied.TransactionIds.Length,
-                Hash = ByteString.CopyFrom(applied.Hash),
-            },
-        };
-        foreach (var (body, signature) in BlockPayload.Decode(payload))
-        {
-            block.Transactions.Add(new SignedTransaction { Body = ByteString.CopyFrom(body.Span), Signature = ByteString.CopyFrom(signature.Span) });
-        }
-        foreach (var receipt in applied.Receipts)
-        {
-            block.Receipts.Add(new Receipt { Success = receipt.Success, FailureReason = receipt.FailureReason ?? "" });
-        }
-        return block;
-    }
 
     private NodeSnapshot Publish()
     {

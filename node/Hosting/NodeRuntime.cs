@@ -201,8 +201,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     {
         if (Store.FindTransaction(id) is { } at)
         {
-            var block = Store.ReadBlock(at.Height);
-            var receipt = block is not null && at.Index < block.Receipts.Count ? block.Receipts[(int)at.Index] : null;
+            var receipt = Store.ReadReceipt(at.Height, at.Index);
             return new TransactionResult { TxId = id.ToString(), State = TransactionState.Committed, Height = at.Height, Index = at.Index, Receipt = receipt };
         }
         if (Tracker.IsPending(id))
