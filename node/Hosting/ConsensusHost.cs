@@ -121,6 +121,9 @@ internal sealed class ConsensusHost : IAsyncDisposable
 
     public LedgerStore Store => _store;
 
+    /// <summary>The consensus loop; faults if the loop stops on an error.</summary>
+    public Task Loop => _loop ?? Task.CompletedTask;
+
     public void Start()
     {
         _loop = Task.Run(() => RunAsync(_stop.Token));
@@ -152,7 +155,10 @@ internal sealed class ConsensusHost : IAsyncDisposable
         {
             await foreach (var input in incoming.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                _inputs.Writer.TryWrite(new HostInput(input, null, Tick: false));
+                // Forwarded transactions are parsed here, off the consensus loop; the loop only admits them.
+                _inputs.Writer.TryWrite(input.Raft is null && input.Channel == ForwardChannel
+                    ? new HostInput(input, null, Tick: false) { Forwarded = ParseForwarded(input.From, input.Payload) }
+                    : new HostInput(input, null, Tick: false));
             }
         }, ct);
         try
@@ -168,6 +174,8 @@ internal sealed class ConsensusHost : IAsyncDisposable
         catch (Exception ex)
         {
             HostLog.LoopFailed(_logger, ex);
+            // Stop the peer pump too, so the loop's task completes (faulted) and the runtime can stop the node.
+            await _stop.CancelAsync().ConfigureAwait(false);
             throw;
         }
         finally
@@ -202,7 +210,11 @@ internal sealed class ConsensusHost : IAsyncDisposable
                     Admit(tx, forwardedBy: 0, rejections: null);
                 }
             }
-            else
+            else if (input.Forwarded is { } forwarded)
+            {
+                AdmitForwarded(forwarded);
+            }
+            else if (input.Peer.Raft is not null || input.Peer.Channel != ForwardChannel)
             {
                 HandlePeerInput(input.Peer);
             }
@@ -222,9 +234,6 @@ internal sealed class ConsensusHost : IAsyncDisposable
         }
         switch (input.Channel)
         {
-            case ForwardChannel:
-                AdmitForwarded(input.From, input.Payload);
-                break;
             case RejectionChannel:
                 foreach (var (id, reason) in DecodeRejections(input.Payload.Span))
                 {
@@ -267,7 +276,8 @@ internal sealed class ConsensusHost : IAsyncDisposable
         _forwardBuffer.Add(tx);
     }
 
-    private void AdmitForwarded(ulong from, ReadOnlyMemory<byte> payload)
+    /// <summary>Parses a forwarded batch (format and nonce fields; the forwarder verified the signatures).</summary>
+    private ForwardedBatch? ParseForwarded(ulong from, ReadOnlyMemory<byte> payload)
     {
         List<(ReadOnlyMemory<byte> Body, ReadOnlyMemory<byte> Signature)> items;
         try
@@ -277,26 +287,34 @@ internal sealed class ConsensusHost : IAsyncDisposable
         catch (FormatException ex)
         {
             HostLog.MalformedForward(_logger, from, ex.Message);
-            return;
+            return null;
         }
-        var rejections = new List<(TransactionId, string)>();
+        var batch = new ForwardedBatch(from, new List<VerifiedTransaction>(items.Count), []);
         foreach (var (body, signature) in items)
         {
             // The forwarder verified the signature (crash-fault model); format and nonce are checked again here.
             var (tx, rejection) = _verifier.Verify(body, signature, checkSignature: false);
-            if (tx is null)
+            if (tx is not null)
             {
-                if (rejection!.Id is { } id)
-                {
-                    rejections.Add((id, rejection.Reason));
-                }
-                continue;
+                batch.Transactions.Add(tx);
             }
-            Admit(tx, from, rejections);
+            else if (rejection!.Id is { } id)
+            {
+                batch.Rejections.Add((id, rejection.Reason));
+            }
         }
-        if (rejections.Count > 0)
+        return batch;
+    }
+
+    private void AdmitForwarded(ForwardedBatch batch)
+    {
+        foreach (var tx in batch.Transactions)
         {
-            _transport.SendApplication(from, RejectionChannel, EncodeRejections(rejections));
+            Admit(tx, batch.From, batch.Rejections);
+        }
+        if (batch.Rejections.Count > 0)
+        {
+            _transport.SendApplication(batch.From, RejectionChannel, EncodeRejections(batch.Rejections));
         }
     }
 
@@ -459,6 +477,10 @@ internal sealed class ConsensusHost : IAsyncDisposable
             {
                 continue;
             }
+            if (_options.Paranoid)
+            {
+                VerifyCommittedSignatures(entry.Index, entry.Data);
+            }
             var result = _ledger.Apply(entry.Index, entry.Term, entry.Data);
             if (_proposedAt.Remove(entry.Index, out var proposedAt))
             {
@@ -478,7 +500,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
         {
             for (var i = 0; i < result.TransactionIds.Length; i++)
             {
-                _tracker.Complete(result.TransactionIds[i], Committed(result, i));
+                _tracker.Complete(result.TransactionIds[i], static c => Committed(c.result, c.i), (result, i));
                 _proposed.Remove(result.TransactionIds[i]);
             }
             _mempool.OnApplied(key => _ledger.Account(key).Nonce, result.Senders);
@@ -486,6 +508,29 @@ internal sealed class ConsensusHost : IAsyncDisposable
             if (_feed.HasSubscribers)
             {
                 _feed.Publish(LedgerStore.ToBlock(result, payload));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Paranoid mode: every signature of a committed block is checked again (in parallel) before it is applied. A
+    /// failure means the block should never have been proposed; applying it would make this node's state differ from
+    /// what its operator trusts, so the node stops instead.
+    /// </summary>
+    private void VerifyCommittedSignatures(ulong index, ReadOnlyMemory<byte> payload)
+    {
+        var transactions = BlockPayload.Decode(payload);
+        var failures = new string?[transactions.Count];
+        Parallel.For(0, transactions.Count, i =>
+        {
+            var (_, rejection) = _verifier.Verify(transactions[i].Body, transactions[i].Signature, checkSignature: true);
+            failures[i] = rejection?.Reason;
+        });
+        for (var i = 0; i < failures.Length; i++)
+        {
+            if (failures[i] is { } reason)
+            {
+                throw new BlockIntegrityException($"paranoid check: transaction {i} of the block at log index {index} fails verification ({reason})");
             }
         }
     }
@@ -559,13 +604,8 @@ internal sealed class ConsensusHost : IAsyncDisposable
         {
             if (task is not null)
             {
-                try
-                {
-                    await task.ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                }
+                // A loop that failed has logged why; stopping must still complete.
+                await task.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
             }
         }
         _stop.Dispose();
@@ -573,4 +613,11 @@ internal sealed class ConsensusHost : IAsyncDisposable
 }
 
 /// <summary>One input to the consensus loop: a peer frame, a batch of admitted transactions, or a tick.</summary>
-internal readonly record struct HostInput(PeerInput Peer, VerifiedTransaction[]? Transactions, bool Tick);
+internal readonly record struct HostInput(PeerInput Peer, VerifiedTransaction[]? Transactions, bool Tick)
+{
+    /// <summary>A forwarded batch, already parsed off the loop.</summary>
+    public ForwardedBatch? Forwarded { get; init; }
+}
+
+/// <summary>Transactions a follower forwarded, parsed; <see cref="Rejections"/> collects what the leader refuses.</summary>
+internal sealed record ForwardedBatch(ulong From, List<VerifiedTransaction> Transactions, List<(TransactionId Id, string Reason)> Rejections);

@@ -210,10 +210,7 @@ internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnF
         {
             if (raw[4] != RecordFormat)
             {
-                // Format 1: the API Block message itself.
-                var old = Block.Parser.ParseFrom(raw.AsSpan(4));
-                return (old.Header, [.. old.Receipts.Select((r, i) => ((uint)i, r)).Where(p => !p.r.Success).Select(p => (p.Item1, p.r.FailureReason))],
-                    old.Transactions.Count == 0 ? default : BlockPayload.Encode([.. old.Transactions.Select(t => new VerifiedTransaction(TransactionId.Of(t.Body.Span), new TransactionBody(), t.Body.Memory, t.Signature.Memory))]));
+                throw new CorruptRecordException($"block {height} in column family 'blocks' has record format {raw[4]}, expected {RecordFormat}");
             }
             var span = raw.AsSpan();
             var headerSize = BinaryPrimitives.ReadInt32LittleEndian(span[5..]);
