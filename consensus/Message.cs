@@ -11,6 +11,9 @@ public enum MessageType : byte
     AppendResponse = 6,
     Heartbeat = 7,
     HeartbeatResponse = 8,
+
+    /// <summary>The leader tells a caught-up voter to campaign now (leadership transfer).</summary>
+    TimeoutNow = 9,
 }
 
 /// <summary>
@@ -23,6 +26,7 @@ public enum MessageType : byte
 /// (first index of the conflicting term, and that term; term 0 means the follower's log is shorter).</item>
 /// <item>Vote/PreVote: <see cref="Index"/>/<see cref="LogTerm"/> describe the candidate's last entry.</item>
 /// <item>Heartbeat/HeartbeatResponse: <see cref="Context"/> is the leader's read-confirmation sequence.</item>
+/// <item>Vote: <see cref="Context"/> 1 marks a campaign the leader asked for (TimeoutNow), granted inside the lease.</item>
 /// </list>
 /// </summary>
 public sealed class Message

@@ -34,7 +34,7 @@ public sealed partial class RaftNode
         Leader = leader;
     }
 
-    private void Campaign(bool preVote)
+    private void Campaign(bool preVote, bool transfer = false)
     {
         ulong electionTerm;
         MessageType type;
@@ -64,7 +64,7 @@ public sealed partial class RaftNode
         {
             if (voter != Id)
             {
-                Send(new Message { Type = type, From = Id, To = voter, Term = electionTerm, Index = lastIndex, LogTerm = lastTerm });
+                Send(new Message { Type = type, From = Id, To = voter, Term = electionTerm, Index = lastIndex, LogTerm = lastTerm, Context = transfer ? TransferCampaign : 0 });
             }
         }
     }
@@ -137,7 +137,7 @@ public sealed partial class RaftNode
                 // A grant carries the term the pre-candidate would run in.
                 return true;
             case MessageType.Vote:
-                if (InLease)
+                if (InLease && m.Context != TransferCampaign)
                 {
                     return false;
                 }
@@ -225,11 +225,15 @@ public sealed partial class RaftNode
                 Leader = m.From;
                 HandleHeartbeat(m);
                 break;
+            case MessageType.TimeoutNow:
+                HandleTimeoutNow(m);
+                break;
         }
     }
 
     private void TickLeader()
     {
+        TickTransfer();
         _heartbeatElapsed++;
         _electionElapsed++;
         if (_electionElapsed >= _config.ElectionTicks)

@@ -254,6 +254,7 @@ public sealed partial class RaftNode
         {
             p.Inflights.FreeLE(m.Index);
         }
+        MaybeFinishTransfer(m.From, p);
         // The window moved or the peer was paused (and may have missed commit updates): send at the next Ready.
         if (wasPaused || p.Next <= _log.LastIndex || p.SentCommit < _log.Committed)
         {

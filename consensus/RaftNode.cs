@@ -153,6 +153,10 @@ public sealed partial class RaftNode
         {
             return new ProposeResult(false, 0, 0, RefusalReason.NotLeader, Leader);
         }
+        if (_leadTransferee != 0)
+        {
+            return new ProposeResult(false, 0, 0, RefusalReason.TransferringLeadership, _leadTransferee);
+        }
         if (_config.MaxUncommittedBytes > 0 && _uncommittedBytes + data.Length > _config.MaxUncommittedBytes && _uncommittedBytes > 0)
         {
             return new ProposeResult(false, 0, 0, RefusalReason.TooMuchUncommitted, Id);
@@ -239,6 +243,7 @@ public sealed partial class RaftNode
             case MessageType.HeartbeatResponse:
             case MessageType.PreVote:
             case MessageType.PreVoteResponse:
+            case MessageType.TimeoutNow:
                 _messages.Add(m);
                 break;
             default:
@@ -259,6 +264,8 @@ public sealed partial class RaftNode
         _heartbeatElapsed = 0;
         _randomizedElectionTimeout = _config.ElectionTicks + _random.NextInt(0, _config.ElectionTicks);
         _votes.Clear();
+        _leadTransferee = 0;
+        _transferElapsed = 0;
         _broadcastPending = false;
         _pendingReads.Clear();
         _readsAwaitingCommit.Clear();

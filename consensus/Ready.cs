@@ -39,6 +39,9 @@ public enum RefusalReason : byte
     None = 0,
     NotLeader = 1,
     TooMuchUncommitted = 2,
+
+    /// <summary>The leader is handing leadership over; the hint names the node taking over.</summary>
+    TransferringLeadership = 3,
 }
 
 /// <summary>The outcome of <see cref="RaftNode.Propose"/>: the entry's (index, term) when accepted, else why not and who leads.</summary>

@@ -9,12 +9,18 @@ internal sealed class BlockFeed
     private readonly Lock _gate = new();
     private readonly List<Channel<Block>> _subscribers = [];
 
+    private volatile int _count;
+
+    /// <summary>Whether anyone listens; the loop builds the API form of a block only when someone does.</summary>
+    public bool HasSubscribers => _count > 0;
+
     public ChannelReader<Block> Subscribe(int capacity = 1024)
     {
         var channel = Channel.CreateBounded<Block>(new BoundedChannelOptions(capacity) { SingleWriter = true, SingleReader = true });
         lock (_gate)
         {
             _subscribers.Add(channel);
+            _count = _subscribers.Count;
         }
         return channel.Reader;
     }
@@ -24,6 +30,7 @@ internal sealed class BlockFeed
         lock (_gate)
         {
             _subscribers.RemoveAll(c => c.Reader == reader);
+            _count = _subscribers.Count;
         }
     }
 
@@ -37,6 +44,7 @@ internal sealed class BlockFeed
                 {
                     _subscribers[i].Writer.TryComplete(new InvalidOperationException("subscriber fell behind; resubscribe from its last height"));
                     _subscribers.RemoveAt(i);
+                    _count = _subscribers.Count;
                 }
             }
         }

@@ -125,6 +125,9 @@ internal sealed class ConsensusHost : IAsyncDisposable
 
     public LedgerStore Store => _store;
 
+    /// <summary>The consensus loop; faults if the loop stops on an error.</summary>
+    public Task Loop => _loop ?? Task.CompletedTask;
+
     public void Start()
     {
         _loop = Task.Run(() => RunAsync(_stop.Token));
@@ -156,7 +159,10 @@ internal sealed class ConsensusHost : IAsyncDisposable
         {
             await foreach (var input in incoming.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                _inputs.Writer.TryWrite(new HostInput(input, null, Tick: false));
+                // Forwarded transactions are parsed here, off the consensus loop; the loop only admits them.
+                _inputs.Writer.TryWrite(input.Raft is null && input.Channel == ForwardChannel
+                    ? new HostInput(input, null, Tick: false) { Forwarded = ParseForwarded(input.From, input.Payload) }
+                    : new HostInput(input, null, Tick: false));
             }
         }, ct);
         try
@@ -172,6 +178,8 @@ internal sealed class ConsensusHost : IAsyncDisposable
         catch (Exception ex)
         {
             HostLog.LoopFailed(_logger, ex);
+            // Stop the peer pump too, so the loop's task completes (faulted) and the runtime can stop the node.
+            await _stop.CancelAsync().ConfigureAwait(false);
             throw;
         }
         finally
@@ -206,7 +214,11 @@ internal sealed class ConsensusHost : IAsyncDisposable
                     Admit(tx, forwardedBy: 0, rejections: null);
                 }
             }
-            else
+            else if (input.Forwarded is { } forwarded)
+            {
+                AdmitForwarded(forwarded);
+            }
+            else if (input.Peer.Raft is not null || input.Peer.Channel != ForwardChannel)
             {
                 HandlePeerInput(input.Peer);
             }
@@ -227,9 +239,6 @@ internal sealed class ConsensusHost : IAsyncDisposable
         }
         switch (input.Channel)
         {
-            case ForwardChannel:
-                AdmitForwarded(input.From, input.Payload);
-                break;
             case RejectionChannel:
                 foreach (var (id, reason) in DecodeRejections(input.Payload.Span))
                 {
@@ -275,7 +284,8 @@ internal sealed class ConsensusHost : IAsyncDisposable
         _forwardBuffer.Add(tx);
     }
 
-    private void AdmitForwarded(ulong from, ReadOnlyMemory<byte> payload)
+    /// <summary>Parses a forwarded batch (format and nonce fields; the forwarder verified the signatures).</summary>
+    private ForwardedBatch? ParseForwarded(ulong from, ReadOnlyMemory<byte> payload)
     {
         List<(ReadOnlyMemory<byte> Body, ReadOnlyMemory<byte> Signature)> items;
         try
@@ -285,26 +295,34 @@ internal sealed class ConsensusHost : IAsyncDisposable
         catch (FormatException ex)
         {
             HostLog.MalformedForward(_logger, from, ex.Message);
-            return;
+            return null;
         }
-        var rejections = new List<(TransactionId, string)>();
+        var batch = new ForwardedBatch(from, new List<VerifiedTransaction>(items.Count), []);
         foreach (var (body, signature) in items)
         {
             // The forwarder verified the signature (crash-fault model); format and nonce are checked again here.
             var (tx, rejection) = _verifier.Verify(body, signature, checkSignature: false);
-            if (tx is null)
+            if (tx is not null)
             {
-                if (rejection!.Id is { } id)
-                {
-                    rejections.Add((id, rejection.Reason));
-                }
-                continue;
+                batch.Transactions.Add(tx);
             }
-            Admit(tx, from, rejections);
+            else if (rejection!.Id is { } id)
+            {
+                batch.Rejections.Add((id, rejection.Reason));
+            }
         }
-        if (rejections.Count > 0)
+        return batch;
+    }
+
+    private void AdmitForwarded(ForwardedBatch batch)
+    {
+        foreach (var tx in batch.Transactions)
         {
-            _transport.SendApplication(from, RejectionChannel, EncodeRejections(rejections));
+            Admit(tx, batch.From, batch.Rejections);
+        }
+        if (batch.Rejections.Count > 0)
+        {
+            _transport.SendApplication(batch.From, RejectionChannel, EncodeRejections(batch.Rejections));
         }
     }
 
@@ -478,7 +496,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
     private void Apply(IReadOnlyList<Entry> entries)
     {
         using var batch = new WriteBatch();
-        var applied = new List<(AppliedBlock Applied, Block Block)>();
+        var applied = new List<(AppliedBlock Applied, ReadOnlyMemory<byte> Payload)>();
         var indexed = new HashSet<TransactionId>();
         foreach (var entry in entries)
         {
@@ -486,34 +504,63 @@ internal sealed class ConsensusHost : IAsyncDisposable
             {
                 continue;
             }
+            if (_options.Paranoid)
+            {
+                VerifyCommittedSignatures(entry.Index, entry.Data);
+            }
             var result = _ledger.Apply(entry.Index, entry.Term, entry.Data);
             if (_proposedAt.Remove(entry.Index, out var proposedAt))
             {
                 _batching.Observe(_mempool.Count, System.Diagnostics.Stopwatch.GetElapsedTime(proposedAt).TotalMilliseconds);
             }
-            var block = ToBlock(result, entry.Data);
-            _store.AddBlock(batch, block, result, indexed);
+            _store.AddBlock(batch, result, entry.Data, indexed);
             _carbon.OnBlockApplied(batch, result);
             if (_options.Role == NodeRole.Slim && result.Height > (ulong)_options.SlimRetainedBlocks)
             {
                 _store.PruneBody(batch, result.Height - (ulong)_options.SlimRetainedBlocks);
             }
-            applied.Add((result, block));
+            applied.Add((result, entry.Data));
         }
         _log.AddAppliedIndex(batch, entries[^1].Index);
         _carbon.OnApplyRound(batch);
         _database.Db.Write(batch);
 
-        foreach (var (result, block) in applied)
+        foreach (var (result, payload) in applied)
         {
             for (var i = 0; i < result.TransactionIds.Length; i++)
             {
-                _tracker.Complete(result.TransactionIds[i], Committed(result, i));
+                _tracker.Complete(result.TransactionIds[i], static c => Committed(c.result, c.i), (result, i));
                 _proposed.Remove(result.TransactionIds[i]);
             }
             _mempool.OnApplied(key => _ledger.Account(key).Nonce, result.Senders);
             _metrics.TransactionsCommitted.Add(result.TransactionIds.Length);
-            _feed.Publish(block);
+            if (_feed.HasSubscribers)
+            {
+                _feed.Publish(LedgerStore.ToBlock(result, payload));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Paranoid mode: every signature of a committed block is checked again (in parallel) before it is applied. A
+    /// failure means the block should never have been proposed; applying it would make this node's state differ from
+    /// what its operator trusts, so the node stops instead.
+    /// </summary>
+    private void VerifyCommittedSignatures(ulong index, ReadOnlyMemory<byte> payload)
+    {
+        var transactions = BlockPayload.Decode(payload);
+        var failures = new string?[transactions.Count];
+        Parallel.For(0, transactions.Count, i =>
+        {
+            var (_, rejection) = _verifier.Verify(transactions[i].Body, transactions[i].Signature, checkSignature: true);
+            failures[i] = rejection?.Reason;
+        });
+        for (var i = 0; i < failures.Length; i++)
+        {
+            if (failures[i] is { } reason)
+            {
+                throw new BlockIntegrityException($"paranoid check: transaction {i} of the block at log index {index} fails verification ({reason})");
+            }
         }
     }
 
@@ -525,33 +572,6 @@ internal sealed class ConsensusHost : IAsyncDisposable
         Index = (uint)index,
         Receipt = new Receipt { Success = block.Receipts[index].Success, FailureReason = block.Receipts[index].FailureReason ?? "" },
     };
-
-    private static Block ToBlock(AppliedBlock applied, ReadOnlyMemory<byte> payload)
-    {
-        var block = new Block
-        {
-            Header = new BlockHeader
-            {
-                Height = applied.Height,
-                LogIndex = applied.LogIndex,
-                Term = applied.Term,
-                PreviousHash = ByteString.CopyFrom(applied.PreviousHash),
-                TransactionsRoot = ByteString.CopyFrom(applied.TransactionsRoot),
-                StateRoot = ByteString.CopyFrom(applied.StateRoot),
-                TransactionCount = (uint)applied.TransactionIds.Length,
-                Hash = ByteString.CopyFrom(applied.Hash),
-            },
-        };
-        foreach (var (body, signature) in BlockPayload.Decode(payload))
-        {
-            block.Transactions.Add(new SignedTransaction { Body = ByteString.CopyFrom(body.Span), Signature = ByteString.CopyFrom(signature.Span) });
-        }
-        foreach (var receipt in applied.Receipts)
-        {
-            block.Receipts.Add(new Receipt { Success = receipt.Success, FailureReason = receipt.FailureReason ?? "" });
-        }
-        return block;
-    }
 
     private NodeSnapshot Publish()
     {
@@ -613,13 +633,8 @@ internal sealed class ConsensusHost : IAsyncDisposable
         {
             if (task is not null)
             {
-                try
-                {
-                    await task.ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                }
+                // A loop that failed has logged why; stopping must still complete.
+                await task.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
             }
         }
         _stop.Dispose();
@@ -627,4 +642,11 @@ internal sealed class ConsensusHost : IAsyncDisposable
 }
 
 /// <summary>One input to the consensus loop: a peer frame, a batch of admitted transactions, or a tick.</summary>
-internal readonly record struct HostInput(PeerInput Peer, VerifiedTransaction[]? Transactions, bool Tick);
+internal readonly record struct HostInput(PeerInput Peer, VerifiedTransaction[]? Transactions, bool Tick)
+{
+    /// <summary>A forwarded batch, already parsed off the loop.</summary>
+    public ForwardedBatch? Forwarded { get; init; }
+}
+
+/// <summary>Transactions a follower forwarded, parsed; <see cref="Rejections"/> collects what the leader refuses.</summary>
+internal sealed record ForwardedBatch(ulong From, List<VerifiedTransaction> Transactions, List<(TransactionId Id, string Reason)> Rejections);

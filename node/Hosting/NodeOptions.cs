@@ -82,6 +82,22 @@ public sealed class NodeOptions
 
     public SignatureMode SignatureMode { get; set; } = SignatureMode.Ed25519;
 
+    /// <summary>
+    /// Followers (and the leader, for transactions another node admitted) verify the signatures of every committed
+    /// block again before applying it, and stop rather than apply a block with a bad one. Off by default: in the
+    /// crash-fault model the admitting node's check is enough and followers check only the transactions root.
+    /// </summary>
+    public bool Paranoid { get; set; }
+
+    /// <summary>Admission shards keyed by sender (1–256); 0 means one per processor.</summary>
+    public int ValidationShards { get; set; }
+
+    /// <summary>Recent transaction ids each node remembers at admission to recognise resubmissions without a disk read.</summary>
+    public int RecentTransactionWindow { get; set; } = 65_536;
+
+    /// <summary>Blocks with at least this many transactions are applied in parallel groups of independent transactions; 0 turns it off.</summary>
+    public int ParallelApplyThreshold { get; set; } = 256;
+
     /// <summary>How long a submission waits for its commit before answering DEADLINE_EXCEEDED (outcome unknown).</summary>
     public int CommitTimeoutMilliseconds { get; set; } = 10_000;
 
@@ -173,6 +189,18 @@ public sealed class NodeOptions
         if (MempoolMaxBytes < MaxTransactionBytes)
         {
             errors.Add($"{Section}:MempoolMaxBytes must be at least {Section}:MaxTransactionBytes");
+        }
+        if (ValidationShards is < 0 or > Transactions.AdmissionShards.MaxShards)
+        {
+            errors.Add($"{Section}:ValidationShards must be between 0 (one per processor) and {Transactions.AdmissionShards.MaxShards}");
+        }
+        if (RecentTransactionWindow < Transactions.AdmissionShards.MaxShards)
+        {
+            errors.Add($"{Section}:RecentTransactionWindow must be at least {Transactions.AdmissionShards.MaxShards}");
+        }
+        if (ParallelApplyThreshold < 0)
+        {
+            errors.Add($"{Section}:ParallelApplyThreshold must be 0 (off) or positive");
         }
         if (SlimRetainedBlocks <= 0)
         {

@@ -24,8 +24,11 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     private readonly PeerTransport _transport;
     private readonly ConsensusHost? _host;
 
-    public NodeRuntime(IOptions<NodeOptions> options, ILoggerFactory loggers, CarbonServices? carbon = null)
+    private readonly IHostApplicationLifetime? _lifetime;
+
+    public NodeRuntime(IOptions<NodeOptions> options, ILoggerFactory loggers, IHostApplicationLifetime? lifetime = null, CarbonServices? carbon = null)
     {
+        _lifetime = lifetime;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
         _options = options.Value;
@@ -39,8 +42,15 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         _database = NodeDatabase.Open(Path.GetFullPath(_options.DataDir), _options.ChainId, _options.NodeId);
         var log = new RaftLogStorage(_database);
         var ledger = LoadLedger(genesis, log);
+        ledger.ParallelApplyThreshold = _options.ParallelApplyThreshold;
         Verifier = new TransactionVerifier(_options.ChainId, _options.MaxTransactionBytes);
         Tracker = new SubmissionTracker();
+        Admission = new AdmissionShards(
+            _options.ValidationShards > 0 ? _options.ValidationShards : Math.Min(Environment.ProcessorCount, AdmissionShards.MaxShards),
+            Verifier,
+            _options.SignatureMode == SignatureMode.Ed25519,
+            _options.RecentTransactionWindow,
+            Tracker.IsPending);
         Feed = new BlockFeed();
         var peers = _options.Members.Where(m => m.Id != _options.NodeId).ToDictionary(m => m.Id, m => IPEndPoint.Parse(m.PeerAddress));
         _transport = new PeerTransport(
@@ -60,6 +70,8 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     public TransactionVerifier Verifier { get; }
 
     public SubmissionTracker Tracker { get; }
+
+    public AdmissionShards Admission { get; }
 
     public BlockFeed Feed { get; }
 
@@ -96,6 +108,17 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     {
         await _transport.StartAsync(cancellationToken).ConfigureAwait(false);
         _host!.Start();
+        _ = _host.Loop.ContinueWith(
+            loop =>
+            {
+                // The loop stops only on a fault it cannot get past (a block that fails its integrity checks, a
+                // storage error): the node must not keep answering as if it were applying blocks.
+                Environment.ExitCode = ExitCodes.LoopFailed;
+                _lifetime?.StopApplication();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted,
+            TaskScheduler.Default);
         HostLog.Started(_logger, _options.NodeId, _options.Role, _options.Self.PeerAddress, _options.Self.ApiAddress);
     }
 
@@ -111,6 +134,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         }
         await _host!.DisposeAsync().ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
+        await Admission.DisposeAsync().ConfigureAwait(false);
         _database.Dispose();
         Metrics.Dispose();
         Carbon.Dispose();
@@ -123,77 +147,32 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     public async Task<SubmitTransactionsResponse> SubmitAsync(IReadOnlyList<SignedTransaction> transactions, CancellationToken ct)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var results = new TransactionResult?[transactions.Count];
-        var waits = new Task<TransactionResult>?[transactions.Count];
-        var verified = new VerifiedTransaction?[transactions.Count];
-        var rejections = new TransactionRejection?[transactions.Count];
-        var checkSignatures = _options.SignatureMode == SignatureMode.Ed25519;
         Carbon.AddIngress(transactions);
-        if (transactions.Count >= 64)
-        {
-            Parallel.For(0, transactions.Count, i => (verified[i], rejections[i]) = Verifier.Verify(transactions[i].Body.Memory, transactions[i].Signature.Memory, checkSignatures));
-        }
-        else
-        {
-            for (var i = 0; i < transactions.Count; i++)
-            {
-                (verified[i], rejections[i]) = Verifier.Verify(transactions[i].Body.Memory, transactions[i].Signature.Memory, checkSignatures);
-            }
-        }
-        var admitted = new List<VerifiedTransaction>(transactions.Count);
-        for (var i = 0; i < transactions.Count; i++)
-        {
-            if (verified[i] is not { } tx)
-            {
-                results[i] = new TransactionResult
-                {
-                    TxId = rejections[i]!.Id?.ToString() ?? "",
-                    State = TransactionState.Rejected,
-                    RejectReason = rejections[i]!.Reason,
-                };
-                continue;
-            }
-            if (Lookup(tx.Id) is { State: TransactionState.Committed } committed)
-            {
-                results[i] = committed; // a resubmission of a committed transaction answers with its commit
-                continue;
-            }
-            Tracker.ClearRejection(tx.Id);
-            var alreadyPending = Tracker.IsPending(tx.Id);
-            waits[i] = Tracker.Wait(tx.Id);
-            if (!alreadyPending)
-            {
-                admitted.Add(tx);
-            }
-        }
-        if (admitted.Count > 0)
-        {
-            _host!.Submit([.. admitted]);
-        }
-        var pending = waits.Where(w => w is not null).Cast<Task>().ToArray();
+        var batch = new BatchWait(transactions.Count);
+        var verdicts = await Admission.ValidateAsync(transactions, (v, part) => Admit(v, part, batch)).ConfigureAwait(false);
         try
         {
-            await Task.WhenAll(pending).WaitAsync(TimeSpan.FromMilliseconds(_options.CommitTimeoutMilliseconds), ct).ConfigureAwait(false);
+            await batch.Completion.WaitAsync(TimeSpan.FromMilliseconds(_options.CommitTimeoutMilliseconds), ct).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
         }
         var latency = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var response = new SubmitTransactionsResponse();
-        foreach (var wait in waits)
+        var committed = 0;
+        var refusedFull = 0;
+        for (var i = 0; i < verdicts.Length; i++)
         {
-            if (wait is { IsCompletedSuccessfully: true } && wait.Result.State == TransactionState.Committed)
-            {
-                Metrics.CommitLatency.Record(latency);
-            }
+            var result = Volatile.Read(ref batch.Results[i]) ?? new TransactionResult { TxId = verdicts[i].Transaction!.Id.ToString(), State = TransactionState.Pending };
+            committed += result.State == TransactionState.Committed ? 1 : 0;
+            refusedFull += result.State == TransactionState.Rejected && result.RejectReason == Mempool.FullReason ? 1 : 0;
+            response.Results.Add(result);
         }
-        for (var i = 0; i < transactions.Count; i++)
+        if (committed > 0)
         {
-            response.Results.Add(results[i] ?? (waits[i]!.IsCompletedSuccessfully
-                ? waits[i]!.Result
-                : new TransactionResult { TxId = verified[i]!.Id.ToString(), State = TransactionState.Pending }));
+            Metrics.CommitLatency.Record(latency);
         }
-        if (response.Results.Count > 0 && response.Results.All(r => r.State == TransactionState.Rejected && r.RejectReason == Mempool.FullReason))
+        if (refusedFull == verdicts.Length && refusedFull > 0)
         {
             // Nothing of the batch was taken: the whole call is refused, with how long to wait before retrying.
             var retryMs = Math.Max(50, _options.TickMilliseconds * 4);
@@ -204,14 +183,56 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         return response;
     }
 
+    /// <summary>
+    /// Admission of one shard's part of a call, on that shard (so a sender's transactions reach the loop in order):
+    /// refusals answer at once; a transaction already committed answers with its commit; one already waited for
+    /// shares that wait; the rest wait for their outcome and go to the consensus loop together.
+    /// </summary>
+    private void Admit(Admission[] verdicts, List<int> part, BatchWait batch)
+    {
+        List<VerifiedTransaction>? admitted = null;
+        foreach (var i in part)
+        {
+            var verdict = verdicts[i];
+            if (verdict.Outcome == AdmissionOutcome.Rejected)
+            {
+                batch.Skip(i, new TransactionResult
+                {
+                    TxId = verdict.Rejection!.Id?.ToString() ?? "",
+                    State = TransactionState.Rejected,
+                    RejectReason = verdict.Rejection.Reason,
+                });
+                continue;
+            }
+            var tx = verdict.Transaction!;
+            // Fresh: not admitted here recently, so only the transaction index (bloom-filtered) can know it.
+            // Duplicate: admitted here recently — pending (join it), committed, or refused (admit it again).
+            if (!Tracker.IsPending(tx.Id) && Store.FindTransaction(tx.Id) is { } at)
+            {
+                batch.Skip(i, Committed(tx.Id, at));
+                continue;
+            }
+            Tracker.ClearRejection(tx.Id);
+            if (Tracker.Wait(tx.Id, batch, i))
+            {
+                (admitted ??= []).Add(tx);
+            }
+        }
+        if (admitted is not null)
+        {
+            _host!.Submit([.. admitted]);
+        }
+    }
+
+    private TransactionResult Committed(TransactionId id, (ulong Height, uint Index) at) =>
+        new() { TxId = id.ToString(), State = TransactionState.Committed, Height = at.Height, Index = at.Index, Receipt = Store.ReadReceipt(at.Height, at.Index) };
+
     /// <summary>What this node knows of a transaction: committed (from the index), pending, recently rejected, or unknown.</summary>
     public TransactionResult Lookup(TransactionId id)
     {
         if (Store.FindTransaction(id) is { } at)
         {
-            var block = Store.ReadBlock(at.Height);
-            var receipt = block is not null && at.Index < block.Receipts.Count ? block.Receipts[(int)at.Index] : null;
-            return new TransactionResult { TxId = id.ToString(), State = TransactionState.Committed, Height = at.Height, Index = at.Index, Receipt = receipt };
+            return Committed(id, at);
         }
         if (Tracker.IsPending(id))
         {

@@ -19,7 +19,7 @@ internal static class NodeServer
             if (!File.Exists(configFile))
             {
                 await Console.Error.WriteLineAsync($"configuration error: --config file '{configFile}' does not exist").ConfigureAwait(false);
-                return 2;
+                return ExitCodes.BadConfiguration;
             }
             builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false);
             // Environment variables and the command line still override the file.
@@ -34,7 +34,7 @@ internal static class NodeServer
         catch (InvalidOperationException ex)
         {
             await Console.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadConfiguration;
         }
         var errors = options.Validate();
         if (errors.Count > 0)
@@ -43,12 +43,12 @@ internal static class NodeServer
             {
                 await Console.Error.WriteLineAsync($"configuration error: {error}").ConfigureAwait(false);
             }
-            return 2;
+            return ExitCodes.BadConfiguration;
         }
         if (!File.Exists(options.GenesisFile))
         {
             await Console.Error.WriteLineAsync($"configuration error: {NodeOptions.Section}:GenesisFile '{options.GenesisFile}' does not exist").ConfigureAwait(false);
-            return 2;
+            return ExitCodes.BadConfiguration;
         }
 
         builder.Services.Configure<NodeOptions>(builder.Configuration.GetSection(NodeOptions.Section));
@@ -93,9 +93,9 @@ internal static class NodeServer
         catch (Exception ex) when (ex is Storage.StorageException or InvalidDataException or IOException or InvalidOperationException or ArgumentException)
         {
             await Console.Error.WriteLineAsync($"node {options.NodeId} failed to start: {ex.Message}").ConfigureAwait(false);
-            return 3;
+            return ExitCodes.StartFailed;
         }
-        return 0;
+        return Environment.ExitCode;
     }
 
     private static IPAddress ListenAddress(Uri uri) => uri.Host switch

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Aurigraph.Node.Api.V1;
@@ -68,7 +69,7 @@ public sealed class LedgerState
         foreach (var account in genesis.Accounts)
         {
             var key = new ByteKey(Convert.FromHexString(account.PublicKey));
-            state.SetAccount(key, account.Balance, 0, writes: null);
+            state.SetAccount(key, account.Balance, 0);
         }
         return state;
     }
@@ -78,28 +79,86 @@ public sealed class LedgerState
 
     public byte[]? Value(ReadOnlySpan<byte> key) => _values.TryGetValue(new ByteKey(key.ToArray()), out var v) ? v : null;
 
-    /// <summary>Applies the next block. Transactions were verified at admission; bodies that fail to parse get a failure receipt.</summary>
-    public AppliedBlock Apply(ulong logIndex, ulong term, ReadOnlyMemory<byte> payload)
+    /// <summary>
+    /// Blocks with at least this many transactions are applied in parallel groups (see <see cref="Apply(ulong, ulong, ReadOnlyMemory{byte}, bool)"/>);
+    /// smaller blocks run on the calling thread. 0 or less turns parallel apply off.
+    /// </summary>
+    public int ParallelApplyThreshold { get; set; } = 256;
+
+    /// <summary>Upper bound on the threads a parallel apply uses (default: the processor count).</summary>
+    public int MaxApplyParallelism { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Applies the next block. Transactions were verified at admission; bodies that fail to parse get a failure
+    /// receipt. The transactions root in the payload is checked against the bodies before anything changes.
+    /// </summary>
+    public AppliedBlock Apply(ulong logIndex, ulong term, ReadOnlyMemory<byte> payload) =>
+        Apply(logIndex, term, payload, ParallelApplyThreshold > 0 && MaxApplyParallelism > 1);
+
+    /// <summary>Applies the next block, choosing sequential or parallel execution explicitly (for tests and benchmarks).</summary>
+    /// <remarks>
+    /// Parallel apply: transactions are grouped by the records they touch (union-find over sender, recipient and put
+    /// key), so no two groups share a record. Each group runs in block order against the state as it was before the
+    /// block plus its own writes; groups run concurrently, then their writes and state-root deltas are merged in the
+    /// order of each group's first transaction. Because groups share no record, every transaction sees exactly what
+    /// it would have seen in sequential order, and the accumulator is a sum, so the result is bit-identical.
+    /// </remarks>
+    public AppliedBlock Apply(ulong logIndex, ulong term, ReadOnlyMemory<byte> payload, bool allowParallel)
     {
         var view = BlockPayload.Read(payload);
         var transactions = view.Transactions;
+        var count = transactions.Count;
         var height = Height + 1;
-        var ids = new TransactionId[transactions.Count];
-        var receipts = new ReceiptRecord[transactions.Count];
-        var senders = new byte[]?[transactions.Count];
-        var writes = new List<KeyValuePair<byte[], byte[]?>>();
-        for (var i = 0; i < transactions.Count; i++)
+        var ids = new TransactionId[count];
+        var bodies = new TransactionBody?[count];
+        var parallel = allowParallel && count >= Math.Max(1, ParallelApplyThreshold);
+        if (parallel)
         {
-            ids[i] = TransactionId.Of(transactions[i].Body.Span);
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = MaxApplyParallelism }, i => Parse(transactions[i].Body, out ids[i], out bodies[i]));
+        }
+        else
+        {
+            for (var i = 0; i < count; i++)
+            {
+                Parse(transactions[i].Body, out ids[i], out bodies[i]);
+            }
         }
         var txRoot = TransactionsRoot(ids);
         if (!view.TransactionsRoot.Span.SequenceEqual(txRoot))
         {
             throw new BlockIntegrityException($"block at log index {logIndex}: transactions root {Convert.ToHexStringLower(view.TransactionsRoot.Span)} in the payload, {Convert.ToHexStringLower(txRoot)} recomputed from its bodies");
         }
-        for (var i = 0; i < transactions.Count; i++)
+        var receipts = new ReceiptRecord[count];
+        var senders = new byte[]?[count];
+        List<KeyValuePair<byte[], byte[]?>> writes;
+        var groups = parallel ? Group(bodies) : null;
+        if (groups is null || groups.Count < 2)
         {
-            receipts[i] = ApplyTransaction(transactions[i].Body, writes, out senders[i]);
+            var execution = new Execution(this, direct: true);
+            for (var i = 0; i < count; i++)
+            {
+                receipts[i] = execution.Run(bodies[i], out senders[i]);
+            }
+            writes = execution.Writes;
+        }
+        else
+        {
+            var executions = new Execution[groups.Count];
+            Parallel.For(0, groups.Count, new ParallelOptions { MaxDegreeOfParallelism = MaxApplyParallelism }, g =>
+            {
+                var execution = new Execution(this, direct: false);
+                foreach (var i in groups[g])
+                {
+                    receipts[i] = execution.Run(bodies[i], out senders[i]);
+                }
+                executions[g] = execution;
+            });
+            writes = [];
+            foreach (var execution in executions)
+            {
+                execution.MergeInto(this);
+                writes.AddRange(execution.Writes);
+            }
         }
         var stateRoot = ComputeRoot(height);
         var hash = BlockHash(height, logIndex, term, LastBlockHash, txRoot, stateRoot);
@@ -109,88 +168,223 @@ public sealed class LedgerState
         return block;
     }
 
-    private ReceiptRecord ApplyTransaction(ReadOnlyMemory<byte> bodyBytes, List<KeyValuePair<byte[], byte[]?>> writes, out byte[]? senderKey)
+    private static void Parse(ReadOnlyMemory<byte> bodyBytes, out TransactionId id, out TransactionBody? body)
     {
-        senderKey = null;
-        TransactionBody body;
+        id = TransactionId.Of(bodyBytes.Span);
         try
         {
             body = TransactionBody.Parser.ParseFrom(bodyBytes.Span);
         }
         catch (InvalidProtocolBufferException)
         {
-            return new ReceiptRecord(false, "malformed transaction body");
-        }
-        if (body.ChainId != ChainId)
-        {
-            return new ReceiptRecord(false, "wrong chain id");
-        }
-        senderKey = body.Sender.ToByteArray();
-        var sender = new ByteKey(senderKey);
-        var (balance, nonce) = _accounts.TryGetValue(sender, out var a) ? a : (0UL, 0UL);
-        if (body.Nonce != nonce)
-        {
-            return new ReceiptRecord(false, $"bad nonce: expected {nonce}, got {body.Nonce}");
-        }
-        switch (body.OperationCase)
-        {
-            case TransactionBody.OperationOneofCase.Transfer:
-                {
-                    var amount = body.Transfer.Amount;
-                    if (balance < amount)
-                    {
-                        // The nonce is consumed: the failed transaction is part of the block.
-                        SetAccount(sender, balance, nonce + 1, writes);
-                        return new ReceiptRecord(false, "insufficient balance");
-                    }
-                    var to = new ByteKey(body.Transfer.To.ToByteArray());
-                    if (to.Equals(sender))
-                    {
-                        SetAccount(sender, balance, nonce + 1, writes);
-                        return ReceiptRecord.Ok;
-                    }
-                    var (toBalance, toNonce) = _accounts.TryGetValue(to, out var t) ? t : (0UL, 0UL);
-                    if (ulong.MaxValue - toBalance < amount)
-                    {
-                        SetAccount(sender, balance, nonce + 1, writes);
-                        return new ReceiptRecord(false, "recipient balance would overflow");
-                    }
-                    SetAccount(sender, balance - amount, nonce + 1, writes);
-                    SetAccount(to, toBalance + amount, toNonce, writes);
-                    return ReceiptRecord.Ok;
-                }
-            case TransactionBody.OperationOneofCase.Put:
-                SetAccount(sender, balance, nonce + 1, writes);
-                SetValue(new ByteKey(body.Put.Key.ToByteArray()), body.Put.Value.ToByteArray(), writes);
-                return ReceiptRecord.Ok;
-            default:
-                return new ReceiptRecord(false, "no operation");
+            body = null;
         }
     }
 
-    private void SetAccount(ByteKey key, ulong balance, ulong nonce, List<KeyValuePair<byte[], byte[]?>>? writes)
+    /// <summary>
+    /// Splits a block into groups of transactions that share no account or key (union-find over the records each
+    /// touches), each group in block order, groups ordered by their first transaction.
+    /// </summary>
+    private List<List<int>> Group(TransactionBody?[] bodies)
+    {
+        var parent = new int[bodies.Length];
+        var owner = new Dictionary<ByteKey, int>(bodies.Length * 2);
+        for (var i = 0; i < bodies.Length; i++)
+        {
+            parent[i] = i;
+            if (bodies[i] is not { } body || body.ChainId != ChainId)
+            {
+                continue; // touches nothing: its receipt is a failure decided without state
+            }
+            Touch(new ByteKey(Prefixed(AccountPrefix, body.Sender.Span)), i);
+            switch (body.OperationCase)
+            {
+                case TransactionBody.OperationOneofCase.Transfer:
+                    Touch(new ByteKey(Prefixed(AccountPrefix, body.Transfer.To.Span)), i);
+                    break;
+                case TransactionBody.OperationOneofCase.Put:
+                    Touch(new ByteKey(Prefixed(KeyValuePrefix, body.Put.Key.Span)), i);
+                    break;
+            }
+        }
+        var groups = new List<List<int>>();
+        var groupOfRoot = new Dictionary<int, int>();
+        for (var i = 0; i < bodies.Length; i++)
+        {
+            var root = Find(i);
+            if (!groupOfRoot.TryGetValue(root, out var g))
+            {
+                g = groups.Count;
+                groupOfRoot[root] = g;
+                groups.Add([]);
+            }
+            groups[g].Add(i);
+        }
+        return groups;
+
+        void Touch(ByteKey record, int i)
+        {
+            if (owner.TryGetValue(record, out var other))
+            {
+                Union(other, i);
+            }
+            else
+            {
+                owner[record] = i;
+            }
+        }
+
+        int Find(int x)
+        {
+            while (parent[x] != x)
+            {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            return x;
+        }
+
+        void Union(int a, int b)
+        {
+            var ra = Find(a);
+            var rb = Find(b);
+            if (ra != rb)
+            {
+                // The smaller index stays the root, so a group's root is its first transaction.
+                if (ra < rb)
+                {
+                    parent[rb] = ra;
+                }
+                else
+                {
+                    parent[ra] = rb;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs transactions against the ledger. Direct: reads and writes the ledger itself (sequential apply).
+    /// Overlay: reads the ledger (unchanged while groups run) plus its own writes, and keeps its writes and its
+    /// state-root delta to itself until <see cref="MergeInto"/> (one group of a parallel apply).
+    /// </summary>
+    private sealed class Execution(LedgerState state, bool direct)
+    {
+        private readonly Dictionary<ByteKey, (ulong Balance, ulong Nonce)>? _accounts = direct ? null : [];
+        private readonly Dictionary<ByteKey, byte[]>? _values = direct ? null : [];
+        private readonly StateAccumulator _accumulator = direct ? state._accumulator : new();
+
+        public List<KeyValuePair<byte[], byte[]?>> Writes { get; } = [];
+
+        public ReceiptRecord Run(TransactionBody? body, out byte[]? senderKey)
+        {
+            senderKey = null;
+            if (body is null)
+            {
+                return new ReceiptRecord(false, "malformed transaction body");
+            }
+            if (body.ChainId != state.ChainId)
+            {
+                return new ReceiptRecord(false, "wrong chain id");
+            }
+            senderKey = body.Sender.ToByteArray();
+            var sender = new ByteKey(senderKey);
+            var (balance, nonce) = TryAccount(sender, out var a) ? a : (0UL, 0UL);
+            if (body.Nonce != nonce)
+            {
+                return new ReceiptRecord(false, $"bad nonce: expected {nonce}, got {body.Nonce}");
+            }
+            switch (body.OperationCase)
+            {
+                case TransactionBody.OperationOneofCase.Transfer:
+                    {
+                        var amount = body.Transfer.Amount;
+                        if (balance < amount)
+                        {
+                            // The nonce is consumed: the failed transaction is part of the block.
+                            SetAccount(sender, balance, nonce + 1);
+                            return new ReceiptRecord(false, "insufficient balance");
+                        }
+                        var to = new ByteKey(body.Transfer.To.ToByteArray());
+                        if (to.Equals(sender))
+                        {
+                            SetAccount(sender, balance, nonce + 1);
+                            return ReceiptRecord.Ok;
+                        }
+                        var (toBalance, toNonce) = TryAccount(to, out var t) ? t : (0UL, 0UL);
+                        if (ulong.MaxValue - toBalance < amount)
+                        {
+                            SetAccount(sender, balance, nonce + 1);
+                            return new ReceiptRecord(false, "recipient balance would overflow");
+                        }
+                        SetAccount(sender, balance - amount, nonce + 1);
+                        SetAccount(to, toBalance + amount, toNonce);
+                        return ReceiptRecord.Ok;
+                    }
+                case TransactionBody.OperationOneofCase.Put:
+                    SetAccount(sender, balance, nonce + 1);
+                    SetValue(new ByteKey(body.Put.Key.ToByteArray()), body.Put.Value.ToByteArray());
+                    return ReceiptRecord.Ok;
+                default:
+                    return new ReceiptRecord(false, "no operation");
+            }
+        }
+
+        private bool TryAccount(ByteKey key, out (ulong Balance, ulong Nonce) account) =>
+            (_accounts is not null && _accounts.TryGetValue(key, out account)) || state._accounts.TryGetValue(key, out account);
+
+        private bool TryValue(ByteKey key, out byte[] value) =>
+            (_values is not null && _values.TryGetValue(key, out value!)) || state._values.TryGetValue(key, out value!);
+
+        private void SetAccount(ByteKey key, ulong balance, ulong nonce)
+        {
+            var recordKey = Prefixed(AccountPrefix, key.Bytes);
+            if (TryAccount(key, out var old))
+            {
+                _accumulator.Remove(recordKey, EncodeAccount(old.Balance, old.Nonce));
+            }
+            var value = EncodeAccount(balance, nonce);
+            _accumulator.Add(recordKey, value);
+            (_accounts ?? state._accounts)[key] = (balance, nonce);
+            Writes.Add(new(recordKey, value));
+        }
+
+        private void SetValue(ByteKey key, byte[] value)
+        {
+            var recordKey = Prefixed(KeyValuePrefix, key.Bytes);
+            if (TryValue(key, out var old))
+            {
+                _accumulator.Remove(recordKey, old);
+            }
+            _accumulator.Add(recordKey, value);
+            (_values ?? state._values)[key] = value;
+            Writes.Add(new(recordKey, value));
+        }
+
+        public void MergeInto(LedgerState target)
+        {
+            foreach (var (key, account) in _accounts!)
+            {
+                target._accounts[key] = account;
+            }
+            foreach (var (key, value) in _values!)
+            {
+                target._values[key] = value;
+            }
+            target._accumulator.Add(_accumulator);
+        }
+    }
+
+    /// <summary>Sets an account outside any block (genesis).</summary>
+    private void SetAccount(ByteKey key, ulong balance, ulong nonce)
     {
         var recordKey = Prefixed(AccountPrefix, key.Bytes);
         if (_accounts.TryGetValue(key, out var old))
         {
             _accumulator.Remove(recordKey, EncodeAccount(old.Balance, old.Nonce));
         }
-        var value = EncodeAccount(balance, nonce);
-        _accumulator.Add(recordKey, value);
+        _accumulator.Add(recordKey, EncodeAccount(balance, nonce));
         _accounts[key] = (balance, nonce);
-        writes?.Add(new(recordKey, value));
-    }
-
-    private void SetValue(ByteKey key, byte[] value, List<KeyValuePair<byte[], byte[]?>> writes)
-    {
-        var recordKey = Prefixed(KeyValuePrefix, key.Bytes);
-        if (_values.TryGetValue(key, out var old))
-        {
-            _accumulator.Remove(recordKey, old);
-        }
-        _accumulator.Add(recordKey, value);
-        _values[key] = value;
-        writes.Add(new(recordKey, value));
     }
 
     /// <summary>Rebuilds the state from persisted records (as written through <see cref="AppliedBlock.StateWrites"/>).</summary>
@@ -249,11 +443,11 @@ public sealed class LedgerState
         return bytes;
     }
 
-    private static byte[] Prefixed(byte prefix, byte[] key)
+    private static byte[] Prefixed(byte prefix, ReadOnlySpan<byte> key)
     {
         var bytes = new byte[key.Length + 1];
         bytes[0] = prefix;
-        key.CopyTo(bytes, 1);
+        key.CopyTo(bytes.AsSpan(1));
         return bytes;
     }
 
@@ -321,6 +515,9 @@ internal sealed class StateAccumulator
 
     public void Clear() => Array.Clear(_limbs);
 
+    /// <summary>Adds another accumulator's sum (mod 2^256): merges the delta of a group applied on its own.</summary>
+    public void Add(StateAccumulator other) => AddLimbs(other._limbs);
+
     public void WriteTo(Span<byte> destination)
     {
         for (var i = 0; i < 4; i++)
@@ -331,37 +528,62 @@ internal sealed class StateAccumulator
 
     private void Combine(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool subtract)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(length, key.Length);
-        hash.AppendData(length);
-        hash.AppendData(key);
-        hash.AppendData(value);
+        // SHA-256 over (u32 key length | key | value), hashed in one call from a stack or pooled buffer.
+        var size = 4 + key.Length + value.Length;
+        byte[]? rented = null;
+        var buffer = size <= 512 ? stackalloc byte[size] : (rented = ArrayPool<byte>.Shared.Rent(size)).AsSpan(0, size);
+        BinaryPrimitives.WriteInt32BigEndian(buffer, key.Length);
+        key.CopyTo(buffer[4..]);
+        value.CopyTo(buffer[(4 + key.Length)..]);
         Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
-        // Limb 3 is least significant; carries/borrows ripple towards limb 0 and off the top (mod 2^256).
+        SHA256.HashData(buffer, digest);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+        Span<ulong> limbs = stackalloc ulong[4];
+        for (var i = 0; i < 4; i++)
+        {
+            limbs[i] = BinaryPrimitives.ReadUInt64BigEndian(digest[(i * 8)..]);
+        }
+        if (subtract)
+        {
+            SubtractLimbs(limbs);
+        }
+        else
+        {
+            AddLimbs(limbs);
+        }
+    }
+
+    // Limb 3 is least significant; carries and borrows ripple towards limb 0 and off the top (mod 2^256).
+    private void AddLimbs(ReadOnlySpan<ulong> other)
+    {
         ulong carry = 0;
         for (var i = 3; i >= 0; i--)
         {
-            var d = BinaryPrimitives.ReadUInt64BigEndian(digest[(i * 8)..]);
-            if (!subtract)
-            {
-                var sum = _limbs[i] + d;
-                var c1 = sum < d ? 1UL : 0UL;
-                var sum2 = sum + carry;
-                var c2 = sum2 < sum ? 1UL : 0UL;
-                _limbs[i] = sum2;
-                carry = c1 + c2;
-            }
-            else
-            {
-                var diff = _limbs[i] - d;
-                var b1 = _limbs[i] < d ? 1UL : 0UL;
-                var diff2 = diff - carry;
-                var b2 = diff < carry ? 1UL : 0UL;
-                _limbs[i] = diff2;
-                carry = b1 + b2;
-            }
+            var d = other[i];
+            var sum = _limbs[i] + d;
+            var c1 = sum < d ? 1UL : 0UL;
+            var sum2 = sum + carry;
+            var c2 = sum2 < sum ? 1UL : 0UL;
+            _limbs[i] = sum2;
+            carry = c1 + c2;
+        }
+    }
+
+    private void SubtractLimbs(ReadOnlySpan<ulong> other)
+    {
+        ulong borrow = 0;
+        for (var i = 3; i >= 0; i--)
+        {
+            var d = other[i];
+            var diff = _limbs[i] - d;
+            var b1 = _limbs[i] < d ? 1UL : 0UL;
+            var diff2 = diff - borrow;
+            var b2 = diff < borrow ? 1UL : 0UL;
+            _limbs[i] = diff2;
+            borrow = b1 + b2;
         }
     }
 }

@@ -18,12 +18,16 @@ internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnF
 {
     private static readonly byte[] TipKey = "ledger/tip"u8.ToArray();
 
-    public void AddBlock(WriteBatch batch, Block block, AppliedBlock applied, HashSet<TransactionId>? indexedInBatch = null)
+    /// <summary>
+    /// Adds a block to the caller's batch: the record is the header, the failed receipts and the block payload
+    /// exactly as it came through consensus — no per-transaction objects are built to store it.
+    /// </summary>
+    public void AddBlock(WriteBatch batch, AppliedBlock applied, ReadOnlyMemory<byte> payload, HashSet<TransactionId>? indexedInBatch = null)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        ArgumentNullException.ThrowIfNull(block);
         ArgumentNullException.ThrowIfNull(applied);
-        batch.Put(HeightKey(applied.Height), WithChecksum(block.ToByteArray()), blocks);
+        batch.Put(HeightKey(applied.Height), EncodeRecord(Header(applied), applied.Receipts, payload.Span), blocks);
+        Span<byte> value = stackalloc byte[12];
         for (var i = 0; i < applied.TransactionIds.Length; i++)
         {
             // A transaction proposed again after a leader change commits twice; its second copy fails on its used
@@ -33,26 +37,78 @@ internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnF
                 continue;
             }
             indexedInBatch?.Add(applied.TransactionIds[i]);
-            var value = new byte[12];
             BinaryPrimitives.WriteUInt64BigEndian(value, applied.Height);
-            BinaryPrimitives.WriteUInt32BigEndian(value.AsSpan(8), (uint)i);
-            batch.Put(applied.TransactionIds[i].ToBytes(), value, txIndex);
+            BinaryPrimitives.WriteUInt32BigEndian(value[8..], (uint)i);
+            batch.Put(applied.TransactionIds[i].ToBytes(), value.ToArray(), txIndex);
         }
-        foreach (var (key, value) in applied.StateWrites)
+        foreach (var (key, stateValue) in applied.StateWrites)
         {
-            if (value is null)
+            if (stateValue is null)
             {
                 batch.Delete(key, ledger);
             }
             else
             {
-                batch.Put(key, value, ledger);
+                batch.Put(key, stateValue, ledger);
             }
         }
         var tip = new byte[8 + 32];
         BinaryPrimitives.WriteUInt64BigEndian(tip, applied.Height);
         applied.Hash.CopyTo(tip, 8);
         batch.Put(TipKey, tip, meta);
+    }
+
+    /// <summary>The API form of a block: header, signed transactions sliced from the payload, and receipts.</summary>
+    public static Block ToBlock(AppliedBlock applied, ReadOnlyMemory<byte> payload)
+    {
+        ArgumentNullException.ThrowIfNull(applied);
+        var failures = new List<(uint, string)>();
+        for (var i = 0; i < applied.Receipts.Length; i++)
+        {
+            if (!applied.Receipts[i].Success)
+            {
+                failures.Add(((uint)i, applied.Receipts[i].FailureReason ?? ""));
+            }
+        }
+        return Assemble(Header(applied), failures, payload);
+    }
+
+    private static BlockHeader Header(AppliedBlock applied) => new()
+    {
+        Height = applied.Height,
+        LogIndex = applied.LogIndex,
+        Term = applied.Term,
+        PreviousHash = ByteString.CopyFrom(applied.PreviousHash),
+        TransactionsRoot = ByteString.CopyFrom(applied.TransactionsRoot),
+        StateRoot = ByteString.CopyFrom(applied.StateRoot),
+        TransactionCount = (uint)applied.TransactionIds.Length,
+        Hash = ByteString.CopyFrom(applied.Hash),
+    };
+
+    private static Block Assemble(BlockHeader header, List<(uint Index, string Reason)> failures, ReadOnlyMemory<byte> payload)
+    {
+        var block = new Block { Header = header };
+        if (payload.IsEmpty)
+        {
+            return block; // a pruned body: the header alone
+        }
+        foreach (var (body, signature) in BlockPayload.Read(payload).Transactions)
+        {
+            block.Transactions.Add(new SignedTransaction { Body = ByteString.CopyFrom(body.Span), Signature = ByteString.CopyFrom(signature.Span) });
+        }
+        var next = 0;
+        for (var i = 0; i < block.Transactions.Count; i++)
+        {
+            if (next < failures.Count && failures[next].Index == i)
+            {
+                block.Receipts.Add(new Receipt { Success = false, FailureReason = failures[next++].Reason });
+            }
+            else
+            {
+                block.Receipts.Add(new Receipt { Success = true });
+            }
+        }
+        return block;
     }
 
     /// <summary>Writes the genesis state records (height 0).</summary>
@@ -71,26 +127,111 @@ internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnF
     public void PruneBody(WriteBatch batch, ulong height)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var block = ReadBlock(height);
-        if (block is null || block.Transactions.Count == 0)
+        if (ReadRecord(height) is not { } record || record.Payload.IsEmpty)
         {
             return;
         }
-        batch.Put(HeightKey(height), WithChecksum(new Block { Header = block.Header }.ToByteArray()), blocks);
+        batch.Put(HeightKey(height), EncodeRecord(record.Header, [], default), blocks);
     }
 
-    public Block? ReadBlock(ulong height)
+    public Block? ReadBlock(ulong height) =>
+        ReadRecord(height) is { } record ? Assemble(record.Header, record.Failures, record.Payload) : null;
+
+    /// <summary>One transaction's receipt, read from the block record without building the block.</summary>
+    public Receipt? ReadReceipt(ulong height, uint index)
+    {
+        if (ReadRecord(height) is not { } record || index >= record.Header.TransactionCount)
+        {
+            return null;
+        }
+        foreach (var (at, reason) in record.Failures)
+        {
+            if (at == index)
+            {
+                return new Receipt { Success = false, FailureReason = reason };
+            }
+        }
+        return new Receipt { Success = true };
+    }
+
+    // Block record: u32 CRC32C of the rest | u8 format (2) | u32 header length | BlockHeader | u32 failed receipts |
+    // failures × (u32 index | u32 reason length | UTF-8 reason) | the block payload as committed (empty once pruned).
+    private const byte RecordFormat = 2;
+
+    private static byte[] EncodeRecord(BlockHeader header, ReceiptRecord[] receipts, ReadOnlySpan<byte> payload)
+    {
+        var headerSize = header.CalculateSize();
+        var size = 4 + 1 + 4 + headerSize + 4 + payload.Length;
+        var failures = 0;
+        foreach (var receipt in receipts)
+        {
+            if (!receipt.Success)
+            {
+                size += 8 + System.Text.Encoding.UTF8.GetByteCount(receipt.FailureReason ?? "");
+                failures++;
+            }
+        }
+        var bytes = new byte[size];
+        var span = bytes.AsSpan();
+        span[4] = RecordFormat;
+        BinaryPrimitives.WriteInt32LittleEndian(span[5..], headerSize);
+        header.WriteTo(span.Slice(9, headerSize));
+        var at = 9 + headerSize;
+        BinaryPrimitives.WriteInt32LittleEndian(span[at..], failures);
+        at += 4;
+        for (var i = 0; i < receipts.Length; i++)
+        {
+            if (receipts[i].Success)
+            {
+                continue;
+            }
+            BinaryPrimitives.WriteInt32LittleEndian(span[at..], i);
+            var written = System.Text.Encoding.UTF8.GetBytes(receipts[i].FailureReason ?? "", span[(at + 8)..]);
+            BinaryPrimitives.WriteInt32LittleEndian(span[(at + 4)..], written);
+            at += 8 + written;
+        }
+        payload.CopyTo(span[at..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(span, Crc32C(span[4..]));
+        return bytes;
+    }
+
+    private (BlockHeader Header, List<(uint Index, string Reason)> Failures, ReadOnlyMemory<byte> Payload)? ReadRecord(ulong height)
     {
         var raw = db.Get(HeightKey(height), blocks);
         if (raw is null)
         {
             return null;
         }
-        if (raw.Length < 4 || BinaryPrimitives.ReadUInt32LittleEndian(raw) != Crc32C(raw.AsSpan(4)))
+        if (raw.Length < 5 || BinaryPrimitives.ReadUInt32LittleEndian(raw) != Crc32C(raw.AsSpan(4)))
         {
             throw new CorruptRecordException($"block {height} in column family 'blocks' fails its CRC32C check");
         }
-        return Block.Parser.ParseFrom(raw.AsSpan(4));
+        try
+        {
+            if (raw[4] != RecordFormat)
+            {
+                throw new CorruptRecordException($"block {height} in column family 'blocks' has record format {raw[4]}, expected {RecordFormat}");
+            }
+            var span = raw.AsSpan();
+            var headerSize = BinaryPrimitives.ReadInt32LittleEndian(span[5..]);
+            var header = BlockHeader.Parser.ParseFrom(span.Slice(9, headerSize));
+            var at = 9 + headerSize;
+            var count = BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
+            at += 4;
+            var failures = new List<(uint, string)>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var index = BinaryPrimitives.ReadUInt32LittleEndian(span[at..]);
+                var length = BinaryPrimitives.ReadInt32LittleEndian(span[(at + 4)..]);
+                failures.Add((index, System.Text.Encoding.UTF8.GetString(span.Slice(at + 8, length))));
+                at += 8 + length;
+            }
+            return (header, failures, raw.AsMemory(at));
+        }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or ArgumentOutOfRangeException or FormatException)
+        {
+            throw new CorruptRecordException($"block {height} in column family 'blocks' is malformed: {ex.Message}");
+        }
     }
 
     public (ulong Height, uint Index)? FindTransaction(TransactionId id)
@@ -127,14 +268,6 @@ internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnF
         var key = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(key, height);
         return key;
-    }
-
-    private static byte[] WithChecksum(byte[] body)
-    {
-        var bytes = new byte[body.Length + 4];
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes, Crc32C(body));
-        body.CopyTo(bytes, 4);
-        return bytes;
     }
 
     private static uint Crc32C(ReadOnlySpan<byte> data) => Checksum.Crc32C(data);

@@ -39,12 +39,18 @@ public sealed class NodeDatabase : IDisposable
     /// <summary>Committed carbon records by height, their running totals, and this node's readings on their way to a record.</summary>
     public const string CarbonFamily = "carbon";
 
-    /// <summary>Version of the on-disk layout; a folder written by another version is refused.</summary>
-    public const ushort FormatVersion = 1;
+    /// <summary>Memory all memtables together may hold before RocksDB flushes the largest.</summary>
+    public const ulong MemtableBudgetBytes = 48UL * 1024 * 1024;
+
+    /// <summary>
+    /// Version of the on-disk layout; a folder written by another version is refused. 2: block payloads carry the
+    /// transactions root and a carbon section, and block records keep the payload bytes.
+    /// </summary>
+    public const ushort FormatVersion = 2;
 
     private static readonly string[] Families = [RaftLogFamily, RaftStateFamily, BlocksFamily, TxIndexFamily, LedgerFamily, MetaFamily];
 
-    // Families added after format 1 was first written: a node folder without them is completed at open, not refused.
+    // Families added after the current format was first written: a node folder without them is completed at open, not refused.
     private static readonly string[] AddedFamilies = [CarbonFamily];
     private static readonly byte[] IdentityKey = "node/identity"u8.ToArray();
     private static readonly byte[] IdentityMagic = "AGDB"u8.ToArray();
@@ -112,7 +118,8 @@ public sealed class NodeDatabase : IDisposable
             .SetCreateMissingColumnFamilies(true)
             .SetParanoidChecks(true)
             .IncreaseParallelism(2)
-            .SetKeepLogFileNum(4);
+            .SetKeepLogFileNum(4)
+            .SetDbWriteBufferSize(MemtableBudgetBytes);
         if (exists)
         {
             string[]? found;
@@ -165,16 +172,26 @@ public sealed class NodeDatabase : IDisposable
 
     private static ColumnFamilyOptions FamilyOptions(string name)
     {
-        var options = new ColumnFamilyOptions();
-        if (name == RaftLogFamily)
+        // Memtables are where a loaded node's native memory goes (each family keeps up to two of them): they are
+        // sized per family and capped in total by the database-wide write buffer limit (see Open).
+        var options = new ColumnFamilyOptions().SetMaxWriteBufferNumber(2);
+        if (name is RaftLogFamily or BlocksFamily)
         {
-            // Entries are large (a block each) and written once in index order: a big memtable, no compression of
-            // payloads that are mostly signatures and keys.
-            options.SetWriteBufferSize(64UL * 1024 * 1024).SetCompression(Compression.No);
+            // Entries and blocks are large and written once in key order: no compression of payloads that are
+            // mostly signatures and keys.
+            options.SetWriteBufferSize(16UL * 1024 * 1024).SetCompression(Compression.No);
         }
         else
         {
-            options.SetCompression(Compression.Lz4);
+            options.SetWriteBufferSize(8UL * 1024 * 1024).SetCompression(Compression.Lz4);
+        }
+        if (name == TxIndexFamily)
+        {
+            // Admission asks the index about every new transaction, and almost all are absent: a bloom filter
+            // answers those from memory.
+            options.SetBlockBasedTableFactory(new BlockBasedTableOptions()
+                .SetFilterPolicy(BloomFilterPolicy.Create(10, false))
+                .SetWholeKeyFiltering(true));
         }
         return options;
     }

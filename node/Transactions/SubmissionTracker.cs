@@ -4,14 +4,62 @@ using Aurigraph.Node.Api.V1;
 namespace Aurigraph.Node.Transactions;
 
 /// <summary>
-/// Clients waiting for their transactions: one completion per transaction id, resolved when the transaction is
-/// applied on this node or refused by admission (here or at the leader). Thread-safe.
+/// The transactions of one client call still waiting for their outcome: one completion for the whole call, set
+/// when the last of its transactions is applied or refused. Thread-safe.
+/// </summary>
+internal sealed class BatchWait(int count)
+{
+    private int _remaining = count;
+
+    public TransactionResult?[] Results { get; } = new TransactionResult?[count];
+
+    private readonly TaskCompletionSource _done = NewCompletion(count);
+
+    /// <summary>Completes when every registered transaction has its result.</summary>
+    public Task Completion => _done.Task;
+
+    /// <summary>A slot that will not be waited for (answered at once, or not a transaction).</summary>
+    public void Skip(int index, TransactionResult? result)
+    {
+        Results[index] = result;
+        Done();
+    }
+
+    public void Set(int index, TransactionResult result)
+    {
+        Volatile.Write(ref Results[index], result);
+        Done();
+    }
+
+    private void Done()
+    {
+        if (Interlocked.Decrement(ref _remaining) == 0)
+        {
+            _done.TrySetResult();
+        }
+    }
+
+    private static TaskCompletionSource NewCompletion(int count)
+    {
+        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (count == 0)
+        {
+            completion.SetResult();
+        }
+        return completion;
+    }
+}
+
+/// <summary>
+/// Clients waiting for their transactions: each waiting transaction points at the slots of the calls that wait
+/// for it, resolved when it is applied on this node or refused by admission (here or at the leader). Results are
+/// built only for transactions someone waits for. Thread-safe.
 /// </summary>
 internal sealed class SubmissionTracker
 {
     private const int RecentRejectionCapacity = 100_000;
 
-    private readonly ConcurrentDictionary<TransactionId, TaskCompletionSource<TransactionResult>> _waiters = new();
+    private readonly ConcurrentDictionary<TransactionId, Waiters> _waiters = new();
 
     // Rejections are not part of the ledger; the most recent are kept so a client can still look them up.
     private readonly ConcurrentDictionary<TransactionId, TransactionResult> _recentRejections = new();
@@ -19,16 +67,51 @@ internal sealed class SubmissionTracker
 
     public int Count => _waiters.Count;
 
-    public Task<TransactionResult> Wait(TransactionId id) =>
-        _waiters.GetOrAdd(id, _ => new TaskCompletionSource<TransactionResult>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+    /// <summary>
+    /// Registers slot <paramref name="index"/> of <paramref name="batch"/> as waiting for <paramref name="id"/>.
+    /// Returns true if the transaction was not waited for before (the caller admits it), false if another call
+    /// already waits for it (the slot shares that outcome).
+    /// </summary>
+    public bool Wait(TransactionId id, BatchWait batch, int index)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        while (true)
+        {
+            var created = false;
+            var waiters = _waiters.GetOrAdd(id, _ =>
+            {
+                created = true;
+                return new Waiters();
+            });
+            lock (waiters)
+            {
+                if (!waiters.Closed)
+                {
+                    waiters.Add(batch, index);
+                    return created;
+                }
+            }
+            // Completed between lookup and registration: its entry is gone; register afresh.
+        }
+    }
 
     public bool IsPending(TransactionId id) => _waiters.ContainsKey(id);
 
     public void Complete(TransactionId id, TransactionResult result)
     {
-        if (_waiters.TryRemove(id, out var waiter))
+        if (_waiters.TryRemove(id, out var waiters))
         {
-            waiter.TrySetResult(result);
+            waiters.Close(result);
+        }
+    }
+
+    /// <summary>Completes a committed transaction, building its result only if someone waits for it.</summary>
+    public void Complete<TState>(TransactionId id, Func<TState, TransactionResult> result, TState state)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (_waiters.TryRemove(id, out var waiters))
+        {
+            waiters.Close(result(state));
         }
     }
 
@@ -54,4 +137,47 @@ internal sealed class SubmissionTracker
 
     /// <summary>A resubmitted transaction starts afresh: an old rejection no longer describes it.</summary>
     public void ClearRejection(TransactionId id) => _recentRejections.TryRemove(id, out _);
+
+    /// <summary>The calls waiting for one transaction; almost always exactly one.</summary>
+    private sealed class Waiters
+    {
+        private BatchWait? _first;
+        private int _firstIndex;
+        private List<(BatchWait Batch, int Index)>? _more;
+
+        public bool Closed { get; private set; }
+
+        public void Add(BatchWait batch, int index)
+        {
+            if (_first is null)
+            {
+                _first = batch;
+                _firstIndex = index;
+            }
+            else
+            {
+                (_more ??= []).Add((batch, index));
+            }
+        }
+
+        public void Close(TransactionResult result)
+        {
+            lock (this)
+            {
+                if (Closed)
+                {
+                    return;
+                }
+                Closed = true;
+            }
+            _first?.Set(_firstIndex, result);
+            if (_more is not null)
+            {
+                foreach (var (batch, index) in _more)
+                {
+                    batch.Set(index, result);
+                }
+            }
+        }
+    }
 }

@@ -82,17 +82,22 @@ public sealed class TransactionVerifier(string chainId, int maxTransactionBytes)
         {
             return (null, new TransactionRejection(id, $"signature must be {SignatureSize} bytes, got {signature.Length}"));
         }
-        if (checkSignature)
+        var verified = new VerifiedTransaction(id, body, bodyBytes, signature);
+        if (checkSignature && SignatureRejection(verified) is { } bad)
         {
-            if (!PublicKey.TryImport(Ed25519, body.Sender.Span, KeyBlobFormat.RawPublicKey, out var key) || key is null)
-            {
-                return (null, new TransactionRejection(id, "sender is not a valid Ed25519 public key"));
-            }
-            if (!Ed25519.Verify(key, bodyBytes.Span, signature.Span))
-            {
-                return (null, new TransactionRejection(id, "bad signature"));
-            }
+            return (null, new TransactionRejection(id, bad));
         }
-        return (new VerifiedTransaction(id, body, bodyBytes, signature), null);
+        return (verified, null);
+    }
+
+    /// <summary>Checks the Ed25519 signature of a transaction that passed the format checks: null if valid, else why not.</summary>
+    public static string? SignatureRejection(VerifiedTransaction tx)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        if (!PublicKey.TryImport(Ed25519, tx.Body.Sender.Span, KeyBlobFormat.RawPublicKey, out var key) || key is null)
+        {
+            return "sender is not a valid Ed25519 public key";
+        }
+        return Ed25519.Verify(key, tx.BodyBytes.Span, tx.Signature.Span) ? null : "bad signature";
     }
 }

@@ -494,7 +494,7 @@ public sealed class ClusterSimulation
     private void InjectFault()
     {
         var n = _nodes.Length;
-        switch (_rng.NextInt(0, 11))
+        switch (_rng.NextInt(0, 12))
         {
             case 0:
                 {
@@ -573,6 +573,20 @@ public sealed class ClusterSimulation
                         {
                             Boot(down[_rng.NextInt(0, down.Length)]);
                         }
+                    }
+                    break;
+                }
+            case 11:
+                {
+                    // Leadership transfer to a random other voter, as an operator would ask for maintenance.
+                    var leader = Array.FindIndex(_nodes, x => x.Up && x.Raft.Role == NodeRole.Leader);
+                    var voters = Enumerable.Range(0, n).Where(i => _nodes[i].IsVoter && i != leader).ToArray();
+                    if (leader >= 0 && voters.Length > 0)
+                    {
+                        var target = voters[_rng.NextInt(0, voters.Length)];
+                        var result = _nodes[leader].Raft.TransferLeadership(_nodes[target].Id);
+                        Log($"TRANSFER n{leader + 1} -> n{target + 1}: {result}");
+                        AfterInput(_nodes[leader]);
                     }
                     break;
                 }

@@ -89,6 +89,8 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public bool HasExited(ulong id) => _processes[id].HasExited;
 
+    public int ExitCode(ulong id) => _processes[id].ExitCode;
+
     public Task WaitForExitAsync(ulong id, CancellationToken ct) => _processes[id].WaitForExitAsync(ct);
 
     public void Start(ulong id, IReadOnlyDictionary<string, string>? environment = null)

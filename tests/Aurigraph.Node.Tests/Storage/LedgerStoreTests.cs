@@ -29,22 +29,40 @@ public sealed class LedgerStoreTests : IDisposable
         var signed = alice.Put(Chain, 0, "k"u8, "v"u8);
         var tx = verifier.Verify(signed.Body.Memory, signed.Signature.Memory).Transaction!;
         var ledger = LedgerState.FromGenesis(new Genesis { ChainId = Chain });
-        var applied = ledger.Apply(2, 1, BlockPayload.Encode([tx]));
-        var block = new Block
-        {
-            Header = new BlockHeader { Height = applied.Height, Hash = ByteString.CopyFrom(applied.Hash), TransactionCount = 1 },
-            Transactions = { signed },
-        };
+        var stale = alice.Put(Chain, 7, "k"u8, "w"u8);
+        var failing = verifier.Verify(stale.Body.Memory, stale.Signature.Memory).Transaction!;
+        var payload = BlockPayload.Encode([tx, failing]);
+        var applied = ledger.Apply(2, 1, payload);
+        var block = LedgerStore.ToBlock(applied, payload);
+        Assert.Equal([signed, stale], block.Transactions);
+        Assert.Equal([true, false], block.Receipts.Select(r => r.Success));
+        Assert.Equal("bad nonce: expected 1, got 7", block.Receipts[1].FailureReason);
+        Assert.Equal(ByteString.CopyFrom(applied.TransactionsRoot), block.Header.TransactionsRoot);
 
         using var db = NodeDatabase.Open(_dir, Chain, 1);
         var store = new LedgerStore(db.Db, db.Blocks, db.TxIndex, db.Ledger, db.Meta);
         using (var batch = new WriteBatch())
         {
-            store.AddBlock(batch, block, applied);
+            store.AddBlock(batch, applied, payload);
             db.Db.Write(batch, db.SyncWrite);
         }
         Assert.Equal(block, store.ReadBlock(1));
         Assert.Equal((1UL, 0U), store.FindTransaction(tx.Id));
+        Assert.Equal(block.Receipts[1], store.ReadReceipt(1, 1));
+        Assert.Null(store.ReadReceipt(1, 2));
+
+        // A slim node's pruning keeps the header and drops the transactions.
+        using (var batch = new WriteBatch())
+        {
+            store.PruneBody(batch, 1);
+            db.Db.Write(batch, db.SyncWrite);
+        }
+        Assert.Equal(new Block { Header = block.Header }, store.ReadBlock(1));
+        using (var batch = new WriteBatch())
+        {
+            store.AddBlock(batch, applied, payload);
+            db.Db.Write(batch, db.SyncWrite);
+        }
 
         var key = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(key, 1);
