@@ -38,6 +38,25 @@ public sealed class CarbonOptions
 
     /// <summary>This node's region as a <see cref="CloudRegion"/>.</summary>
     public CloudRegion NodeRegion => new(Cloud, Region);
+
+    /// <summary>Every problem with these settings (energy coefficients, record settings, storage replicas), each naming its key; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>(Records?.Validate() ?? [$"{Section}:Records is missing"]);
+        if (StorageReplicas < 1)
+        {
+            errors.Add($"{Section}:StorageReplicas must be at least 1 (was {StorageReplicas})");
+        }
+        try
+        {
+            _ = new EnergyModel(this);
+        }
+        catch (ArgumentException ex)
+        {
+            errors.Add(ex.Message);
+        }
+        return errors;
+    }
 }
 
 /// <summary>The power curve and data-centre overhead of one cloud.</summary>

@@ -6,7 +6,7 @@ namespace Aurigraph.Node.Carbon;
 public sealed class CarbonServices
 {
     /// <summary>Bundles the registered carbon services; the record settings are checked here.</summary>
-    /// <exception cref="ArgumentException">A setting under <c>Aurigraph:Carbon:Records</c> or <c>StorageReplicas</c> is out of range.</exception>
+    /// <exception cref="ArgumentException">A setting under <c>Aurigraph:Carbon</c> is out of range (see <see cref="CarbonOptions.Validate"/>).</exception>
     public CarbonServices(IOptions<CarbonOptions> options, EnergyModel model, GridIntensityProviderChain grid, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -14,11 +14,7 @@ public sealed class CarbonServices
         ArgumentNullException.ThrowIfNull(grid);
         ArgumentNullException.ThrowIfNull(time);
         Options = options.Value;
-        var errors = new List<string>(Options.Records.Validate());
-        if (Options.StorageReplicas < 1)
-        {
-            errors.Add($"{CarbonOptions.Section}:StorageReplicas must be at least 1 (was {Options.StorageReplicas})");
-        }
+        var errors = Options.Validate();
         if (errors.Count > 0)
         {
             throw new ArgumentException(string.Join("; ", errors));

@@ -27,16 +27,18 @@ internal static class NodeServer
             builder.Configuration.AddCommandLine(configArgs);
         }
         var options = new NodeOptions();
+        var carbon = new CarbonOptions();
         try
         {
             builder.Configuration.GetSection(NodeOptions.Section).Bind(options);
+            builder.Configuration.GetSection(CarbonOptions.Section).Bind(carbon);
         }
         catch (InvalidOperationException ex)
         {
             await Console.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.BadConfiguration;
         }
-        var errors = options.Validate();
+        var errors = options.Validate().Concat(carbon.Validate()).ToList();
         if (errors.Count > 0)
         {
             foreach (var error in errors)
@@ -90,7 +92,7 @@ internal static class NodeServer
         {
             await app.RunAsync(ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is Storage.StorageException or InvalidDataException or IOException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is Storage.StorageException or InvalidDataException or IOException or InvalidOperationException)
         {
             await Console.Error.WriteLineAsync($"node {options.NodeId} failed to start: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.StartFailed;

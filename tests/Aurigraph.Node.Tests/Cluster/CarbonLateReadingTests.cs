@@ -45,7 +45,19 @@ public sealed class CarbonLateReadingTests
     [Fact]
     public async Task A_reading_missing_at_the_deadline_is_recorded_late_after_its_validator_restarts()
     {
-        var fast = Enumerable.Range(1, 3).ToDictionary(i => (ulong)i, _ => new Dictionary<string, string> { ["AURIGRAPH__CARBON__RECORDS__DEADLINEMILLISECONDS"] = "1000" });
+        // Each validator in another cloud and region: its reading carries its own power curve, PUE and grid figure.
+        var regions = new Dictionary<ulong, (string Cloud, string Region, double Grams, double Pue)>
+        {
+            [1] = ("aws", "us-east-1", 379.069, 1.135),
+            [2] = ("azure", "westeurope", 390, 1.185),
+            [3] = ("gcp", "europe-west1", 103.37, 1.1),
+        };
+        var fast = regions.ToDictionary(r => r.Key, r => new Dictionary<string, string>
+        {
+            ["AURIGRAPH__CARBON__RECORDS__DEADLINEMILLISECONDS"] = "1000",
+            ["AURIGRAPH__CARBON__CLOUD"] = r.Value.Cloud,
+            ["AURIGRAPH__CARBON__REGION"] = r.Value.Region,
+        });
         await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 0, slim: 0, environment: fast);
         var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(10));
         var victim = cluster.Ids.First(id => id != leader);
@@ -82,5 +94,15 @@ public sealed class CarbonLateReadingTests
         }
         var stats = await cluster.Carbon(leader).GetCarbonStatsAsync(new GetCarbonStatsRequest());
         Assert.Equal((0UL, 1UL), (stats.MissingReadings, stats.LateReadings));
+        Assert.Equal((regions[leader].Cloud, regions[leader].Region, regions[leader].Grams), (stats.Cloud, stats.Region, stats.CurrentGrid.GramsPerKwh));
+        foreach (var r in filled.GetProperty("readings").EnumerateArray())
+        {
+            var expectedRegion = regions[r.GetProperty("nodeId").GetUInt64()];
+            Assert.Equal(expectedRegion.Cloud, r.GetProperty("cloud").GetString());
+            Assert.Equal(expectedRegion.Region, r.GetProperty("region").GetString());
+            Assert.Equal(expectedRegion.Grams, r.GetProperty("grid").GetProperty("gramsPerKwh").GetDouble());
+            Assert.Equal($"{expectedRegion.Cloud}/{expectedRegion.Region}", r.GetProperty("grid").GetProperty("zone").GetString());
+            Assert.Equal(expectedRegion.Pue, r.GetProperty("pue").GetDouble());
+        }
     }
 }

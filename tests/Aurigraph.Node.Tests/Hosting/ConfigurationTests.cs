@@ -123,6 +123,11 @@ public sealed class ConfigurationTests
             Assert.Equal(2, badSetting.ExitCode);
             Assert.Contains("Aurigraph:ElectionTicks", badSetting.Output, StringComparison.Ordinal);
 
+            var badCarbon = await RunNodeAsync(config, new() { ["AURIGRAPH__CARBON__ENERGY__AWS__PUE"] = "0.5", ["AURIGRAPH__CARBON__RECORDS__DEADLINEBLOCKS"] = "0" });
+            Assert.Equal(2, badCarbon.ExitCode);
+            Assert.Contains("Aurigraph:Carbon:Energy:Aws:Pue must be at least 1", badCarbon.Output, StringComparison.Ordinal);
+            Assert.Contains("Aurigraph:Carbon:Records:DeadlineBlocks", badCarbon.Output, StringComparison.Ordinal);
+
             var data = Path.Combine(dir, "node-1", "data");
             Directory.CreateDirectory(data);
             File.WriteAllText(Path.Combine(data, "photo.jpg"), "not a database");
