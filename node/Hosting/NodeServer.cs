@@ -72,6 +72,7 @@ internal static class NodeServer
         app.MapGrpcService<TransactionApi>();
         app.MapGrpcService<BlockApi>();
         app.MapGrpcService<NodeApi>();
+        app.MapGrpcService<AdminApi>();
         app.MapGrpcHealthChecksService();
         app.MapPrometheusScrapingEndpoint();
         app.MapGet("/healthz", () => Results.Json(new { status = "alive" }));
