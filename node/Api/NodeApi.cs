@@ -1,6 +1,7 @@
 using Aurigraph.Node.Api.V1;
 using Aurigraph.Node.Hosting;
 using Google.Protobuf;
+using Aurigraph.Node.Transactions;
 using Grpc.Core;
 
 namespace Aurigraph.Node.Api;
@@ -32,4 +33,64 @@ internal sealed class NodeApi(NodeRuntime node) : NodeService.NodeServiceBase
         }
         return Task.FromResult(status);
     }
+
+    public override async Task<Account> GetAccount(GetAccountRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var key = ParseHex(request.Account, TransactionVerifier.PublicKeySize, $"account must be a 32-byte public key in hex (64 characters), got '{request.Account}'");
+        var (balance, nonce, height) = await Read(request.Consistency, ledger =>
+        {
+            var (b, n) = ledger.Account(key);
+            return (b, n, ledger.Height);
+        }, context).ConfigureAwait(false);
+        return new Account { Id = Convert.ToHexStringLower(key), Balance = balance, Nonce = nonce, Height = height };
+    }
+
+    public override async Task<Value> GetValue(GetValueRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var key = ParseHex(request.KeyHex, null, $"key_hex must be non-empty hex, got '{request.KeyHex}'");
+        var (value, height) = await Read(request.Consistency, ledger => (ledger.Value(key), ledger.Height), context).ConfigureAwait(false);
+        return new Value { KeyHex = Convert.ToHexStringLower(key), Found = value is not null, Data = value is null ? ByteString.Empty : ByteString.CopyFrom(value), Height = height };
+    }
+
+    /// <summary>Hex text to bytes, of an exact length when one is given; INVALID_ARGUMENT with <paramref name="error"/> otherwise.</summary>
+    private static byte[] ParseHex(string text, int? length, string error)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromHexString(text);
+        }
+        catch (FormatException)
+        {
+            bytes = [];
+        }
+        if (bytes.Length == 0 || (length is { } n && bytes.Length != n))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        }
+        return bytes;
+    }
+
+    /// <summary>A ledger read at the requested consistency, bounded by the commit timeout; UNAVAILABLE with the reason when it cannot be served.</summary>
+    internal static async Task<T> Read<T>(NodeRuntime node, V1.ReadConsistency consistency, Func<Ledger.LedgerState, T> read, ServerCallContext context)
+    {
+        try
+        {
+            return await node.ReadAsync(consistency == V1.ReadConsistency.Linearizable ? Hosting.ReadConsistency.Linearizable : Hosting.ReadConsistency.Local, read)
+                .WaitAsync(TimeSpan.FromMilliseconds(node.Options.CommitTimeoutMilliseconds), context.CancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (NodeUnavailableException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, ex.Message));
+        }
+        catch (TimeoutException)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "the read could not be confirmed within the commit timeout"));
+        }
+    }
+
+    private Task<T> Read<T>(V1.ReadConsistency consistency, Func<Ledger.LedgerState, T> read, ServerCallContext context) => Read(node, consistency, read, context);
 }

@@ -40,13 +40,19 @@ internal sealed class TransactionApi(NodeRuntime node) : TransactionService.Tran
         return response;
     }
 
-    public override Task<TransactionResult> GetTransaction(GetTransactionRequest request, ServerCallContext context)
+    public override async Task<TransactionResult> GetTransaction(GetTransactionRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
         if (!TransactionId.TryParse(request.TxId, out var id))
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"tx_id must be 64 hex characters (SHA-256 of the body), got '{request.TxId}'"));
         }
-        return Task.FromResult(node.Lookup(id));
+        if (request.Consistency == V1.ReadConsistency.Linearizable)
+        {
+            // A barrier: once this node has applied the confirmed read index, its index and blocks are current.
+            await NodeApi.Read(node, request.Consistency, _ => true, context).ConfigureAwait(false);
+        }
+        return node.Lookup(id);
     }
 }

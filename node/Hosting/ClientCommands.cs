@@ -41,25 +41,29 @@ internal static class ClientCommands
         return response.Results[0].State == TransactionState.Committed && response.Results[0].Receipt.Success ? 0 : 1;
     }
 
-    /// <summary>The next nonce is the count of the sender's transactions in committed blocks; scanning is fine for a CLI.</summary>
+    /// <summary>The sender's next nonce, from a linearizable read of its account.</summary>
     private static async Task<ulong> NextNonceAsync(GrpcChannel channel, byte[] sender, CancellationToken ct)
     {
-        var blocks = new BlockService.BlockServiceClient(channel);
-        var tip = (await new NodeService.NodeServiceClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: ct).ConfigureAwait(false)).Height;
-        ulong next = 0;
-        for (ulong h = 1; h <= tip; h++)
-        {
-            var block = await blocks.GetBlockAsync(new GetBlockRequest { Height = h }, cancellationToken: ct).ConfigureAwait(false);
-            for (var i = 0; i < block.Transactions.Count; i++)
-            {
-                var body = TransactionBody.Parser.ParseFrom(block.Transactions[i].Body);
-                if (body.Sender.Span.SequenceEqual(sender) && body.Nonce == next && (block.Receipts[i].Success || !block.Receipts[i].FailureReason.StartsWith("bad nonce", StringComparison.Ordinal)))
-                {
-                    next++;
-                }
-            }
-        }
-        return next;
+        var request = new GetAccountRequest { Account = Convert.ToHexStringLower(sender), Consistency = Api.V1.ReadConsistency.Linearizable };
+        return (await new NodeService.NodeServiceClient(channel).GetAccountAsync(request, cancellationToken: ct).ConfigureAwait(false)).Nonce;
+    }
+
+    public static async Task<int> ShowAccountAsync(string node, string account, CancellationToken ct)
+    {
+        using var channel = GrpcChannel.ForAddress(node);
+        var request = new GetAccountRequest { Account = account, Consistency = Api.V1.ReadConsistency.Linearizable };
+        Console.WriteLine(Json.Format(await new NodeService.NodeServiceClient(channel).GetAccountAsync(request, cancellationToken: ct).ConfigureAwait(false)));
+        return 0;
+    }
+
+    public static async Task<int> TransferLeadershipAsync(string node, string token, ulong target, CancellationToken ct)
+    {
+        using var channel = GrpcChannel.ForAddress(node);
+        var headers = new Grpc.Core.Metadata { { "authorization", $"Bearer {token}" } };
+        var response = await new AdminService.AdminServiceClient(channel)
+            .TransferLeadershipAsync(new TransferLeadershipRequest { Target = target }, headers, cancellationToken: ct).ConfigureAwait(false);
+        Console.WriteLine(Json.Format(response));
+        return 0;
     }
 
     public static async Task<int> ShowTransactionAsync(string node, string id, CancellationToken ct)

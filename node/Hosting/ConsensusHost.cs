@@ -31,7 +31,7 @@ internal sealed record NodeSnapshot(
 /// waited for the write, apply committed blocks, advance. Everything that touches the core or the ledger runs
 /// on this loop; other threads talk to it through <see cref="Submit"/> and read <see cref="Snapshot"/>.
 /// </summary>
-internal sealed class ConsensusHost : IAsyncDisposable
+internal sealed partial class ConsensusHost : IAsyncDisposable
 {
     /// <summary>Application channel: a follower forwards admitted transactions to the leader (block payload layout).</summary>
     public const byte ForwardChannel = 1;
@@ -72,6 +72,9 @@ internal sealed class ConsensusHost : IAsyncDisposable
     // proposed twice.
     private readonly HashSet<TransactionId> _proposed = [];
     private long _ticks;
+
+    // The tick at which the forward buffer last was empty: how long its transactions have waited for a leader.
+    private long _forwardBufferSince;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
     private Task? _ticker;
@@ -218,7 +221,11 @@ internal sealed class ConsensusHost : IAsyncDisposable
             {
                 AdmitForwarded(forwarded);
             }
-            else if (input.Peer.Raft is not null || input.Peer.Channel != ForwardChannel)
+            else if (input.Command is { } command)
+            {
+                command();
+            }
+            else if (input.Peer.Raft is not null || (input.Peer.Channel != ForwardChannel && input.Peer.Channel != 0))
             {
                 HandlePeerInput(input.Peer);
             }
@@ -227,6 +234,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
         CutBlocks();
         CutCarbonBlock();
         ProcessReady();
+        CompleteTransfers();
         Volatile.Write(ref _snapshot, Publish());
     }
 
@@ -247,6 +255,12 @@ internal sealed class ConsensusHost : IAsyncDisposable
                 break;
             case CarbonPipeline.ReadingsChannel:
                 _carbon.OnReadings(input.From, input.Payload);
+                break;
+            case ReadIndexRequestChannel:
+                HandleReadIndexRequest(input.From, input.Payload.Span);
+                break;
+            case ReadIndexResponseChannel:
+                HandleReadIndexResponse(input.Payload.Span);
                 break;
             default:
                 HostLog.UnknownChannel(_logger, input.Channel, input.From);
@@ -330,9 +344,14 @@ internal sealed class ConsensusHost : IAsyncDisposable
     {
         if (_forwardBuffer.Count == 0)
         {
+            _forwardBufferSince = _ticks;
             return;
         }
         var leader = _raft.Leader;
+        if (leader == 0 && _ticks - _forwardBufferSince < _options.ElectionTicks * 2)
+        {
+            return; // an election is under way: hold the transactions for the leader it produces
+        }
         if (leader == 0 || leader == _options.NodeId)
         {
             if (leader == _options.NodeId)
@@ -456,6 +475,10 @@ internal sealed class ConsensusHost : IAsyncDisposable
             {
                 _transport.Send(m);
             }
+            if (ready.ReadStates.Count > 0)
+            {
+                OnReadStates(ready.ReadStates);
+            }
             if (ready.CommittedEntries.Count > 0)
             {
                 FaultPoints.Hit(FaultPoints.BeforeApply);
@@ -465,6 +488,11 @@ internal sealed class ConsensusHost : IAsyncDisposable
             {
                 _lastLeader = ready.Leader;
                 _metrics.LeaderChanges.Add(1);
+                if (ready.Leader != 0 && ready.Leader != _options.NodeId)
+                {
+                    RetryForwards(); // what went to the old leader goes to the new one now, not at the next retry round
+                }
+                FailReadsAwaitingIndex("leadership changed before the read was confirmed; retry");
             }
             if (ready.Role != _lastRole)
             {
@@ -472,6 +500,7 @@ internal sealed class ConsensusHost : IAsyncDisposable
                 _lastRole = ready.Role;
             }
             _raft.Advance(ready);
+            ServeAppliedReads();
         }
     }
 
@@ -482,9 +511,14 @@ internal sealed class ConsensusHost : IAsyncDisposable
         {
             _proposed.Clear();
             _proposedAt.Clear();
+            // Transactions still waiting for a block go to the next leader, as a follower forwards its own; those
+            // forwarded here by others are re-forwarded by their nodes.
             foreach (var tx in _mempool.Clear())
             {
-                _tracker.Reject(tx.Id, "leadership moved before the transaction was proposed; resubmit");
+                if (_tracker.IsPending(tx.Id))
+                {
+                    _forwardBuffer.Add(tx);
+                }
             }
         }
         if (to == Consensus.NodeRole.Leader)
@@ -646,6 +680,9 @@ internal readonly record struct HostInput(PeerInput Peer, VerifiedTransaction[]?
 {
     /// <summary>A forwarded batch, already parsed off the loop.</summary>
     public ForwardedBatch? Forwarded { get; init; }
+
+    /// <summary>Work that must run on the loop (reads of the ledger, operator commands).</summary>
+    public Action? Command { get; init; }
 }
 
 /// <summary>Transactions a follower forwarded, parsed; <see cref="Rejections"/> collects what the leader refuses.</summary>

@@ -24,4 +24,19 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "node {NodeId}: {From} -> {To} in term {Term}, leader {Leader}")]
     public static partial void RoleChanged(ILogger logger, ulong nodeId, Consensus.NodeRole from, Consensus.NodeRole to, ulong term, ulong leader);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Information, Message = "node {NodeId}: handing leadership to node {Target}")]
+    public static partial void TransferStarted(ILogger logger, ulong nodeId, ulong target);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Information, Message = "node {NodeId}: leadership transfer to node {Target} {Outcome} after {Milliseconds:F1} ms")]
+    private static partial void TransferFinished(ILogger logger, ulong nodeId, ulong target, string outcome, double milliseconds);
+
+    public static void TransferFinished(ILogger logger, ulong nodeId, ulong target, bool handedOver, double milliseconds) =>
+        TransferFinished(logger, nodeId, target, handedOver ? "completed" : "abandoned", milliseconds);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "node {NodeId}: stopping; leadership handed to node {Target}")]
+    public static partial void HandedOverAtStop(ILogger logger, ulong nodeId, ulong target);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "node {NodeId}: stopping without handing leadership over: {Reason}")]
+    public static partial void HandOverAtStopFailed(ILogger logger, ulong nodeId, string reason);
 }

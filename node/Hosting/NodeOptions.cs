@@ -89,6 +89,12 @@ public sealed class NodeOptions
     /// </summary>
     public bool Paranoid { get; set; }
 
+    /// <summary>
+    /// Bearer token the admin API requires (header <c>authorization: Bearer &lt;token&gt;</c>). Empty: the admin API
+    /// refuses every call. Set it from the environment (AURIGRAPH__ADMINTOKEN) or a secret store, not a checked-in file.
+    /// </summary>
+    public string AdminToken { get; set; } = "";
+
     /// <summary>Admission shards keyed by sender (1–256); 0 means one per processor.</summary>
     public int ValidationShards { get; set; }
 

@@ -51,7 +51,17 @@ internal static class NodeProgram
         var status = new Command("status", "Show a node's status.") { nodeUrl };
         status.SetAction((parse, ct) => ClientCommands.ShowStatusAsync(parse.GetValue(nodeUrl)!, ct));
 
-        var root = new RootCommand("Aurigraph node: a HyperRAFT++ consensus node with carbon metering.") { run, devnet, keygen, transfer, tx, block, status };
+        var accountId = new Argument<string>("account") { Description = "Account (hex public key)." };
+        var account = new Command("account", "Show an account's balance and next nonce (linearizable read).") { nodeUrl, accountId };
+        account.SetAction((parse, ct) => ClientCommands.ShowAccountAsync(parse.GetValue(nodeUrl)!, parse.GetValue(accountId)!, ct));
+
+        var token = new Option<string>("--token") { Description = "The admin token (or set AURIGRAPH_ADMIN_TOKEN)." };
+        var target = new Option<ulong>("--to") { Description = "Voter to hand leadership to; the most caught-up one when omitted." };
+        var transferLeadership = new Command("transfer-leadership", "Hand leadership to another voter (admin; send it to the leader).") { nodeUrl, token, target };
+        transferLeadership.SetAction((parse, ct) => ClientCommands.TransferLeadershipAsync(
+            parse.GetValue(nodeUrl)!, parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(target), ct));
+
+        var root = new RootCommand("Aurigraph node: a HyperRAFT++ consensus node with carbon metering.") { run, devnet, keygen, transfer, tx, block, status, account, transferLeadership };
         return await root.Parse(args).InvokeAsync(cancellationToken: cts.Token).ConfigureAwait(false);
     }
 }

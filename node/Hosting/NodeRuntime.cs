@@ -23,6 +23,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     private readonly NodeDatabase _database;
     private readonly PeerTransport _transport;
     private readonly ConsensusHost? _host;
+    private readonly LedgerState _ledger;
 
     private readonly IHostApplicationLifetime? _lifetime;
 
@@ -43,6 +44,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         var log = new RaftLogStorage(_database);
         var ledger = LoadLedger(genesis, log);
         ledger.ParallelApplyThreshold = _options.ParallelApplyThreshold;
+        _ledger = ledger;
         Verifier = new TransactionVerifier(_options.ChainId, _options.MaxTransactionBytes);
         Tracker = new SubmissionTracker();
         Admission = new AdmissionShards(
@@ -122,7 +124,34 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         HostLog.Started(_logger, _options.NodeId, _options.Role, _options.Self.PeerAddress, _options.Self.ApiAddress);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);
+    /// <summary>
+    /// Stops the node. A leader first hands leadership to the most caught-up other voter (bounded by one election
+    /// timeout), so a planned stop costs the cluster a transfer rather than an election timeout.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_host is not null && _host.Snapshot.RaftRole == Consensus.NodeRole.Leader && _options.Members.Count(m => m.Role == NodeRole.Validator) > 1)
+        {
+            try
+            {
+                var target = await _host.TransferLeadershipAsync(0)
+                    .WaitAsync(TimeSpan.FromMilliseconds(_options.TickMilliseconds * _options.ElectionTicks), cancellationToken)
+                    .ConfigureAwait(false);
+                HostLog.HandedOverAtStop(_logger, _options.NodeId, target);
+            }
+            catch (Exception ex) when (ex is NodeUnavailableException or TimeoutException or OperationCanceledException)
+            {
+                HostLog.HandOverAtStopFailed(_logger, _options.NodeId, ex.Message);
+            }
+        }
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a read of the ledger on the consensus loop at the requested consistency.</summary>
+    public Task<T> ReadAsync<T>(ReadConsistency consistency, Func<LedgerState, T> read) => _host!.ReadAsync(consistency, () => read(_ledger));
+
+    /// <summary>Hands leadership over (this node must lead); completes with the target once this node stepped down.</summary>
+    public Task<ulong> TransferLeadershipAsync(ulong target) => _host!.TransferLeadershipAsync(target);
 
     private int _disposed;
 

@@ -78,6 +78,7 @@ internal static class NodeServer
         app.MapGrpcService<NodeApi>();
         app.MapGrpcService<CarbonApi>();
         app.MapGet("/api/v11/carbon/report.csv", (NodeRuntime node, string? from, string? to) => CarbonApi.Csv(node, from, to));
+        app.MapGrpcService<AdminApi>();
         app.MapGrpcHealthChecksService();
         app.MapPrometheusScrapingEndpoint();
         app.MapGet("/healthz", () => Results.Json(new { status = "alive" }));

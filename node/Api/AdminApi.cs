@@ -1,0 +1,66 @@
+using System.Security.Cryptography;
+using System.Text;
+using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Hosting;
+using Grpc.Core;
+
+namespace Aurigraph.Node.Api;
+
+/// <summary>Operator commands, behind the admin token (gRPC UNAUTHENTICATED / HTTP 401 without it).</summary>
+internal sealed class AdminApi(NodeRuntime node) : AdminService.AdminServiceBase
+{
+    public override async Task<TransferLeadershipResponse> TransferLeadership(TransferLeadershipRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        Authorize(context, node.Options.AdminToken);
+        var snapshot = node.Snapshot;
+        if (snapshot.RaftRole != Consensus.NodeRole.Leader)
+        {
+            var leader = node.Options.Members.FirstOrDefault(m => m.Id == snapshot.Leader);
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                leader is null ? "this node does not lead and no leader is known; retry shortly" : $"this node does not lead; send the request to node {leader.Id} at {leader.ApiAddress}"));
+        }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var target = await node.TransferLeadershipAsync(request.Target)
+                .WaitAsync(TimeSpan.FromMilliseconds(node.Options.TickMilliseconds * node.Options.ElectionTicks * 2), context.CancellationToken)
+                .ConfigureAwait(false);
+            return new TransferLeadershipResponse
+            {
+                PreviousLeader = node.Options.NodeId,
+                Target = target,
+                ElapsedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            };
+        }
+        catch (NodeUnavailableException ex)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
+        }
+        catch (TimeoutException)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "the transfer did not complete within two election timeouts"));
+        }
+    }
+
+    /// <summary>Checks the bearer token in constant time; throws UNAUTHENTICATED (HTTP 401) when it is missing or wrong.</summary>
+    internal static void Authorize(ServerCallContext context, string token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "the admin API is disabled: no Aurigraph:AdminToken is configured"));
+        }
+        var header = context.RequestHeaders.GetValue("authorization");
+        const string Scheme = "Bearer ";
+        if (header is null || !header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "admin calls need the header 'authorization: Bearer <admin token>'"));
+        }
+        var presented = Encoding.UTF8.GetBytes(header[Scheme.Length..].Trim());
+        if (!CryptographicOperations.FixedTimeEquals(presented, Encoding.UTF8.GetBytes(token)))
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "the admin token is not valid"));
+        }
+    }
+}

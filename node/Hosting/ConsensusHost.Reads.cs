@@ -1,0 +1,278 @@
+using System.Buffers.Binary;
+using Aurigraph.Consensus;
+
+namespace Aurigraph.Node.Hosting;
+
+/// <summary>How current a read must be.</summary>
+internal enum ReadConsistency
+{
+    /// <summary>This node's applied state, whatever its lag (fast; may be stale on a lagging node).</summary>
+    Local,
+
+    /// <summary>Reflects every write acknowledged before the read began (ReadIndex, Raft §6.4), on any node.</summary>
+    Linearizable,
+}
+
+/// <summary>A read or an operator command could not be served; the text says why (the API maps it to UNAVAILABLE).</summary>
+internal sealed class NodeUnavailableException(string message) : Exception(message);
+
+/// <summary>
+/// Reads and commands that must run on the consensus loop (the ledger is owned by it). Linearizable reads use
+/// ReadIndex: the leader confirms with a quorum that it still leads, takes its commit index as the read index, and
+/// the read runs once this node has applied that far. A follower asks the leader for a read index over the peer
+/// transport (channel 4, answered on channel 5) and then serves the read from its own state.
+/// </summary>
+internal sealed partial class ConsensusHost
+{
+    /// <summary>Application channel: a node asks the leader for a read index (u64 request id).</summary>
+    public const byte ReadIndexRequestChannel = 4;
+
+    /// <summary>Application channel: the leader's answer (u64 request id, u64 read index; index 0 = refused).</summary>
+    public const byte ReadIndexResponseChannel = 5;
+
+    private ulong _nextReadId;
+
+    // Reads waiting for a read index, by the core's request id: either local (a waiter here) or a peer's request.
+    private readonly Dictionary<ulong, PendingRead> _awaitingIndex = [];
+
+    // Reads with a read index, waiting for this node to apply that far.
+    private readonly List<(ulong Index, PendingRead Read)> _awaitingApply = [];
+
+    private readonly List<(TaskCompletionSource<ulong> Done, ulong Target, long Started)> _transfers = [];
+
+    /// <summary>Runs <paramref name="read"/> on the loop at the requested consistency.</summary>
+    public Task<T> ReadAsync<T>(ReadConsistency consistency, Func<T> read)
+    {
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pending = new PendingRead(() =>
+        {
+            try
+            {
+                completion.TrySetResult(read());
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                completion.TrySetException(ex);
+            }
+        }, reason => completion.TrySetException(new NodeUnavailableException(reason)), 0, 0);
+        Post(() => StartRead(consistency, pending));
+        return completion.Task;
+    }
+
+    /// <summary>
+    /// Hands leadership to <paramref name="target"/> (0: the most caught-up other voter) and completes when this node
+    /// has stepped down, or fails with the reason. The caller bounds the wait.
+    /// </summary>
+    public Task<ulong> TransferLeadershipAsync(ulong target)
+    {
+        var completion = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(() =>
+        {
+            var chosen = target != 0 ? target : MostCaughtUpVoter();
+            if (chosen == 0)
+            {
+                completion.TrySetException(new NodeUnavailableException("no other voter to hand leadership to"));
+                return;
+            }
+            var result = _raft.TransferLeadership(chosen);
+            if (result != TransferResult.Started)
+            {
+                completion.TrySetException(new NodeUnavailableException(result switch
+                {
+                    TransferResult.NotLeader => $"node {_options.NodeId} is not the leader (leader: {_raft.Leader})",
+                    TransferResult.AlreadyLeader => $"node {chosen} already leads",
+                    _ => $"node {chosen} is not a voter of this cluster",
+                }));
+                return;
+            }
+            HostLog.TransferStarted(_logger, _options.NodeId, chosen);
+            _transfers.Add((completion, chosen, System.Diagnostics.Stopwatch.GetTimestamp()));
+        });
+        return completion.Task;
+    }
+
+    private ulong MostCaughtUpVoter()
+    {
+        ulong best = 0;
+        ulong bestMatch = 0;
+        foreach (var voter in _raft.Voters)
+        {
+            if (voter != _options.NodeId && _raft.ProgressOf(voter) is { RecentActive: true } p && (best == 0 || p.Match > bestMatch))
+            {
+                best = voter;
+                bestMatch = p.Match;
+            }
+        }
+        return best;
+    }
+
+    /// <summary>Runs an action on the loop at its next round.</summary>
+    private void Post(Action action) => _inputs.Writer.TryWrite(new HostInput(default, null, Tick: false) { Command = action });
+
+    private void StartRead(ReadConsistency consistency, PendingRead read)
+    {
+        if (consistency == ReadConsistency.Local)
+        {
+            read.Serve();
+            return;
+        }
+        var id = ++_nextReadId;
+        if (_raft.Role == Consensus.NodeRole.Leader)
+        {
+            var result = _raft.ReadIndex(id);
+            if (!result.Accepted)
+            {
+                read.Fail("this node stopped leading; retry");
+                return;
+            }
+            _awaitingIndex[id] = read;
+            return;
+        }
+        var leader = _raft.Leader;
+        if (leader == 0)
+        {
+            read.Fail("no leader is known right now; retry shortly");
+            return;
+        }
+        _awaitingIndex[id] = read;
+        var request = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(request, id);
+        _transport.SendApplication(leader, ReadIndexRequestChannel, request);
+    }
+
+    /// <summary>The leader got a read-index request from a peer: it confirms leadership like a local read and answers.</summary>
+    private void HandleReadIndexRequest(ulong from, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length != 8)
+        {
+            return;
+        }
+        var remoteId = BinaryPrimitives.ReadUInt64LittleEndian(payload);
+        var id = ++_nextReadId;
+        if (_raft.Role != Consensus.NodeRole.Leader || !_raft.ReadIndex(id).Accepted)
+        {
+            AnswerReadIndex(from, remoteId, 0);
+            return;
+        }
+        _awaitingIndex[id] = new PendingRead(null, null, from, remoteId);
+    }
+
+    private void AnswerReadIndex(ulong to, ulong remoteId, ulong index)
+    {
+        var answer = new byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(answer, remoteId);
+        BinaryPrimitives.WriteUInt64LittleEndian(answer.AsSpan(8), index);
+        _transport.SendApplication(to, ReadIndexResponseChannel, answer);
+    }
+
+    private void HandleReadIndexResponse(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length != 16)
+        {
+            return;
+        }
+        var id = BinaryPrimitives.ReadUInt64LittleEndian(payload);
+        var index = BinaryPrimitives.ReadUInt64LittleEndian(payload[8..]);
+        if (!_awaitingIndex.Remove(id, out var read))
+        {
+            return;
+        }
+        if (index == 0)
+        {
+            read.Fail("the leader could not confirm a read index; retry");
+            return;
+        }
+        _awaitingApply.Add((index, read));
+    }
+
+    /// <summary>Read states from a Ready: a peer's read gets its answer; a local read waits for apply.</summary>
+    private void OnReadStates(IReadOnlyList<ReadState> states)
+    {
+        foreach (var state in states)
+        {
+            if (!_awaitingIndex.Remove(state.RequestId, out var read))
+            {
+                continue;
+            }
+            if (read.RemoteNode != 0)
+            {
+                AnswerReadIndex(read.RemoteNode, read.RemoteId, state.Index);
+            }
+            else
+            {
+                _awaitingApply.Add((state.Index, read));
+            }
+        }
+    }
+
+    /// <summary>After applying: serve every read whose index is now applied.</summary>
+    private void ServeAppliedReads()
+    {
+        if (_awaitingApply.Count == 0)
+        {
+            return;
+        }
+        var applied = _raft.AppliedIndex;
+        for (var i = _awaitingApply.Count - 1; i >= 0; i--)
+        {
+            if (_awaitingApply[i].Index <= applied)
+            {
+                var read = _awaitingApply[i].Read;
+                _awaitingApply.RemoveAt(i);
+                read.Serve();
+            }
+        }
+    }
+
+    /// <summary>On a change of role or leader: reads waiting for an index from the old leader cannot complete; tell them.</summary>
+    private void FailReadsAwaitingIndex(string reason)
+    {
+        foreach (var read in _awaitingIndex.Values)
+        {
+            if (read.RemoteNode != 0)
+            {
+                AnswerReadIndex(read.RemoteNode, read.RemoteId, 0);
+            }
+            else
+            {
+                read.Fail(reason);
+            }
+        }
+        _awaitingIndex.Clear();
+    }
+
+    /// <summary>
+    /// After each round: a transfer completes when this node no longer leads (with the leader it knows, 0 while the
+    /// election runs), and fails when the core abandoned it and this node still leads.
+    /// </summary>
+    private void CompleteTransfers()
+    {
+        if (_transfers.Count == 0 || (_raft.Role == Consensus.NodeRole.Leader && _raft.LeadTransferee != 0))
+        {
+            return;
+        }
+        var handedOver = _raft.Role != Consensus.NodeRole.Leader;
+        foreach (var (done, target, started) in _transfers)
+        {
+            var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            HostLog.TransferFinished(_logger, _options.NodeId, target, handedOver, elapsed);
+            if (handedOver)
+            {
+                done.TrySetResult(target);
+            }
+            else
+            {
+                done.TrySetException(new NodeUnavailableException($"node {target} did not take over within an election timeout; node {_options.NodeId} leads on"));
+            }
+        }
+        _transfers.Clear();
+    }
+
+    /// <summary>A read waiting on the loop: local (serve or fail it) or on behalf of a peer (answer it).</summary>
+    private sealed record PendingRead(Action? ServeAction, Action<string>? FailAction, ulong RemoteNode, ulong RemoteId)
+    {
+        public void Serve() => ServeAction?.Invoke();
+
+        public void Fail(string reason) => FailAction?.Invoke(reason);
+    }
+}
