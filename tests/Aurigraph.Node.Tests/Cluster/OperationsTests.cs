@@ -116,6 +116,8 @@ public sealed class OperationsTests
             Assert.Equal(TransactionState.Committed, result.State);
             var read = await cluster.Status(followers[1]).GetAccountAsync(new GetAccountRequest { Account = account, Consistency = ReadConsistency.Linearizable });
             Assert.Equal(10 * (n + 1), read.Balance);
+            var leased = await cluster.Status(followers[n % 2]).GetAccountAsync(new GetAccountRequest { Account = account, Consistency = ReadConsistency.Lease });
+            Assert.Equal(10 * (n + 1), leased.Balance);
             var tx = await cluster.Transactions(followers[1]).GetTransactionAsync(new GetTransactionRequest { TxId = result.TxId, Consistency = ReadConsistency.Linearizable });
             Assert.Equal(TransactionState.Committed, tx.State);
         }
