@@ -17,11 +17,28 @@ public sealed partial class RaftNode
     /// host serves the read once it has applied that index. A non-leader refuses with a leader hint.
     /// Reads pending when leadership is lost are dropped: the host's wait times out.
     /// </summary>
-    public ProposeResult ReadIndex(ulong requestId)
+    public ProposeResult ReadIndex(ulong requestId) => ReadIndex(requestId, lease: false);
+
+    /// <summary>
+    /// A linearizable read; with <paramref name="lease"/> and check-quorum on, the leader answers from its lease
+    /// without a confirmation round: followers that heard from it within an election timeout refuse to vote for
+    /// anyone else, and it steps down when it has not heard from a quorum for an election timeout, so while it
+    /// leads no other leader can have committed anything. This assumes clocks that advance at the same rate to
+    /// within the gap between the election timeout and the lease (ticks, not wall time). Without check-quorum, or
+    /// before this leader committed an entry of its term, the read takes the confirmation round.
+    /// </summary>
+    public ProposeResult ReadIndex(ulong requestId, bool lease)
     {
         if (Role != NodeRole.Leader)
         {
             return new ProposeResult(false, 0, 0, RefusalReason.NotLeader, Leader);
+        }
+        // A transfer's target campaigns with votes granted inside everyone's lease: once this leader has started a
+        // transfer, its lease proves nothing for the rest of the term, and reads take the confirmation round.
+        if (lease && _config.CheckQuorum && !_transferredThisTerm && _log.Term(_log.Committed) == Term)
+        {
+            _readStates.Add(new ReadState(_log.Committed, requestId));
+            return new ProposeResult(true, _log.Committed, Term, RefusalReason.None, Id);
         }
         if (_log.Term(_log.Committed) != Term)
         {

@@ -8,6 +8,9 @@ public sealed partial class RaftNode
     private ulong _leadTransferee;
     private int _transferElapsed;
 
+    // Set when this leader starts a transfer; lease reads are off until the term changes.
+    private bool _transferredThisTerm;
+
     /// <summary>The voter this leader is handing leadership to, or 0.</summary>
     public ulong LeadTransferee => _leadTransferee;
 
@@ -33,6 +36,7 @@ public sealed partial class RaftNode
         }
         _leadTransferee = target;
         _transferElapsed = 0;
+        _transferredThisTerm = true;
         if (p.Match == _log.LastIndex)
         {
             SendTimeoutNow(target);

@@ -258,6 +258,7 @@ public sealed partial class RaftNode
         {
             Term = term;
             Vote = 0;
+            _transferredThisTerm = false;
         }
         Leader = 0;
         _electionElapsed = 0;

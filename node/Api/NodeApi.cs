@@ -78,7 +78,13 @@ internal sealed class NodeApi(NodeRuntime node) : NodeService.NodeServiceBase
     {
         try
         {
-            return await node.ReadAsync(consistency == V1.ReadConsistency.Linearizable ? Hosting.ReadConsistency.Linearizable : Hosting.ReadConsistency.Local, read)
+            var level = consistency switch
+            {
+                V1.ReadConsistency.Linearizable => Hosting.ReadConsistency.Linearizable,
+                V1.ReadConsistency.Lease => Hosting.ReadConsistency.Lease,
+                _ => Hosting.ReadConsistency.Local,
+            };
+            return await node.ReadAsync(level, read)
                 .WaitAsync(TimeSpan.FromMilliseconds(node.Options.CommitTimeoutMilliseconds), context.CancellationToken)
                 .ConfigureAwait(false);
         }

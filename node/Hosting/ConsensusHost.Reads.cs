@@ -11,6 +11,9 @@ internal enum ReadConsistency
 
     /// <summary>Reflects every write acknowledged before the read began (ReadIndex, Raft §6.4), on any node.</summary>
     Linearizable,
+
+    /// <summary>Linearizable from the leader's check-quorum lease, without a confirmation round (assumes clocks advance at about the same rate).</summary>
+    Lease,
 }
 
 /// <summary>A read or an operator command could not be served; the text says why (the API maps it to UNAVAILABLE).</summary>
@@ -24,7 +27,7 @@ internal sealed class NodeUnavailableException(string message) : Exception(messa
 /// </summary>
 internal sealed partial class ConsensusHost
 {
-    /// <summary>Application channel: a node asks the leader for a read index (u64 request id).</summary>
+    /// <summary>Application channel: a node asks the leader for a read index (u64 request id, u8 1 = lease allowed).</summary>
     public const byte ReadIndexRequestChannel = 4;
 
     /// <summary>Application channel: the leader's answer (u64 request id, u64 read index; index 0 = refused).</summary>
@@ -117,9 +120,10 @@ internal sealed partial class ConsensusHost
             return;
         }
         var id = ++_nextReadId;
+        var lease = consistency == ReadConsistency.Lease;
         if (_raft.Role == Consensus.NodeRole.Leader)
         {
-            var result = _raft.ReadIndex(id);
+            var result = _raft.ReadIndex(id, lease);
             if (!result.Accepted)
             {
                 read.Fail("this node stopped leading; retry");
@@ -135,21 +139,22 @@ internal sealed partial class ConsensusHost
             return;
         }
         _awaitingIndex[id] = read;
-        var request = new byte[8];
+        var request = new byte[9];
         BinaryPrimitives.WriteUInt64LittleEndian(request, id);
+        request[8] = lease ? (byte)1 : (byte)0;
         _transport.SendApplication(leader, ReadIndexRequestChannel, request);
     }
 
     /// <summary>The leader got a read-index request from a peer: it confirms leadership like a local read and answers.</summary>
     private void HandleReadIndexRequest(ulong from, ReadOnlySpan<byte> payload)
     {
-        if (payload.Length != 8)
+        if (payload.Length != 9)
         {
             return;
         }
         var remoteId = BinaryPrimitives.ReadUInt64LittleEndian(payload);
         var id = ++_nextReadId;
-        if (_raft.Role != Consensus.NodeRole.Leader || !_raft.ReadIndex(id).Accepted)
+        if (_raft.Role != Consensus.NodeRole.Leader || !_raft.ReadIndex(id, lease: payload[8] == 1).Accepted)
         {
             AnswerReadIndex(from, remoteId, 0);
             return;

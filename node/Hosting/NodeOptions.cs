@@ -95,6 +95,12 @@ public sealed class NodeOptions
     /// </summary>
     public string AdminToken { get; set; } = "";
 
+    /// <summary>
+    /// Recent raft log entries kept in memory for replication and apply (older ones are read from RocksDB). A
+    /// follower that keeps up never needs more than the blocks in flight.
+    /// </summary>
+    public long LogCacheBytes { get; set; } = 16L * 1024 * 1024;
+
     /// <summary>Admission shards keyed by sender (1–256); 0 means one per processor.</summary>
     public int ValidationShards { get; set; }
 
@@ -203,6 +209,10 @@ public sealed class NodeOptions
         if (RecentTransactionWindow < Transactions.AdmissionShards.MaxShards)
         {
             errors.Add($"{Section}:RecentTransactionWindow must be at least {Transactions.AdmissionShards.MaxShards}");
+        }
+        if (LogCacheBytes < 0)
+        {
+            errors.Add($"{Section}:LogCacheBytes must not be negative");
         }
         if (ParallelApplyThreshold < 0)
         {

@@ -41,7 +41,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         }
         Directory.CreateDirectory(_options.DataDir);
         _database = NodeDatabase.Open(Path.GetFullPath(_options.DataDir), _options.ChainId, _options.NodeId);
-        var log = new RaftLogStorage(_database);
+        var log = new RaftLogStorage(_database, _options.LogCacheBytes);
         var ledger = LoadLedger(genesis, log);
         ledger.ParallelApplyThreshold = _options.ParallelApplyThreshold;
         _ledger = ledger;

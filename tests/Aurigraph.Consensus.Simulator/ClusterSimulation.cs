@@ -722,7 +722,7 @@ public sealed class ClusterSimulation
         {
             var readId = ++_nextReadId;
             op = new KvOperation(client.Id, KvOpKind.Get, key, null, ++_historyClock, long.MaxValue);
-            res = node.Raft.ReadIndex(readId);
+            res = node.Raft.ReadIndex(readId, lease: _rng.Chance(0.5));
             if (res.Accepted)
             {
                 node.PendingReads[readId] = (client.Id, token, key);

@@ -102,4 +102,30 @@ public sealed class LeadershipTransferTests
         Assert.Equal(term, c[2].Term);
         Assert.Equal(NodeRole.Leader, c[1].Role);
     }
+
+    [Fact]
+    public void A_lease_read_is_answered_at_once_by_a_leader_with_a_lease_but_not_after_it_started_a_transfer()
+    {
+        var c = LedCluster(3);
+        Assert.True(c[1].Propose(new byte[] { 1 }).Accepted);
+        c.Stabilize();
+
+        // With its lease, the leader answers a lease read in the same Ready, with no heartbeat round.
+        Assert.True(c[1].ReadIndex(11, lease: true).Accepted);
+        c.Process(1);
+        Assert.Contains(c.Reads[1], r => r.RequestId == 11 && r.Index == c[1].CommitIndex);
+
+        // The leader hands over to node 3, which wins with node 2 and commits a write; node 1 hears none of it.
+        Assert.Equal(TransferResult.Started, c[1].TransferLeadership(3));
+        c.Stabilize(m => !(m.To == 1 && m.From != 1) || m.Type == MessageType.AppendResponse && m.Term == c[1].Term);
+        Assert.Equal(NodeRole.Leader, c[3].Role);
+        Assert.True(c[3].Propose(new byte[] { 2 }).Accepted);
+        c.Stabilize(ClusterHarness.Within(2, 3));
+        Assert.Equal(NodeRole.Leader, c[1].Role); // still believes it leads, in the old term
+
+        // A lease read there would miss node 3's write; the old leader must not answer it from its lease.
+        c[1].ReadIndex(12, lease: true);
+        c.Process(1);
+        Assert.DoesNotContain(c.Reads[1], r => r.RequestId == 12);
+    }
 }

@@ -116,6 +116,8 @@ public sealed class OperationsTests
             Assert.Equal(TransactionState.Committed, result.State);
             var read = await cluster.Status(followers[1]).GetAccountAsync(new GetAccountRequest { Account = account, Consistency = ReadConsistency.Linearizable });
             Assert.Equal(10 * (n + 1), read.Balance);
+            var leased = await cluster.Status(followers[n % 2]).GetAccountAsync(new GetAccountRequest { Account = account, Consistency = ReadConsistency.Lease });
+            Assert.Equal(10 * (n + 1), leased.Balance);
             var tx = await cluster.Transactions(followers[1]).GetTransactionAsync(new GetTransactionRequest { TxId = result.TxId, Consistency = ReadConsistency.Linearizable });
             Assert.Equal(TransactionState.Committed, tx.State);
         }
@@ -143,5 +145,84 @@ public sealed class OperationsTests
         Assert.NotEqual(leader, next);
         Assert.Contains($"node {leader}: stopping; leadership handed to node {next}", cluster.Output(), StringComparison.Ordinal);
         Console.WriteLine($"graceful stop of leader {leader}: node {next} leads {elapsed.TotalMilliseconds:F0} ms after the stop signal");
+    }
+
+    [Fact]
+    public async Task A_rolling_restart_of_every_validator_under_load_loses_no_acknowledged_transaction()
+    {
+        await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 1, slim: 0);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(20));
+        using var recipient = TransactionSigner.Generate();
+        using var stop = new CancellationTokenSource();
+        var acknowledged = 0L;
+        var refused = 0L;
+
+        // Four clients, each its own sender, submit batches of 16 through the business node the whole time.
+        var writers = Enumerable.Range(1, 4).Select(n => Task.Run(async () =>
+        {
+            using var sender = cluster.DevKey(n);
+            ulong nonce = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var request = new SubmitTransactionsRequest();
+                for (var i = 0; i < 16; i++)
+                {
+                    request.Transactions.Add(sender.Transfer(Chain, nonce + (ulong)i, recipient.PublicKey, 1));
+                }
+                SubmitTransactionsResponse response;
+                try
+                {
+                    response = await cluster.Transactions(4).SubmitTransactionsAsync(request, deadline: DateTime.UtcNow.AddSeconds(15));
+                }
+                catch (RpcException)
+                {
+                    continue; // the whole call failed: nothing acknowledged, resubmit the same nonces
+                }
+                // Acknowledged are the committed ones at the head of the batch; resume after the last of them.
+                var committed = response.Results.TakeWhile(r => r.State == TransactionState.Committed).Count();
+                Interlocked.Add(ref acknowledged, committed);
+                Interlocked.Add(ref refused, response.Results.Count - committed);
+                nonce += (ulong)committed;
+            }
+        })).ToArray();
+
+        foreach (var id in new ulong[] { 1, 2, 3 })
+        {
+            var before = Interlocked.Read(ref acknowledged);
+            await cluster.StopAsync(id);
+            cluster.Start(id);
+            var tip = (await cluster.Status(4).GetStatusAsync(new GetStatusRequest())).Height;
+            await cluster.WaitForHeightAsync(tip, TimeSpan.FromSeconds(30));
+            await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(20));
+            // Progress continued across this restart.
+            using var progress = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            while (Interlocked.Read(ref acknowledged) <= before)
+            {
+                Assert.False(progress.IsCancellationRequested, $"no transaction acknowledged after restarting node {id}\n{cluster.Output()}");
+                await Task.Delay(20); // polling the shared counter, not synchronising
+            }
+        }
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        var total = (ulong)Interlocked.Read(ref acknowledged);
+        Assert.True(total > 0);
+        var statuses = await cluster.WaitForHeightAsync((await cluster.Status(4).GetStatusAsync(new GetStatusRequest())).Height, TimeSpan.FromSeconds(30));
+        Assert.Single(statuses.Select(s => s.StateRoot).Distinct());
+        // Every acknowledged transfer is in the ledger on every node (a transfer still pending when the clients
+        // stopped may have committed since: the balance is then higher, and equals the senders' nonces).
+        ulong nonces = 0;
+        for (var n = 1; n <= 4; n++)
+        {
+            using var sender = cluster.DevKey(n);
+            nonces += (await cluster.Status(4).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexStringLower(sender.PublicKey), Consistency = ReadConsistency.Linearizable })).Nonce;
+        }
+        foreach (var id in cluster.Ids)
+        {
+            var account = await cluster.Status(id).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexStringLower(recipient.PublicKey), Consistency = ReadConsistency.Linearizable });
+            Assert.True(account.Balance >= total, $"node {id} holds {account.Balance} of {total} acknowledged transfers");
+            Assert.Equal(nonces, account.Balance);
+        }
+        Console.WriteLine($"rolling restart: {total} acknowledged, {Interlocked.Read(ref refused)} refused or pending and resubmitted; every node holds all of them");
     }
 }
