@@ -207,7 +207,9 @@ public sealed class OperationsTests
 
         var total = (ulong)Interlocked.Read(ref acknowledged);
         Assert.True(total > 0);
-        var statuses = await cluster.WaitForHeightAsync((await cluster.Status(4).GetStatusAsync(new GetStatusRequest())).Height, TimeSpan.FromSeconds(30));
+        await cluster.WaitForHeightAsync((await cluster.Status(4).GetStatusAsync(new GetStatusRequest())).Height, TimeSpan.FromSeconds(30));
+        // Once the carbon records of the run are committed, no further block comes: every node at one height and root.
+        var statuses = await cluster.WaitForCarbonRecordsAsync(TimeSpan.FromSeconds(30));
         Assert.Single(statuses.Select(s => s.StateRoot).Distinct());
         // Every acknowledged transfer is in the ledger on every node (a transfer still pending when the clients
         // stopped may have committed since: the balance is then higher, and equals the senders' nonces).
