@@ -58,6 +58,8 @@ public static class TpsCommand
         using var signals = Aurigraph.Node.Hosting.ShutdownSignals.Cancel(stop);
 
         var started = DateTime.UtcNow;
+        AnsiConsole.MarkupLine("[bold]0/2 Ed25519 verification limit of this machine (3 s on one core, 3 s on all)[/]");
+        var verify = VerifyRate.Measure(load.BodyBytes, TimeSpan.FromSeconds(3));
         AnsiConsole.MarkupLine("[bold]1/2 Aurigraph: 3-validator devnet on loopback[/]");
         var (ours, ourMarkdown) = await LoadCommand.RunAsync(load, devnetValidators: 3, stop.Token);
         AnsiConsole.MarkupLine("[bold]2/2 etcd: 3 members on loopback, same shape[/]");
@@ -90,13 +92,28 @@ public static class TpsCommand
             md.AppendLine(inv, $"- ours / etcd {r.Request}: **{(r.PutsPerSecond > 0 ? ours.CommittedPerSecond / r.PutsPerSecond : double.NaN):F2}×**");
         }
         md.AppendLine();
+        md.AppendLine(inv, $"Ed25519 verification on this machine in this run: {verify.OneCorePerSecond:N0}/s on one core, {verify.AllCoresPerSecond:N0}/s on all {verify.Cores}; limit (one core × cores) {verify.Limit:N0}/s.");
+        md.AppendLine();
+        md.AppendLine("| target | needed | measured | met |");
+        md.AppendLine("|---|---:|---:|---|");
+        var etcdBest = etcd.Count > 0 ? etcd.Max(r => r.PutsPerSecond) : double.NaN;
+        if (load.SignatureMode == "none")
+        {
+            md.AppendLine(inv, $"| none mode ≥ 30 × etcd's best ({etcdBest:N0}/s) | {30 * etcdBest:N0}/s | {ours.CommittedPerSecond:N0}/s ({ours.CommittedPerSecond / etcdBest:F2}×) | {(ours.CommittedPerSecond >= 30 * etcdBest ? "yes" : "no")} |");
+        }
+        else
+        {
+            md.AppendLine(inv, $"| ed25519 mode ≥ 80 % of the verification limit | {0.8 * verify.Limit:N0}/s | {ours.CommittedPerSecond:N0}/s ({100 * ours.CommittedPerSecond / verify.Limit:F0} %) | {(ours.CommittedPerSecond >= 0.8 * verify.Limit ? "yes" : "no")} |");
+        }
+        md.AppendLine(inv, $"| peak RSS ≤ 256 MB per validator | 256 MB | {ours.Nodes.Select(n => n.PeakRssMb).DefaultIfEmpty(0).Max():N0} MB | {(ours.Nodes.All(n => n.PeakRssMb <= 256) ? "yes" : "no")} |");
+        md.AppendLine();
         md.AppendLine("Latency is submit→commit per transaction (ours) and per put (etcd), as the client saw it.");
         md.AppendLine();
         md.AppendLine("## Aurigraph run detail");
         md.AppendLine();
         md.Append(ourMarkdown);
         var markdown = md.ToString();
-        var (json, mdPath) = RunReport.Write("tps", new { machine, commit, load, peer, ours, etcd }, markdown);
+        var (json, mdPath) = RunReport.Write("tps", new { machine, commit, load, peer, verify, ours, etcd }, markdown);
         AnsiConsole.WriteLine();
         Console.WriteLine(markdown);
         AnsiConsole.MarkupLine($"[grey]report: {Markup.Escape(mdPath)} and {Markup.Escape(json)}[/]");
