@@ -8,6 +8,7 @@ internal static class NodeProgram
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
+        NativeMemory.LimitArenas(2);
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

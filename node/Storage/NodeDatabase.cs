@@ -39,6 +39,11 @@ public sealed class NodeDatabase : IDisposable
     /// <summary>Committed carbon records by height, their running totals, and this node's readings on their way to a record.</summary>
     public const string CarbonFamily = "carbon";
 
+    /// <summary>Bytes of uncompressed blocks RocksDB keeps in memory for reads, shared by all column families of the process.</summary>
+    public const ulong BlockCacheBytes = 16UL * 1024 * 1024;
+
+    private static readonly Cache SharedBlockCache = Cache.CreateLru(BlockCacheBytes);
+
     /// <summary>Memory all memtables together may hold before RocksDB flushes the largest.</summary>
     public const ulong MemtableBudgetBytes = 48UL * 1024 * 1024;
 
@@ -185,14 +190,15 @@ public sealed class NodeDatabase : IDisposable
         {
             options.SetWriteBufferSize(8UL * 1024 * 1024).SetCompression(Compression.Lz4);
         }
+        // One block cache for every family, bounded, instead of one per family.
+        var table = new BlockBasedTableOptions().SetBlockCache(SharedBlockCache);
         if (name == TxIndexFamily)
         {
             // Admission asks the index about every new transaction, and almost all are absent: a bloom filter
             // answers those from memory.
-            options.SetBlockBasedTableFactory(new BlockBasedTableOptions()
-                .SetFilterPolicy(BloomFilterPolicy.Create(10, false))
-                .SetWholeKeyFiltering(true));
+            table.SetFilterPolicy(BloomFilterPolicy.Create(10, false)).SetWholeKeyFiltering(true);
         }
+        options.SetBlockBasedTableFactory(table);
         return options;
     }
 
