@@ -273,6 +273,28 @@ internal sealed class CarbonPipeline : IDisposable
     /// <summary>Whether this node leads and has carbon records due (a block without transactions may carry them).</summary>
     public bool RecordsDue => _leading && _collector.HasDue(_tip, NowMs());
 
+    // When records were first seen due with no block to carry them (carbon-only block timing).
+    private long? _dueSinceMs;
+
+    /// <summary>
+    /// Whether the leader should cut a block of carbon records alone: records have been due for
+    /// <see cref="CarbonRecordOptions.IdleFlushMilliseconds"/> and no transaction block took them.
+    /// </summary>
+    public bool CarbonOnlyBlockDue
+    {
+        get
+        {
+            if (!RecordsDue)
+            {
+                _dueSinceMs = null;
+                return false;
+            }
+            var now = NowMs();
+            _dueSinceMs ??= now;
+            return now - _dueSinceMs.Value >= _services.Options.Records.IdleFlushMilliseconds;
+        }
+    }
+
     /// <summary>The carbon section for the block being cut: the records due now, or empty.</summary>
     public byte[] TakeSection()
     {
@@ -280,6 +302,7 @@ internal sealed class CarbonPipeline : IDisposable
         {
             return [];
         }
+        _dueSinceMs = null;
         var records = _collector.TakeDue(_tip, NowMs());
         return records.Count == 0 ? [] : CarbonCodec.EncodeSection(records);
     }

@@ -432,13 +432,14 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// With no transaction waiting, a block of carbon records alone when records are due. Such a block closes no metering
-    /// interval, so it never makes a record of its own: an idle cluster stays idle.
+    /// With no transaction waiting, a block of carbon records alone once records have waited an idle-flush interval for a
+    /// transaction block. Such a block closes no metering interval, so it never makes a record of its own: an idle cluster
+    /// stays idle.
     /// </summary>
     private void CutCarbonBlock()
     {
         _carbon.OnRound(_raft.Role == Consensus.NodeRole.Leader, _raft.Leader);
-        if (_raft.Role != Consensus.NodeRole.Leader || _mempool.Count > 0 || _lastProposedIndex > _raft.CommitIndex + MaxBlocksInFlight - 1 || !_carbon.RecordsDue)
+        if (_raft.Role != Consensus.NodeRole.Leader || _mempool.Count > 0 || _lastProposedIndex > _raft.CommitIndex + MaxBlocksInFlight - 1 || !_carbon.CarbonOnlyBlockDue)
         {
             return;
         }
