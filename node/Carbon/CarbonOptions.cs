@@ -9,6 +9,13 @@ public sealed class CarbonOptions
     /// <summary>The configuration section these options are bound from.</summary>
     public const string Section = "Aurigraph:Carbon";
 
+    /// <summary>
+    /// Whether this validator meters itself and reports readings. Default true. Off, it still stores every committed
+    /// record (they come from the log), and the records mark its readings missing — nothing is invented for it. Used to
+    /// measure metering's own cost (load runs with it on and off).
+    /// </summary>
+    public bool Metering { get; set; } = true;
+
     /// <summary>The cloud this node runs in. Default <see cref="CloudProvider.Other"/>.</summary>
     public CloudProvider Cloud { get; set; } = CloudProvider.Other;
 

@@ -84,7 +84,7 @@ internal sealed class CarbonPipeline : IDisposable
         _ledger.Load();
         _collector = new CarbonRecordCollector(_ledger, validators, services.Options.Records);
         _metrics = new CarbonMetrics(CurrentGrid);
-        if (validators.Contains(selfId))
+        if (validators.Contains(selfId) && services.Options.Metering)
         {
             if (source is null)
             {

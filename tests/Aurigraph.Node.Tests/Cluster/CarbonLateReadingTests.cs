@@ -105,4 +105,33 @@ public sealed class CarbonLateReadingTests
             Assert.Equal(expectedRegion.Pue, r.GetProperty("pue").GetDouble());
         }
     }
+
+    [Fact]
+    public async Task A_validator_with_metering_off_stores_every_record_and_is_recorded_missing_not_invented()
+    {
+        var settings = new Dictionary<ulong, Dictionary<string, string>>
+        {
+            [1] = new() { ["AURIGRAPH__CARBON__RECORDS__DEADLINEMILLISECONDS"] = "1000" },
+            [2] = new() { ["AURIGRAPH__CARBON__RECORDS__DEADLINEMILLISECONDS"] = "1000" },
+            [3] = new() { ["AURIGRAPH__CARBON__RECORDS__DEADLINEMILLISECONDS"] = "1000", ["AURIGRAPH__CARBON__METERING"] = "false" },
+        };
+        await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 0, slim: 0, environment: settings);
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(10));
+        using var alice = cluster.DevKey(2);
+        using var bob = TransactionSigner.Generate();
+        var request = new SubmitTransactionsRequest { Transactions = { alice.Transfer(Chain, 0, bob.PublicKey, 1) } };
+        var committed = Assert.Single((await cluster.Transactions(1).SubmitTransactionsAsync(request)).Results);
+        Assert.Equal(TransactionState.Committed, committed.State);
+
+        var recorded = await PollAsync(() => BlockCarbonAsync(cluster, 3, committed.Height), _ => true, "the record on the unmetered node", cluster);
+        Assert.Equal("missing", StatusOf(recorded, 3));
+        Assert.Equal("present", StatusOf(recorded, 1));
+        Assert.Equal("present", StatusOf(recorded, 2));
+        Assert.True(recorded.GetProperty("totalGrams").GetDouble() > 0);
+        var expected = recorded.GetRawText();
+        foreach (var id in new ulong[] { 1, 2 })
+        {
+            await PollAsync(() => BlockCarbonAsync(cluster, id, committed.Height), b => b.GetRawText() == expected, $"node {id}'s copy of the record", cluster);
+        }
+    }
 }
