@@ -3,7 +3,7 @@ using BenchmarkDotNet.Running;
 
 // Cluster runs are commands (load, peer etcd, tps); anything else goes to the BenchmarkDotNet suites, grouped by
 // area (folder = namespace): pick with --filter, e.g. --filter '*Core*'.
-string[] commands = ["load", "peer", "tps"];
+string[] commands = ["load", "peer", "tps", "metering-overhead"];
 if (args.Length > 0 && commands.Contains(args[0]))
 {
     var root = new RootCommand("Aurigraph cluster benchmarks.")
@@ -11,6 +11,7 @@ if (args.Length > 0 && commands.Contains(args[0]))
         Aurigraph.Bench.Load.LoadCommand.Create(),
         Aurigraph.Bench.Peer.PeerCommand.Create(),
         Aurigraph.Bench.Load.TpsCommand.Create(),
+        Aurigraph.Bench.Load.MeteringOverheadCommand.Create(),
     };
     return await root.Parse(args).InvokeAsync();
 }

@@ -59,7 +59,11 @@ public static class LoadCommand
                 {
                     throw new ArgumentException($"--signatures must be ed25519 or none, got '{options.SignatureMode}'");
                 }
-                var settings = new Dictionary<string, string> { ["AURIGRAPH__SIGNATUREMODE"] = options.SignatureMode == "none" ? "None" : "Ed25519" };
+                var settings = new Dictionary<string, string>
+                {
+                    ["AURIGRAPH__SIGNATUREMODE"] = options.SignatureMode == "none" ? "None" : "Ed25519",
+                    ["AURIGRAPH__CARBON__METERING"] = options.Metering ? "true" : "false",
+                };
                 devnet = await LocalDevnet.StartAsync(devnetValidators, 27_100, settings, ct);
                 options = options with { Targets = devnet.GrpcTargets };
             }

@@ -37,6 +37,9 @@ public sealed record LoadOptions
 
     /// <summary>Signature mode the cluster runs in (stated in every report).</summary>
     public string SignatureMode { get; init; } = "ed25519";
+
+    /// <summary>Whether the devnet's validators meter carbon (Aurigraph:Carbon:Metering); stated in the report.</summary>
+    public bool Metering { get; init; } = true;
 }
 
 /// <summary>The figures of one run.</summary>
