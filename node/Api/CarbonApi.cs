@@ -83,7 +83,45 @@ internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceB
             CurrentGrid = Grid(carbon.CurrentGrid()),
             Cloud = CloudProviders.ToKey(options.Cloud),
             Region = options.Region,
+            Window = request.From != 0 || request.To != 0 || request.LastHeights != 0 ? Window(request, t.LastHeight) : null,
         });
+    }
+
+    private CarbonWindow Window(GetCarbonStatsRequest request, ulong lastRecorded)
+    {
+        var from = request.From;
+        var to = request.To;
+        if (request.LastHeights != 0)
+        {
+            if (request.From != 0 || request.To != 0)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "give last_heights or from/to, not both"));
+            }
+            to = lastRecorded;
+            from = lastRecorded >= request.LastHeights ? lastRecorded - request.LastHeights + 1 : 1;
+        }
+        var (first, last) = RangeOrThrow(from, to);
+        var roles = node.Options.Members.ToDictionary(m => m.Id, m => m.Role.ToString().ToLowerInvariant());
+        var figures = Guarded(() => CarbonReports.Window(node.Carbon.Ledger.ReadViews(first, last), id => roles.GetValueOrDefault(id, "unknown")));
+        var window = new CarbonWindow
+        {
+            From = first,
+            To = last,
+            Heights = figures.Heights,
+            Transactions = figures.Transactions,
+            TotalGrams = figures.Summary.TotalGrams,
+            MeanGramsPerTransaction = figures.MeanGramsPerTransaction,
+            P50GramsPerTransaction = figures.P50GramsPerTransaction,
+            P99GramsPerTransaction = figures.P99GramsPerTransaction,
+            Energy = Energy(figures.Summary),
+        };
+        window.ByRegion.AddRange(figures.ByRegion.Select(Share));
+        window.ByNode.AddRange(figures.ByNode.Select(Share));
+        window.ByRole.AddRange(figures.ByRole.Select(Share));
+        return window;
+
+        static CarbonShare Share(KeyValuePair<string, CarbonShareFigures> s) =>
+            new() { Key = s.Key, Grams = s.Value.Grams, FacilityKwh = s.Value.FacilityKwh, Readings = s.Value.Readings };
     }
 
     public override Task<CarbonReport> GetCarbonReport(GetCarbonReportRequest request, ServerCallContext context)

@@ -109,4 +109,92 @@ public static class CarbonReports
             writer.Write(line);
         }
     }
+
+    /// <summary>
+    /// Figures of a height window: totals, gCO2e per transaction (mean, and p50 / p99 over transactions — each
+    /// transaction carries its block's figure), energy by component, and shares by region, node and role.
+    /// </summary>
+    public static CarbonWindowFigures Window(IEnumerable<CarbonBlockView> views, Func<ulong, string> roleOf)
+    {
+        ArgumentNullException.ThrowIfNull(views);
+        ArgumentNullException.ThrowIfNull(roleOf);
+        var summary = CarbonSummary.Zero;
+        ulong heights = 0, transactions = 0;
+        var perTx = new List<(double Grams, int Count)>();
+        var regions = new SortedDictionary<string, CarbonShareFigures>(StringComparer.Ordinal);
+        var nodes = new SortedDictionary<ulong, CarbonShareFigures>();
+        var roles = new SortedDictionary<string, CarbonShareFigures>(StringComparer.Ordinal);
+        foreach (var view in views)
+        {
+            heights++;
+            transactions += (ulong)view.TransactionCount;
+            summary = summary.Add(view.Summary);
+            if (view.TransactionCount > 0)
+            {
+                perTx.Add((view.GramsPerTransaction, view.TransactionCount));
+            }
+            foreach (var entry in view.Entries)
+            {
+                if (entry.Reading is not { } reading)
+                {
+                    continue;
+                }
+                var share = new CarbonShareFigures(reading.Estimate.TotalGrams, reading.Estimate.Energy.TotalKwh, 1);
+                Accumulate(regions, $"{CloudProviders.ToKey(reading.Cloud)}/{reading.Region}", share);
+                Accumulate(nodes, reading.NodeId, share);
+                Accumulate(roles, roleOf(reading.NodeId), share);
+            }
+        }
+        perTx.Sort((a, b) => a.Grams.CompareTo(b.Grams));
+        return new CarbonWindowFigures(
+            heights,
+            transactions,
+            summary,
+            Percentile(perTx, transactions, 0.50),
+            Percentile(perTx, transactions, 0.99),
+            regions.ToList(),
+            [.. nodes.Select(n => new KeyValuePair<string, CarbonShareFigures>($"node {n.Key}", n.Value))],
+            roles.ToList());
+    }
+
+    private static void Accumulate<TKey>(SortedDictionary<TKey, CarbonShareFigures> shares, TKey key, CarbonShareFigures add)
+        where TKey : notnull =>
+        shares[key] = shares.TryGetValue(key, out var had) ? new CarbonShareFigures(had.Grams + add.Grams, had.FacilityKwh + add.FacilityKwh, had.Readings + 1) : add;
+
+    /// <summary>The figure below which <paramref name="q"/> of the transactions fall (nearest rank, transaction-weighted).</summary>
+    private static double Percentile(List<(double Grams, int Count)> sorted, ulong transactions, double q)
+    {
+        if (transactions == 0)
+        {
+            return 0;
+        }
+        var rank = (ulong)Math.Ceiling(q * transactions);
+        ulong seen = 0;
+        foreach (var (grams, count) in sorted)
+        {
+            seen += (ulong)count;
+            if (seen >= rank)
+            {
+                return grams;
+            }
+        }
+        return sorted[^1].Grams;
+    }
+}
+
+/// <summary>One share of a window's footprint (a region, node or role).</summary>
+public readonly record struct CarbonShareFigures(double Grams, double FacilityKwh, ulong Readings);
+
+/// <summary>The figures of a height window (see <see cref="CarbonReports.Window"/>).</summary>
+public sealed record CarbonWindowFigures(
+    ulong Heights,
+    ulong Transactions,
+    CarbonSummary Summary,
+    double P50GramsPerTransaction,
+    double P99GramsPerTransaction,
+    IReadOnlyList<KeyValuePair<string, CarbonShareFigures>> ByRegion,
+    IReadOnlyList<KeyValuePair<string, CarbonShareFigures>> ByNode,
+    IReadOnlyList<KeyValuePair<string, CarbonShareFigures>> ByRole)
+{
+    public double MeanGramsPerTransaction => Transactions == 0 ? 0 : Summary.TotalGrams / Transactions;
 }

@@ -184,6 +184,24 @@ public sealed class CarbonApiTests(CarbonClusterFixture fixture) : IClassFixture
         Assert.True(F64(stats.GetProperty("currentGrid"), "gramsPerKwh") > 0);
         Assert.Equal("static", stats.GetProperty("currentGrid").GetProperty("source").GetString());
 
+        // A window over every recorded height: the same totals, per-transaction percentiles, shares per region, node, role.
+        using (var windowDoc = JsonDocument.Parse(await node.GetStringAsync($"/api/v11/carbon/stats?lastHeights={U64(stats, "lastHeight")}")))
+        {
+            var window = windowDoc.RootElement.GetProperty("window");
+            Assert.Equal(U64(stats, "transactions"), U64(window, "transactions"));
+            Assert.Equal(total, F64(window, "totalGrams"), total * 1e-12);
+            Assert.True(F64(window, "p50GramsPerTransaction") > 0);
+            Assert.True(F64(window, "p99GramsPerTransaction") >= F64(window, "p50GramsPerTransaction"));
+            Assert.Equal(3, window.GetProperty("byNode").GetArrayLength());
+            foreach (var shares in new[] { "byNode", "byRegion", "byRole" })
+            {
+                Assert.Equal(total, window.GetProperty(shares).EnumerateArray().Sum(x => F64(x, "grams")), total * 1e-12);
+            }
+            Assert.Equal("validator", window.GetProperty("byRole")[0].GetProperty("key").GetString());
+        }
+        var both = await node.GetAsync("/api/v11/carbon/stats?lastHeights=2&from=1");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, both.StatusCode);
+
         // The SCI report over everything recorded shows its terms, and they give its figure.
         using var reportDoc = JsonDocument.Parse(await node.GetStringAsync("/api/v11/carbon/report"));
         var report = reportDoc.RootElement;
