@@ -11,6 +11,9 @@ public sealed partial class RaftNode
     // Set when this leader starts a transfer; lease reads are off until the term changes.
     private bool _transferredThisTerm;
 
+    // TimeoutNow already went to the current transfer's target: later acknowledgements need not send it again.
+    private bool _timeoutNowSent;
+
     /// <summary>The voter this leader is handing leadership to, or 0.</summary>
     public ulong LeadTransferee => _leadTransferee;
 
@@ -37,6 +40,7 @@ public sealed partial class RaftNode
         _leadTransferee = target;
         _transferElapsed = 0;
         _transferredThisTerm = true;
+        _timeoutNowSent = false;
         if (p.Match == _log.LastIndex)
         {
             SendTimeoutNow(target);
@@ -54,14 +58,17 @@ public sealed partial class RaftNode
     /// <summary>A transfer's target acknowledged entries: once it holds the whole log, it is told to campaign.</summary>
     private void MaybeFinishTransfer(ulong from, Progress p)
     {
-        if (_leadTransferee == from && p.Match == _log.LastIndex)
+        if (_leadTransferee == from && !_timeoutNowSent && p.Match == _log.LastIndex)
         {
             SendTimeoutNow(from);
         }
     }
 
-    private void SendTimeoutNow(ulong target) =>
+    private void SendTimeoutNow(ulong target)
+    {
+        _timeoutNowSent = true;
         _messages.Add(new Message { Type = MessageType.TimeoutNow, From = Id, To = target, Term = Term });
+    }
 
     /// <summary>On each leader tick: a transfer that has not completed within an election timeout is abandoned.</summary>
     private void TickTransfer()

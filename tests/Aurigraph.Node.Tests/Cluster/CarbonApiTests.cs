@@ -261,8 +261,9 @@ public sealed class CarbonApiTests(CarbonClusterFixture fixture) : IClassFixture
         var settled = await Cluster.WaitForCarbonRecordsAsync(Deadline);
         var height = settled[0].Height;
 
-        // Watch for longer than a record deadline: a carbon-only block must not beget another record, hence another block.
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(4);
+        // Watch for longer than a record deadline (3 s) plus the idle flush (1 s): a carbon-only block must not beget
+        // another record, hence another block.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(6);
         while (DateTime.UtcNow < until)
         {
             foreach (var id in Cluster.Ids)
