@@ -9,7 +9,7 @@ using RocksDbSharp;
 namespace Aurigraph.Node.Carbon;
 
 /// <summary>
-/// A node's carbon metering as the consensus loop drives it: the meter, this validator's readings on their way to the
+/// A node's carbon metering as the consensus loop drives it: the meter, this node's readings on their way to the
 /// leader, the leader's collection of readings into records, and the committed records stored at apply. Every method but
 /// <see cref="AddIngress"/> runs on the consensus loop.
 /// </summary>
@@ -48,7 +48,8 @@ internal sealed class CarbonPipeline : IDisposable
     private bool _leading;
 
     /// <param name="selfId">This node's id.</param>
-    /// <param name="validators">The cluster's voting members; only they meter and report.</param>
+    /// <param name="validators">The cluster's voting members (consensus rounds are counted against them).</param>
+    /// <param name="reporters">The members that meter and report readings: every node of the cluster, whatever its role.</param>
     /// <param name="services">Settings, energy model, grid intensity and clock.</param>
     /// <param name="database">The node database (column family <c>carbon</c>).</param>
     /// <param name="transport">Where readings go to the leader, and the peer byte counters.</param>
@@ -59,6 +60,7 @@ internal sealed class CarbonPipeline : IDisposable
     public CarbonPipeline(
         ulong selfId,
         IReadOnlyCollection<ulong> validators,
+        IReadOnlyCollection<ulong> reporters,
         CarbonServices services,
         NodeDatabase database,
         PeerTransport transport,
@@ -68,6 +70,7 @@ internal sealed class CarbonPipeline : IDisposable
         IProcessMeterSource? source = null)
     {
         ArgumentNullException.ThrowIfNull(validators);
+        ArgumentNullException.ThrowIfNull(reporters);
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(database);
         ArgumentNullException.ThrowIfNull(transport);
@@ -82,9 +85,9 @@ internal sealed class CarbonPipeline : IDisposable
         _origin = services.Time.GetTimestamp();
         _ledger = new CarbonLedger(database.Db, database.Carbon);
         _ledger.Load();
-        _collector = new CarbonRecordCollector(_ledger, validators, services.Options.Records);
+        _collector = new CarbonRecordCollector(_ledger, reporters, services.Options.Records);
         _metrics = new CarbonMetrics(CurrentGrid);
-        if (validators.Contains(selfId) && services.Options.Metering)
+        if (reporters.Contains(selfId) && services.Options.Metering)
         {
             if (source is null)
             {

@@ -9,53 +9,53 @@ public enum CollectOutcome
     /// <summary>Its height's main record committed with it missing: kept for a late record.</summary>
     Late,
 
-    /// <summary>Not used: not a validator's, its entry is not missing, or it is outside the late window.</summary>
+    /// <summary>Not used: not a reporting member's, its entry is not missing, or it is outside the late window.</summary>
     Ignored,
 }
 
 /// <summary>
-/// The leader's side of carbon records: gathers the validators' readings per pending height and says when records are due.
+/// The leader's side of carbon records: gathers the members' readings per pending height and says when records are due.
 /// Pure: time and ledger height are passed in, the committed state is read through <see cref="ICarbonRecordState"/>.
 /// </summary>
 /// <remarks>
-/// <para>A height's main record is due once every validator's reading is in, or once the deadline passes — the ledger
+/// <para>A height's main record is due once every member's reading is in, or once the deadline passes — the ledger
 /// <see cref="CarbonRecordOptions.DeadlineBlocks"/> blocks past the point where this collector first saw the height, or
-/// <see cref="CarbonRecordOptions.DeadlineMilliseconds"/> after that moment — and then lists the validators that had not
+/// <see cref="CarbonRecordOptions.DeadlineMilliseconds"/> after that moment — and then lists the members that had not
 /// reported as missing. The deadline restarts when this node gains leadership, so followers have time to send again.</para>
-/// <para>A reading for a height whose main record committed with that validator missing goes into a late record, due at
+/// <para>A reading for a height whose main record committed with that member missing goes into a late record, due at
 /// once. A proposed record that has not committed after <see cref="CarbonRecordOptions.RetryMilliseconds"/> is due again:
 /// the first copy to commit wins, later copies are ignored at apply.</para>
 /// </remarks>
 public sealed class CarbonRecordCollector
 {
     private readonly ICarbonRecordState _state;
-    private readonly ulong[] _validators;
+    private readonly ulong[] _reporters;
     private readonly CarbonRecordOptions _options;
     private readonly Dictionary<ulong, HeightReadings> _heights = [];
     private readonly SortedDictionary<(ulong Height, ulong Node), LateReading> _late = [];
 
-    /// <summary>Creates a collector for a fixed set of validators.</summary>
-    public CarbonRecordCollector(ICarbonRecordState state, IEnumerable<ulong> validators, CarbonRecordOptions options)
+    /// <summary>Creates a collector for a fixed set of reporting members (every node, whatever its role).</summary>
+    public CarbonRecordCollector(ICarbonRecordState state, IEnumerable<ulong> reporters, CarbonRecordOptions options)
     {
         ArgumentNullException.ThrowIfNull(state);
-        ArgumentNullException.ThrowIfNull(validators);
+        ArgumentNullException.ThrowIfNull(reporters);
         ArgumentNullException.ThrowIfNull(options);
         _state = state;
-        _validators = [.. validators.Distinct().Order()];
+        _reporters = [.. reporters.Distinct().Order()];
         _options = options;
     }
 
     /// <summary>Readings waiting for a late record.</summary>
     public int LateCount => _late.Count;
 
-    /// <summary>Takes a validator's reading.</summary>
+    /// <summary>Takes a member's reading.</summary>
     /// <param name="reading">The reading.</param>
     /// <param name="tip">This node's ledger height now.</param>
     /// <param name="nowMs">Monotonic time now, ms.</param>
     public CollectOutcome Add(CarbonReading reading, ulong tip, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(reading);
-        if (Array.BinarySearch(_validators, reading.NodeId) < 0)
+        if (Array.BinarySearch(_reporters, reading.NodeId) < 0)
         {
             return CollectOutcome.Ignored;
         }
@@ -167,10 +167,10 @@ public sealed class CarbonRecordCollector
             {
                 continue;
             }
-            var entries = new CarbonRecordEntry[_validators.Length];
-            for (var i = 0; i < _validators.Length; i++)
+            var entries = new CarbonRecordEntry[_reporters.Length];
+            for (var i = 0; i < _reporters.Length; i++)
             {
-                var node = _validators[i];
+                var node = _reporters[i];
                 entries[i] = entry.Readings.TryGetValue(node, out var reading)
                     ? new CarbonRecordEntry(node, CarbonReadingStatus.Present, reading)
                     : new CarbonRecordEntry(node, CarbonReadingStatus.Missing, null);
@@ -208,7 +208,7 @@ public sealed class CarbonRecordCollector
         {
             return false;
         }
-        if (entry.Readings.Count >= _validators.Length)
+        if (entry.Readings.Count >= _reporters.Length)
         {
             return true;
         }

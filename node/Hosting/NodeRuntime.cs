@@ -63,7 +63,8 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             loggers.CreateLogger<PeerTransport>());
         Metrics = new NodeMetrics(() => _host!.Snapshot);
         var validators = _options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
-        Carbon = new CarbonPipeline(_options.NodeId, validators, carbon ?? CarbonServices.CreateOffline(), _database, _transport, log, ledger.Height, loggers.CreateLogger<CarbonPipeline>());
+        var members = _options.Members.Select(m => m.Id).ToList();
+        Carbon = new CarbonPipeline(_options.NodeId, validators, members, carbon ?? CarbonServices.CreateOffline(), _database, _transport, log, ledger.Height, loggers.CreateLogger<CarbonPipeline>());
         _host = new ConsensusHost(_options, _database, log, ledger, _transport, Verifier, Tracker, Feed, loggers.CreateLogger<ConsensusHost>(), new SeededRandom((ulong)Environment.TickCount64 ^ (_options.NodeId * 0x9E3779B97F4A7C15UL)), Metrics, Carbon);
     }
 

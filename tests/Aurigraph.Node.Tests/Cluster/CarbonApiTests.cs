@@ -8,7 +8,7 @@ using Aurigraph.Node.Transactions;
 
 namespace Aurigraph.Node.Tests.Cluster;
 
-/// <summary>One real cluster (3 validators and a slim node) shared by the carbon API tests.</summary>
+/// <summary>One real cluster (3 validators, a business and a slim node) shared by the carbon API tests.</summary>
 public sealed class CarbonClusterFixture : IAsyncLifetime
 {
     private const string Chain = "aurigraph-devnet";
@@ -81,7 +81,7 @@ public sealed class CarbonApiTests(CarbonClusterFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task A_committed_transaction_gets_a_positive_figure_with_readings_from_all_three_validators_that_an_auditor_can_recompute()
+    public async Task A_committed_transaction_gets_a_positive_figure_with_readings_from_all_five_members_that_an_auditor_can_recompute()
     {
         var tx = fixture.Committed[0];
         Assert.Equal(TransactionState.Committed, tx.State);
@@ -95,7 +95,7 @@ public sealed class CarbonApiTests(CarbonClusterFixture fixture) : IClassFixture
         Assert.True(grams > 0, $"grams {grams}");
         var block = carbon.GetProperty("block");
         var readings = block.GetProperty("readings").EnumerateArray().ToList();
-        Assert.Equal([1UL, 2UL, 3UL], readings.Select(r => U64(r, "nodeId")));
+        Assert.Equal([1UL, 2UL, 3UL, 4UL, 5UL], readings.Select(r => U64(r, "nodeId"))); // validators, business, slim
         Assert.All(readings, r => Assert.Contains(r.GetProperty("status").GetString(), Counted));
         Assert.All(readings, r => Assert.True(F64(r, "totalGrams") > 0));
         Assert.All(readings, r => Assert.Equal("static", r.GetProperty("grid").GetProperty("source").GetString()));
@@ -154,8 +154,8 @@ public sealed class CarbonApiTests(CarbonClusterFixture fixture) : IClassFixture
             }
             Assert.Single(answers.Distinct());
             using var doc = JsonDocument.Parse(answers[0]);
-            Assert.Equal(3, doc.RootElement.GetProperty("readings").GetArrayLength());
-            Assert.Equal(3UL, U64(doc.RootElement, "present") + U64(doc.RootElement, "late"));
+            Assert.Equal(5, doc.RootElement.GetProperty("readings").GetArrayLength());
+            Assert.Equal(5UL, U64(doc.RootElement, "present") + U64(doc.RootElement, "late"));
         }
 
         using var node = Rest(3);
@@ -192,12 +192,13 @@ public sealed class CarbonApiTests(CarbonClusterFixture fixture) : IClassFixture
             Assert.Equal(total, F64(window, "totalGrams"), total * 1e-12);
             Assert.True(F64(window, "p50GramsPerTransaction") > 0);
             Assert.True(F64(window, "p99GramsPerTransaction") >= F64(window, "p50GramsPerTransaction"));
-            Assert.Equal(3, window.GetProperty("byNode").GetArrayLength());
+            Assert.Equal(5, window.GetProperty("byNode").GetArrayLength());
             foreach (var shares in new[] { "byNode", "byRegion", "byRole" })
             {
                 Assert.Equal(total, window.GetProperty(shares).EnumerateArray().Sum(x => F64(x, "grams")), total * 1e-12);
             }
-            Assert.Equal("validator", window.GetProperty("byRole")[0].GetProperty("key").GetString());
+            Assert.Equal(["business", "slim", "validator"], window.GetProperty("byRole").EnumerateArray().Select(x => x.GetProperty("key").GetString()));
+            Assert.All(window.GetProperty("byRole").EnumerateArray(), x => Assert.True(F64(x, "grams") > 0, x.ToString()));
         }
         var both = await node.GetAsync("/api/v11/carbon/stats?lastHeights=2&from=1");
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, both.StatusCode);
