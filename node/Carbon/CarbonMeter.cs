@@ -95,6 +95,25 @@ public readonly record struct MeteredBlock(ulong Height, ulong LogIndex, int Tra
 public readonly record struct BlockUsage(ulong Height, int TransactionCount, MeterUsage Usage);
 
 /// <summary>
+/// What a meter has attributed to blocks since it started: the sums of every closed interval. They equal the process's own
+/// counters over the span from the meter's start to its last close (process CPU and wall time, peer-transport bytes,
+/// raft-log plus apply-batch bytes), because each close hands out exactly its interval's totals.
+/// </summary>
+/// <param name="Closes">Intervals closed.</param>
+/// <param name="Blocks">Blocks with transactions metered.</param>
+/// <param name="CpuMicros">Process CPU µs attributed.</param>
+/// <param name="WallMicros">Wall µs attributed.</param>
+/// <param name="PeerBytesSent">Peer-transport bytes sent, attributed.</param>
+/// <param name="PeerBytesReceived">Peer-transport bytes received, attributed.</param>
+/// <param name="IngressBytes">Client ingress bytes attributed.</param>
+/// <param name="StoredBytes">Storage bytes attributed.</param>
+public sealed record MeterTotals(long Closes, long Blocks, long CpuMicros, long WallMicros, long PeerBytesSent, long PeerBytesReceived, long IngressBytes, long StoredBytes)
+{
+    /// <summary>Nothing attributed yet.</summary>
+    public static MeterTotals Zero { get; } = new(0, 0, 0, 0, 0, 0, 0, 0);
+}
+
+/// <summary>
 /// The per-node carbon meter. It runs on the consensus loop: <see cref="Observe"/> once per Ready, <see cref="AddStored"/> and
 /// <see cref="Close"/> once per apply round; <see cref="AddIngress"/> from API threads.
 /// </summary>
@@ -126,6 +145,7 @@ public sealed class CarbonMeter
     private long _ingress;
     private long _stored;
     private long _elections;
+    private MeterTotals _totals = MeterTotals.Zero;
 
     /// <summary>Starts the first interval now.</summary>
     /// <param name="source">The process clock, CPU and memory source.</param>
@@ -144,6 +164,9 @@ public sealed class CarbonMeter
         _base = source.Sample();
         _baseCounters = counters;
     }
+
+    /// <summary>What the closed intervals attributed so far (replaced whole at each close; safe to read from any thread).</summary>
+    public MeterTotals Totals => Volatile.Read(ref _totals);
 
     /// <summary>Client bytes (transaction body + signature) received by this node's API. Thread-safe.</summary>
     public void AddIngress(long bytes) => Interlocked.Add(ref _ingress, bytes);
@@ -272,6 +295,10 @@ public sealed class CarbonMeter
                 _storageReplicas));
         }
 
+        var t = _totals;
+        Volatile.Write(ref _totals, new MeterTotals(
+            t.Closes + 1, t.Blocks + withTransactions, t.CpuMicros + cpu, t.WallMicros + wall, t.PeerBytesSent + sent, t.PeerBytesReceived + received,
+            t.IngressBytes + ingress, t.StoredBytes + stored));
         _base = sample;
         _baseCounters = counters;
         _stored = 0;

@@ -29,13 +29,16 @@ internal sealed class CarbonMetrics : IDisposable
     private double _lastGramsPerTransaction;
     private int _pendingHeights;
 
-    public CarbonMetrics(Func<GridIntensity> grid)
+    private static readonly KeyValuePair<string, object?> Sent = new("direction", "sent");
+    private static readonly KeyValuePair<string, object?> Received = new("direction", "received");
+
+    public CarbonMetrics(Func<GridIntensity> grid, Func<MeterTotals?> meter)
     {
-        _emissions = _meter.CreateCounter<double>("aurigraph.carbon.emissions", "g", "gCO2e of committed carbon records (all validators' readings; late readings when their record commits)");
+        _emissions = _meter.CreateCounter<double>("aurigraph.carbon.emissions", "g", "gCO2e of committed carbon records (all members' readings; late readings when their record commits)");
         _energy = _meter.CreateCounter<double>("aurigraph.carbon.energy", "kWh", "IT energy of committed carbon records by component (before PUE)");
         _facility = _meter.CreateCounter<double>("aurigraph.carbon.facility_energy", "kWh", "Facility energy (IT energy × PUE, the E of SCI) of committed carbon records");
         _transactions = _meter.CreateCounter<long>("aurigraph.carbon.transactions", "{transaction}", "Transactions of the heights whose carbon record committed");
-        _readings = _meter.CreateCounter<long>("aurigraph.carbon.readings", "{reading}", "Validator readings in committed carbon records, by status (present, missing, late)");
+        _readings = _meter.CreateCounter<long>("aurigraph.carbon.readings", "{reading}", "Member readings in committed carbon records, by status (present, missing, late)");
         _meter.CreateObservableGauge("aurigraph.carbon.per_transaction", () => Volatile.Read(ref _lastGramsPerTransaction), "g", "gCO2e per transaction of the last height whose carbon record committed");
         _meter.CreateObservableGauge("aurigraph.carbon.pending_heights", () => Volatile.Read(ref _pendingHeights), "{height}", "Heights with transactions waiting for their carbon record");
         _meter.CreateObservableGauge("aurigraph.carbon.grid_intensity", () =>
@@ -43,7 +46,20 @@ internal sealed class CarbonMetrics : IDisposable
             var g = grid();
             return new Measurement<double>(g.GramsPerKwh, new KeyValuePair<string, object?>("source", g.Source), new KeyValuePair<string, object?>("zone", g.Zone));
         }, "g/kWh", "This node's current grid carbon intensity, gCO2e per kWh, with its source");
+
+        // This node's meter: what it has attributed to blocks, equal to the process's counters from the meter's start to its
+        // last close. Comparing these with the sums of the node's readings in committed records checks conservation.
+        _meter.CreateObservableCounter("aurigraph.carbon.meter.cpu", () => Observe(meter, t => t.CpuMicros / 1e6), "s", "Process CPU time this node's meter attributed to blocks");
+        _meter.CreateObservableCounter("aurigraph.carbon.meter.wall", () => Observe(meter, t => t.WallMicros / 1e6), "s", "Wall time this node's meter attributed to blocks");
+        _meter.CreateObservableCounter("aurigraph.carbon.meter.peer_bytes", () => meter() is { } t
+            ? [new Measurement<long>(t.PeerBytesSent, Sent), new Measurement<long>(t.PeerBytesReceived, Received)]
+            : (IEnumerable<Measurement<long>>)[], "By", "Peer-transport bytes this node's meter attributed to blocks");
+        _meter.CreateObservableCounter("aurigraph.carbon.meter.stored_bytes", () => Observe(meter, t => t.StoredBytes), "By", "Storage bytes this node's meter attributed to blocks");
+        _meter.CreateObservableCounter("aurigraph.carbon.meter.blocks", () => Observe(meter, t => t.Blocks), "{block}", "Blocks with transactions this node's meter closed");
     }
+
+    private static IEnumerable<Measurement<T>> Observe<T>(Func<MeterTotals?> meter, Func<MeterTotals, T> value)
+        where T : struct => meter() is { } t ? [new Measurement<T>(value(t))] : [];
 
     /// <summary>Counts the records one block's carbon section committed.</summary>
     public void Recorded(IReadOnlyList<CarbonRecord> records, CarbonLedger ledger)

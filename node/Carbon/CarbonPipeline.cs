@@ -86,7 +86,7 @@ internal sealed class CarbonPipeline : IDisposable
         _ledger = new CarbonLedger(database.Db, database.Carbon);
         _ledger.Load();
         _collector = new CarbonRecordCollector(_ledger, reporters, services.Options.Records);
-        _metrics = new CarbonMetrics(CurrentGrid);
+        _metrics = new CarbonMetrics(CurrentGrid, () => _meter?.Totals);
         if (reporters.Contains(selfId) && services.Options.Metering)
         {
             if (source is null)
@@ -104,6 +104,9 @@ internal sealed class CarbonPipeline : IDisposable
 
     /// <summary>The committed carbon records (reads are thread-safe).</summary>
     public CarbonLedger Ledger => _ledger;
+
+    /// <summary>What this node's meter has attributed to blocks; null when it does not meter.</summary>
+    public MeterTotals? MeterTotals => _meter?.Totals;
 
     /// <summary>Settings, model, grid chain and clock.</summary>
     public CarbonServices Services => _services;

@@ -72,6 +72,46 @@ public sealed class CarbonMeterTests
     }
 
     [Fact]
+    public void Totals_are_the_process_counters_from_the_start_to_the_last_close()
+    {
+        var process = new FakeProcess { Wall = 7_000, Cpu = 3_000 };
+        var meter = new CarbonMeter(process, 1, Voters, 1, new MeterCounters(100, 200, 300));
+        Assert.Equal(MeterTotals.Zero, meter.Totals);
+        var usages = new List<BlockUsage>();
+        var counters = new MeterCounters(100, 200, 300);
+        var rounds = 0;
+        for (var i = 1; i <= 50; i++)
+        {
+            process.Wall += 1_000 + (i * 37);
+            process.Cpu += 400 + (i * 13 % 97);
+            counters = new MeterCounters(counters.PeerBytesSent + (i * 101), counters.PeerBytesReceived + (i * 7), counters.LogBytesWritten + (i * 11));
+            meter.AddIngress(i);
+            meter.AddStored(3);
+            // Every third round applies only a block without transactions: it closes nothing.
+            var height = (ulong)i;
+            IReadOnlyList<MeteredBlock> blocks = i % 3 == 0 ? [new MeteredBlock(height, height, 0)] : [new MeteredBlock(height, height, i)];
+            var closed = meter.Close(blocks, counters);
+            rounds += closed.Count > 0 ? 1 : 0;
+            usages.AddRange(closed);
+        }
+
+        var t = meter.Totals;
+        Assert.Equal(rounds, t.Closes);
+        Assert.Equal(usages.Count, t.Blocks);
+        Assert.Equal(usages.Sum(u => u.Usage.CpuMicros), t.CpuMicros);
+        Assert.Equal(usages.Sum(u => u.Usage.BytesSent), t.PeerBytesSent);
+        Assert.Equal(usages.Sum(u => u.Usage.BytesReceived), t.PeerBytesReceived);
+        Assert.Equal(usages.Sum(u => u.Usage.IngressBytes), t.IngressBytes);
+        Assert.Equal(usages.Sum(u => u.Usage.BytesStored), t.StoredBytes);
+        // Round 50 closed (50 % 3 != 0), so the span ends now: the totals are the process's counters over it.
+        Assert.Equal(process.Cpu - 3_000, t.CpuMicros);
+        Assert.Equal(process.Wall - 7_000, t.WallMicros);
+        Assert.Equal(counters.PeerBytesSent - 100, t.PeerBytesSent);
+        Assert.Equal(counters.PeerBytesReceived - 200, t.PeerBytesReceived);
+        Assert.Equal(counters.LogBytesWritten - 300 + (50 * 3), t.StoredBytes);
+    }
+
+    [Fact]
     public void A_round_without_transactions_leaves_the_interval_open_for_the_next_block_with_transactions()
     {
         var process = new FakeProcess();

@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Transactions;
+
+namespace Aurigraph.Node.Tests.Cluster;
+
+/// <summary>
+/// Conservation on real processes: the per-block figures every node committed through consensus add up to what its meter
+/// took from the process's counters (process CPU, peer-transport bytes sent and received, bytes stored) from the meter's
+/// start to its last close — CPU within 1 %, bytes exactly.
+/// </summary>
+[Collection("real cluster")]
+public sealed partial class CarbonConservationTests
+{
+    private const string Chain = "aurigraph-devnet";
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    private sealed record Sums(long CpuMicros, long Sent, long Received, long Stored, long Blocks);
+
+    [GeneratedRegex(@"^(aurigraph_carbon_meter_\w+?)(?:\{[^}]*direction=""(\w+)""[^}]*\}|\{[^}]*\})?\s+(\S+)$", RegexOptions.Multiline)]
+    private static partial Regex MeterLine();
+
+    private static HttpClient Rest(LocalCluster cluster, ulong id) =>
+        new() { BaseAddress = new Uri(cluster.Nodes.First(n => n.Member.Id == id).Member.RestAddress), Timeout = TimeSpan.FromSeconds(5) };
+
+    private static ulong U64(JsonElement e, string name) => !e.TryGetProperty(name, out var v) ? 0
+        : v.ValueKind == JsonValueKind.String ? ulong.Parse(v.GetString()!, CultureInfo.InvariantCulture) : v.GetUInt64();
+
+    /// <summary>The node's meter totals from its Prometheus scrape.</summary>
+    private static async Task<Sums> MeterAsync(LocalCluster cluster, ulong id)
+    {
+        using var http = Rest(cluster, id);
+        var text = await http.GetStringAsync("/metrics");
+        double cpu = 0;
+        long sent = 0, received = 0, stored = 0, blocks = 0;
+        foreach (Match m in MeterLine().Matches(text))
+        {
+            var value = double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
+            switch (m.Groups[1].Value, m.Groups[2].Value)
+            {
+                case ("aurigraph_carbon_meter_cpu_seconds_total", _): cpu = value; break;
+                case ("aurigraph_carbon_meter_peer_bytes_total", "sent"): sent = (long)value; break;
+                case ("aurigraph_carbon_meter_peer_bytes_total", "received"): received = (long)value; break;
+                case ("aurigraph_carbon_meter_stored_bytes_total", _): stored = (long)value; break;
+                case ("aurigraph_carbon_meter_blocks_total", _): blocks = (long)value; break;
+                default: break;
+            }
+        }
+        return new Sums((long)Math.Round(cpu * 1e6), sent, received, stored, blocks);
+    }
+
+    /// <summary>Each member's readings summed over every committed block record, read from one node's API.</summary>
+    private static async Task<Dictionary<ulong, Sums>> RecordedAsync(LocalCluster cluster, ulong from, ulong tip)
+    {
+        using var http = Rest(cluster, from);
+        var sums = new Dictionary<ulong, Sums>();
+        for (ulong h = 1; h <= tip; h++)
+        {
+            var response = await http.GetAsync($"/api/v11/carbon/block/{h}");
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                continue; // a block without transactions has no record
+            }
+            response.EnsureSuccessStatusCode();
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            foreach (var r in doc.RootElement.GetProperty("readings").EnumerateArray())
+            {
+                if (!r.TryGetProperty("measurement", out var m))
+                {
+                    continue; // missing: nothing measured
+                }
+                var id = U64(r, "nodeId");
+                var s = sums.GetValueOrDefault(id) ?? new Sums(0, 0, 0, 0, 0);
+                sums[id] = new Sums(
+                    s.CpuMicros + (long)Math.Round(m.GetProperty("cpuSeconds").GetDouble() * 1e6),
+                    s.Sent + (long)U64(m, "bytesSent"),
+                    s.Received + (long)U64(m, "bytesReceived"),
+                    s.Stored + (long)U64(m, "bytesStored"),
+                    s.Blocks + 1);
+            }
+        }
+        return sums;
+    }
+
+    [Fact]
+    public async Task Every_nodes_committed_per_block_figures_add_up_to_its_process_counters()
+    {
+        await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 1, slim: 0);
+        await cluster.WaitForLeaderAsync(Deadline);
+
+        // Four senders in parallel, each 600 transfers in batches of 50 through a different node: many blocks, each
+        // interval shared by several blocks on some nodes.
+        var recipient = TransactionSigner.Generate();
+        var senders = Enumerable.Range(1, 4).Select(n => Task.Run(async () =>
+        {
+            using var key = cluster.DevKey(n);
+            var client = cluster.Transactions((ulong)n);
+            for (ulong nonce = 0; nonce < 600; nonce += 50)
+            {
+                var batch = new SubmitTransactionsRequest();
+                for (var k = nonce; k < nonce + 50; k++)
+                {
+                    batch.Transactions.Add(key.Transfer(Chain, k, recipient.PublicKey, 1));
+                }
+                var reply = await client.SubmitTransactionsAsync(batch, deadline: DateTime.UtcNow.AddSeconds(30));
+                Assert.All(reply.Results, r => Assert.Equal(TransactionState.Committed, r.State));
+            }
+        })).ToList();
+        await Task.WhenAll(senders);
+        recipient.Dispose();
+
+        // Once no record is waiting and no block is on its way, every close's readings are committed.
+        var until = DateTime.UtcNow + Deadline;
+        Dictionary<ulong, Sums> recorded;
+        Dictionary<ulong, Sums> meters;
+        while (true)
+        {
+            var statuses = await cluster.WaitForCarbonRecordsAsync(Deadline);
+            recorded = await RecordedAsync(cluster, 1, statuses[0].Height);
+            meters = [];
+            foreach (var id in cluster.Ids)
+            {
+                meters[id] = await MeterAsync(cluster, id);
+            }
+            if (cluster.Ids.All(id => recorded.GetValueOrDefault(id)?.Blocks == meters[id].Blocks) || DateTime.UtcNow > until)
+            {
+                break;
+            }
+            await Task.Delay(100); // polling interval against the deadline above: a late reading may still be on its way
+        }
+
+        foreach (var id in cluster.Ids)
+        {
+            var meter = meters[id];
+            Assert.True(recorded.TryGetValue(id, out var sum), $"node {id} has no committed readings");
+            Assert.True(meter.Blocks > 1, $"node {id} metered {meter.Blocks} block(s)");
+            Assert.Equal(meter.Blocks, sum.Blocks);
+            Assert.True(meter.CpuMicros > 0, $"node {id}: no CPU metered");
+            // CPU: within 1 % (the scrape and the readings carry microseconds; the shares are integers and add up exactly).
+            Assert.True(Math.Abs(sum.CpuMicros - meter.CpuMicros) <= meter.CpuMicros / 100, $"node {id}: readings {sum.CpuMicros} µs vs meter {meter.CpuMicros} µs");
+            // Bytes: exactly the transport's and storage counters over the span.
+            Assert.Equal(meter.Sent, sum.Sent);
+            Assert.Equal(meter.Received, sum.Received);
+            Assert.Equal(meter.Stored, sum.Stored);
+            Assert.True(sum.Sent > 0 && sum.Received > 0 && sum.Stored > 0, $"node {id}: {sum}");
+        }
+    }
+}
