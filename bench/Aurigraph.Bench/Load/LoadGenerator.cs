@@ -165,6 +165,10 @@ public static class LoadGenerator
                         measuredFrom = now;
                         probe.Start();
                     }
+                    else if (measuredFrom is not null && now >= end)
+                    {
+                        probe.Stop();
+                    }
                     var total = Interlocked.Read(ref committedTotal);
                     var rate = (total - lastCount) / Math.Max(0.001, (now - lastTime).TotalSeconds);
                     lastCount = total;

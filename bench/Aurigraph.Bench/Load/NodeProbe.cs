@@ -4,7 +4,24 @@ using System.Globalization;
 namespace Aurigraph.Bench.Load;
 
 /// <summary>One node process's resource use over the timed phase.</summary>
-public sealed record NodeUsage(int Pid, string Name, double CpuPercent, double PeakRssMb);
+/// <param name="Pid">The process.</param>
+/// <param name="Name">Its command line.</param>
+/// <param name="CpuPercent">CPU % over the timed phase (100 = one core), from /proc.</param>
+/// <param name="PeakRssMb">Peak resident memory, MB.</param>
+public sealed record NodeUsage(int Pid, string Name, double CpuPercent, double PeakRssMb)
+{
+    /// <summary>Process CPU seconds over the timed phase, from the kernel's accounting (/proc/&lt;pid&gt;/stat).</summary>
+    public double ProcessCpuSeconds { get; init; } = double.NaN;
+
+    /// <summary>
+    /// CPU seconds the node's carbon meter attributed to blocks over the same phase (its <c>aurigraph_carbon_meter_cpu_seconds_total</c>
+    /// scraped at the start and the end); NaN when the node does not meter or could not be scraped.
+    /// </summary>
+    public double MeteredCpuSeconds { get; init; } = double.NaN;
+
+    /// <summary>Metered ÷ process CPU − 1: the conservation error of the meter's CPU figure over the phase.</summary>
+    public double MeterError => MeteredCpuSeconds / ProcessCpuSeconds - 1;
+}
 
 /// <summary>
 /// Reads node processes' CPU time and memory from /proc: CPU % = (utime + stime) consumed during the timed phase
@@ -15,6 +32,10 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
     // USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux architecture .NET runs on.
     private const double TicksPerSecond = 100;
     private readonly Dictionary<int, long> _startTicks = [];
+    private readonly Dictionary<int, double> _startMetered = [];
+    private readonly Dictionary<int, long> _endTicks = [];
+    private readonly Dictionary<int, double> _endMetered = [];
+    private TimeSpan? _endWall;
     private readonly Dictionary<int, double> _peakRss = [];
     private readonly Stopwatch _wall = new();
 
@@ -25,6 +46,10 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
             if (CpuTicks(pid) is { } t)
             {
                 _startTicks[pid] = t;
+            }
+            if (MeteredCpu(pid) is { } m)
+            {
+                _startMetered[pid] = m;
             }
         }
         _wall.Restart();
@@ -41,17 +66,42 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
         }
     }
 
+    /// <summary>
+    /// Ends the phase now, while the load still runs (so the nodes' meters keep closing intervals and the scrape is at most
+    /// one apply round behind the kernel's figure); <see cref="Finish"/> then reports up to this moment.
+    /// </summary>
+    public void Stop()
+    {
+        if (_endWall is not null)
+        {
+            return;
+        }
+        foreach (var pid in pids)
+        {
+            if (CpuTicks(pid) is { } t)
+            {
+                _endTicks[pid] = t;
+            }
+            if (MeteredCpu(pid) is { } m)
+            {
+                _endMetered[pid] = m;
+            }
+        }
+        _endWall = _wall.Elapsed;
+    }
+
     public IReadOnlyList<NodeUsage> Finish()
     {
-        var seconds = _wall.Elapsed.TotalSeconds;
+        Stop();
+        var seconds = _endWall!.Value.TotalSeconds;
         var result = new List<NodeUsage>();
         foreach (var pid in pids)
         {
-            var cpu = _startTicks.TryGetValue(pid, out var start) && CpuTicks(pid) is { } end && seconds > 0
-                ? (end - start) / TicksPerSecond / seconds * 100
-                : double.NaN;
+            var processCpu = _startTicks.TryGetValue(pid, out var start) && _endTicks.TryGetValue(pid, out var end) ? (end - start) / TicksPerSecond : double.NaN;
+            var metered = _startMetered.TryGetValue(pid, out var from) && _endMetered.TryGetValue(pid, out var to) ? to - from : double.NaN;
+            var cpu = seconds > 0 ? processCpu / seconds * 100 : double.NaN;
             var peak = Math.Max(_peakRss.GetValueOrDefault(pid), Status(pid, "VmHWM:") ?? 0);
-            result.Add(new NodeUsage(pid, Name(pid), cpu, peak));
+            result.Add(new NodeUsage(pid, Name(pid), cpu, peak) { ProcessCpuSeconds = processCpu, MeteredCpuSeconds = metered });
         }
         return result;
     }
@@ -89,6 +139,68 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
         {
             return "";
         }
+    }
+
+    private static readonly HttpClient Scraper = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private readonly Dictionary<int, string?> _metricsUrls = [];
+
+    /// <summary>The node's metered CPU seconds from its /metrics (REST address from the configuration on its command line).</summary>
+    private double? MeteredCpu(int pid)
+    {
+        if (!_metricsUrls.TryGetValue(pid, out var url))
+        {
+            url = MetricsUrl(pid);
+            _metricsUrls[pid] = url;
+        }
+        if (url is null)
+        {
+            return null;
+        }
+        try
+        {
+            var text = Scraper.GetStringAsync(url).GetAwaiter().GetResult();
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.StartsWith("aurigraph_carbon_meter_cpu_seconds_total", StringComparison.Ordinal))
+                {
+                    return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (HttpRequestException)
+        {
+        }
+        catch (TaskCanceledException)
+        {
+        }
+        return null;
+    }
+
+    private static string? MetricsUrl(int pid)
+    {
+        try
+        {
+            var args = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+            var at = Array.IndexOf(args, "--config");
+            if (at < 0 || at + 1 >= args.Length)
+            {
+                return null;
+            }
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(args[at + 1]));
+            var node = doc.RootElement.GetProperty("Aurigraph");
+            var id = node.GetProperty("NodeId").GetUInt64();
+            foreach (var member in node.GetProperty("Members").EnumerateArray())
+            {
+                if (member.GetProperty("Id").GetUInt64() == id)
+                {
+                    return member.GetProperty("RestAddress").GetString()!.TrimEnd('/') + "/metrics";
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+        }
+        return null;
     }
 
     private static long? CpuTicks(int pid)

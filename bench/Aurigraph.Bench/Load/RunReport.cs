@@ -94,12 +94,14 @@ public static class RunReport
         }
         if (result.Nodes.Count > 0)
         {
-            sb.AppendLine("| node process | CPU % (100 = one core) | peak RSS MB |");
-            sb.AppendLine("|---|---:|---:|");
+            sb.AppendLine("| node process | CPU % (100 = one core) | peak RSS MB | process CPU s | metered CPU s | meter error |");
+            sb.AppendLine("|---|---:|---:|---:|---:|---:|");
             foreach (var n in result.Nodes)
             {
-                sb.AppendLine(inv, $"| {n.Pid} | {n.CpuPercent:F0} | {n.PeakRssMb:F0} |");
+                sb.AppendLine(inv, $"| {n.Pid} | {n.CpuPercent:F0} | {n.PeakRssMb:F0} | {n.ProcessCpuSeconds:F2} | {n.MeteredCpuSeconds:F3} | {(double.IsNaN(n.MeterError) ? "—" : $"{100 * n.MeterError:+0.00;-0.00} %")} |");
             }
+            sb.AppendLine();
+            sb.AppendLine("- process CPU: the kernel's utime + stime (/proc, 10 ms ticks) over the timed phase; metered CPU: what the node's carbon meter attributed to blocks over the same phase (`aurigraph_carbon_meter_cpu_seconds_total`, scraped at its start and end); meter error = metered ÷ process − 1 (the conservation target is within 1 %).");
             sb.AppendLine();
         }
         foreach (var (reason, count) in result.Rejections.Concat(result.Errors))
