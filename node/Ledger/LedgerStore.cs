@@ -52,9 +52,16 @@ internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnF
                 batch.Put(key, stateValue, ledger);
             }
         }
+        SetTip(batch, applied.Height, applied.Hash);
+    }
+
+    /// <summary>Records the chain tip (height and block hash) in the caller's batch.</summary>
+    public void SetTip(WriteBatch batch, ulong height, ReadOnlySpan<byte> hash)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
         var tip = new byte[8 + 32];
-        BinaryPrimitives.WriteUInt64BigEndian(tip, applied.Height);
-        applied.Hash.CopyTo(tip, 8);
+        BinaryPrimitives.WriteUInt64BigEndian(tip, height);
+        hash.CopyTo(tip.AsSpan(8));
         batch.Put(TipKey, tip, meta);
     }
 
