@@ -43,6 +43,21 @@ public sealed class StateSnapshotTests : IDisposable
     private static StateSnapshotHeader Header(LedgerState ledger, ulong index = 5, ulong term = 2) =>
         new(Chain, index, term, ledger.Height, ledger.LastBlockHash, ledger.StateRoot, [1, 2, 3], [4]);
 
+    /// <summary>Stores the ledger in a fresh source database and writes its snapshot to <paramref name="path"/>.</summary>
+    private void WriteSnapshot(LedgerState ledger, AppliedBlock block, ReadOnlyMemory<byte> payload, string path)
+    {
+        using var source = NodeDatabase.Open(Path.Combine(_dir, "a"), Chain, 1);
+        using (var batch = new WriteBatch())
+        {
+            Store(source).AddGenesis(batch, ledger);
+            Store(source).AddBlock(batch, block, payload);
+            source.Db.Write(batch, source.SyncWrite);
+        }
+        var view = source.Db.CreateSnapshot();
+        StateSnapshotFile.Write(source, view, Header(ledger), path);
+        view.Dispose();
+    }
+
     private static List<(byte[] Key, byte[] Value)> Family(NodeDatabase db, ColumnFamilyHandle family)
     {
         var all = new List<(byte[], byte[])>();
@@ -131,18 +146,7 @@ public sealed class StateSnapshotTests : IDisposable
     {
         var (ledger, block, payload) = Ledger(accounts: 50);
         var path = Path.Combine(_dir, "snap.bin");
-        using (var source = NodeDatabase.Open(Path.Combine(_dir, "a"), Chain, 1))
-        {
-            using (var batch = new WriteBatch())
-            {
-                Store(source).AddGenesis(batch, ledger);
-                Store(source).AddBlock(batch, block, payload);
-                source.Db.Write(batch, source.SyncWrite);
-            }
-            var view = source.Db.CreateSnapshot();
-            StateSnapshotFile.Write(source, view, Header(ledger), path);
-            view.Dispose();
-        }
+        WriteSnapshot(ledger, block, payload, path);
         var bytes = File.ReadAllBytes(path);
         bytes[bytes.Length / 2] ^= 0x40;
         File.WriteAllBytes(path, bytes);
@@ -164,18 +168,7 @@ public sealed class StateSnapshotTests : IDisposable
     {
         var (ledger, block, payload) = Ledger(accounts: 20);
         var path = Path.Combine(_dir, "snap.bin");
-        using (var source = NodeDatabase.Open(Path.Combine(_dir, "a"), Chain, 1))
-        {
-            using (var batch = new WriteBatch())
-            {
-                Store(source).AddGenesis(batch, ledger);
-                Store(source).AddBlock(batch, block, payload);
-                source.Db.Write(batch, source.SyncWrite);
-            }
-            var view = source.Db.CreateSnapshot();
-            StateSnapshotFile.Write(source, view, Header(ledger), path);
-            view.Dispose();
-        }
+        WriteSnapshot(ledger, block, payload, path);
         var targetDir = Path.Combine(_dir, "b");
         using (var target = NodeDatabase.Open(targetDir, Chain, 2))
         {
