@@ -1,10 +1,13 @@
 namespace Aurigraph.Consensus;
 
-/// <summary>What a log entry carries: a client payload (one block of transactions) or the no-op that opens a term.</summary>
+/// <summary>What a log entry carries: a client payload (one block of transactions), the no-op that opens a term, or a membership change.</summary>
 public enum EntryType : byte
 {
     Normal = 0,
     NoOp = 1,
+
+    /// <summary>A membership change (<see cref="MembershipChange.Decode"/>): it takes effect on each node when appended to its log.</summary>
+    ConfChange = 2,
 }
 
 /// <summary>One replicated log entry. The payload is carried by reference and never copied by the core.</summary>

@@ -3,14 +3,21 @@ namespace Aurigraph.Consensus;
 /// <summary>
 /// The durable part of a node's log as the core reads it. The host writes to it (entries and hard state
 /// from a <see cref="Ready"/>) and only then calls <see cref="RaftNode.Advance"/>; the core never writes.
-/// Indexes start at 1; <see cref="Term"/> must answer for <c>FirstIndex - 1</c> (0 for an empty log).
+/// Indexes start at 1. After compaction the log starts past a snapshot: <c>FirstIndex == Snapshot.Index + 1</c>,
+/// and <see cref="Term"/> must answer for <c>FirstIndex - 1</c> (the snapshot's term; 0 for an empty log).
 /// </summary>
 public interface ILogStorage
 {
     /// <summary>The hard state persisted last (all zero for a new node).</summary>
     HardState InitialState();
 
-    /// <summary>The first index held in storage.</summary>
+    /// <summary>
+    /// The snapshot the log starts after: the host compacted every entry up to its index, or installed it from
+    /// a leader (<see cref="Ready.Snapshot"/>). <see cref="SnapshotMeta.None"/> (index 0) when the log was never compacted.
+    /// </summary>
+    SnapshotMeta Snapshot => SnapshotMeta.None;
+
+    /// <summary>The first index held in storage: <c>Snapshot.Index + 1</c>.</summary>
     ulong FirstIndex { get; }
 
     /// <summary>The last index held in storage; <c>FirstIndex - 1</c> when empty.</summary>

@@ -2,19 +2,24 @@ namespace Aurigraph.Consensus;
 
 /// <summary>
 /// An in-memory <see cref="ILogStorage"/>: for tests, simulation and benchmarks. The host calls
-/// <see cref="Append"/> and <see cref="SetHardState"/> when it "persists" a <see cref="Ready"/>.
+/// <see cref="Append"/> and <see cref="SetHardState"/> when it "persists" a <see cref="Ready"/>,
+/// <see cref="ApplySnapshot"/> when a Ready carries a snapshot, and <see cref="Compact"/> after it snapshotted
+/// its own state machine.
 /// </summary>
 public sealed class MemoryLogStorage : ILogStorage
 {
-    // _entries[0] is a sentinel at index 0, term 0, so Term(FirstIndex - 1) always answers.
+    // _entries[0] is a sentinel at the snapshot's index and term, so Term(FirstIndex - 1) always answers.
     private readonly List<Entry> _entries = [new Entry(0, 0, EntryType.NoOp, ReadOnlyMemory<byte>.Empty)];
     private HardState _hardState;
+    private SnapshotMeta _snapshot = SnapshotMeta.None;
 
     public HardState InitialState() => _hardState;
 
-    public ulong FirstIndex => 1;
+    public SnapshotMeta Snapshot => _snapshot;
 
-    public ulong LastIndex => (ulong)_entries.Count - 1;
+    public ulong FirstIndex => _snapshot.Index + 1;
+
+    public ulong LastIndex => _snapshot.Index + (ulong)_entries.Count - 1;
 
     public ulong Term(ulong index)
     {
@@ -22,7 +27,11 @@ public sealed class MemoryLogStorage : ILogStorage
         {
             throw new ArgumentOutOfRangeException(nameof(index), index, $"beyond last index {LastIndex}");
         }
-        return _entries[(int)index].Term;
+        if (index < _snapshot.Index)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"compacted (snapshot at {_snapshot.Index})");
+        }
+        return _entries[(int)(index - _snapshot.Index)].Term;
     }
 
     public long CopyEntries(ulong lo, ulong hi, long maxBytes, List<Entry> into)
@@ -35,7 +44,7 @@ public sealed class MemoryLogStorage : ILogStorage
         long bytes = 0;
         for (var i = lo; i < hi; i++)
         {
-            var e = _entries[(int)i];
+            var e = _entries[(int)(i - _snapshot.Index)];
             if (bytes > 0 && bytes + e.Size > maxBytes)
             {
                 break;
@@ -57,13 +66,14 @@ public sealed class MemoryLogStorage : ILogStorage
             return;
         }
         var first = entries[0].Index;
-        if (first == 0 || first > LastIndex + 1)
+        if (first <= _snapshot.Index || first > LastIndex + 1)
         {
-            throw new InvalidOperationException($"append at {first} leaves a gap after {LastIndex}");
+            throw new InvalidOperationException($"append at {first} outside ({_snapshot.Index}, {LastIndex + 1}]");
         }
-        if (first <= LastIndex)
+        var keep = (int)(first - _snapshot.Index);
+        if (keep < _entries.Count)
         {
-            _entries.RemoveRange((int)first, _entries.Count - (int)first);
+            _entries.RemoveRange(keep, _entries.Count - keep);
         }
         for (var i = 0; i < entries.Count; i++)
         {
@@ -71,6 +81,45 @@ public sealed class MemoryLogStorage : ILogStorage
         }
     }
 
+    /// <summary>
+    /// Discards the entries up to <paramref name="meta"/>'s index, which the host's state-machine snapshot now
+    /// covers. The index must be held (and applied: the host never compacts past what it applied), and the
+    /// meta's term must be the entry's.
+    /// </summary>
+    public void Compact(SnapshotMeta meta)
+    {
+        ArgumentNullException.ThrowIfNull(meta.Config);
+        if (meta.Index <= _snapshot.Index)
+        {
+            return; // already covered
+        }
+        if (meta.Index > LastIndex)
+        {
+            throw new InvalidOperationException($"compaction to {meta.Index} beyond last index {LastIndex}");
+        }
+        var term = Term(meta.Index);
+        if (term != meta.Term)
+        {
+            throw new InvalidOperationException($"snapshot names term {meta.Term} at {meta.Index}, the log holds term {term}");
+        }
+        _entries.RemoveRange(0, (int)(meta.Index - _snapshot.Index));
+        _entries[0] = new Entry(meta.Index, meta.Term, EntryType.NoOp, ReadOnlyMemory<byte>.Empty);
+        _snapshot = meta;
+    }
+
+    /// <summary>Replaces the whole log with a snapshot received from the leader: the log is then empty after it.</summary>
+    public void ApplySnapshot(SnapshotMeta meta)
+    {
+        ArgumentNullException.ThrowIfNull(meta.Config);
+        if (meta.Index < _snapshot.Index)
+        {
+            throw new InvalidOperationException($"snapshot at {meta.Index} is older than the held one at {_snapshot.Index}");
+        }
+        _entries.Clear();
+        _entries.Add(new Entry(meta.Index, meta.Term, EntryType.NoOp, ReadOnlyMemory<byte>.Empty));
+        _snapshot = meta;
+    }
+
     /// <summary>The entry at <paramref name="index"/> (tests and checkers).</summary>
-    public Entry EntryAt(ulong index) => _entries[(int)index];
+    public Entry EntryAt(ulong index) => _entries[(int)(index - _snapshot.Index)];
 }

@@ -14,6 +14,12 @@ public enum MessageType : byte
 
     /// <summary>The leader tells a caught-up voter to campaign now (leadership transfer).</summary>
     TimeoutNow = 9,
+
+    /// <summary>
+    /// The leader's log no longer holds what the follower needs: install the state up to <see cref="Message.Snapshot"/>.
+    /// The host streams the state itself and steps this message on the follower once it holds all of it.
+    /// </summary>
+    Snapshot = 10,
 }
 
 /// <summary>
@@ -26,6 +32,8 @@ public enum MessageType : byte
 /// (first index of the conflicting term, and that term; term 0 means the follower's log is shorter).</item>
 /// <item>Vote/PreVote: <see cref="Index"/>/<see cref="LogTerm"/> describe the candidate's last entry.</item>
 /// <item>Heartbeat/HeartbeatResponse: <see cref="Context"/> is the leader's read-confirmation sequence.</item>
+/// <item>Snapshot: <see cref="Snapshot"/> names the state the follower must install; answered with an AppendResponse
+/// whose <see cref="Index"/> is the snapshot's index (or the follower's commit index when the snapshot is not newer).</item>
 /// <item>Vote: <see cref="Context"/> 1 marks a campaign the leader asked for (TimeoutNow), granted inside the lease.</item>
 /// </list>
 /// </summary>
@@ -42,6 +50,9 @@ public sealed class Message
     public bool Reject { get; init; }
     public ulong RejectHint { get; init; }
     public ulong Context { get; init; }
+
+    /// <summary>For <see cref="MessageType.Snapshot"/>: the snapshot's index, term and membership.</summary>
+    public SnapshotMeta? Snapshot { get; init; }
 
     /// <summary>Payload bytes carried by the entries (for transport accounting).</summary>
     public long EntryBytes
@@ -63,6 +74,10 @@ public sealed class Message
         if (Entries.Length > 0)
         {
             text += $" ents[{Entries[0].Index}..{Entries[^1].Index}]";
+        }
+        if (Snapshot is { } snapshot)
+        {
+            text += $" {snapshot}";
         }
         if (Reject)
         {

@@ -8,6 +8,12 @@ public enum ProgressState : byte
 
     /// <summary>Known match: appends are pipelined optimistically within the in-flight window.</summary>
     Replicate = 1,
+
+    /// <summary>
+    /// The peer needs entries the leader compacted: a snapshot was sent and no appends go until the host reports
+    /// the transfer's outcome (<see cref="RaftNode.ReportSnapshot"/>) or the peer acknowledges the snapshot's index.
+    /// </summary>
+    Snapshot = 2,
 }
 
 /// <summary>The leader's view of one peer's log: match and next index, replication state and in-flight window.</summary>
@@ -25,7 +31,10 @@ public sealed class Progress
 
     public ProgressState State { get; internal set; }
 
-    public bool IsLearner { get; }
+    public bool IsLearner { get; internal set; }
+
+    /// <summary>In snapshot state: the index of the snapshot sent.</summary>
+    public ulong PendingSnapshot { get; internal set; }
 
     /// <summary>In probe state: an append is outstanding, so no more are sent until an answer or a heartbeat response.</summary>
     public bool ProbeSent { get; internal set; }
@@ -47,7 +56,12 @@ public sealed class Progress
 
     internal Inflights Inflights { get; }
 
-    public bool IsPaused => State == ProgressState.Probe ? ProbeSent : Inflights.Full;
+    public bool IsPaused => State switch
+    {
+        ProgressState.Probe => ProbeSent,
+        ProgressState.Replicate => Inflights.Full,
+        _ => true,
+    };
 
     internal void Reset(ulong next)
     {
@@ -58,21 +72,34 @@ public sealed class Progress
         RecentActive = false;
         ReadAck = 0;
         SentCommit = 0;
+        PendingSnapshot = 0;
         Inflights.Reset();
     }
 
     internal void BecomeProbe()
     {
+        // Leaving snapshot state after a transfer that succeeded, resume after the snapshot (a failed transfer
+        // clears PendingSnapshot first and resumes after the match).
+        Next = State == ProgressState.Snapshot ? Math.Max(Match + 1, PendingSnapshot + 1) : Match + 1;
         State = ProgressState.Probe;
         ProbeSent = false;
+        PendingSnapshot = 0;
         Inflights.Reset();
-        Next = Match + 1;
+    }
+
+    internal void BecomeSnapshot(ulong snapshotIndex)
+    {
+        State = ProgressState.Snapshot;
+        ProbeSent = false;
+        PendingSnapshot = snapshotIndex;
+        Inflights.Reset();
     }
 
     internal void BecomeReplicate()
     {
         State = ProgressState.Replicate;
         ProbeSent = false;
+        PendingSnapshot = 0;
         Inflights.Reset();
         Next = Match + 1;
     }
@@ -97,6 +124,10 @@ public sealed class Progress
     /// </summary>
     internal bool MaybeDecrTo(ulong rejected, ulong nextProbe)
     {
+        if (State == ProgressState.Snapshot)
+        {
+            return false; // answers an append sent before the snapshot
+        }
         if (State == ProgressState.Replicate)
         {
             if (rejected <= Match)
@@ -129,7 +160,8 @@ public sealed class Progress
         }
     }
 
-    public override string ToString() => $"{State} match={Match} next={Next} inflight={Inflights.Count}";
+    public override string ToString() =>
+        State == ProgressState.Snapshot ? $"{State} match={Match} next={Next} snapshot={PendingSnapshot}" : $"{State} match={Match} next={Next} inflight={Inflights.Count}";
 }
 
 /// <summary>The in-flight window of pipelined appends to one peer, bounded by message count and bytes.</summary>

@@ -6,7 +6,11 @@ public sealed record RaftConfig
     /// <summary>This node's id; non-zero (0 means "nobody").</summary>
     public required ulong Id { get; init; }
 
-    /// <summary>Voting members (validators), including this node when it is one.</summary>
+    /// <summary>
+    /// Voting members (validators), including this node when it is one: the bootstrap configuration, in effect
+    /// until a snapshot or a membership change in the log says otherwise. A node joining a running cluster lists
+    /// the cluster's members with itself as a learner.
+    /// </summary>
     public required IReadOnlyCollection<ulong> Voters { get; init; }
 
     /// <summary>Non-voting members (business and slim nodes): they receive the log but never vote or count toward a quorum.</summary>
@@ -41,8 +45,18 @@ public sealed record RaftConfig
 
     public bool CheckQuorum { get; init; } = true;
 
-    /// <summary>The last index the host's state machine applied durably (on restart).</summary>
+    /// <summary>
+    /// The last index the host's state machine applied durably (on restart). At least the storage's snapshot index:
+    /// the host restores its state machine from its snapshot before it starts the node.
+    /// </summary>
     public ulong Applied { get; init; }
+
+    /// <summary>
+    /// A learner may be promoted to voter only when its match is within this many entries of the leader's last
+    /// index (and it answered within the current check-quorum period): a voter that must first catch up would
+    /// stall commits in a cluster that needs its acknowledgement.
+    /// </summary>
+    public ulong PromotionCatchUpGap { get; init; } = 64;
 
     /// <summary>
     /// Test-only fault: commit by counting replicas even for an entry of an earlier term (the Raft paper's

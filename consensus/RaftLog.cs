@@ -2,21 +2,36 @@ namespace Aurigraph.Consensus;
 
 /// <summary>
 /// A node's view of its log: the durable prefix in <see cref="ILogStorage"/> followed by unstable entries
-/// the host has not yet reported persisted. Tracks the commit and applied indexes.
+/// the host has not yet reported persisted, possibly after a snapshot received from the leader that the host
+/// has not yet installed. Tracks the commit and applied indexes and the membership along the log.
 /// </summary>
 internal sealed class RaftLog
 {
+    private const long ScanChunkBytes = 4L << 20;
+
     private readonly ILogStorage _storage;
     private readonly List<Entry> _unstable = [];
     private readonly List<Entry> _scratch = [];
 
-    // Index of _unstable[0]; always ≤ storage.LastIndex + 1.
+    // Index of _unstable[0]; always ≤ storage.LastIndex + 1, or the pending snapshot's index + 1.
     private ulong _unstableOffset;
 
-    public RaftLog(ILogStorage storage, ulong committed, ulong applied)
+    // A snapshot restored from the leader and not yet installed by the host: while set, storage is not read
+    // (the host replaces it wholesale) and the log is this snapshot followed by the unstable entries.
+    private SnapshotMeta? _pendingSnapshot;
+
+    public RaftLog(ILogStorage storage, ulong committed, ulong applied, MembershipConfig bootstrap)
     {
         _storage = storage;
         _unstableOffset = storage.LastIndex + 1;
+        var snapshot = storage.Snapshot;
+        if (snapshot.Index > 0 && storage.FirstIndex != snapshot.Index + 1)
+        {
+            throw new InvalidOperationException($"storage starts at {storage.FirstIndex}, its snapshot is at {snapshot.Index}");
+        }
+        // The state machine holds at least the snapshot (the host restores it first), and the snapshot is committed.
+        committed = Math.Max(committed, snapshot.Index);
+        applied = Math.Max(applied, snapshot.Index);
         if (committed > storage.LastIndex)
         {
             throw new InvalidOperationException($"hard state commit {committed} is beyond the stored log ({storage.LastIndex})");
@@ -27,20 +42,51 @@ internal sealed class RaftLog
         }
         Committed = committed;
         Applied = applied;
+        Membership = new MembershipLog(snapshot.Index, snapshot.Index > 0 && !snapshot.Config.IsEmpty ? snapshot.Config : bootstrap);
+        // Configurations after the snapshot come from the log itself, read once at start.
+        for (var lo = storage.FirstIndex; lo <= storage.LastIndex;)
+        {
+            _scratch.Clear();
+            storage.CopyEntries(lo, storage.LastIndex + 1, ScanChunkBytes, _scratch);
+            foreach (var e in _scratch)
+            {
+                Membership.Observe(e);
+            }
+            lo += (ulong)_scratch.Count;
+        }
+        _scratch.Clear();
     }
 
     public ulong Committed { get; private set; }
 
     public ulong Applied { get; private set; }
 
-    public ulong FirstIndex => _storage.FirstIndex;
+    public MembershipLog Membership { get; }
 
-    public ulong LastIndex => _unstable.Count > 0 ? _unstableOffset + (ulong)_unstable.Count - 1 : _storage.LastIndex;
+    public SnapshotMeta? PendingSnapshot => _pendingSnapshot;
+
+    /// <summary>The snapshot this log starts after: the pending one, else the storage's.</summary>
+    public SnapshotMeta Snapshot => _pendingSnapshot ?? _storage.Snapshot;
+
+    public ulong FirstIndex => _pendingSnapshot is { } s ? s.Index + 1 : _storage.FirstIndex;
+
+    public ulong LastIndex =>
+        _unstable.Count > 0 ? _unstableOffset + (ulong)_unstable.Count - 1 : _pendingSnapshot is { } s ? s.Index : _storage.LastIndex;
 
     public ulong LastTerm => Term(LastIndex);
 
     /// <summary>The last index that is durable and still part of this log.</summary>
-    public ulong PersistedLastIndex => _unstable.Count == 0 ? _storage.LastIndex : Math.Min(_storage.LastIndex, _unstableOffset - 1);
+    public ulong PersistedLastIndex
+    {
+        get
+        {
+            if (_pendingSnapshot is not null)
+            {
+                return 0; // nothing durable belongs to this log until the host installs the snapshot
+            }
+            return _unstable.Count == 0 ? _storage.LastIndex : Math.Min(_storage.LastIndex, _unstableOffset - 1);
+        }
+    }
 
     public int UnstableCount => _unstable.Count;
 
@@ -51,6 +97,14 @@ internal sealed class RaftLog
         {
             var i = index - _unstableOffset;
             return i < (ulong)_unstable.Count ? _unstable[(int)i].Term : 0;
+        }
+        if (_pendingSnapshot is { } snapshot)
+        {
+            if (index < snapshot.Index)
+            {
+                throw new InvalidOperationException($"term of index {index} below the restored snapshot at {snapshot.Index} requested");
+            }
+            return index == snapshot.Index ? snapshot.Term : 0;
         }
         if (index > _storage.LastIndex)
         {
@@ -84,6 +138,7 @@ internal sealed class RaftLog
             _unstableOffset = entry.Index;
         }
         _unstable.Add(entry);
+        Membership.Observe(entry);
     }
 
     /// <summary>
@@ -135,10 +190,39 @@ internal sealed class RaftLog
         {
             _unstable.RemoveRange((int)(first - _unstableOffset), _unstable.Count - (int)(first - _unstableOffset));
         }
+        Membership.TruncateFrom(first);
         foreach (var e in entries)
         {
             _unstable.Add(e);
+            Membership.Observe(e);
         }
+    }
+
+    /// <summary>
+    /// Follower restore: the log becomes <paramref name="snapshot"/> alone (everything held is discarded, as the
+    /// host will discard it on install), committed up to the snapshot's index.
+    /// </summary>
+    public void Restore(SnapshotMeta snapshot)
+    {
+        if (snapshot.Index <= Committed)
+        {
+            throw new InvalidOperationException($"restore of snapshot {snapshot.Index} at or below commit {Committed}");
+        }
+        _pendingSnapshot = snapshot;
+        _unstable.Clear();
+        _unstableOffset = snapshot.Index + 1;
+        Committed = snapshot.Index;
+        Membership.Reset(snapshot.Index, snapshot.Config);
+    }
+
+    /// <summary>The host installed <paramref name="snapshot"/>: its state machine is at the snapshot's index.</summary>
+    public void SnapshotInstalled(SnapshotMeta snapshot)
+    {
+        if (_pendingSnapshot is { } pending && pending.Index == snapshot.Index)
+        {
+            _pendingSnapshot = null;
+        }
+        Applied = Math.Max(Applied, snapshot.Index);
     }
 
     public void CommitTo(ulong index)
@@ -181,7 +265,10 @@ internal sealed class RaftLog
 
     public Entry[] UnstableEntries() => _unstable.Count == 0 ? [] : [.. _unstable];
 
-    public bool HasNextCommitted => Committed > Applied;
+    // Entries at or below a pending snapshot are never applied: the snapshot replaces them.
+    private ulong ApplyFloor => _pendingSnapshot is { } s ? Math.Max(Applied, s.Index) : Applied;
+
+    public bool HasNextCommitted => Committed > ApplyFloor;
 
     /// <summary>Entries in [lo, hi) bounded by <paramref name="maxBytes"/> (at least one when lo &lt; hi).</summary>
     public Entry[] Slice(ulong lo, ulong hi, long maxBytes)
@@ -193,6 +280,10 @@ internal sealed class RaftLog
         if (hi > LastIndex + 1)
         {
             throw new ArgumentOutOfRangeException(nameof(hi), $"slice end {hi} beyond last index {LastIndex}");
+        }
+        if (lo < FirstIndex)
+        {
+            throw new InvalidOperationException($"slice from {lo} reaches below the first index {FirstIndex}");
         }
         _scratch.Clear();
         long bytes = 0;
@@ -222,7 +313,7 @@ internal sealed class RaftLog
         return [.. _scratch];
     }
 
-    public Entry[] NextCommittedEntries(long maxBytes) => Slice(Applied + 1, Committed + 1, maxBytes);
+    public Entry[] NextCommittedEntries(long maxBytes) => Slice(ApplyFloor + 1, Committed + 1, maxBytes);
 
     /// <summary>
     /// The largest index ≤ <paramref name="index"/> whose term is ≤ <paramref name="term"/> (binary search:
@@ -232,7 +323,7 @@ internal sealed class RaftLog
     {
         var lo = FirstIndex - 1; // Term(lo) answers; treat it as ≤ any term
         var hi = Math.Min(index, LastIndex);
-        if (Term(hi) <= term)
+        if (hi <= lo || Term(hi) <= term)
         {
             return hi;
         }

@@ -7,10 +7,16 @@ public sealed partial class RaftNode
     /// <summary>A node that has heard from a live leader within an election timeout ignores (pre-)votes (check-quorum lease).</summary>
     private bool InLease => _config.CheckQuorum && Leader != 0 && _electionElapsed < _config.ElectionTicks;
 
+    /// <summary>
+    /// Only a voter campaigns, and not while a snapshot it restored awaits the host's install: until then its log
+    /// cannot serve the entries it would have to replicate.
+    /// </summary>
+    private bool CanCampaign => IsVoter && _log.PendingSnapshot is null;
+
     private void TickElection()
     {
         _electionElapsed++;
-        if (IsVoter && _electionElapsed >= _randomizedElectionTimeout)
+        if (CanCampaign && _electionElapsed >= _randomizedElectionTimeout)
         {
             _electionElapsed = 0;
             Campaign(preVote: _config.PreVote);
@@ -20,7 +26,7 @@ public sealed partial class RaftNode
     /// <summary>Starts an election now, as if the election timeout had fired (scripted tests).</summary>
     internal void ForceElection()
     {
-        if (IsVoter && Role != NodeRole.Leader)
+        if (CanCampaign && Role != NodeRole.Leader)
         {
             _electionElapsed = 0;
             Campaign(preVote: _config.PreVote);
@@ -145,6 +151,7 @@ public sealed partial class RaftNode
                 return true;
             case MessageType.Append:
             case MessageType.Heartbeat:
+            case MessageType.Snapshot:
                 BecomeFollower(m.Term, m.From);
                 return true;
             default:
@@ -159,6 +166,7 @@ public sealed partial class RaftNode
         {
             case MessageType.Append:
             case MessageType.Heartbeat:
+            case MessageType.Snapshot:
                 // A stale leader (e.g. back from a partition) learns our term and steps down.
                 Send(new Message { Type = MessageType.AppendResponse, From = Id, To = m.From, Term = Term });
                 break;
@@ -204,6 +212,10 @@ public sealed partial class RaftNode
                 BecomeFollower(m.Term, m.From);
                 HandleHeartbeat(m);
                 break;
+            case MessageType.Snapshot:
+                BecomeFollower(m.Term, m.From);
+                HandleSnapshot(m);
+                break;
             case MessageType.PreVoteResponse when Role == NodeRole.PreCandidate:
             case MessageType.VoteResponse when Role == NodeRole.Candidate:
                 RecordVote(m.From, !m.Reject);
@@ -224,6 +236,11 @@ public sealed partial class RaftNode
                 _electionElapsed = 0;
                 Leader = m.From;
                 HandleHeartbeat(m);
+                break;
+            case MessageType.Snapshot:
+                _electionElapsed = 0;
+                Leader = m.From;
+                HandleSnapshot(m);
                 break;
             case MessageType.TimeoutNow:
                 HandleTimeoutNow(m);

@@ -49,14 +49,22 @@ public sealed partial class RaftNode
         }
     }
 
-    /// <summary>Sends the next append to a peer unless its window is paused; returns whether something was sent.</summary>
     /// <summary>Heartbeat rounds without progress after which a replicating follower is probed again (half an election timeout, at least 2).</summary>
     private int StallHeartbeats => Math.Max(2, _config.ElectionTicks / (2 * _config.HeartbeatTicks));
 
+    /// <summary>
+    /// Sends the next append to a peer unless its window is paused, or a snapshot when the entries it needs are
+    /// compacted; returns whether entries were sent.
+    /// </summary>
     private bool MaybeSendAppend(ulong to, Progress p, bool sendIfEmpty)
     {
         if (p.IsPaused)
         {
+            return false;
+        }
+        if (p.Next < _log.FirstIndex)
+        {
+            MaybeSendSnapshot(to, p);
             return false;
         }
         var prevIndex = p.Next - 1;
@@ -211,7 +219,7 @@ public sealed partial class RaftNode
     private void HandleAppendRejection(Message m, Progress p)
     {
         var nextProbe = m.RejectHint;
-        if (m.LogTerm > 0)
+        if (m.LogTerm > 0 && m.Index + 1 >= _log.FirstIndex)
         {
             // If we hold entries of the follower's conflicting term, resume after our last one of that term;
             // otherwise skip the follower's whole term.
@@ -240,6 +248,16 @@ public sealed partial class RaftNode
             if (p.State == ProgressState.Probe)
             {
                 p.BecomeReplicate();
+            }
+            else if (p.State == ProgressState.Snapshot)
+            {
+                // The peer holds the snapshot (or caught up otherwise): replicate from its match once the log has
+                // what follows it, whatever the host reports later.
+                if (p.Match + 1 >= _log.FirstIndex)
+                {
+                    p.BecomeProbe();
+                    p.BecomeReplicate();
+                }
             }
             else
             {
@@ -289,6 +307,11 @@ public sealed partial class RaftNode
 
     private void OnCommitAdvanced()
     {
+        MaybeStepDownAfterRemoval();
+        if (Role != NodeRole.Leader)
+        {
+            return;
+        }
         while (_uncommitted.Count > 0 && _uncommitted.Peek().Index <= _log.Committed)
         {
             _uncommittedBytes -= _uncommitted.Dequeue().Bytes;

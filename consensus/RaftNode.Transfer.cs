@@ -45,10 +45,10 @@ public sealed partial class RaftNode
         {
             SendTimeoutNow(target);
         }
-        else
+        else if (p.State != ProgressState.Snapshot)
         {
             // Appends in its window may have been lost; probing from its match resends what it lacks now rather
-            // than after the next heartbeat round.
+            // than after the next heartbeat round. (A target receiving a snapshot catches up when it is installed.)
             p.BecomeProbe();
             MaybeSendAppend(target, p, sendIfEmpty: true);
         }
@@ -83,7 +83,7 @@ public sealed partial class RaftNode
     /// <summary>A follower told by its leader to take over campaigns at once, skipping pre-vote.</summary>
     private void HandleTimeoutNow(Message m)
     {
-        if (IsVoter && m.From == Leader)
+        if (CanCampaign && m.From == Leader)
         {
             _electionElapsed = 0;
             Campaign(preVote: false, transfer: true);

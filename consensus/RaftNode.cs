@@ -2,17 +2,18 @@ namespace Aurigraph.Consensus;
 
 /// <summary>
 /// The HyperRAFT++ core: Raft with pre-vote, check-quorum, pipelined parallel replication, learners and
-/// quorum-confirmed reads, as a pure state machine. Inputs: <see cref="Tick"/>, <see cref="Step"/>,
-/// <see cref="Propose"/>, <see cref="ReadIndex"/>. Outputs: a <see cref="Ready"/>, acknowledged with
-/// <see cref="Advance"/>. No threads, clocks, sockets or disk; one thread at a time may call it.
+/// quorum-confirmed reads, snapshots and one-at-a-time membership changes, as a pure state machine. Inputs:
+/// <see cref="Tick"/>, <see cref="Step"/>, <see cref="Propose"/>, <see cref="ReadIndex"/>,
+/// <see cref="ProposeMembershipChange"/>, <see cref="ReportSnapshot"/>. Outputs: a <see cref="Ready"/>, acknowledged
+/// with <see cref="Advance"/>. No threads, clocks, sockets or disk; one thread at a time may call it.
 /// </summary>
 public sealed partial class RaftNode
 {
     private readonly RaftConfig _config;
     private readonly RaftLog _log;
-    private readonly HashSet<ulong> _voters;
-    private readonly HashSet<ulong> _learners;
-    private readonly ulong[] _voterIds;
+    private readonly HashSet<ulong> _voters = [];
+    private readonly HashSet<ulong> _learners = [];
+    private ulong[] _voterIds = [];
     private readonly Dictionary<ulong, Progress> _progress = [];
     private readonly IRandomSource _random;
 
@@ -32,21 +33,15 @@ public sealed partial class RaftNode
         config.Validate();
         _config = config;
         _random = config.Random;
-        _voters = [.. config.Voters];
-        _learners = [.. config.Learners];
-        _voterIds = [.. _voters.Order()];
         var hs = config.Storage.InitialState();
-        _log = new RaftLog(config.Storage, hs.Commit, config.Applied);
+        // The configured members are the bootstrap configuration; a snapshot or membership changes in the log
+        // supersede it.
+        _log = new RaftLog(config.Storage, hs.Commit, config.Applied, new MembershipConfig(config.Voters, config.Learners));
         _persistedHardState = hs;
         Term = hs.Term;
         Vote = hs.Vote;
-        foreach (var id in _voters.Concat(_learners))
-        {
-            if (id != Id)
-            {
-                _progress[id] = new Progress(config.MaxInflightMessages, config.MaxInflightBytes, _learners.Contains(id));
-            }
-        }
+        ApplyMembership(_log.Membership.Current);
+        _membershipChanged = false;
         BecomeFollower(Term, 0);
     }
 
@@ -72,6 +67,9 @@ public sealed partial class RaftNode
 
     public ulong LastTerm => _log.LastTerm;
 
+    /// <summary>The first index still in the log; the entries before it are covered by a snapshot.</summary>
+    public ulong FirstIndex => _log.FirstIndex;
+
     /// <summary>The term of the entry at <paramref name="index"/> in this node's log, or 0 beyond its end.</summary>
     public ulong TermAt(ulong index) => _log.Term(index);
 
@@ -81,6 +79,9 @@ public sealed partial class RaftNode
     public IReadOnlyCollection<ulong> Voters => _voters;
 
     public IReadOnlyCollection<ulong> Learners => _learners;
+
+    /// <summary>The membership in effect: the configuration of the last membership change in this node's log.</summary>
+    public MembershipConfig Membership => _membership;
 
     private HardState CurrentHardState => new(Term, Vote, _log.Committed);
 
@@ -99,14 +100,23 @@ public sealed partial class RaftNode
         }
     }
 
-    /// <summary>Feeds one message from a peer.</summary>
+    /// <summary>
+    /// Feeds one message from a peer. Messages from nodes outside this node's configuration are handled too: a
+    /// node catching up may not yet know the leader, or itself, as members; the term and vote rules keep it safe.
+    /// </summary>
     public void Step(Message m)
     {
         ArgumentNullException.ThrowIfNull(m);
-        if (m.To != Id || !IsMember(m.From))
+        if (m.To != Id || m.From == Id)
         {
-            return; // misdelivered, or from a node outside the configuration
+            return; // misdelivered
         }
+        StepMessage(m);
+        SyncMembership();
+    }
+
+    private void StepMessage(Message m)
+    {
         if (m.Term > Term)
         {
             if (!StepHigherTerm(m))
@@ -170,7 +180,8 @@ public sealed partial class RaftNode
     public bool HasReady =>
         !_readyOutstanding &&
         (_broadcastPending || _messages.Count > 0 || _messagesAfterPersist.Count > 0 || _log.UnstableCount > 0 ||
-         _log.HasNextCommitted || _readStates.Count > 0 || CurrentHardState != _persistedHardState);
+         _log.HasNextCommitted || _readStates.Count > 0 || CurrentHardState != _persistedHardState ||
+         _log.PendingSnapshot is not null || _membershipChanged);
 
     /// <summary>
     /// Collects what the host must do. Only one Ready may be outstanding: call <see cref="Advance"/> before the
@@ -186,6 +197,8 @@ public sealed partial class RaftNode
         var hs = CurrentHardState;
         var ready = new Ready
         {
+            Snapshot = _log.PendingSnapshot,
+            Membership = _membershipChanged ? _membership : null,
             HardState = hs != _persistedHardState ? hs : null,
             Entries = _log.UnstableEntries(),
             Messages = _messages,
@@ -198,6 +211,7 @@ public sealed partial class RaftNode
         _messages = [];
         _messagesAfterPersist = [];
         _readStates = [];
+        _membershipChanged = false;
         _readyOutstanding = true;
         return ready;
     }
@@ -211,6 +225,10 @@ public sealed partial class RaftNode
             throw new InvalidOperationException("no Ready is outstanding");
         }
         _readyOutstanding = false;
+        if (ready.Snapshot is { } snapshot)
+        {
+            _log.SnapshotInstalled(snapshot);
+        }
         if (ready.HardState is { } hs)
         {
             _persistedHardState = hs;
@@ -230,8 +248,6 @@ public sealed partial class RaftNode
         }
     }
 
-    private bool IsMember(ulong id) => _voters.Contains(id) || _learners.Contains(id);
-
     private void Send(Message m)
     {
         // Messages that promise durable state (a vote, a term, an append) wait for the host's write;
@@ -244,6 +260,7 @@ public sealed partial class RaftNode
             case MessageType.PreVote:
             case MessageType.PreVoteResponse:
             case MessageType.TimeoutNow:
+            case MessageType.Snapshot:
                 _messages.Add(m);
                 break;
             default:
