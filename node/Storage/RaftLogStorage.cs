@@ -14,7 +14,8 @@ namespace Aurigraph.Node.Storage;
 /// the CRC covering key, term, type and payload, so an entry moved to another index is caught too.
 /// <c>raft_state</c>: <c>hard</c> = term, vote, commit + CRC; <c>applied</c> = applied index + CRC (written in the
 /// apply batch, atomically with the ledger records); <c>t</c> + first index = term, one record per run of equal terms,
-/// so <see cref="Term"/> answers from memory without reading entries.
+/// so <see cref="Term"/> answers from memory without reading entries; <c>snapshot</c> = the boundary the log starts
+/// after (index, term, membership + CRC) once it was compacted or a snapshot was installed.
 /// </para>
 /// <para>
 /// Recent entries stay in a byte-bounded cache, so replication to followers that keep up and the apply of committed
@@ -27,6 +28,7 @@ public sealed class RaftLogStorage : ILogStorage
     private const int EntryHeaderBytes = 4 + 8 + 1;
     private static readonly byte[] HardStateKey = "hard"u8.ToArray();
     private static readonly byte[] AppliedKey = "applied"u8.ToArray();
+    private static readonly byte[] SnapshotKey = "snapshot"u8.ToArray();
     private const byte TermRunPrefix = (byte)'t';
 
     private readonly NodeDatabase _db;
@@ -40,6 +42,7 @@ public sealed class RaftLogStorage : ILogStorage
     private readonly ReadOnlyMemory<byte>[] _parts = new ReadOnlyMemory<byte>[2];
 
     private HardState _hardState;
+    private SnapshotMeta _snapshot = SnapshotMeta.None;
     private ulong _lastIndex;
     private int _cacheHead;
     private ulong _cacheFirst;
@@ -62,7 +65,9 @@ public sealed class RaftLogStorage : ILogStorage
 
     public HardState InitialState() => _hardState;
 
-    public ulong FirstIndex => 1;
+    public SnapshotMeta Snapshot => _snapshot;
+
+    public ulong FirstIndex => _snapshot.Index + 1;
 
     public ulong LastIndex => _lastIndex;
 
@@ -75,6 +80,12 @@ public sealed class RaftLogStorage : ILogStorage
         if (index == 0)
         {
             return 0;
+        }
+        if (index <= _snapshot.Index)
+        {
+            return index == _snapshot.Index
+                ? _snapshot.Term
+                : throw new ArgumentOutOfRangeException(nameof(index), index, $"compacted: the log starts after {_snapshot.Index}");
         }
         // The last run starting at or before index.
         int lo = 0, hi = _termRuns.Count - 1;
@@ -218,6 +229,110 @@ public sealed class RaftLogStorage : ILogStorage
         }
     }
 
+    /// <summary>
+    /// Drops every entry up to <paramref name="meta"/>'s index (whose effects the host's snapshot holds) and records the
+    /// boundary; the log then starts at <c>meta.Index + 1</c>. A no-op when the log already starts past it.
+    /// </summary>
+    public void Compact(SnapshotMeta meta)
+    {
+        if (meta.Index <= _snapshot.Index)
+        {
+            return;
+        }
+        if (meta.Index > _lastIndex || Term(meta.Index) != meta.Term)
+        {
+            throw new ArgumentOutOfRangeException(nameof(meta), meta, $"not an entry of this log (last index {_lastIndex})");
+        }
+        using var batch = new WriteBatch();
+        batch.DeleteRange(IndexKey(FirstIndex), 8, IndexKey(meta.Index + 1), 8, _db.RaftLog);
+        // Term runs that end before the new first index go; the run holding it stays (its start may precede it).
+        var drop = 0;
+        while (drop + 1 < _termRuns.Count && _termRuns[drop + 1].First <= meta.Index + 1)
+        {
+            batch.Delete(TermRunKey(_termRuns[drop].First), _db.RaftState);
+            drop++;
+        }
+        PutSnapshot(batch, meta);
+        _db.Db.Write(batch, _db.SyncWrite);
+        _termRuns.RemoveRange(0, drop);
+        _snapshot = meta;
+        while (CachedCount > 0 && _cacheFirst <= meta.Index)
+        {
+            _cacheBytes -= _cache[_cacheHead].Size;
+            _cache[_cacheHead] = default;
+            _cacheHead++;
+            _cacheFirst++;
+        }
+    }
+
+    /// <summary>
+    /// Adds to the caller's batch the reset of the log to an installed snapshot: every entry and term record goes and the
+    /// log starts after <paramref name="meta"/>. Call <see cref="SnapshotInstalled"/> once the batch is durable.
+    /// </summary>
+    public void AddSnapshotReset(WriteBatch batch, SnapshotMeta meta)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.DeleteRange(IndexKey(0), 8, IndexKey(ulong.MaxValue), 8, _db.RaftLog);
+        foreach (var (first, _) in _termRuns)
+        {
+            batch.Delete(TermRunKey(first), _db.RaftState);
+        }
+        PutSnapshot(batch, meta);
+    }
+
+    /// <summary>The in-memory view follows a durable <see cref="AddSnapshotReset"/>.</summary>
+    public void SnapshotInstalled(SnapshotMeta meta)
+    {
+        _snapshot = meta;
+        _termRuns.Clear();
+        _cache.Clear();
+        _cacheHead = 0;
+        _cacheBytes = 0;
+        _lastIndex = meta.Index;
+    }
+
+    private void PutSnapshot(WriteBatch batch, SnapshotMeta meta)
+    {
+        var voters = meta.Config.Voters;
+        var learners = meta.Config.Learners;
+        var value = new byte[8 + 8 + 4 + 4 + (8 * (voters.Count + learners.Count)) + 4];
+        BinaryPrimitives.WriteUInt64LittleEndian(value, meta.Index);
+        BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(8), meta.Term);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(16), (uint)voters.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(20), (uint)learners.Count);
+        var at = 24;
+        foreach (var id in voters.Concat(learners))
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(at), id);
+            at += 8;
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(at), Checksum.Crc32C(value.AsSpan(0, at)));
+        batch.Put(SnapshotKey, value, _db.RaftState);
+    }
+
+    private static SnapshotMeta ReadSnapshot(byte[] raw)
+    {
+        if (raw.Length < 28 || BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(raw.Length - 4)) != Checksum.Crc32C(raw.AsSpan(0, raw.Length - 4)))
+        {
+            throw new StorageCorruptionException("the raft snapshot record fails its CRC32C check");
+        }
+        var voters = BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(16));
+        var learners = BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(20));
+        if ((ulong)raw.Length != 28 + (8 * ((ulong)voters + learners)))
+        {
+            throw new StorageCorruptionException("the raft snapshot record has the wrong length");
+        }
+        var ids = new ulong[voters + learners];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(24 + (8 * i)));
+        }
+        return new SnapshotMeta(
+            BinaryPrimitives.ReadUInt64LittleEndian(raw),
+            BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(8)),
+            new MembershipConfig(ids.AsSpan(0, (int)voters).ToArray(), ids.AsSpan((int)voters).ToArray()));
+    }
+
     /// <summary>The index of the last entry whose effects are in the ledger (0 before any).</summary>
     public ulong ReadAppliedIndex()
     {
@@ -303,7 +418,7 @@ public sealed class RaftLogStorage : ILogStorage
             throw new StorageCorruptionException($"raft log entry {expectedIndex} fails its CRC32C check; it is not applied or replicated");
         }
         var type = (EntryType)value[12];
-        if (type is not (EntryType.Normal or EntryType.NoOp))
+        if (type is not (EntryType.Normal or EntryType.NoOp or EntryType.ConfChange))
         {
             throw new StorageCorruptionException($"raft log entry {expectedIndex} has unknown type {value[12]}");
         }
@@ -363,6 +478,11 @@ public sealed class RaftLogStorage : ILogStorage
                 BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(16)));
         }
 
+        if (_db.Db.Get(SnapshotKey, _db.RaftState) is { } snapshot)
+        {
+            _snapshot = ReadSnapshot(snapshot);
+        }
+
         using (var it = _db.Db.NewIterator(_db.RaftState))
         {
             for (it.Seek([TermRunPrefix]); it.Valid(); it.Next())
@@ -394,7 +514,7 @@ public sealed class RaftLogStorage : ILogStorage
                 _lastIndex = BinaryPrimitives.ReadUInt64BigEndian(key);
                 // The tail must decode and agree with the term records: a torn or foreign log stops the node here.
                 var last = Decode(key, it.Value(), _lastIndex);
-                if (_termRuns.Count == 0 || _termRuns[0].First != 1 || _termRuns[^1].First > _lastIndex || Term(_lastIndex) != last.Term)
+                if (_lastIndex <= _snapshot.Index || _termRuns.Count == 0 || _termRuns[0].First > FirstIndex || _termRuns[^1].First > _lastIndex || Term(_lastIndex) != last.Term)
                 {
                     throw new StorageCorruptionException($"the raft term records disagree with the log's last entry {_lastIndex} (term {last.Term})");
                 }
@@ -402,6 +522,10 @@ public sealed class RaftLogStorage : ILogStorage
             else if (_termRuns.Count > 0)
             {
                 throw new StorageCorruptionException("the raft log is empty but term records exist");
+            }
+            else
+            {
+                _lastIndex = _snapshot.Index; // compacted or installed up to the snapshot, nothing after it yet
             }
         }
         if (_hardState.Commit > _lastIndex)

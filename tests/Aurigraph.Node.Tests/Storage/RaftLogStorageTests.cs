@@ -58,6 +58,84 @@ public sealed class RaftLogStorageTests : IDisposable
     }
 
     [Fact]
+    public void Compaction_drops_entries_up_to_the_snapshot_and_the_boundary_survives_a_reopen()
+    {
+        var entries = Enumerable.Range(1, 100).Select(i => E((ulong)i, i <= 40 ? 1UL : i <= 70 ? 2UL : 3UL)).ToList();
+        var config = new MembershipConfig([1, 2, 3], [4]);
+        using (var db = NodeDatabase.Open(_dir, Chain, 1))
+        {
+            var log = new RaftLogStorage(db, cacheMaxBytes: 0); // everything but the tail read back from disk
+            log.Append(new HardState(3, 1, 100), entries);
+            log.Compact(new SnapshotMeta(60, 2, config));
+
+            Assert.Equal(61UL, log.FirstIndex);
+            Assert.Equal(new SnapshotMeta(60, 2, config).Index, log.Snapshot.Index);
+            Assert.Equal(2UL, log.Term(60));
+            Assert.Equal(2UL, log.Term(61));
+            Assert.Equal(3UL, log.Term(71));
+            Assert.Throws<ArgumentOutOfRangeException>(() => log.Term(59));
+            Assert.Throws<ArgumentOutOfRangeException>(() => log.CopyEntries(60, 62, long.MaxValue, []));
+            var rest = new List<Entry>();
+            log.CopyEntries(61, 101, long.MaxValue, rest);
+            AssertSameEntries(entries.Skip(60).ToList(), rest);
+            log.Compact(new SnapshotMeta(30, 1, config)); // older than the boundary: nothing happens
+            Assert.Equal(61UL, log.FirstIndex);
+        }
+        using (var db = NodeDatabase.Open(_dir, Chain, 1))
+        {
+            var log = new RaftLogStorage(db);
+            Assert.Equal(61UL, log.FirstIndex);
+            Assert.Equal(100UL, log.LastIndex);
+            Assert.Equal(2UL, log.Snapshot.Term);
+            Assert.Equal([1UL, 2UL, 3UL], log.Snapshot.Config.Voters);
+            Assert.Equal([4UL], log.Snapshot.Config.Learners);
+            Assert.Equal(2UL, log.Term(60));
+            Assert.Equal(3UL, log.Term(100));
+            var rest = new List<Entry>();
+            log.CopyEntries(61, 101, long.MaxValue, rest);
+            AssertSameEntries(entries.Skip(60).ToList(), rest);
+            using var it = db.Db.NewIterator(db.RaftLog);
+            it.SeekToFirst();
+            Assert.Equal(61UL, BinaryPrimitives.ReadUInt64BigEndian(it.Key())); // the compacted entries are gone from disk
+        }
+    }
+
+    [Fact]
+    public void A_log_reset_to_an_installed_snapshot_starts_after_it_and_takes_new_entries()
+    {
+        var config = new MembershipConfig([1, 2, 3], []);
+        using (var db = NodeDatabase.Open(_dir, Chain, 2))
+        {
+            var log = new RaftLogStorage(db);
+            log.Append(new HardState(1, 1, 5), [.. Enumerable.Range(1, 8).Select(i => E((ulong)i, 1))]);
+            var meta = new SnapshotMeta(500, 3, config);
+            using (var batch = new WriteBatch())
+            {
+                log.AddSnapshotReset(batch, meta);
+                db.Db.Write(batch, db.SyncWrite);
+            }
+            log.SnapshotInstalled(meta);
+            Assert.Equal(500UL, log.LastIndex);
+            Assert.Equal(501UL, log.FirstIndex);
+            Assert.Equal(3UL, log.Term(500));
+            log.Append(new HardState(4, 1, 505), [.. Enumerable.Range(501, 10).Select(i => E((ulong)i, i < 505 ? 3UL : 4UL))]);
+        }
+        using (var db = NodeDatabase.Open(_dir, Chain, 2))
+        {
+            var log = new RaftLogStorage(db);
+            Assert.Equal(501UL, log.FirstIndex);
+            Assert.Equal(510UL, log.LastIndex);
+            Assert.Equal(3UL, log.Term(500));
+            Assert.Equal(3UL, log.Term(504));
+            Assert.Equal(4UL, log.Term(505));
+            Assert.Equal(new HardState(4, 1, 505), log.InitialState());
+            var all = new List<Entry>();
+            log.CopyEntries(501, 511, long.MaxValue, all);
+            Assert.Equal(Enumerable.Range(501, 10).Select(i => (ulong)i), all.Select(e => e.Index));
+        }
+    }
+
+    [Fact]
     public void Hard_state_entries_and_applied_index_survive_a_reopen()
     {
         var entries = new List<Entry> { E(1, 1, 0), E(2, 1, 1024), E(3, 2, 64 * 1024), E(4, 2, 5) };
