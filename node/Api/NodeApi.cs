@@ -25,6 +25,8 @@ internal sealed class NodeApi(NodeRuntime node) : NodeService.NodeServiceBase
             Height = s.Height,
             StateRoot = ByteString.CopyFrom(s.StateRoot),
             ChainId = options.ChainId,
+            LogFirstIndex = s.LogFirstIndex,
+            SnapshotIndex = s.SnapshotIndex,
         };
         foreach (var (id, match, active) in s.Peers)
         {

@@ -276,6 +276,17 @@ internal sealed class CarbonPipeline : IDisposable
         }
     }
 
+    /// <summary>
+    /// The node installed a state snapshot up to <paramref name="height"/>: the replicated carbon state came with it, so the
+    /// in-memory view is read again; the meter's open interval simply continues.
+    /// </summary>
+    public void OnSnapshotInstalled(ulong height)
+    {
+        _ledger.Load();
+        _tip = height;
+        _round.Clear();
+    }
+
     /// <summary>Whether this node leads and has carbon records due (a block without transactions may carry them).</summary>
     public bool RecordsDue => _leading && _collector.HasDue(_tip, NowMs());
 

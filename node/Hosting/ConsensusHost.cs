@@ -23,7 +23,14 @@ internal sealed record NodeSnapshot(
     ulong Height,
     byte[] StateRoot,
     int BlockTarget,
-    IReadOnlyList<(ulong Id, ulong Match, bool Active)> Peers);
+    IReadOnlyList<(ulong Id, ulong Match, bool Active)> Peers)
+{
+    /// <summary>The first raft log entry the node still holds.</summary>
+    public ulong LogFirstIndex { get; init; }
+
+    /// <summary>Raft index of the latest state snapshot the node holds (0 = none).</summary>
+    public ulong SnapshotIndex { get; init; }
+}
 
 /// <summary>
 /// The node's single consensus loop: feeds ticks, peer messages and admitted transactions to the core, cuts
@@ -121,6 +128,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             HeartbeatTicks = options.HeartbeatTicks,
             Applied = log.ReadAppliedIndex(),
         });
+        InitSnapshots();
         _snapshot = Publish();
     }
 
@@ -162,6 +170,12 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         {
             await foreach (var input in incoming.ReadAllAsync(ct).ConfigureAwait(false))
             {
+                // Snapshot chunks are written to disk here, off the consensus loop.
+                if (input.Raft is null && input.Channel == SnapshotChannel)
+                {
+                    _snapshots.OnMessage(input.From, input.Payload, NowMs);
+                    continue;
+                }
                 // Forwarded transactions are parsed here, off the consensus loop; the loop only admits them.
                 _inputs.Writer.TryWrite(input.Raft is null && input.Channel == ForwardChannel
                     ? new HostInput(input, null, Tick: false) { Forwarded = ParseForwarded(input.From, input.Payload) }
@@ -205,6 +219,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             if (input.Tick)
             {
                 _raft.Tick();
+                _snapshots.Tick(NowMs);
                 if (++_ticks % _options.ElectionTicks == 0)
                 {
                     RetryForwards();
@@ -458,7 +473,22 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             _carbon.OnReady(ready);
             foreach (var m in ready.Messages)
             {
-                _transport.Send(m);
+                if (m.Type == MessageType.Snapshot)
+                {
+                    SendSnapshot(m);
+                }
+                else
+                {
+                    _transport.Send(m);
+                }
+            }
+            if (ready.Snapshot is { } snapshot)
+            {
+                InstallSnapshot(snapshot); // before the Ready's entries are persisted and its committed entries applied
+            }
+            if (ready.Membership is { } membership)
+            {
+                HostLog.MembershipChanged(_logger, _options.NodeId, membership);
             }
             if (ready.MustPersist)
             {
@@ -502,6 +532,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             }
             _raft.Advance(ready);
             ServeAppliedReads();
+            MaybeSnapshot();
         }
     }
 
@@ -615,7 +646,11 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             var p = _raft.ProgressOf(m.Id);
             return (m.Id, p?.Match ?? 0, p?.RecentActive ?? false);
         }).ToList();
-        return new NodeSnapshot(_raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _raft.AppliedIndex, _ledger.Height, _ledger.StateRoot, _batching.Target, peers);
+        return new NodeSnapshot(_raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _raft.AppliedIndex, _ledger.Height, _ledger.StateRoot, _batching.Target, peers)
+        {
+            LogFirstIndex = _log.FirstIndex,
+            SnapshotIndex = _latestSnapshot?.Info.Header.Index ?? 0,
+        };
     }
 
     private static byte[] EncodeRejections(List<(TransactionId Id, string Reason)> rejections)

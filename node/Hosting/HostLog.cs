@@ -39,4 +39,16 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "node {NodeId}: stopping without handing leadership over: {Reason}")]
     public static partial void HandOverAtStopFailed(ILogger logger, ulong nodeId, string reason);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Information, Message = "node {NodeId}: snapshot at index {Index} (height {Height}): {Bytes} bytes, {Records} records, written in {Milliseconds:F0} ms; log compacted up to {CompactedTo}")]
+    public static partial void SnapshotWritten(ILogger logger, ulong nodeId, ulong index, ulong height, long bytes, long records, double milliseconds, ulong compactedTo);
+
+    [LoggerMessage(EventId = 113, Level = LogLevel.Error, Message = "node {NodeId}: writing the snapshot at index {Index} failed: {Reason}")]
+    public static partial void SnapshotFailed(ILogger logger, ulong nodeId, ulong index, string reason);
+
+    [LoggerMessage(EventId = 114, Level = LogLevel.Information, Message = "node {NodeId}: installed snapshot {Index} (term {Term}, height {Height}, {Bytes} bytes) from node {From} in {Milliseconds:F0} ms")]
+    public static partial void SnapshotInstalled(ILogger logger, ulong nodeId, ulong index, ulong term, ulong height, long bytes, ulong from, double milliseconds);
+
+    [LoggerMessage(EventId = 115, Level = LogLevel.Information, Message = "node {NodeId}: membership now {Membership}")]
+    public static partial void MembershipChanged(ILogger logger, ulong nodeId, Aurigraph.Consensus.MembershipConfig membership);
 }

@@ -113,6 +113,15 @@ public sealed class NodeOptions
     /// <summary>How long a submission waits for its commit before answering DEADLINE_EXCEEDED (outcome unknown).</summary>
     public int CommitTimeoutMilliseconds { get; set; } = 10_000;
 
+    /// <summary>
+    /// A state snapshot is written once this many log entries were applied since the last one (0 = never); the log is
+    /// then compacted up to the snapshot minus <see cref="CompactionTrailingEntries"/>.
+    /// </summary>
+    public int SnapshotEntries { get; set; } = 10_000;
+
+    /// <summary>Entries kept in the log behind the latest snapshot, so a follower only a little behind still catches up by entries.</summary>
+    public int CompactionTrailingEntries { get; set; } = 1_000;
+
     /// <summary>Slim nodes keep full bodies of only this many most recent blocks (headers of all).</summary>
     public int SlimRetainedBlocks { get; set; } = 1_000;
 
@@ -217,6 +226,10 @@ public sealed class NodeOptions
         if (ParallelApplyThreshold < 0)
         {
             errors.Add($"{Section}:ParallelApplyThreshold must be 0 (off) or positive");
+        }
+        if (SnapshotEntries < 0 || CompactionTrailingEntries < 0)
+        {
+            errors.Add($"{Section}:SnapshotEntries and {Section}:CompactionTrailingEntries must not be negative");
         }
         if (SlimRetainedBlocks <= 0)
         {

@@ -26,7 +26,7 @@ public sealed class SnapshotTransferOptions
 /// </summary>
 /// <remarks>
 /// <code>
-/// OFFER  1 | u64 index | u64 term | u64 size | sha256(32)      sender → receiver: a snapshot file is available
+/// OFFER  1 | u64 index | u64 term | u64 size | sha256(32) | u64 sender's raft term   sender → receiver: a file is available
 /// ACK    2 | u64 index | u64 term | u64 offset                  receiver → sender: bytes held so far (after a chunk)
 /// CHUNK  3 | u64 index | u64 term | u64 offset | bytes          sender → receiver
 /// DONE   4 | u64 index | u64 term                               receiver → sender: complete and verified
@@ -46,7 +46,7 @@ public sealed partial class SnapshotTransfer
     private readonly string _folder;
     private readonly SnapshotTransferOptions _options;
     private readonly Action<ulong, byte[]> _send;
-    private readonly Action<ulong, StateSnapshotInfo, string> _received;
+    private readonly Action<ulong, StateSnapshotInfo, string, ulong> _received;
     private readonly Action<ulong, bool> _sent;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
@@ -56,10 +56,10 @@ public sealed partial class SnapshotTransfer
     /// <param name="folder">Where incoming files are staged and kept.</param>
     /// <param name="options">Chunk size, window, stall handling.</param>
     /// <param name="send">Sends a message to a peer on the snapshot channel.</param>
-    /// <param name="received">A complete, verified file arrived from a peer: (from, its description, its path).</param>
+    /// <param name="received">A complete, verified file arrived from a peer: (from, its description, its path, the sender's raft term when it last offered it).</param>
     /// <param name="sent">A transfer to a peer ended: (peer, whether the receiver confirmed it).</param>
     /// <param name="logger">Progress and failures.</param>
-    public SnapshotTransfer(string folder, SnapshotTransferOptions options, Action<ulong, byte[]> send, Action<ulong, StateSnapshotInfo, string> received, Action<ulong, bool> sent, ILogger logger)
+    public SnapshotTransfer(string folder, SnapshotTransferOptions options, Action<ulong, byte[]> send, Action<ulong, StateSnapshotInfo, string, ulong> received, Action<ulong, bool> sent, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _folder = folder;
@@ -80,8 +80,11 @@ public sealed partial class SnapshotTransfer
         }
     }
 
-    /// <summary>Starts sending <paramref name="path"/> (described by <paramref name="info"/>) to <paramref name="peer"/>, replacing any transfer to it.</summary>
-    public void Start(ulong peer, StateSnapshotInfo info, string path, long nowMs)
+    /// <summary>
+    /// Starts sending <paramref name="path"/> (described by <paramref name="info"/>) to <paramref name="peer"/>, replacing any
+    /// transfer to it; <paramref name="raftTerm"/> is this node's term, handed to the receiver with the file.
+    /// </summary>
+    public void Start(ulong peer, StateSnapshotInfo info, string path, ulong raftTerm, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(info);
         lock (_gate)
@@ -90,10 +93,10 @@ public sealed partial class SnapshotTransfer
             {
                 previous.Dispose();
             }
-            _outgoing[peer] = new Outgoing(info, path, nowMs);
+            _outgoing[peer] = new Outgoing(info, path, raftTerm, nowMs);
         }
         LogStart(_logger, peer, info.Header.Index, info.Header.Term, info.Bytes);
-        _send(peer, OfferMessage(info));
+        _send(peer, OfferMessage(info, raftTerm));
     }
 
     /// <summary>Abandons a transfer to <paramref name="peer"/> without reporting it.</summary>
@@ -122,7 +125,7 @@ public sealed partial class SnapshotTransfer
                 }
                 o.Stalls++;
                 o.ProgressMs = nowMs;
-                (actions ??= []).Add((peer, o.Stalls > _options.MaxStalls ? null : OfferMessage(o.Info)));
+                (actions ??= []).Add((peer, o.Stalls > _options.MaxStalls ? null : OfferMessage(o.Info, o.RaftTerm)));
             }
             foreach (var (peer, offer) in actions ?? [])
             {
@@ -161,8 +164,8 @@ public sealed partial class SnapshotTransfer
         var rest = payload[17..];
         switch (kind)
         {
-            case Offer when rest.Length == 8 + 32:
-                OnOffer(from, index, term, BinaryPrimitives.ReadInt64BigEndian(rest.Span), rest.Span[8..].ToArray());
+            case Offer when rest.Length == 8 + 32 + 8:
+                OnOffer(from, index, term, BinaryPrimitives.ReadInt64BigEndian(rest.Span), rest.Span[8..40].ToArray(), BinaryPrimitives.ReadUInt64BigEndian(rest.Span[40..]));
                 break;
             case Chunk when rest.Length >= 8:
                 OnChunk(from, index, term, BinaryPrimitives.ReadInt64BigEndian(rest.Span), rest[8..]);
@@ -181,7 +184,7 @@ public sealed partial class SnapshotTransfer
 
     // ---- receiver ----
 
-    private void OnOffer(ulong from, ulong index, ulong term, long size, byte[] sha)
+    private void OnOffer(ulong from, ulong index, ulong term, long size, byte[] sha, ulong raftTerm)
     {
         long have;
         lock (_gate)
@@ -196,6 +199,7 @@ public sealed partial class SnapshotTransfer
                 staged = new Incoming(index, term, size, sha, Path.Combine(_folder, $"incoming-{index}-{term}-{Convert.ToHexStringLower(sha, 0, 8)}.part"));
                 _incoming[from] = staged;
             }
+            staged.RaftTerm = raftTerm;
             have = staged.Length;
         }
         _send(from, Position(Resync, index, term, have));
@@ -255,8 +259,8 @@ public sealed partial class SnapshotTransfer
         var final = Path.Combine(_folder, $"received-{staged.Index}-{staged.Term}.snap");
         File.Move(staged.Path, final, overwrite: true);
         LogReceived(_logger, from, staged.Index, staged.Term, info.Bytes);
+        _received(from, info, final, staged.RaftTerm); // before DONE: the receiver's host knows the file before the sender hears of it
         _send(from, End(Done, staged.Index, staged.Term, ""));
-        _received(from, info, final);
     }
 
     // ---- sender ----
@@ -323,14 +327,15 @@ public sealed partial class SnapshotTransfer
         _sent(from, done);
     }
 
-    private static byte[] OfferMessage(StateSnapshotInfo info)
+    private static byte[] OfferMessage(StateSnapshotInfo info, ulong raftTerm)
     {
-        var m = new byte[17 + 8 + 32];
+        var m = new byte[17 + 8 + 32 + 8];
         m[0] = Offer;
         BinaryPrimitives.WriteUInt64BigEndian(m.AsSpan(1), info.Header.Index);
         BinaryPrimitives.WriteUInt64BigEndian(m.AsSpan(9), info.Header.Term);
         BinaryPrimitives.WriteInt64BigEndian(m.AsSpan(17), info.Bytes);
         info.Sha256.CopyTo(m, 25);
+        BinaryPrimitives.WriteUInt64BigEndian(m.AsSpan(57), raftTerm);
         return m;
     }
 
@@ -355,8 +360,10 @@ public sealed partial class SnapshotTransfer
         return m;
     }
 
-    private sealed class Outgoing(StateSnapshotInfo info, string path, long nowMs) : IDisposable
+    private sealed class Outgoing(StateSnapshotInfo info, string path, ulong raftTerm, long nowMs) : IDisposable
     {
+        public ulong RaftTerm { get; } = raftTerm;
+
         private Microsoft.Win32.SafeHandles.SafeFileHandle? _file;
 
         public StateSnapshotInfo Info { get; } = info;
@@ -418,6 +425,8 @@ public sealed partial class SnapshotTransfer
         public string Path { get; }
 
         public long Length { get; private set; }
+
+        public ulong RaftTerm { get; set; }
 
         public void Append(ReadOnlySpan<byte> data)
         {

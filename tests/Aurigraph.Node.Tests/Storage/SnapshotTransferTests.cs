@@ -13,7 +13,7 @@ public sealed class SnapshotTransferTests : IDisposable
     private const ulong Sender = 1, Receiver = 2;
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "aurigraph-transfer-" + Guid.NewGuid().ToString("N"));
     private readonly Queue<(ulong From, ulong To, byte[] Message)> _wire = new();
-    private readonly List<(ulong From, StateSnapshotInfo Info, string Path)> _received = [];
+    private readonly List<(ulong From, StateSnapshotInfo Info, string Path, ulong RaftTerm)> _received = [];
     private readonly List<(ulong Peer, bool Ok)> _outcomes = [];
     private readonly SnapshotTransferOptions _options = new() { ChunkBytes = 4096, Window = 3, StallMilliseconds = 1_000, MaxStalls = 3 };
     private long _chunkBytesSent;
@@ -42,7 +42,7 @@ public sealed class SnapshotTransferTests : IDisposable
             }
             _wire.Enqueue((id, to, message));
         },
-        (from, info, path) => _received.Add((from, info, path)),
+        (from, info, path, raftTerm) => _received.Add((from, info, path, raftTerm)),
         (peer, ok) => _outcomes.Add((peer, ok)),
         NullLogger.Instance);
 
@@ -87,7 +87,7 @@ public sealed class SnapshotTransferTests : IDisposable
         Assert.True(info.Bytes > 20 * _options.ChunkBytes, $"{info.Bytes} bytes");
         var nodes = new Dictionary<ulong, SnapshotTransfer> { [Sender] = Node(Sender, "s"), [Receiver] = Node(Receiver, "r") };
 
-        nodes[Sender].Start(Receiver, info, path, nowMs: 0);
+        nodes[Sender].Start(Receiver, info, path, raftTerm: 7, nowMs: 0);
         Pump(nodes, 0);
 
         var got = Assert.Single(_received);
@@ -95,6 +95,7 @@ public sealed class SnapshotTransferTests : IDisposable
         Assert.Equal(File.ReadAllBytes(path), File.ReadAllBytes(got.Path));
         Assert.Equal(info.Sha256, got.Info.Sha256);
         Assert.Equal(40UL, got.Info.Header.Index);
+        Assert.Equal(7UL, got.RaftTerm);
         Assert.Equal([(Receiver, true)], _outcomes);
         Assert.Equal(info.Bytes, _chunkBytesSent);
         Assert.False(nodes[Sender].IsSending(Receiver));
@@ -118,7 +119,7 @@ public sealed class SnapshotTransferTests : IDisposable
             return down ? null : m;
         };
 
-        nodes[Sender].Start(Receiver, info, path, nowMs: 0);
+        nodes[Sender].Start(Receiver, info, path, raftTerm: 7, nowMs: 0);
         Pump(nodes, 0);
         Assert.Empty(_received);
         nodes[Sender].Tick(500);
@@ -147,7 +148,7 @@ public sealed class SnapshotTransferTests : IDisposable
         var chunks = 0;
         Link = (to, m) => to == Receiver && m[0] == 3 && ++chunks > 10 ? null : m;
 
-        nodes[Sender].Start(Receiver, info, path, nowMs: 0);
+        nodes[Sender].Start(Receiver, info, path, raftTerm: 7, nowMs: 0);
         Pump(nodes, 0);
 
         nodes[Receiver] = Node(Receiver, "r"); // the process restarted: same folder, no memory
@@ -177,7 +178,7 @@ public sealed class SnapshotTransferTests : IDisposable
             return m;
         };
 
-        nodes[Sender].Start(Receiver, info, path, nowMs: 0);
+        nodes[Sender].Start(Receiver, info, path, raftTerm: 7, nowMs: 0);
         Pump(nodes, 0);
 
         Assert.Empty(_received);
@@ -191,7 +192,7 @@ public sealed class SnapshotTransferTests : IDisposable
         var (info, path) = SnapshotFile(accounts: 100);
         var nodes = new Dictionary<ulong, SnapshotTransfer> { [Sender] = Node(Sender, "s") }; // the receiver is gone
 
-        nodes[Sender].Start(Receiver, info, path, nowMs: 0);
+        nodes[Sender].Start(Receiver, info, path, raftTerm: 7, nowMs: 0);
         for (var t = 1_000L; t <= 5_000; t += 1_000)
         {
             nodes[Sender].Tick(t);

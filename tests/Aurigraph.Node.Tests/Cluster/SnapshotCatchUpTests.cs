@@ -1,0 +1,97 @@
+using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Transactions;
+
+namespace Aurigraph.Node.Tests.Cluster;
+
+/// <summary>
+/// Real processes: validators snapshot and compact their logs while clients submit; a business node that starts with an
+/// empty data folder after the entries it needs were compacted away catches up by a streamed snapshot to the same state
+/// root, and then follows the log like any other member.
+/// </summary>
+[Collection("real cluster")]
+public sealed class SnapshotCatchUpTests
+{
+    private const string Chain = "aurigraph-devnet";
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task A_business_node_with_an_empty_data_folder_catches_up_by_snapshot_after_compaction()
+    {
+        // Small thresholds so that a few hundred entries give several snapshots and compactions.
+        var settings = new Dictionary<string, string>
+        {
+            ["AURIGRAPH__SNAPSHOTENTRIES"] = "40",
+            ["AURIGRAPH__COMPACTIONTRAILINGENTRIES"] = "5",
+        };
+        await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 1, slim: 0, environment: Enumerable.Range(1, 4).ToDictionary(id => (ulong)id, _ => settings));
+        await cluster.WaitForLeaderAsync(Deadline);
+
+        // The business node leaves, and its folder with it: it will come back as a new node.
+        cluster.Kill(4);
+        Directory.Delete(Path.Combine(cluster.Directory, "node-4", "data"), recursive: true);
+
+        // Three senders, one transfer per call through each validator: one block per call, many log entries.
+        using var bob = TransactionSigner.Generate();
+        var nonces = new ulong[4];
+        async Task SubmitRoundAsync(IEnumerable<int> senders)
+        {
+            await Task.WhenAll(senders.Select(async n =>
+            {
+                using var key = cluster.DevKey(n);
+                var request = new SubmitTransactionsRequest();
+                request.Transactions.Add(key.Transfer(Chain, nonces[n - 1]++, bob.PublicKey, 1));
+                var reply = await cluster.Transactions((ulong)n).SubmitTransactionsAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
+                Assert.Equal(TransactionState.Committed, Assert.Single(reply.Results).State);
+            }));
+        }
+
+        // Until every validator has compacted well past the start of the log.
+        var until = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            await SubmitRoundAsync([1, 2, 3]);
+            var statuses = await Task.WhenAll(new ulong[] { 1, 2, 3 }.Select(id => cluster.Status(id).GetStatusAsync(new GetStatusRequest()).ResponseAsync));
+            if (statuses.All(s => s.LogFirstIndex > 50 && s.SnapshotIndex > 0))
+            {
+                break;
+            }
+            Assert.True(DateTime.UtcNow < until, $"no compaction within {Deadline}: {string.Join(", ", statuses.Select(s => $"{s.Id}: first {s.LogFirstIndex}, snapshot {s.SnapshotIndex}"))}\n{cluster.Output()}");
+        }
+
+        // The new business node starts empty; the entries it needs are gone, so only a snapshot can bring it up.
+        cluster.Start(4, settings);
+        var caughtUp = await WaitAsync(async () =>
+        {
+            var four = await cluster.TryStatusAsync(4);
+            var leader = await cluster.TryStatusAsync(await cluster.WaitForLeaderAsync(Deadline));
+            return four is not null && leader is not null && four.SnapshotIndex > 0 && four.Height >= leader.Height - 1 ? four : null;
+        }, "node 4 installing a snapshot and reaching the leader's height", cluster);
+        Assert.True(caughtUp.LogFirstIndex > 1, $"node 4's log starts at {caughtUp.LogFirstIndex}");
+        Assert.Contains("installed snapshot", cluster.Output(), StringComparison.Ordinal);
+
+        // It now follows the log like any member: a transaction through it commits, and all four agree on the state.
+        await SubmitRoundAsync([4]);
+        await SubmitRoundAsync([1, 2, 3]);
+        var settled = await cluster.WaitForCarbonRecordsAsync(Deadline, allowMissing: true); // node 4 metered nothing while it was away
+        Assert.Equal(4, settled.Count);
+        Assert.Single(settled.Select(s => s.Height).Distinct());
+        Assert.Single(settled.Select(s => s.StateRoot).Distinct());
+        var account = await cluster.Status(4).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexStringLower(bob.PublicKey), Consistency = ReadConsistency.Linearizable });
+        Assert.Equal(nonces.Sum(n => (long)n), (long)account.Balance);
+    }
+
+    private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, string what, LocalCluster cluster)
+        where T : class
+    {
+        var until = DateTime.UtcNow + Deadline;
+        while (DateTime.UtcNow < until)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+            await Task.Delay(100); // polling interval against the deadline above, not synchronisation
+        }
+        throw new TimeoutException($"{what}: not within {Deadline}\n{cluster.Output()}");
+    }
+}
