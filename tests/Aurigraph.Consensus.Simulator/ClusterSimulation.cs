@@ -17,7 +17,12 @@ public sealed record SimulationResult(
     int OkOperations,
     int UnknownOperations,
     int Crashes,
-    ulong Fingerprint)
+    ulong Fingerprint,
+    int SnapshotsSent = 0,
+    int SnapshotInstalls = 0,
+    int Compactions = 0,
+    int SnapshotResumes = 0,
+    int SnapshotFailures = 0)
 {
     public bool Passed => Violation is null;
 }
@@ -26,9 +31,11 @@ public sealed record SimulationResult(
 /// A deterministic, seeded simulation of a HyperRAFT++ cluster: simulated time, a network that delays,
 /// drops, duplicates, reorders and partitions (symmetric, one-way, and connections clogged one by one and
 /// restored in random order), crashes that lose whatever was not yet durable, slow disks, and clients
-/// reading and writing a key/value store. Safety is checked after every step; after the faults heal, a
-/// leader must emerge and a fresh write must reach every node within a bound; the client history must be
-/// linearizable. One seed = one run: the same seed replays the same run, event for event.
+/// reading and writing a key/value store. Nodes snapshot their state machine and compact their logs; a leader's
+/// snapshot travels to a lagging peer in chunks over the same faulty network, resuming after losses. Safety is
+/// checked after every step; after the faults heal, a leader must emerge and a fresh write must reach every node
+/// within a bound; the client history must be linearizable. One seed = one run: the same seed replays the same
+/// run, event for event.
 /// </summary>
 public sealed class ClusterSimulation
 {
@@ -44,9 +51,11 @@ public sealed class ClusterSimulation
         Unclog,
         Heal,
         HuntLeader,
+        DeliverChunk,
+        SnapshotTimer,
     }
 
-    private readonly record struct SimEvent(EventKind Kind, int Node, int Incarnation, Message? Message, long Token);
+    private readonly record struct SimEvent(EventKind Kind, int Node, int Incarnation, Message? Message, long Token, SnapshotChunk? Chunk = null);
 
     private sealed class SimClient(int id)
     {
@@ -81,6 +90,11 @@ public sealed class ClusterSimulation
     private (ulong Index, ulong Term)? _marker;
     private bool _livenessMet;
     private long? _liveAtMs;
+    private long _transferIds;
+    private int _snapshotsSent;
+    private int _compactions;
+    private int _snapshotResumes;
+    private int _snapshotFailures;
 
     private ClusterSimulation(ulong seed, SimulationOptions options)
     {
@@ -147,6 +161,7 @@ public sealed class ClusterSimulation
         {
             // The core refuses to break its own invariants (e.g. truncating a committed entry) by throwing.
             violation = "core invariant: " + ex.Message;
+            Log($"at {ex.StackTrace}");
         }
         catch (TimeoutException ex)
         {
@@ -167,7 +182,12 @@ public sealed class ClusterSimulation
             _history.Count(op => !op.IsUnknown),
             _history.Count(op => op.IsUnknown),
             _crashes,
-            _fingerprint);
+            _fingerprint,
+            _snapshotsSent,
+            _safety.SnapshotInstalls,
+            _compactions,
+            _snapshotResumes,
+            _snapshotFailures);
     }
 
     private void Start()
@@ -277,6 +297,12 @@ public sealed class ClusterSimulation
             case EventKind.HuntLeader:
                 HuntLeader(ev);
                 break;
+            case EventKind.DeliverChunk:
+                OnDeliverChunk(ev.Chunk!);
+                break;
+            case EventKind.SnapshotTimer:
+                OnSnapshotTimer(ev);
+                break;
         }
     }
 
@@ -286,10 +312,15 @@ public sealed class ClusterSimulation
     {
         var node = _nodes[i];
         node.LoseVolatileState();
+        if (node.Snapshot is { } snapshot)
+        {
+            node.Restore(snapshot); // the host loads its state machine from its snapshot, then replays the log after it
+        }
         node.Incarnation++;
         node.Up = true;
         node.Raft = new RaftNode(new RaftConfig
         {
+            Applied = node.LastApplied,
             Id = node.Id,
             Voters = [.. _nodes.Where(n => n.IsVoter).Select(n => n.Id)],
             Learners = [.. _nodes.Where(n => !n.IsVoter).Select(n => n.Id)],
@@ -300,6 +331,7 @@ public sealed class ClusterSimulation
             MaxSizePerMessage = _o.MaxSizePerMessage,
             MaxInflightMessages = _o.MaxInflightMessages,
             UnsafeCommitEarlierTermEntries = _o.Unsafe == UnsafeCore.Figure8,
+            UnsafeSnapshotMatchByIndexOnly = _o.Unsafe == UnsafeCore.SnapshotIndexOnly,
         });
         Log($"boot n{node.Id} (incarnation {node.Incarnation}) {node.Raft}");
         Schedule(_rng.NextInt(1, _o.TickMs + 1), new SimEvent(EventKind.Tick, i, node.Incarnation, null, 0));
@@ -341,15 +373,8 @@ public sealed class ClusterSimulation
 
     private void OnDeliver(Message m)
     {
-        var to = (int)m.To - 1;
-        var node = _nodes[to];
-        if (!node.Up)
+        if (Reachable(m.From, m.To, m) is not { } node)
         {
-            return;
-        }
-        if (Blocked((int)m.From - 1, to))
-        {
-            Log($"cut  {m}");
             return;
         }
         Mix((ulong)m.Type, m.Index, m.Term);
@@ -380,7 +405,14 @@ public sealed class ClusterSimulation
             _safety.OnReady(node, ready);
             foreach (var m in ready.Messages)
             {
-                Send(m);
+                if (m.Type == MessageType.Snapshot)
+                {
+                    StartTransfer(node, m);
+                }
+                else
+                {
+                    Send(m);
+                }
             }
             if (ready.MustPersist)
             {
@@ -404,6 +436,10 @@ public sealed class ClusterSimulation
     /// <summary>The disk write of a Ready finished: make it durable, release the messages that promised it, apply, advance.</summary>
     private void Complete(SimNode node, Ready ready)
     {
+        if (ready.Snapshot is { } meta)
+        {
+            Install(node, meta);
+        }
         if (ready.HardState is { } hs)
         {
             node.Storage.SetHardState(hs);
@@ -420,11 +456,22 @@ public sealed class ClusterSimulation
         node.ConfirmedReads.AddRange(ready.ReadStates);
         ServeConfirmedReads(node);
         node.Raft.Advance(ready);
+        // (Not while the core holds a newer snapshot from the leader for the next Ready: that replaces the whole log.)
+        if (_o.SnapshotEvery > 0 && node.LastApplied >= node.Storage.Snapshot.Index + (ulong)_o.SnapshotEvery && node.LastApplied + 1 >= node.Raft.FirstIndex)
+        {
+            TakeSnapshot(node);
+        }
     }
 
     private void Apply(SimNode node, in Entry e)
     {
         _safety.OnApply(node, e);
+        ApplyToStateMachine(node, e);
+        _safety.OnStateAt(node);
+    }
+
+    private void ApplyToStateMachine(SimNode node, in Entry e)
+    {
         if (e.Type != EntryType.Normal)
         {
             return;
@@ -432,7 +479,7 @@ public sealed class ClusterSimulation
         var cmd = KvCommand.Decode(e.Data.Span);
         if (cmd.Kind == KvCommand.Put)
         {
-            node.Kv[cmd.Key] = cmd.Value;
+            node.Put(cmd.Key, cmd.Value);
             if (node.PendingWrites.Remove((cmd.ClientId, cmd.Seq), out var token))
             {
                 var client = _clients[cmd.ClientId - 1];
@@ -470,23 +517,218 @@ public sealed class ClusterSimulation
         }
     }
 
+    // ---- snapshots ---------------------------------------------------------------------------------
+
+    /// <summary>The host snapshots its state machine at what it applied and compacts its log there.</summary>
+    private void TakeSnapshot(SimNode node)
+    {
+        var meta = node.Raft.SnapshotMetaAt(node.LastApplied);
+        node.Snapshot = SimSnapshot.Capture(meta, node.Kv);
+        node.Storage.Compact(meta);
+        _compactions++;
+        Log($"compact n{node.Id} through {meta.Index}@t{meta.Term}");
+    }
+
+    /// <summary>A Ready's snapshot: the staged data becomes the state machine, the log restarts after it, durably.</summary>
+    private void Install(SimNode node, SnapshotMeta meta)
+    {
+        if (!node.Staged.TryGetValue(meta.Index, out var staged) || staged.Meta.Term != meta.Term)
+        {
+            throw new SimulationViolationException($"node {node.Id} must install {meta} but holds no staged data for it");
+        }
+        _safety.OnSnapshotInstalled(node, meta, staged.Hash);
+        node.Restore(staged);
+        node.Storage.ApplySnapshot(meta);
+        node.Snapshot = staged;
+        foreach (var index in node.Staged.Keys.Where(i => i <= meta.Index).ToList())
+        {
+            node.Staged.Remove(index);
+        }
+        Log($"install n{node.Id} {meta}");
+    }
+
+    /// <summary>The core asked to send a snapshot: stream the host's own (current) snapshot to the peer.</summary>
+    private void StartTransfer(SimNode node, Message m)
+    {
+        if (node.Snapshot is not { } snapshot || snapshot.Meta.Index < m.Snapshot!.Value.Index)
+        {
+            throw new SimulationViolationException($"node {node.Id} was asked to send {m.Snapshot} but holds {node.Snapshot?.Meta.ToString() ?? "no snapshot"}");
+        }
+        var transfer = new OutgoingTransfer(m.To, snapshot, m.Term, ++_transferIds);
+        node.Transfers[m.To] = transfer;
+        _snapshotsSent++;
+        Log($"snapshot n{node.Id} -> n{m.To}: {snapshot.Meta}, {snapshot.Bytes.Length} bytes");
+        SendWindow(node, transfer);
+        Schedule(_o.SnapshotRetryMs, new SimEvent(EventKind.SnapshotTimer, (int)node.Id - 1, node.Incarnation, null, transfer.Id));
+    }
+
+    private void SendWindow(SimNode node, OutgoingTransfer t)
+    {
+        var total = t.Snapshot.Bytes.Length;
+        var windowEnd = Math.Min(total, t.Acked + (_o.SnapshotWindowChunks * _o.SnapshotChunkBytes));
+        while (t.Sent < windowEnd)
+        {
+            var length = Math.Min(_o.SnapshotChunkBytes, total - t.Sent);
+            SendChunk(new SnapshotChunk(node.Id, t.Peer, t.Term, t.Snapshot.Meta, t.Id, t.Sent, t.Snapshot.Bytes.AsMemory(t.Sent, length), total, IsAck: false));
+            t.Sent += length;
+        }
+    }
+
+    private void OnDeliverChunk(SnapshotChunk chunk)
+    {
+        if (Reachable(chunk.From, chunk.To, chunk) is not { } node)
+        {
+            return;
+        }
+        Mix(chunk.IsAck ? 1UL : 2UL, (ulong)chunk.Offset, chunk.Meta.Index);
+        Log($"recv {chunk}");
+        if (chunk.IsAck)
+        {
+            OnChunkAck(node, chunk);
+        }
+        else
+        {
+            OnChunk(node, chunk);
+        }
+    }
+
+    /// <summary>The receiver keeps bytes that continue what it holds, and always answers with how much it holds.</summary>
+    private void OnChunk(SimNode node, SnapshotChunk chunk)
+    {
+        if (node.Staged.TryGetValue(chunk.Meta.Index, out var whole) && whole.Meta.Term == chunk.Meta.Term)
+        {
+            SendChunk(chunk with { From = node.Id, To = chunk.From, Offset = chunk.Total, Data = default, IsAck = true });
+            return;
+        }
+        if (node.Receiving is not { } receiving || !receiving.IsFor(chunk))
+        {
+            receiving = node.Receiving = new IncomingTransfer(chunk.From, chunk.Meta, chunk.Total);
+        }
+        if (chunk.Offset == receiving.Received)
+        {
+            chunk.Data.Span.CopyTo(receiving.Buffer.AsSpan(receiving.Received));
+            receiving.Received += chunk.Data.Length;
+        }
+        SendChunk(chunk with { From = node.Id, To = chunk.From, Offset = receiving.Received, Data = default, IsAck = true });
+        if (receiving.Received < receiving.Buffer.Length)
+        {
+            return;
+        }
+        // Whole: stage it and let the core decide (install, or ignore a snapshot it does not need).
+        node.Receiving = null;
+        node.Staged[chunk.Meta.Index] = SimSnapshot.Decode(chunk.Meta, receiving.Buffer);
+        node.Raft.Step(new Message { Type = MessageType.Snapshot, From = chunk.From, To = node.Id, Term = chunk.Term, Snapshot = chunk.Meta });
+        AfterInput(node);
+    }
+
+    private void OnChunkAck(SimNode node, SnapshotChunk ack)
+    {
+        if (!node.Transfers.TryGetValue(ack.From, out var t) || t.Id != ack.TransferId)
+        {
+            return;
+        }
+        if (ack.Offset < t.Acked)
+        {
+            // The receiver holds less than it said before: it restarted and lost its staging. Resume from its offset.
+            t.Sent = Math.Min(t.Sent, ack.Offset);
+        }
+        t.Acked = ack.Offset;
+        if (t.Acked == t.Snapshot.Bytes.Length)
+        {
+            FinishTransfer(node, t, succeeded: true);
+            return;
+        }
+        if (t.Sent < t.Snapshot.Bytes.Length)
+        {
+            SendWindow(node, t);
+        }
+    }
+
+    /// <summary>Resend from the receiver's offset when nothing moved since the last round; give up (and say so) after a few.</summary>
+    private void OnSnapshotTimer(SimEvent ev)
+    {
+        var node = _nodes[ev.Node];
+        if (!node.Up || node.Incarnation != ev.Incarnation)
+        {
+            return;
+        }
+        var t = node.Transfers.Values.FirstOrDefault(x => x.Id == ev.Token);
+        if (t is null)
+        {
+            return;
+        }
+        if (t.Acked > t.AckedAtLastTimer)
+        {
+            t.AckedAtLastTimer = t.Acked;
+            t.Retries = 0;
+        }
+        else if (++t.Retries > _o.SnapshotMaxRetries)
+        {
+            FinishTransfer(node, t, succeeded: false);
+            return;
+        }
+        else
+        {
+            if (t.Acked > 0)
+            {
+                _snapshotResumes++;
+                Log($"snapshot n{node.Id} -> n{t.Peer} resumes at {t.Acked}");
+            }
+            t.Sent = t.Acked;
+            SendWindow(node, t);
+        }
+        Schedule(_o.SnapshotRetryMs, ev);
+    }
+
+    private void FinishTransfer(SimNode node, OutgoingTransfer t, bool succeeded)
+    {
+        node.Transfers.Remove(t.Peer);
+        if (!succeeded)
+        {
+            _snapshotFailures++;
+        }
+        Log($"snapshot n{node.Id} -> n{t.Peer} {(succeeded ? "sent" : "FAILED")}");
+        node.Raft.ReportSnapshot(t.Peer, succeeded);
+        AfterInput(node);
+    }
+
+    private void SendChunk(SnapshotChunk chunk) => Transmit(new SimEvent(EventKind.DeliverChunk, (int)chunk.To - 1, 0, null, 0, chunk), chunk);
+
     // ---- network -----------------------------------------------------------------------------------
 
     private bool Blocked(int from, int to) => _blocked[from, to] || _clogged[from] || _clogged[to];
 
-    private void Send(Message m)
+    private void Send(Message m) => Transmit(new SimEvent(EventKind.Deliver, (int)m.To - 1, 0, m, 0), m);
+
+    /// <summary>What the network does to anything sent: in the fault phase it may drop it or deliver it twice; it always delays it.</summary>
+    private void Transmit(SimEvent delivery, object what)
     {
-        var to = (int)m.To - 1;
         if (!_healed && _rng.Chance(_o.DropRate))
         {
-            Log($"drop {m}");
+            Log($"drop {what}");
             return;
         }
-        Schedule(_rng.NextInt(_o.MinDelayMs, _o.MaxDelayMs + 1), new SimEvent(EventKind.Deliver, to, 0, m, 0));
+        Schedule(_rng.NextInt(_o.MinDelayMs, _o.MaxDelayMs + 1), delivery);
         if (!_healed && _rng.Chance(_o.DuplicateRate))
         {
-            Schedule(_rng.NextInt(_o.MinDelayMs, (_o.MaxDelayMs * 3) + 1), new SimEvent(EventKind.Deliver, to, 0, m, 0));
+            Schedule(_rng.NextInt(_o.MinDelayMs, (_o.MaxDelayMs * 3) + 1), delivery);
         }
+    }
+
+    /// <summary>The receiver of something arriving from <paramref name="from"/>, or null when it is down or the link is cut.</summary>
+    private SimNode? Reachable(ulong from, ulong to, object what)
+    {
+        var node = _nodes[(int)to - 1];
+        if (!node.Up)
+        {
+            return null;
+        }
+        if (Blocked((int)from - 1, (int)to - 1))
+        {
+            Log($"cut  {what}");
+            return null;
+        }
+        return node;
     }
 
     // ---- faults ------------------------------------------------------------------------------------
@@ -665,7 +907,8 @@ public sealed class ClusterSimulation
         {
             return;
         }
-        if (_marker is { } m && leader.Raft.TermAt(m.Index) != m.Term)
+        // A marker the leader already compacted was applied: whether it is the marker, the applied entry says.
+        if (_marker is { } m && (m.Index + 1 >= leader.Raft.FirstIndex ? leader.Raft.TermAt(m.Index) : _safety.AppliedTermAt(m.Index)) != m.Term)
         {
             _marker = null; // the marker was lost with an old leader's uncommitted tail; write a new one
         }
