@@ -22,7 +22,9 @@ public sealed record SimulationResult(
     int SnapshotInstalls = 0,
     int Compactions = 0,
     int SnapshotResumes = 0,
-    int SnapshotFailures = 0)
+    int SnapshotFailures = 0,
+    int MembershipChanges = 0,
+    int MembershipChangesApplied = 0)
 {
     public bool Passed => Violation is null;
 }
@@ -32,7 +34,9 @@ public sealed record SimulationResult(
 /// drops, duplicates, reorders and partitions (symmetric, one-way, and connections clogged one by one and
 /// restored in random order), crashes that lose whatever was not yet durable, slow disks, and clients
 /// reading and writing a key/value store. Nodes snapshot their state machine and compact their logs; a leader's
-/// snapshot travels to a lagging peer in chunks over the same faulty network, resuming after losses. Safety is
+/// snapshot travels to a lagging peer in chunks over the same faulty network, resuming after losses. In some
+/// runs the membership changes too: spare nodes join as learners, learners are promoted, voters and learners are
+/// removed (the leader among them) and re-added. Safety is
 /// checked after every step; after the faults heal, a leader must emerge and a fresh write must reach every node
 /// within a bound; the client history must be linearizable. One seed = one run: the same seed replays the same
 /// run, event for event.
@@ -53,6 +57,7 @@ public sealed class ClusterSimulation
         HuntLeader,
         DeliverChunk,
         SnapshotTimer,
+        Promote,
     }
 
     private readonly record struct SimEvent(EventKind Kind, int Node, int Incarnation, Message? Message, long Token, SnapshotChunk? Chunk = null);
@@ -95,17 +100,23 @@ public sealed class ClusterSimulation
     private int _compactions;
     private int _snapshotResumes;
     private int _snapshotFailures;
+    private int _membershipChanges;
+
+    // The members that must be live and caught up at the end: the last live leader's configuration.
+    private SimNode[] _members = [];
 
     private ClusterSimulation(ulong seed, SimulationOptions options)
     {
         _seed = seed;
         _o = options;
         _rng = new SeededRandom(seed);
-        var total = options.Voters + options.Learners;
+        var total = options.Voters + options.Learners + (options.MembershipChanges ? options.Spares : 0);
         _nodes = new SimNode[total];
+        ulong[] voters = [.. Enumerable.Range(1, options.Voters).Select(i => (ulong)i)];
+        ulong[] learners = [.. Enumerable.Range(options.Voters + 1, options.Learners).Select(i => (ulong)i)];
         for (var i = 0; i < total; i++)
         {
-            _nodes[i] = new SimNode((ulong)i + 1, i < options.Voters);
+            _nodes[i] = new SimNode((ulong)i + 1) { Bootstrap = i < voters.Length + learners.Length ? (voters, learners) : null };
         }
         _blocked = new bool[total, total];
         _clogged = new bool[total];
@@ -146,7 +157,7 @@ public sealed class ClusterSimulation
                     _history.Add(op);
                 }
             }
-            _safety.CheckAcknowledgedWritesKept(_nodes, _marker!.Value.Index);
+            _safety.CheckAcknowledgedWritesKept(_members, _marker!.Value.Index);
             var lin = KvLinearizabilityChecker.Check(_history);
             if (!lin.IsLinearizable)
             {
@@ -187,14 +198,19 @@ public sealed class ClusterSimulation
             _safety.SnapshotInstalls,
             _compactions,
             _snapshotResumes,
-            _snapshotFailures);
+            _snapshotFailures,
+            _membershipChanges,
+            _safety.MembershipChangesApplied);
     }
 
     private void Start()
     {
         for (var i = 0; i < _nodes.Length; i++)
         {
-            Boot(i);
+            if (_nodes[i].Started)
+            {
+                Boot(i);
+            }
         }
         foreach (var c in _clients)
         {
@@ -233,7 +249,7 @@ public sealed class ClusterSimulation
         }
         throw new SimulationViolationException(
             $"Liveness: {(_marker is null ? "no stable leader" : $"marker {_marker} not applied everywhere")} by {bound} ms after healing at {_o.FaultPhaseMs} ms; " +
-            string.Join("; ", _nodes.Select(n => n.Raft.ToString())));
+            string.Join("; ", _nodes.Select(n => n.Raft?.ToString() ?? $"node {n.Id} never started")));
     }
 
     /// <summary>
@@ -303,6 +319,9 @@ public sealed class ClusterSimulation
             case EventKind.SnapshotTimer:
                 OnSnapshotTimer(ev);
                 break;
+            case EventKind.Promote when !_healed:
+                Promote(ev);
+                break;
         }
     }
 
@@ -322,8 +341,9 @@ public sealed class ClusterSimulation
         {
             Applied = node.LastApplied,
             Id = node.Id,
-            Voters = [.. _nodes.Where(n => n.IsVoter).Select(n => n.Id)],
-            Learners = [.. _nodes.Where(n => !n.IsVoter).Select(n => n.Id)],
+            Voters = node.Bootstrap!.Value.Voters,
+            Learners = node.Bootstrap!.Value.Learners,
+            PromotionCatchUpGap = _o.PromotionCatchUpGap,
             Storage = node.Storage,
             Random = new SeededRandom(_rng.NextUInt64()),
             ElectionTicks = _o.ElectionTicks,
@@ -598,6 +618,7 @@ public sealed class ClusterSimulation
         if (node.Staged.TryGetValue(chunk.Meta.Index, out var whole) && whole.Meta.Term == chunk.Meta.Term)
         {
             SendChunk(chunk with { From = node.Id, To = chunk.From, Offset = chunk.Total, Data = default, IsAck = true });
+            StepSnapshot(node, chunk);
             return;
         }
         if (node.Receiving is not { } receiving || !receiving.IsFor(chunk))
@@ -617,8 +638,20 @@ public sealed class ClusterSimulation
         // Whole: stage it and let the core decide (install, or ignore a snapshot it does not need).
         node.Receiving = null;
         node.Staged[chunk.Meta.Index] = SimSnapshot.Decode(chunk.Meta, receiving.Buffer);
-        node.Raft.Step(new Message { Type = MessageType.Snapshot, From = chunk.From, To = node.Id, Term = chunk.Term, Snapshot = chunk.Meta });
-        AfterInput(node);
+        StepSnapshot(node, chunk);
+    }
+
+    /// <summary>
+    /// Tells the core of a snapshot held whole, once per sender and term: a later leader sending a snapshot already
+    /// staged must still reach the core, which may have ignored the first one as coming from an old term.
+    /// </summary>
+    private void StepSnapshot(SimNode node, SnapshotChunk chunk)
+    {
+        if (node.SnapshotsStepped.Add((chunk.Meta.Index, chunk.From, chunk.Term)))
+        {
+            node.Raft.Step(new Message { Type = MessageType.Snapshot, From = chunk.From, To = node.Id, Term = chunk.Term, Snapshot = chunk.Meta });
+            AfterInput(node);
+        }
     }
 
     private void OnChunkAck(SimNode node, SnapshotChunk ack)
@@ -736,8 +769,11 @@ public sealed class ClusterSimulation
     private void InjectFault()
     {
         var n = _nodes.Length;
-        switch (_rng.NextInt(0, 12))
+        switch (_rng.NextInt(0, _o.MembershipChanges ? 16 : 12))
         {
+            case >= 12:
+                ChangeMembership();
+                break;
             case 0:
                 {
                     // Symmetric partition into two random sides.
@@ -792,7 +828,7 @@ public sealed class ClusterSimulation
                 }
             case 6:
                 {
-                    var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up).ToArray();
+                    var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up && _nodes[i].Started).ToArray();
                     if (down.Length > 0)
                     {
                         Boot(down[_rng.NextInt(0, down.Length)]);
@@ -810,7 +846,7 @@ public sealed class ClusterSimulation
                     }
                     else
                     {
-                        var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up).ToArray();
+                        var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up && _nodes[i].Started).ToArray();
                         if (down.Length > 0)
                         {
                             Boot(down[_rng.NextInt(0, down.Length)]);
@@ -822,7 +858,7 @@ public sealed class ClusterSimulation
                 {
                     // Leadership transfer to a random other voter, as an operator would ask for maintenance.
                     var leader = Array.FindIndex(_nodes, x => x.Up && x.Raft.Role == NodeRole.Leader);
-                    var voters = Enumerable.Range(0, n).Where(i => _nodes[i].IsVoter && i != leader).ToArray();
+                    var voters = leader < 0 ? [] : _nodes[leader].Raft.Voters.Select(id => (int)id - 1).Where(i => i != leader).ToArray();
                     if (leader >= 0 && voters.Length > 0)
                     {
                         var target = voters[_rng.NextInt(0, voters.Length)];
@@ -861,6 +897,92 @@ public sealed class ClusterSimulation
         }
     }
 
+    /// <summary>The up node leading the highest term (a deposed leader may not know it yet).</summary>
+    private SimNode? CurrentLeader()
+    {
+        SimNode? leader = null;
+        foreach (var node in _nodes)
+        {
+            if (node.Up && node.Raft.Role == NodeRole.Leader && (leader is null || node.Raft.Term > leader.Raft.Term))
+            {
+                leader = node;
+            }
+        }
+        return leader;
+    }
+
+    /// <summary>
+    /// An operator's membership change through the current leader: add a node outside the configuration as a
+    /// learner (starting it if it never ran), promote a learner, remove a voter (while three or more remain, the
+    /// leader included) or a learner. The core refuses what it must (not caught up, one change at a time).
+    /// </summary>
+    private void ChangeMembership()
+    {
+        var leader = CurrentLeader();
+        if (leader is null)
+        {
+            return;
+        }
+        var config = leader.Raft.Membership;
+        // One kind of change in three each, then the node: removals do not crowd out additions and promotions.
+        var outside = _nodes.Where(x => !config.Contains(x.Id)).Select(x => x.Id).ToArray();
+        var removable = config.Voters.Count >= 3 ? [.. config.Voters, .. config.Learners] : config.Learners.ToArray();
+        ulong[][] pools = [outside, [.. config.Learners], removable];
+        MembershipChangeType[] types = [MembershipChangeType.AddLearner, MembershipChangeType.PromoteLearner, MembershipChangeType.RemoveNode];
+        var kinds = Enumerable.Range(0, 3).Where(k => pools[k].Length > 0).ToArray();
+        if (kinds.Length == 0)
+        {
+            return;
+        }
+        var kind = kinds[_rng.NextInt(0, kinds.Length)];
+        var change = new MembershipChange(types[kind], pools[kind][_rng.NextInt(0, pools[kind].Length)]);
+        if (!ProposeChange(leader, change))
+        {
+            return;
+        }
+        var target = _nodes[(int)change.NodeId - 1];
+        if (change.Type == MembershipChangeType.AddLearner)
+        {
+            if (!target.Started)
+            {
+                // A new node joins: its host names the members it was told of, itself as a learner.
+                target.Bootstrap = ([.. config.Voters], [.. config.Learners, target.Id]);
+                Boot((int)target.Id - 1);
+            }
+            // The operator then waits for it to catch up and promotes it (token: attempts left).
+            if (_rng.Chance(0.7))
+            {
+                Schedule(_rng.NextInt(20, 200), new SimEvent(EventKind.Promote, (int)target.Id - 1, 0, null, 5));
+            }
+        }
+    }
+
+    private bool ProposeChange(SimNode leader, MembershipChange change)
+    {
+        var result = leader.Raft.ProposeMembershipChange(change);
+        Log($"MEMBERSHIP n{leader.Id} {change}: {(result.Accepted ? $"at {result.Index}@t{result.Term}" : result.Refusal.ToString())}");
+        if (result.Accepted)
+        {
+            _membershipChanges++;
+            AfterInput(leader);
+        }
+        return result.Accepted;
+    }
+
+    /// <summary>The operator's promotion of a learner it added, retried a few times while the leader refuses (not caught up yet, another change in flight).</summary>
+    private void Promote(SimEvent ev)
+    {
+        var id = (ulong)ev.Node + 1;
+        var leader = CurrentLeader();
+        if (leader is null || !leader.Raft.Membership.IsLearner(id) || !ProposeChange(leader, new MembershipChange(MembershipChangeType.PromoteLearner, id)))
+        {
+            if (ev.Token > 1)
+            {
+                Schedule(_rng.NextInt(20, 200), ev with { Token = ev.Token - 1 });
+            }
+        }
+    }
+
     private void HuntLeader(SimEvent ev)
     {
         var node = _nodes[ev.Node];
@@ -888,7 +1010,7 @@ public sealed class ClusterSimulation
         for (var i = 0; i < _nodes.Length; i++)
         {
             _nodes[i].SlowDisk = false;
-            if (!_nodes[i].Up)
+            if (!_nodes[i].Up && _nodes[i].Started)
             {
                 Boot(i);
             }
@@ -902,8 +1024,14 @@ public sealed class ClusterSimulation
         {
             return;
         }
-        var leader = Array.Find(_nodes, n => n.Raft.Role == NodeRole.Leader);
-        if (leader is null || !Array.TrueForAll(_nodes, n => n.Up && n.Raft.Term == leader.Raft.Term && n.Raft.Leader == leader.Id))
+        // Nodes removed from the cluster may linger with stale views; what counts is the leader's configuration.
+        var leader = CurrentLeader();
+        if (leader is null)
+        {
+            return;
+        }
+        var members = _nodes.Where(n => leader.Raft.Membership.Contains(n.Id)).ToArray();
+        if (!Array.TrueForAll(members, n => n.Up && n.Raft.Term == leader.Raft.Term && n.Raft.Leader == leader.Id))
         {
             return;
         }
@@ -923,9 +1051,10 @@ public sealed class ClusterSimulation
             }
             return;
         }
-        if (Array.TrueForAll(_nodes, n => n.LastApplied >= _marker.Value.Index))
+        if (Array.TrueForAll(members, n => n.LastApplied >= _marker.Value.Index))
         {
-            Log($"LIVE: marker applied on all {_nodes.Length} nodes");
+            Log($"LIVE: marker applied on all {members.Length} members ({leader.Raft.Membership})");
+            _members = members;
             _livenessMet = true;
         }
     }

@@ -27,7 +27,7 @@ root.SetAction(parse =>
         }
         Console.WriteLine(ClusterSimulation.Describe(result));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"events {result.Events}, leaders {result.LeadersElected}, applied {result.AppliedEntries}, ops ok {result.OkOperations} unknown {result.UnknownOperations}, crashes {result.Crashes}, compactions {result.Compactions}, snapshots sent {result.SnapshotsSent} installed {result.SnapshotInstalls} resumed {result.SnapshotResumes} failed {result.SnapshotFailures}, fingerprint {result.Fingerprint:x16}"));
+            $"events {result.Events}, leaders {result.LeadersElected}, applied {result.AppliedEntries}, ops ok {result.OkOperations} unknown {result.UnknownOperations}, crashes {result.Crashes}, compactions {result.Compactions}, snapshots sent {result.SnapshotsSent} installed {result.SnapshotInstalls} resumed {result.SnapshotResumes} failed {result.SnapshotFailures}, membership changes {result.MembershipChanges} applied {result.MembershipChangesApplied}, fingerprint {result.Fingerprint:x16}"));
         return result.Passed ? 0 : 1;
     }
 
@@ -46,7 +46,7 @@ root.SetAction(parse =>
         Console.WriteLine(ClusterSimulation.Describe(failure));
     }
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{summary.Seeds} seeds from {start} in {summary.Elapsed.TotalSeconds:F1} s: {summary.SeedsPerSecond:F1} seeds/s, {summary.Events} events, {summary.AppliedEntries} entries applied, {summary.Operations} client operations, {summary.Crashes} crashes, {summary.Compactions} compactions, {summary.SnapshotsSent} snapshots sent ({summary.SnapshotResumes} resumed transfers, {summary.SnapshotFailures} reported failed), {summary.SnapshotInstalls} installed; {summary.Failures.Count} failing"));
+        $"{summary.Seeds} seeds from {start} in {summary.Elapsed.TotalSeconds:F1} s: {summary.SeedsPerSecond:F1} seeds/s, {summary.Events} events, {summary.AppliedEntries} entries applied, {summary.Operations} client operations, {summary.Crashes} crashes, {summary.Compactions} compactions, {summary.SnapshotsSent} snapshots sent ({summary.SnapshotResumes} resumed transfers, {summary.SnapshotFailures} reported failed), {summary.SnapshotInstalls} installed, {summary.MembershipChanges} membership changes proposed ({summary.MembershipChangesApplied} applied); {summary.Failures.Count} failing"));
     return summary.Failures.Count == 0 ? 0 : 1;
 });
 

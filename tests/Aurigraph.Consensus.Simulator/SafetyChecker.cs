@@ -34,6 +34,9 @@ internal sealed class SafetyChecker
 
     public int SnapshotInstalls { get; private set; }
 
+    /// <summary>Membership changes applied (committed), counted once per index.</summary>
+    public int MembershipChangesApplied { get; private set; }
+
     public void OnReady(SimNode node, Ready ready)
     {
         foreach (var e in ready.Entries)
@@ -74,6 +77,10 @@ internal sealed class SafetyChecker
         else
         {
             _applied.Add(e);
+            if (e.Type == EntryType.ConfChange)
+            {
+                MembershipChangesApplied++;
+            }
         }
         node.LastApplied = e.Index;
     }

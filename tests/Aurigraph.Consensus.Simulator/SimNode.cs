@@ -5,10 +5,15 @@ namespace Aurigraph.Consensus.Simulation;
 /// snapshot the log starts after), and everything volatile (the core, the key/value state machine, pending client
 /// requests, an unfinished disk write, snapshot transfers in either direction) that a crash loses.
 /// </summary>
-internal sealed class SimNode(ulong id, bool isVoter)
+internal sealed class SimNode(ulong id)
 {
     public ulong Id { get; } = id;
-    public bool IsVoter { get; } = isVoter;
+
+    /// <summary>The members the host's configuration names (the node's bootstrap configuration); null until the node is first started.</summary>
+    public (ulong[] Voters, ulong[] Learners)? Bootstrap { get; set; }
+
+    /// <summary>Started at least once: a spare node stays off until a membership change adds it.</summary>
+    public bool Started => Bootstrap is not null;
 
     /// <summary>What a crash keeps: the hard state and log entries the host wrote.</summary>
     public MemoryLogStorage Storage { get; } = new();
@@ -24,6 +29,9 @@ internal sealed class SimNode(ulong id, bool isVoter)
 
     /// <summary>Snapshots received whole and stepped into the core, by index, until installed.</summary>
     public Dictionary<ulong, SimSnapshot> Staged { get; } = [];
+
+    /// <summary>Snapshot messages stepped into the core: (index, sender, term).</summary>
+    public HashSet<(ulong Index, ulong From, ulong Term)> SnapshotsStepped { get; } = [];
 
     /// <summary>Snapshots this node is sending, by peer.</summary>
     public Dictionary<ulong, OutgoingTransfer> Transfers { get; } = [];
@@ -86,6 +94,7 @@ internal sealed class SimNode(ulong id, bool isVoter)
         StateHash = 0;
         Receiving = null;
         Staged.Clear();
+        SnapshotsStepped.Clear();
         Transfers.Clear();
         LastApplied = 0;
         PendingWrites.Clear();

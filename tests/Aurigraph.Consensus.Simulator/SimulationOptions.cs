@@ -21,6 +21,15 @@ public sealed record SimulationOptions
 {
     public int Voters { get; init; } = 3;
     public int Learners { get; init; } = 1;
+
+    /// <summary>Nodes outside the first configuration, started when a membership change adds them.</summary>
+    public int Spares { get; init; }
+
+    /// <summary>Whether the fault phase also changes the membership (add learners, promote, remove voters and learners, re-add).</summary>
+    public bool MembershipChanges { get; init; }
+
+    /// <summary>The core's <see cref="RaftConfig.PromotionCatchUpGap"/>.</summary>
+    public ulong PromotionCatchUpGap { get; init; } = 64;
     public int TickMs { get; init; } = 10;
     public int ElectionTicks { get; init; } = 10;
     public int HeartbeatTicks { get; init; } = 2;
@@ -100,6 +109,9 @@ public sealed record SimulationOptions
             SnapshotChunkBytes = r.NextInt(8, 40),
             SnapshotWindowChunks = r.NextInt(1, 4),
             SnapshotMaxRetries = r.NextInt(1, 5),
+            MembershipChanges = r.Chance(0.6),
+            Spares = r.NextInt(1, 3),
+            PromotionCatchUpGap = (ulong)r.NextInt(1, 10),
         };
     }
 

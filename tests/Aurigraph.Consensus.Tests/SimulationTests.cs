@@ -25,6 +25,7 @@ public sealed class SimulationTests
         Assert.True(summary.Crashes > CiSeeds / 2, $"only {summary.Crashes} crashes injected");
         Assert.True(summary.SnapshotInstalls > CiSeeds, $"only {summary.SnapshotInstalls} snapshots installed");
         Assert.True(summary.SnapshotsSent > summary.SnapshotInstalls, "expected transfers that failed or were not needed");
+        Assert.True(summary.MembershipChangesApplied > CiSeeds / 2, $"only {summary.MembershipChangesApplied} membership changes applied");
     }
 
     [Theory]
@@ -77,6 +78,8 @@ public sealed class SimulationTests
         Assert.True(results.Sum(r => r.SnapshotInstalls) > results.Count, "expected followers to install leaders' snapshots");
         Assert.True(results.Sum(r => r.SnapshotResumes) > 0, "expected snapshot transfers resumed after a lost chunk");
         Assert.True(results.Sum(r => r.SnapshotFailures) > 0, "expected snapshot transfers reported failed");
+        Assert.True(results.Sum(r => r.MembershipChangesApplied) > results.Count / 2, "expected membership changes to commit");
+        Assert.Contains(results, r => r.MembershipChangesApplied >= 3);
         Assert.Contains(results, r => r.Options.Voters == 5);
         Assert.Contains(results, r => r.Options.Learners > 0);
     }
