@@ -64,6 +64,12 @@ public sealed record RaftConfig
     /// </summary>
     internal bool UnsafeCommitEarlierTermEntries { get; init; }
 
+    /// <summary>
+    /// Test-only fault: a follower treats a snapshot as already held when its log merely reaches the snapshot's
+    /// index (without comparing terms), and commits its own, possibly divergent, entries up to it.
+    /// </summary>
+    internal bool UnsafeSnapshotMatchByIndexOnly { get; init; }
+
     internal void Validate()
     {
         if (Id == 0)

@@ -183,7 +183,10 @@ public sealed partial class RaftNode
             Vote == m.From ||
             (Vote == 0 && Leader == 0) ||
             (isPreVote && m.Term > Term);
-        var grant = IsVoter && canVote && _log.IsUpToDate(m.Index, m.LogTerm);
+        // Granted whatever this node's own configuration says of it (Raft thesis §4.1): a candidate asks only the
+        // voters of its configuration and counts only theirs, and a node whose log holds a newer, uncommitted change
+        // (its own removal, say) or lacks one (its promotion) must still answer, or no quorum may be reachable.
+        var grant = canVote && _log.IsUpToDate(m.Index, m.LogTerm);
         var responseType = isPreVote ? MessageType.PreVoteResponse : MessageType.VoteResponse;
         if (grant)
         {

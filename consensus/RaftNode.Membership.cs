@@ -7,6 +7,44 @@ public sealed partial class RaftNode
     // The membership changed since the last Ready: the next one reports it.
     private bool _membershipChanged;
 
+    /// <summary>
+    /// Proposes one membership change (Raft thesis §4.1, one server at a time). The change takes effect on each node
+    /// as soon as its entry is in that node's log — on the leader, now: the new configuration decides the quorum for
+    /// this very entry — and reverts if the entry is truncated. Refused when this node does not lead, a transfer is
+    /// under way, another change is uncommitted or this leader has not committed an entry of its term, the change
+    /// does not fit the configuration, or a learner to promote is not caught up. A leader that removes itself leads
+    /// until the removal commits, without counting itself, then steps down.
+    /// </summary>
+    public ProposeResult ProposeMembershipChange(MembershipChange change)
+    {
+        if (Role != NodeRole.Leader)
+        {
+            return new ProposeResult(false, 0, 0, RefusalReason.NotLeader, Leader);
+        }
+        if (_leadTransferee != 0)
+        {
+            return new ProposeResult(false, 0, 0, RefusalReason.TransferringLeadership, _leadTransferee);
+        }
+        if (_log.Membership.CurrentIndex > _log.Committed || _log.Term(_log.Committed) != Term)
+        {
+            return new ProposeResult(false, 0, 0, RefusalReason.MembershipChangeInProgress, Id);
+        }
+        if (_membership.Check(change) is not null)
+        {
+            return new ProposeResult(false, 0, 0, RefusalReason.InvalidMembershipChange, Id);
+        }
+        if (change.Type == MembershipChangeType.PromoteLearner &&
+            (!_progress.TryGetValue(change.NodeId, out var p) || !p.RecentActive || p.Match + _config.PromotionCatchUpGap < _log.LastIndex))
+        {
+            return new ProposeResult(false, 0, 0, RefusalReason.LearnerNotCaughtUp, Id);
+        }
+        var entry = new Entry(_log.LastIndex + 1, Term, EntryType.ConfChange, change.Encode(_membership.Apply(change)));
+        AppendLeaderEntry(entry);
+        SyncMembership();
+        RequestBroadcast();
+        return new ProposeResult(true, entry.Index, entry.Term, RefusalReason.None, Id);
+    }
+
     /// <summary>The membership in effect at <paramref name="index"/> (from the snapshot this log starts after on).</summary>
     public MembershipConfig MembershipAt(ulong index) => _log.Membership.At(index);
 

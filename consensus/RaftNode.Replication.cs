@@ -200,7 +200,9 @@ public sealed partial class RaftNode
                         p.BecomeProbe();
                         p.StalledHeartbeats = 0;
                     }
-                    MaybeSendAppend(m.From, p, sendIfEmpty: false);
+                    // A probe goes even without entries: a peer added by a membership change starts past the
+                    // leader's log, and only its rejection says where its own log ends.
+                    MaybeSendAppend(m.From, p, sendIfEmpty: p.State == ProgressState.Probe);
                 }
                 else
                 {

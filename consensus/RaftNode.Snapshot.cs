@@ -57,7 +57,7 @@ public sealed partial class RaftNode
             Send(new Message { Type = MessageType.AppendResponse, From = Id, To = m.From, Term = Term, Index = _log.Committed });
             return;
         }
-        if (_log.MatchTerm(snapshot.Index, snapshot.Term))
+        if (_config.UnsafeSnapshotMatchByIndexOnly ? snapshot.Index <= _log.LastIndex : _log.MatchTerm(snapshot.Index, snapshot.Term))
         {
             // The log already holds the snapshot's last entry, so (log matching) everything before it: commit only.
             _log.CommitTo(snapshot.Index);

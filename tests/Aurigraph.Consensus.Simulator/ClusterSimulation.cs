@@ -17,7 +17,14 @@ public sealed record SimulationResult(
     int OkOperations,
     int UnknownOperations,
     int Crashes,
-    ulong Fingerprint)
+    ulong Fingerprint,
+    int SnapshotsSent = 0,
+    int SnapshotInstalls = 0,
+    int Compactions = 0,
+    int SnapshotResumes = 0,
+    int SnapshotFailures = 0,
+    int MembershipChanges = 0,
+    int MembershipChangesApplied = 0)
 {
     public bool Passed => Violation is null;
 }
@@ -26,9 +33,13 @@ public sealed record SimulationResult(
 /// A deterministic, seeded simulation of a HyperRAFT++ cluster: simulated time, a network that delays,
 /// drops, duplicates, reorders and partitions (symmetric, one-way, and connections clogged one by one and
 /// restored in random order), crashes that lose whatever was not yet durable, slow disks, and clients
-/// reading and writing a key/value store. Safety is checked after every step; after the faults heal, a
-/// leader must emerge and a fresh write must reach every node within a bound; the client history must be
-/// linearizable. One seed = one run: the same seed replays the same run, event for event.
+/// reading and writing a key/value store. Nodes snapshot their state machine and compact their logs; a leader's
+/// snapshot travels to a lagging peer in chunks over the same faulty network, resuming after losses. In some
+/// runs the membership changes too: spare nodes join as learners, learners are promoted, voters and learners are
+/// removed (the leader among them) and re-added. Safety is
+/// checked after every step; after the faults heal, a leader must emerge and a fresh write must reach every node
+/// within a bound; the client history must be linearizable. One seed = one run: the same seed replays the same
+/// run, event for event.
 /// </summary>
 public sealed class ClusterSimulation
 {
@@ -44,9 +55,12 @@ public sealed class ClusterSimulation
         Unclog,
         Heal,
         HuntLeader,
+        DeliverChunk,
+        SnapshotTimer,
+        Promote,
     }
 
-    private readonly record struct SimEvent(EventKind Kind, int Node, int Incarnation, Message? Message, long Token);
+    private readonly record struct SimEvent(EventKind Kind, int Node, int Incarnation, Message? Message, long Token, SnapshotChunk? Chunk = null);
 
     private sealed class SimClient(int id)
     {
@@ -81,17 +95,28 @@ public sealed class ClusterSimulation
     private (ulong Index, ulong Term)? _marker;
     private bool _livenessMet;
     private long? _liveAtMs;
+    private long _transferIds;
+    private int _snapshotsSent;
+    private int _compactions;
+    private int _snapshotResumes;
+    private int _snapshotFailures;
+    private int _membershipChanges;
+
+    // The members that must be live and caught up at the end: the last live leader's configuration.
+    private SimNode[] _members = [];
 
     private ClusterSimulation(ulong seed, SimulationOptions options)
     {
         _seed = seed;
         _o = options;
         _rng = new SeededRandom(seed);
-        var total = options.Voters + options.Learners;
+        var total = options.Voters + options.Learners + (options.MembershipChanges ? options.Spares : 0);
         _nodes = new SimNode[total];
+        ulong[] voters = [.. Enumerable.Range(1, options.Voters).Select(i => (ulong)i)];
+        ulong[] learners = [.. Enumerable.Range(options.Voters + 1, options.Learners).Select(i => (ulong)i)];
         for (var i = 0; i < total; i++)
         {
-            _nodes[i] = new SimNode((ulong)i + 1, i < options.Voters);
+            _nodes[i] = new SimNode((ulong)i + 1) { Bootstrap = i < voters.Length + learners.Length ? (voters, learners) : null };
         }
         _blocked = new bool[total, total];
         _clogged = new bool[total];
@@ -132,7 +157,7 @@ public sealed class ClusterSimulation
                     _history.Add(op);
                 }
             }
-            _safety.CheckAcknowledgedWritesKept(_nodes, _marker!.Value.Index);
+            _safety.CheckAcknowledgedWritesKept(_members, _marker!.Value.Index);
             var lin = KvLinearizabilityChecker.Check(_history);
             if (!lin.IsLinearizable)
             {
@@ -147,6 +172,7 @@ public sealed class ClusterSimulation
         {
             // The core refuses to break its own invariants (e.g. truncating a committed entry) by throwing.
             violation = "core invariant: " + ex.Message;
+            Log($"at {ex.StackTrace}");
         }
         catch (TimeoutException ex)
         {
@@ -167,14 +193,24 @@ public sealed class ClusterSimulation
             _history.Count(op => !op.IsUnknown),
             _history.Count(op => op.IsUnknown),
             _crashes,
-            _fingerprint);
+            _fingerprint,
+            _snapshotsSent,
+            _safety.SnapshotInstalls,
+            _compactions,
+            _snapshotResumes,
+            _snapshotFailures,
+            _membershipChanges,
+            _safety.MembershipChangesApplied);
     }
 
     private void Start()
     {
         for (var i = 0; i < _nodes.Length; i++)
         {
-            Boot(i);
+            if (_nodes[i].Started)
+            {
+                Boot(i);
+            }
         }
         foreach (var c in _clients)
         {
@@ -213,7 +249,7 @@ public sealed class ClusterSimulation
         }
         throw new SimulationViolationException(
             $"Liveness: {(_marker is null ? "no stable leader" : $"marker {_marker} not applied everywhere")} by {bound} ms after healing at {_o.FaultPhaseMs} ms; " +
-            string.Join("; ", _nodes.Select(n => n.Raft.ToString())));
+            string.Join("; ", _nodes.Select(n => n.Raft?.ToString() ?? $"node {n.Id} never started")));
     }
 
     /// <summary>
@@ -277,6 +313,15 @@ public sealed class ClusterSimulation
             case EventKind.HuntLeader:
                 HuntLeader(ev);
                 break;
+            case EventKind.DeliverChunk:
+                OnDeliverChunk(ev.Chunk!);
+                break;
+            case EventKind.SnapshotTimer:
+                OnSnapshotTimer(ev);
+                break;
+            case EventKind.Promote when !_healed:
+                Promote(ev);
+                break;
         }
     }
 
@@ -286,13 +331,19 @@ public sealed class ClusterSimulation
     {
         var node = _nodes[i];
         node.LoseVolatileState();
+        if (node.Snapshot is { } snapshot)
+        {
+            node.Restore(snapshot); // the host loads its state machine from its snapshot, then replays the log after it
+        }
         node.Incarnation++;
         node.Up = true;
         node.Raft = new RaftNode(new RaftConfig
         {
+            Applied = node.LastApplied,
             Id = node.Id,
-            Voters = [.. _nodes.Where(n => n.IsVoter).Select(n => n.Id)],
-            Learners = [.. _nodes.Where(n => !n.IsVoter).Select(n => n.Id)],
+            Voters = node.Bootstrap!.Value.Voters,
+            Learners = node.Bootstrap!.Value.Learners,
+            PromotionCatchUpGap = _o.PromotionCatchUpGap,
             Storage = node.Storage,
             Random = new SeededRandom(_rng.NextUInt64()),
             ElectionTicks = _o.ElectionTicks,
@@ -300,6 +351,7 @@ public sealed class ClusterSimulation
             MaxSizePerMessage = _o.MaxSizePerMessage,
             MaxInflightMessages = _o.MaxInflightMessages,
             UnsafeCommitEarlierTermEntries = _o.Unsafe == UnsafeCore.Figure8,
+            UnsafeSnapshotMatchByIndexOnly = _o.Unsafe == UnsafeCore.SnapshotIndexOnly,
         });
         Log($"boot n{node.Id} (incarnation {node.Incarnation}) {node.Raft}");
         Schedule(_rng.NextInt(1, _o.TickMs + 1), new SimEvent(EventKind.Tick, i, node.Incarnation, null, 0));
@@ -341,15 +393,8 @@ public sealed class ClusterSimulation
 
     private void OnDeliver(Message m)
     {
-        var to = (int)m.To - 1;
-        var node = _nodes[to];
-        if (!node.Up)
+        if (Reachable(m.From, m.To, m) is not { } node)
         {
-            return;
-        }
-        if (Blocked((int)m.From - 1, to))
-        {
-            Log($"cut  {m}");
             return;
         }
         Mix((ulong)m.Type, m.Index, m.Term);
@@ -380,7 +425,14 @@ public sealed class ClusterSimulation
             _safety.OnReady(node, ready);
             foreach (var m in ready.Messages)
             {
-                Send(m);
+                if (m.Type == MessageType.Snapshot)
+                {
+                    StartTransfer(node, m);
+                }
+                else
+                {
+                    Send(m);
+                }
             }
             if (ready.MustPersist)
             {
@@ -404,6 +456,10 @@ public sealed class ClusterSimulation
     /// <summary>The disk write of a Ready finished: make it durable, release the messages that promised it, apply, advance.</summary>
     private void Complete(SimNode node, Ready ready)
     {
+        if (ready.Snapshot is { } meta)
+        {
+            Install(node, meta);
+        }
         if (ready.HardState is { } hs)
         {
             node.Storage.SetHardState(hs);
@@ -420,11 +476,22 @@ public sealed class ClusterSimulation
         node.ConfirmedReads.AddRange(ready.ReadStates);
         ServeConfirmedReads(node);
         node.Raft.Advance(ready);
+        // (Not while the core holds a newer snapshot from the leader for the next Ready: that replaces the whole log.)
+        if (_o.SnapshotEvery > 0 && node.LastApplied >= node.Storage.Snapshot.Index + (ulong)_o.SnapshotEvery && node.LastApplied + 1 >= node.Raft.FirstIndex)
+        {
+            TakeSnapshot(node);
+        }
     }
 
     private void Apply(SimNode node, in Entry e)
     {
         _safety.OnApply(node, e);
+        ApplyToStateMachine(node, e);
+        _safety.OnStateAt(node);
+    }
+
+    private void ApplyToStateMachine(SimNode node, in Entry e)
+    {
         if (e.Type != EntryType.Normal)
         {
             return;
@@ -432,7 +499,7 @@ public sealed class ClusterSimulation
         var cmd = KvCommand.Decode(e.Data.Span);
         if (cmd.Kind == KvCommand.Put)
         {
-            node.Kv[cmd.Key] = cmd.Value;
+            node.Put(cmd.Key, cmd.Value);
             if (node.PendingWrites.Remove((cmd.ClientId, cmd.Seq), out var token))
             {
                 var client = _clients[cmd.ClientId - 1];
@@ -470,23 +537,231 @@ public sealed class ClusterSimulation
         }
     }
 
+    // ---- snapshots ---------------------------------------------------------------------------------
+
+    /// <summary>The host snapshots its state machine at what it applied and compacts its log there.</summary>
+    private void TakeSnapshot(SimNode node)
+    {
+        var meta = node.Raft.SnapshotMetaAt(node.LastApplied);
+        node.Snapshot = SimSnapshot.Capture(meta, node.Kv);
+        node.Storage.Compact(meta);
+        _compactions++;
+        Log($"compact n{node.Id} through {meta.Index}@t{meta.Term}");
+    }
+
+    /// <summary>A Ready's snapshot: the staged data becomes the state machine, the log restarts after it, durably.</summary>
+    private void Install(SimNode node, SnapshotMeta meta)
+    {
+        if (!node.Staged.TryGetValue(meta.Index, out var staged) || staged.Meta.Term != meta.Term)
+        {
+            throw new SimulationViolationException($"node {node.Id} must install {meta} but holds no staged data for it");
+        }
+        _safety.OnSnapshotInstalled(node, meta, staged.Hash);
+        node.Restore(staged);
+        node.Storage.ApplySnapshot(meta);
+        node.Snapshot = staged;
+        foreach (var index in node.Staged.Keys.Where(i => i <= meta.Index).ToList())
+        {
+            node.Staged.Remove(index);
+        }
+        Log($"install n{node.Id} {meta}");
+    }
+
+    /// <summary>The core asked to send a snapshot: stream the host's own (current) snapshot to the peer.</summary>
+    private void StartTransfer(SimNode node, Message m)
+    {
+        if (node.Snapshot is not { } snapshot || snapshot.Meta.Index < m.Snapshot!.Value.Index)
+        {
+            throw new SimulationViolationException($"node {node.Id} was asked to send {m.Snapshot} but holds {node.Snapshot?.Meta.ToString() ?? "no snapshot"}");
+        }
+        var transfer = new OutgoingTransfer(m.To, snapshot, m.Term, ++_transferIds);
+        node.Transfers[m.To] = transfer;
+        _snapshotsSent++;
+        Log($"snapshot n{node.Id} -> n{m.To}: {snapshot.Meta}, {snapshot.Bytes.Length} bytes");
+        SendWindow(node, transfer);
+        Schedule(_o.SnapshotRetryMs, new SimEvent(EventKind.SnapshotTimer, (int)node.Id - 1, node.Incarnation, null, transfer.Id));
+    }
+
+    private void SendWindow(SimNode node, OutgoingTransfer t)
+    {
+        var total = t.Snapshot.Bytes.Length;
+        var windowEnd = Math.Min(total, t.Acked + (_o.SnapshotWindowChunks * _o.SnapshotChunkBytes));
+        while (t.Sent < windowEnd)
+        {
+            var length = Math.Min(_o.SnapshotChunkBytes, total - t.Sent);
+            SendChunk(new SnapshotChunk(node.Id, t.Peer, t.Term, t.Snapshot.Meta, t.Id, t.Sent, t.Snapshot.Bytes.AsMemory(t.Sent, length), total, IsAck: false));
+            t.Sent += length;
+        }
+    }
+
+    private void OnDeliverChunk(SnapshotChunk chunk)
+    {
+        if (Reachable(chunk.From, chunk.To, chunk) is not { } node)
+        {
+            return;
+        }
+        Mix(chunk.IsAck ? 1UL : 2UL, (ulong)chunk.Offset, chunk.Meta.Index);
+        Log($"recv {chunk}");
+        if (chunk.IsAck)
+        {
+            OnChunkAck(node, chunk);
+        }
+        else
+        {
+            OnChunk(node, chunk);
+        }
+    }
+
+    /// <summary>The receiver keeps bytes that continue what it holds, and always answers with how much it holds.</summary>
+    private void OnChunk(SimNode node, SnapshotChunk chunk)
+    {
+        if (node.Staged.TryGetValue(chunk.Meta.Index, out var whole) && whole.Meta.Term == chunk.Meta.Term)
+        {
+            SendChunk(chunk with { From = node.Id, To = chunk.From, Offset = chunk.Total, Data = default, IsAck = true });
+            StepSnapshot(node, chunk);
+            return;
+        }
+        if (node.Receiving is not { } receiving || !receiving.IsFor(chunk))
+        {
+            receiving = node.Receiving = new IncomingTransfer(chunk.From, chunk.Meta, chunk.Total);
+        }
+        if (chunk.Offset == receiving.Received)
+        {
+            chunk.Data.Span.CopyTo(receiving.Buffer.AsSpan(receiving.Received));
+            receiving.Received += chunk.Data.Length;
+        }
+        SendChunk(chunk with { From = node.Id, To = chunk.From, Offset = receiving.Received, Data = default, IsAck = true });
+        if (receiving.Received < receiving.Buffer.Length)
+        {
+            return;
+        }
+        // Whole: stage it and let the core decide (install, or ignore a snapshot it does not need).
+        node.Receiving = null;
+        node.Staged[chunk.Meta.Index] = SimSnapshot.Decode(chunk.Meta, receiving.Buffer);
+        StepSnapshot(node, chunk);
+    }
+
+    /// <summary>
+    /// Tells the core of a snapshot held whole, once per sender and term: a later leader sending a snapshot already
+    /// staged must still reach the core, which may have ignored the first one as coming from an old term.
+    /// </summary>
+    private void StepSnapshot(SimNode node, SnapshotChunk chunk)
+    {
+        if (node.SnapshotsStepped.Add((chunk.Meta.Index, chunk.From, chunk.Term)))
+        {
+            node.Raft.Step(new Message { Type = MessageType.Snapshot, From = chunk.From, To = node.Id, Term = chunk.Term, Snapshot = chunk.Meta });
+            AfterInput(node);
+        }
+    }
+
+    private void OnChunkAck(SimNode node, SnapshotChunk ack)
+    {
+        if (!node.Transfers.TryGetValue(ack.From, out var t) || t.Id != ack.TransferId)
+        {
+            return;
+        }
+        if (ack.Offset < t.Acked)
+        {
+            // The receiver holds less than it said before: it restarted and lost its staging. Resume from its offset.
+            t.Sent = Math.Min(t.Sent, ack.Offset);
+        }
+        t.Acked = ack.Offset;
+        if (t.Acked == t.Snapshot.Bytes.Length)
+        {
+            FinishTransfer(node, t, succeeded: true);
+            return;
+        }
+        if (t.Sent < t.Snapshot.Bytes.Length)
+        {
+            SendWindow(node, t);
+        }
+    }
+
+    /// <summary>Resend from the receiver's offset when nothing moved since the last round; give up (and say so) after a few.</summary>
+    private void OnSnapshotTimer(SimEvent ev)
+    {
+        var node = _nodes[ev.Node];
+        if (!node.Up || node.Incarnation != ev.Incarnation)
+        {
+            return;
+        }
+        var t = node.Transfers.Values.FirstOrDefault(x => x.Id == ev.Token);
+        if (t is null)
+        {
+            return;
+        }
+        if (t.Acked > t.AckedAtLastTimer)
+        {
+            t.AckedAtLastTimer = t.Acked;
+            t.Retries = 0;
+        }
+        else if (++t.Retries > _o.SnapshotMaxRetries)
+        {
+            FinishTransfer(node, t, succeeded: false);
+            return;
+        }
+        else
+        {
+            if (t.Acked > 0)
+            {
+                _snapshotResumes++;
+                Log($"snapshot n{node.Id} -> n{t.Peer} resumes at {t.Acked}");
+            }
+            t.Sent = t.Acked;
+            SendWindow(node, t);
+        }
+        Schedule(_o.SnapshotRetryMs, ev);
+    }
+
+    private void FinishTransfer(SimNode node, OutgoingTransfer t, bool succeeded)
+    {
+        node.Transfers.Remove(t.Peer);
+        if (!succeeded)
+        {
+            _snapshotFailures++;
+        }
+        Log($"snapshot n{node.Id} -> n{t.Peer} {(succeeded ? "sent" : "FAILED")}");
+        node.Raft.ReportSnapshot(t.Peer, succeeded);
+        AfterInput(node);
+    }
+
+    private void SendChunk(SnapshotChunk chunk) => Transmit(new SimEvent(EventKind.DeliverChunk, (int)chunk.To - 1, 0, null, 0, chunk), chunk);
+
     // ---- network -----------------------------------------------------------------------------------
 
     private bool Blocked(int from, int to) => _blocked[from, to] || _clogged[from] || _clogged[to];
 
-    private void Send(Message m)
+    private void Send(Message m) => Transmit(new SimEvent(EventKind.Deliver, (int)m.To - 1, 0, m, 0), m);
+
+    /// <summary>What the network does to anything sent: in the fault phase it may drop it or deliver it twice; it always delays it.</summary>
+    private void Transmit(SimEvent delivery, object what)
     {
-        var to = (int)m.To - 1;
         if (!_healed && _rng.Chance(_o.DropRate))
         {
-            Log($"drop {m}");
+            Log($"drop {what}");
             return;
         }
-        Schedule(_rng.NextInt(_o.MinDelayMs, _o.MaxDelayMs + 1), new SimEvent(EventKind.Deliver, to, 0, m, 0));
+        Schedule(_rng.NextInt(_o.MinDelayMs, _o.MaxDelayMs + 1), delivery);
         if (!_healed && _rng.Chance(_o.DuplicateRate))
         {
-            Schedule(_rng.NextInt(_o.MinDelayMs, (_o.MaxDelayMs * 3) + 1), new SimEvent(EventKind.Deliver, to, 0, m, 0));
+            Schedule(_rng.NextInt(_o.MinDelayMs, (_o.MaxDelayMs * 3) + 1), delivery);
         }
+    }
+
+    /// <summary>The receiver of something arriving from <paramref name="from"/>, or null when it is down or the link is cut.</summary>
+    private SimNode? Reachable(ulong from, ulong to, object what)
+    {
+        var node = _nodes[(int)to - 1];
+        if (!node.Up)
+        {
+            return null;
+        }
+        if (Blocked((int)from - 1, (int)to - 1))
+        {
+            Log($"cut  {what}");
+            return null;
+        }
+        return node;
     }
 
     // ---- faults ------------------------------------------------------------------------------------
@@ -494,8 +769,11 @@ public sealed class ClusterSimulation
     private void InjectFault()
     {
         var n = _nodes.Length;
-        switch (_rng.NextInt(0, 12))
+        switch (_rng.NextInt(0, _o.MembershipChanges ? 16 : 12))
         {
+            case >= 12:
+                ChangeMembership();
+                break;
             case 0:
                 {
                     // Symmetric partition into two random sides.
@@ -550,7 +828,7 @@ public sealed class ClusterSimulation
                 }
             case 6:
                 {
-                    var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up).ToArray();
+                    var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up && _nodes[i].Started).ToArray();
                     if (down.Length > 0)
                     {
                         Boot(down[_rng.NextInt(0, down.Length)]);
@@ -568,7 +846,7 @@ public sealed class ClusterSimulation
                     }
                     else
                     {
-                        var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up).ToArray();
+                        var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up && _nodes[i].Started).ToArray();
                         if (down.Length > 0)
                         {
                             Boot(down[_rng.NextInt(0, down.Length)]);
@@ -580,7 +858,7 @@ public sealed class ClusterSimulation
                 {
                     // Leadership transfer to a random other voter, as an operator would ask for maintenance.
                     var leader = Array.FindIndex(_nodes, x => x.Up && x.Raft.Role == NodeRole.Leader);
-                    var voters = Enumerable.Range(0, n).Where(i => _nodes[i].IsVoter && i != leader).ToArray();
+                    var voters = leader < 0 ? [] : _nodes[leader].Raft.Voters.Select(id => (int)id - 1).Where(i => i != leader).ToArray();
                     if (leader >= 0 && voters.Length > 0)
                     {
                         var target = voters[_rng.NextInt(0, voters.Length)];
@@ -619,6 +897,92 @@ public sealed class ClusterSimulation
         }
     }
 
+    /// <summary>The up node leading the highest term (a deposed leader may not know it yet).</summary>
+    private SimNode? CurrentLeader()
+    {
+        SimNode? leader = null;
+        foreach (var node in _nodes)
+        {
+            if (node.Up && node.Raft.Role == NodeRole.Leader && (leader is null || node.Raft.Term > leader.Raft.Term))
+            {
+                leader = node;
+            }
+        }
+        return leader;
+    }
+
+    /// <summary>
+    /// An operator's membership change through the current leader: add a node outside the configuration as a
+    /// learner (starting it if it never ran), promote a learner, remove a voter (while three or more remain, the
+    /// leader included) or a learner. The core refuses what it must (not caught up, one change at a time).
+    /// </summary>
+    private void ChangeMembership()
+    {
+        var leader = CurrentLeader();
+        if (leader is null)
+        {
+            return;
+        }
+        var config = leader.Raft.Membership;
+        // One kind of change in three each, then the node: removals do not crowd out additions and promotions.
+        var outside = _nodes.Where(x => !config.Contains(x.Id)).Select(x => x.Id).ToArray();
+        var removable = config.Voters.Count >= 3 ? [.. config.Voters, .. config.Learners] : config.Learners.ToArray();
+        ulong[][] pools = [outside, [.. config.Learners], removable];
+        MembershipChangeType[] types = [MembershipChangeType.AddLearner, MembershipChangeType.PromoteLearner, MembershipChangeType.RemoveNode];
+        var kinds = Enumerable.Range(0, 3).Where(k => pools[k].Length > 0).ToArray();
+        if (kinds.Length == 0)
+        {
+            return;
+        }
+        var kind = kinds[_rng.NextInt(0, kinds.Length)];
+        var change = new MembershipChange(types[kind], pools[kind][_rng.NextInt(0, pools[kind].Length)]);
+        if (!ProposeChange(leader, change))
+        {
+            return;
+        }
+        var target = _nodes[(int)change.NodeId - 1];
+        if (change.Type == MembershipChangeType.AddLearner)
+        {
+            if (!target.Started)
+            {
+                // A new node joins: its host names the members it was told of, itself as a learner.
+                target.Bootstrap = ([.. config.Voters], [.. config.Learners, target.Id]);
+                Boot((int)target.Id - 1);
+            }
+            // The operator then waits for it to catch up and promotes it (token: attempts left).
+            if (_rng.Chance(0.7))
+            {
+                Schedule(_rng.NextInt(20, 200), new SimEvent(EventKind.Promote, (int)target.Id - 1, 0, null, 5));
+            }
+        }
+    }
+
+    private bool ProposeChange(SimNode leader, MembershipChange change)
+    {
+        var result = leader.Raft.ProposeMembershipChange(change);
+        Log($"MEMBERSHIP n{leader.Id} {change}: {(result.Accepted ? $"at {result.Index}@t{result.Term}" : result.Refusal.ToString())}");
+        if (result.Accepted)
+        {
+            _membershipChanges++;
+            AfterInput(leader);
+        }
+        return result.Accepted;
+    }
+
+    /// <summary>The operator's promotion of a learner it added, retried a few times while the leader refuses (not caught up yet, another change in flight).</summary>
+    private void Promote(SimEvent ev)
+    {
+        var id = (ulong)ev.Node + 1;
+        var leader = CurrentLeader();
+        if (leader is null || !leader.Raft.Membership.IsLearner(id) || !ProposeChange(leader, new MembershipChange(MembershipChangeType.PromoteLearner, id)))
+        {
+            if (ev.Token > 1)
+            {
+                Schedule(_rng.NextInt(20, 200), ev with { Token = ev.Token - 1 });
+            }
+        }
+    }
+
     private void HuntLeader(SimEvent ev)
     {
         var node = _nodes[ev.Node];
@@ -646,7 +1010,7 @@ public sealed class ClusterSimulation
         for (var i = 0; i < _nodes.Length; i++)
         {
             _nodes[i].SlowDisk = false;
-            if (!_nodes[i].Up)
+            if (!_nodes[i].Up && _nodes[i].Started)
             {
                 Boot(i);
             }
@@ -660,12 +1024,19 @@ public sealed class ClusterSimulation
         {
             return;
         }
-        var leader = Array.Find(_nodes, n => n.Raft.Role == NodeRole.Leader);
-        if (leader is null || !Array.TrueForAll(_nodes, n => n.Up && n.Raft.Term == leader.Raft.Term && n.Raft.Leader == leader.Id))
+        // Nodes removed from the cluster may linger with stale views; what counts is the leader's configuration.
+        var leader = CurrentLeader();
+        if (leader is null)
         {
             return;
         }
-        if (_marker is { } m && leader.Raft.TermAt(m.Index) != m.Term)
+        var members = _nodes.Where(n => leader.Raft.Membership.Contains(n.Id)).ToArray();
+        if (!Array.TrueForAll(members, n => n.Up && n.Raft.Term == leader.Raft.Term && n.Raft.Leader == leader.Id))
+        {
+            return;
+        }
+        // A marker the leader already compacted was applied: whether it is the marker, the applied entry says.
+        if (_marker is { } m && (m.Index + 1 >= leader.Raft.FirstIndex ? leader.Raft.TermAt(m.Index) : _safety.AppliedTermAt(m.Index)) != m.Term)
         {
             _marker = null; // the marker was lost with an old leader's uncommitted tail; write a new one
         }
@@ -680,9 +1051,10 @@ public sealed class ClusterSimulation
             }
             return;
         }
-        if (Array.TrueForAll(_nodes, n => n.LastApplied >= _marker.Value.Index))
+        if (Array.TrueForAll(members, n => n.LastApplied >= _marker.Value.Index))
         {
-            Log($"LIVE: marker applied on all {_nodes.Length} nodes");
+            Log($"LIVE: marker applied on all {members.Length} members ({leader.Raft.Membership})");
+            _members = members;
             _livenessMet = true;
         }
     }

@@ -6,7 +6,8 @@ public sealed class SimulationViolationException(string message) : Exception(mes
 /// <summary>
 /// Raft's safety properties (Raft paper, Figure 3), checked incrementally after every step of a simulation:
 /// Election Safety, Leader Append-Only, Log Matching, Leader Completeness, State Machine Safety, and that no
-/// write acknowledged to a client is ever lost.
+/// write acknowledged to a client is ever lost. Beyond entries, states: state machines are equal at equal applied
+/// indexes, and a snapshot installed from a leader carries exactly the state at its index.
 /// </summary>
 internal sealed class SafetyChecker
 {
@@ -19,6 +20,9 @@ internal sealed class SafetyChecker
     // State Machine Safety: the entry applied at each index, by whichever node applied it first.
     private readonly List<Entry> _applied = [];
 
+    // The state machine's hash after each index, by whichever node reached that index first.
+    private readonly List<ulong> _stateAt = [];
+
     private readonly Dictionary<ulong, (ulong Term, ulong LastIndex, ulong LastTerm)> _leaderView = [];
     private readonly List<(ulong Index, ulong Term)> _acknowledged = [];
 
@@ -27,6 +31,11 @@ internal sealed class SafetyChecker
     public long AppliedEntries => _applied.Count;
 
     public int AcknowledgedWrites => _acknowledged.Count;
+
+    public int SnapshotInstalls { get; private set; }
+
+    /// <summary>Membership changes applied (committed), counted once per index.</summary>
+    public int MembershipChangesApplied { get; private set; }
 
     public void OnReady(SimNode node, Ready ready)
     {
@@ -68,11 +77,68 @@ internal sealed class SafetyChecker
         else
         {
             _applied.Add(e);
+            if (e.Type == EntryType.ConfChange)
+            {
+                MembershipChangesApplied++;
+            }
         }
         node.LastApplied = e.Index;
     }
 
+    /// <summary>After a node applied an entry: its state must be the state every other node had at that index.</summary>
+    public void OnStateAt(SimNode node) => CheckState(node, node.LastApplied, node.StateHash, "applying");
+
+    /// <summary>
+    /// A node installs a snapshot from a leader: the state machine moves forward only, to an index whose entry was
+    /// applied (so committed) with the snapshot's term, and the state installed is the state at that index.
+    /// </summary>
+    public void OnSnapshotInstalled(SimNode node, SnapshotMeta meta, ulong hash)
+    {
+        if (meta.Index <= node.LastApplied)
+        {
+            throw new SimulationViolationException($"node {node.Id} installs snapshot {meta.Index} with {node.LastApplied} already applied: its state would go back");
+        }
+        var slot = (int)(meta.Index - 1);
+        if (slot >= _applied.Count)
+        {
+            throw new SimulationViolationException($"node {node.Id} installs snapshot {meta.Index}, beyond every applied entry ({_applied.Count})");
+        }
+        if (_applied[slot].Term != meta.Term)
+        {
+            throw new SimulationViolationException($"node {node.Id} installs snapshot {meta.Index}@t{meta.Term}, but {meta.Index}@t{_applied[slot].Term} was applied");
+        }
+        CheckState(node, meta.Index, hash, "installing a snapshot");
+        SnapshotInstalls++;
+    }
+
+    private void CheckState(SimNode node, ulong index, ulong hash, string how)
+    {
+        if (index == 0)
+        {
+            return;
+        }
+        var slot = (int)(index - 1);
+        if (slot < _stateAt.Count)
+        {
+            if (_stateAt[slot] != hash)
+            {
+                throw new SimulationViolationException($"State Machine Safety: node {node.Id}'s state at {index} after {how} differs from the state another node had there");
+            }
+        }
+        else if (slot == _stateAt.Count)
+        {
+            _stateAt.Add(hash);
+        }
+        else
+        {
+            throw new SimulationViolationException($"node {node.Id} reached state {index} by {how} while no node reached {_stateAt.Count + 1}");
+        }
+    }
+
     public void OnAcknowledged(ulong index, ulong term) => _acknowledged.Add((index, term));
+
+    /// <summary>The term of the entry applied at <paramref name="index"/>, or 0 when no node applied it yet.</summary>
+    public ulong AppliedTermAt(ulong index) => index >= 1 && index <= (ulong)_applied.Count ? _applied[(int)(index - 1)].Term : 0;
 
     /// <summary>Checks the properties that hold of a node's state at any moment; true when it just became leader.</summary>
     public bool Observe(SimNode node)
@@ -95,7 +161,8 @@ internal sealed class SafetyChecker
 
         if (_leaderView.TryGetValue(node.Id, out var view) && view.Term == raft.Term)
         {
-            if (raft.LastIndex < view.LastIndex || raft.TermAt(view.LastIndex) != view.LastTerm)
+            // (An entry this leader since compacted was applied, so State Machine Safety covers it.)
+            if (raft.LastIndex < view.LastIndex || (view.LastIndex + 1 >= raft.FirstIndex && raft.TermAt(view.LastIndex) != view.LastTerm))
             {
                 throw new SimulationViolationException(
                     $"Leader Append-Only: leader {node.Id} of term {raft.Term} had {view.LastIndex}@t{view.LastTerm}, now last={raft.LastIndex} term there={raft.TermAt(view.LastIndex)}");
@@ -104,8 +171,9 @@ internal sealed class SafetyChecker
         else
         {
             isNew = true;
-            // First sight of this leader in this term: it must hold every entry already applied anywhere.
-            for (var i = 0; i < _applied.Count; i++)
+            // First sight of this leader in this term: it must hold every entry already applied anywhere (those
+            // its snapshot covers, it applied itself).
+            for (var i = (int)Math.Max(raft.FirstIndex, 2) - 2; i < _applied.Count; i++)
             {
                 var e = _applied[i];
                 if (raft.TermAt(e.Index) != e.Term)
@@ -129,9 +197,9 @@ internal sealed class SafetyChecker
         {
             foreach (var (index, term) in _acknowledged)
             {
-                if (index > appliedEverywhere)
+                if (index > appliedEverywhere || index <= node.Storage.Snapshot.Index)
                 {
-                    continue;
+                    continue; // a compacted write lives on in the snapshot, whose state was checked at install
                 }
                 if (index > node.Storage.LastIndex || node.Storage.Term(index) != term)
                 {

@@ -7,6 +7,9 @@ public enum UnsafeCore
 
     /// <summary>Commit entries of earlier terms by counting replicas (the Raft paper's Figure 8).</summary>
     Figure8,
+
+    /// <summary>A follower takes a snapshot as already held when its log reaches the snapshot's index, whatever the term there.</summary>
+    SnapshotIndexOnly,
 }
 
 /// <summary>
@@ -18,6 +21,15 @@ public sealed record SimulationOptions
 {
     public int Voters { get; init; } = 3;
     public int Learners { get; init; } = 1;
+
+    /// <summary>Nodes outside the first configuration, started when a membership change adds them.</summary>
+    public int Spares { get; init; }
+
+    /// <summary>Whether the fault phase also changes the membership (add learners, promote, remove voters and learners, re-add).</summary>
+    public bool MembershipChanges { get; init; }
+
+    /// <summary>The core's <see cref="RaftConfig.PromotionCatchUpGap"/>.</summary>
+    public ulong PromotionCatchUpGap { get; init; } = 64;
     public int TickMs { get; init; } = 10;
     public int ElectionTicks { get; init; } = 10;
     public int HeartbeatTicks { get; init; } = 2;
@@ -60,6 +72,21 @@ public sealed record SimulationOptions
     public long MaxSizePerMessage { get; init; } = 1 << 20;
     public int MaxInflightMessages { get; init; } = 64;
 
+    /// <summary>A node snapshots its state machine and compacts its log each time it applied this many entries more; 0 = never.</summary>
+    public int SnapshotEvery { get; init; }
+
+    /// <summary>Bytes per snapshot chunk on the network.</summary>
+    public int SnapshotChunkBytes { get; init; } = 16;
+
+    /// <summary>Chunks a sender has in flight beyond what the receiver acknowledged.</summary>
+    public int SnapshotWindowChunks { get; init; } = 2;
+
+    /// <summary>Timer rounds without progress after which a sender gives up and reports the transfer failed.</summary>
+    public int SnapshotMaxRetries { get; init; } = 3;
+
+    /// <summary>A snapshot sender's timer: resend from the receiver's offset when nothing moved for this long (three maximum delays).</summary>
+    public int SnapshotRetryMs => (3 * MaxDelayMs) + 10;
+
     /// <summary>Runs the core with one of its test-only faults, to prove the checks catch it.</summary>
     public UnsafeCore Unsafe { get; init; }
 
@@ -74,6 +101,22 @@ public sealed record SimulationOptions
     public static SimulationOptions ForSeed(ulong seed, UnsafeCore unsafeCore = UnsafeCore.None)
     {
         var r = new SeededRandom(seed ^ 0x5DEECE66DUL);
+        var shape = ShapeForSeed(r, unsafeCore);
+        // Drawn after the shape, so a seed keeps the shape it had before snapshots existed.
+        return shape with
+        {
+            SnapshotEvery = r.Chance(0.8) ? r.NextInt(2, 25) : 0,
+            SnapshotChunkBytes = r.NextInt(8, 40),
+            SnapshotWindowChunks = r.NextInt(1, 4),
+            SnapshotMaxRetries = r.NextInt(1, 5),
+            MembershipChanges = r.Chance(0.6),
+            Spares = r.NextInt(1, 3),
+            PromotionCatchUpGap = (ulong)r.NextInt(1, 10),
+        };
+    }
+
+    private static SimulationOptions ShapeForSeed(SeededRandom r, UnsafeCore unsafeCore)
+    {
         int[] delays = [2, 10, 30, 80];
         double[] drops = [0, 0.01, 0.05, 0.2];
         if (r.Chance(0.4))

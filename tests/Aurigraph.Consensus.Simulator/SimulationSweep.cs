@@ -12,7 +12,14 @@ public sealed record SweepSummary(
     long AppliedEntries,
     long Operations,
     long Crashes,
-    TimeSpan Elapsed)
+    TimeSpan Elapsed,
+    long SnapshotsSent = 0,
+    long SnapshotInstalls = 0,
+    long Compactions = 0,
+    long SnapshotResumes = 0,
+    long SnapshotFailures = 0,
+    long MembershipChanges = 0,
+    long MembershipChangesApplied = 0)
 {
     public double SeedsPerSecond => Seeds / Math.Max(Elapsed.TotalSeconds, 1e-9);
 }
@@ -23,7 +30,7 @@ public static class SimulationSweep
     public static SweepSummary Run(ulong firstSeed, int seeds, UnsafeCore unsafeCore = UnsafeCore.None, int maxFailures = 10, int? parallelism = null, Action<int>? progress = null)
     {
         var failures = new ConcurrentBag<SimulationResult>();
-        long events = 0, applied = 0, ops = 0, crashes = 0;
+        long events = 0, applied = 0, ops = 0, crashes = 0, snapshotsSent = 0, installs = 0, compactions = 0, resumes = 0, snapshotFailures = 0, changes = 0, changesApplied = 0;
         var done = 0;
         var clock = Stopwatch.StartNew();
         Parallel.For(
@@ -37,6 +44,13 @@ public static class SimulationSweep
                 Interlocked.Add(ref applied, result.AppliedEntries);
                 Interlocked.Add(ref ops, result.OkOperations + result.UnknownOperations);
                 Interlocked.Add(ref crashes, result.Crashes);
+                Interlocked.Add(ref snapshotsSent, result.SnapshotsSent);
+                Interlocked.Add(ref installs, result.SnapshotInstalls);
+                Interlocked.Add(ref compactions, result.Compactions);
+                Interlocked.Add(ref resumes, result.SnapshotResumes);
+                Interlocked.Add(ref snapshotFailures, result.SnapshotFailures);
+                Interlocked.Add(ref changes, result.MembershipChanges);
+                Interlocked.Add(ref changesApplied, result.MembershipChangesApplied);
                 if (!result.Passed)
                 {
                     failures.Add(result);
@@ -49,6 +63,6 @@ public static class SimulationSweep
                 progress?.Invoke(n);
             });
         clock.Stop();
-        return new SweepSummary(firstSeed, done, [.. failures.OrderBy(f => f.Seed)], events, applied, ops, crashes, clock.Elapsed);
+        return new SweepSummary(firstSeed, done, [.. failures.OrderBy(f => f.Seed)], events, applied, ops, crashes, clock.Elapsed, snapshotsSent, installs, compactions, resumes, snapshotFailures, changes, changesApplied);
     }
 }

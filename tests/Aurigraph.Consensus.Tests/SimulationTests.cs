@@ -23,18 +23,23 @@ public sealed class SimulationTests
         Assert.Equal(CiSeeds, summary.Seeds);
         Assert.True(summary.AppliedEntries > CiSeeds * 10L, $"only {summary.AppliedEntries} entries applied");
         Assert.True(summary.Crashes > CiSeeds / 2, $"only {summary.Crashes} crashes injected");
+        Assert.True(summary.SnapshotInstalls > CiSeeds, $"only {summary.SnapshotInstalls} snapshots installed");
+        Assert.True(summary.SnapshotsSent > summary.SnapshotInstalls, "expected transfers that failed or were not needed");
+        Assert.True(summary.MembershipChangesApplied > CiSeeds / 2, $"only {summary.MembershipChangesApplied} membership changes applied");
     }
 
-    [Fact]
-    public void The_Figure8_fault_is_reported_within_the_CI_budget()
+    [Theory]
+    [InlineData(UnsafeCore.Figure8)]
+    [InlineData(UnsafeCore.SnapshotIndexOnly)]
+    public void A_test_only_core_fault_is_reported_within_the_CI_budget(UnsafeCore fault)
     {
-        var summary = SimulationSweep.Run(1, CiSeeds, UnsafeCore.Figure8, maxFailures: 1);
+        var summary = SimulationSweep.Run(1, CiSeeds, fault, maxFailures: 1);
 
         var failure = Assert.Single(summary.Failures.Take(1));
         Assert.Matches("Leader Completeness|State Machine Safety|Log Matching|acknowledged write|Linearizability|core invariant", failure.Violation);
 
         // The failing seed replays to the same violation, with a readable trace that ends in it.
-        var replay = ClusterSimulation.Run(failure.Seed, UnsafeCore.Figure8, trace: true);
+        var replay = ClusterSimulation.Run(failure.Seed, fault, trace: true);
         Assert.Equal(failure.Violation, replay.Violation);
         Assert.Equal(failure.Fingerprint, replay.Fingerprint);
         Assert.Contains("VIOLATION", replay.Trace);
@@ -70,6 +75,11 @@ public sealed class SimulationTests
         Assert.True(results.Sum(r => r.Crashes) > results.Count / 2);
         Assert.True(results.Sum(r => r.UnknownOperations) > 0, "expected client operations with unknown outcome");
         Assert.True(results.Sum(r => r.OkOperations) > 20 * results.Count);
+        Assert.True(results.Sum(r => r.SnapshotInstalls) > results.Count, "expected followers to install leaders' snapshots");
+        Assert.True(results.Sum(r => r.SnapshotResumes) > 0, "expected snapshot transfers resumed after a lost chunk");
+        Assert.True(results.Sum(r => r.SnapshotFailures) > 0, "expected snapshot transfers reported failed");
+        Assert.True(results.Sum(r => r.MembershipChangesApplied) > results.Count / 2, "expected membership changes to commit");
+        Assert.Contains(results, r => r.MembershipChangesApplied >= 3);
         Assert.Contains(results, r => r.Options.Voters == 5);
         Assert.Contains(results, r => r.Options.Learners > 0);
     }
