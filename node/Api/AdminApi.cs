@@ -44,6 +44,61 @@ internal sealed class AdminApi(NodeRuntime node) : AdminService.AdminServiceBase
         }
     }
 
+    public override async Task<Membership> ChangeMembership(ChangeMembershipRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        Authorize(context, node.Options.AdminToken);
+        var type = request.Change switch
+        {
+            MembershipChangeType.AddLearner => Consensus.MembershipChangeType.AddLearner,
+            MembershipChangeType.PromoteLearner => Consensus.MembershipChangeType.PromoteLearner,
+            MembershipChangeType.RemoveNode => Consensus.MembershipChangeType.RemoveNode,
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "change must be ADD_LEARNER, PROMOTE_LEARNER or REMOVE_NODE")),
+        };
+        if (request.NodeId == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "nodeId must name a member (ids start at 1)"));
+        }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var (index, config) = await node.ChangeMembershipAsync(new Consensus.MembershipChange(type, request.NodeId))
+                .WaitAsync(TimeSpan.FromMilliseconds(node.Options.TickMilliseconds * node.Options.ElectionTicks * 4), context.CancellationToken)
+                .ConfigureAwait(false);
+            var answer = View(config, index);
+            answer.ElapsedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            return answer;
+        }
+        catch (Hosting.MembershipChangeRefusedException ex)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
+        }
+        catch (NodeUnavailableException ex)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));
+        }
+        catch (TimeoutException)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "the change was not applied within four election timeouts; read the membership to see whether it took effect"));
+        }
+    }
+
+    public override Task<Membership> GetMembership(GetMembershipRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Authorize(context, node.Options.AdminToken);
+        return Task.FromResult(View(node.Membership, 0));
+    }
+
+    private static Membership View(Consensus.MembershipConfig config, ulong index)
+    {
+        var view = new Membership { Index = index };
+        view.Voters.AddRange(config.Voters);
+        view.Learners.AddRange(config.Learners);
+        return view;
+    }
+
     /// <summary>Checks the bearer token in constant time; throws UNAUTHENTICATED (HTTP 401) when it is missing or wrong.</summary>
     internal static void Authorize(ServerCallContext context, string token)
     {

@@ -136,7 +136,8 @@ public sealed class CarbonMeter
 {
     private readonly IProcessMeterSource _source;
     private readonly HashSet<ulong> _otherVoters;
-    private readonly int _validators;
+    private readonly ulong _self;
+    private int _validators;
     private readonly int _storageReplicas;
     private readonly Dictionary<ulong, long> _appendsByIndex = [];
     private readonly List<ulong> _settled = [];
@@ -158,11 +159,21 @@ public sealed class CarbonMeter
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(voters);
         _source = source;
+        _self = selfId;
         _otherVoters = [.. voters.Where(v => v != selfId)];
         _validators = voters.Count;
         _storageReplicas = Math.Max(1, storageReplicas);
         _base = source.Sample();
         _baseCounters = counters;
+    }
+
+    /// <summary>The voters changed (membership change): rounds are counted against the new set from now on.</summary>
+    public void SetVoters(IReadOnlyCollection<ulong> voters)
+    {
+        ArgumentNullException.ThrowIfNull(voters);
+        _otherVoters.Clear();
+        _otherVoters.UnionWith(voters.Where(v => v != _self));
+        _validators = voters.Count;
     }
 
     /// <summary>What the closed intervals attributed so far (replaced whole at each close; safe to read from any thread).</summary>

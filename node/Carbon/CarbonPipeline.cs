@@ -276,6 +276,13 @@ internal sealed class CarbonPipeline : IDisposable
         }
     }
 
+    /// <summary>The cluster's membership changed: readings are expected from the new members, rounds counted against the new voters.</summary>
+    public void OnMembership(IReadOnlyCollection<ulong> voters, IReadOnlyCollection<ulong> members)
+    {
+        _collector.SetReporters(members);
+        _meter?.SetVoters(voters);
+    }
+
     /// <summary>
     /// The node installed a state snapshot up to <paramref name="height"/>: the replicated carbon state came with it, so the
     /// in-memory view is read again; the meter's open interval simply continues.

@@ -29,7 +29,7 @@ public enum CollectOutcome
 public sealed class CarbonRecordCollector
 {
     private readonly ICarbonRecordState _state;
-    private readonly ulong[] _reporters;
+    private ulong[] _reporters;
     private readonly CarbonRecordOptions _options;
     private readonly Dictionary<ulong, HeightReadings> _heights = [];
     private readonly SortedDictionary<(ulong Height, ulong Node), LateReading> _late = [];
@@ -47,6 +47,16 @@ public sealed class CarbonRecordCollector
 
     /// <summary>Readings waiting for a late record.</summary>
     public int LateCount => _late.Count;
+
+    /// <summary>
+    /// The members whose readings records expect from now on (after a membership change). Heights already waiting keep
+    /// waiting until their deadline; a member that left is then recorded missing, one that joined is not expected for them.
+    /// </summary>
+    public void SetReporters(IEnumerable<ulong> reporters)
+    {
+        ArgumentNullException.ThrowIfNull(reporters);
+        _reporters = [.. reporters.Distinct().Order()];
+    }
 
     /// <summary>Takes a member's reading.</summary>
     /// <param name="reading">The reading.</param>

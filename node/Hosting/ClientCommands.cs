@@ -66,6 +66,34 @@ internal static class ClientCommands
         return 0;
     }
 
+    /// <summary>Shows the membership (no change given) or proposes one change: add-learner, promote or remove.</summary>
+    public static async Task<int> MembershipAsync(string node, string token, string? change, ulong nodeId, CancellationToken ct)
+    {
+        using var channel = GrpcChannel.ForAddress(node);
+        var headers = new Grpc.Core.Metadata { { "authorization", $"Bearer {token}" } };
+        var admin = new AdminService.AdminServiceClient(channel);
+        if (string.IsNullOrEmpty(change))
+        {
+            Console.WriteLine(Json.Format(await admin.GetMembershipAsync(new GetMembershipRequest(), headers, cancellationToken: ct).ConfigureAwait(false)));
+            return 0;
+        }
+        var type = change switch
+        {
+            "add-learner" => MembershipChangeType.AddLearner,
+            "promote" => MembershipChangeType.PromoteLearner,
+            "remove" => MembershipChangeType.RemoveNode,
+            _ => MembershipChangeType.Unspecified,
+        };
+        if (type == MembershipChangeType.Unspecified || nodeId == 0)
+        {
+            await Console.Error.WriteLineAsync("membership: --change must be add-learner, promote or remove, with --id <node id>").ConfigureAwait(false);
+            return 2;
+        }
+        var response = await admin.ChangeMembershipAsync(new ChangeMembershipRequest { Change = type, NodeId = nodeId }, headers, cancellationToken: ct).ConfigureAwait(false);
+        Console.WriteLine(Json.Format(response));
+        return 0;
+    }
+
     public static async Task<int> ShowTransactionAsync(string node, string id, CancellationToken ct)
     {
         using var channel = GrpcChannel.ForAddress(node);

@@ -486,10 +486,6 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             {
                 InstallSnapshot(snapshot); // before the Ready's entries are persisted and its committed entries applied
             }
-            if (ready.Membership is { } membership)
-            {
-                HostLog.MembershipChanged(_logger, _options.NodeId, membership);
-            }
             if (ready.MustPersist)
             {
                 FaultPoints.Hit(FaultPoints.BeforeLogWrite);
@@ -532,6 +528,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             }
             _raft.Advance(ready);
             ServeAppliedReads();
+            CompleteMembershipWaits(ready);
             MaybeSnapshot();
         }
     }

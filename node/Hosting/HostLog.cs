@@ -51,4 +51,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 115, Level = LogLevel.Information, Message = "node {NodeId}: membership now {Membership}")]
     public static partial void MembershipChanged(ILogger logger, ulong nodeId, Aurigraph.Consensus.MembershipConfig membership);
+
+    [LoggerMessage(EventId = 116, Level = LogLevel.Information, Message = "node {NodeId}: proposed membership change {Change} of node {Target} at index {Index}")]
+    public static partial void MembershipProposed(ILogger logger, ulong nodeId, Aurigraph.Consensus.MembershipChangeType change, ulong target, ulong index);
 }

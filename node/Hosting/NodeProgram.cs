@@ -62,7 +62,13 @@ internal static class NodeProgram
         transferLeadership.SetAction((parse, ct) => ClientCommands.TransferLeadershipAsync(
             parse.GetValue(nodeUrl)!, parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(target), ct));
 
-        var root = new RootCommand("Aurigraph node: a HyperRAFT++ consensus node with carbon metering.") { run, devnet, keygen, transfer, tx, block, status, account, transferLeadership };
+        var change = new Option<string?>("--change") { Description = "add-learner, promote or remove; omit to show the membership." };
+        var memberId = new Option<ulong>("--id") { Description = "The node the change is about." };
+        var membership = new Command("membership", "Show or change the cluster's membership, one node at a time (admin; send changes to the leader).") { nodeUrl, token, change, memberId };
+        membership.SetAction((parse, ct) => ClientCommands.MembershipAsync(
+            parse.GetValue(nodeUrl)!, parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(change), parse.GetValue(memberId), ct));
+
+        var root = new RootCommand("Aurigraph node: a HyperRAFT++ consensus node with carbon metering.") { run, devnet, keygen, transfer, tx, block, status, account, transferLeadership, membership };
         return await root.Parse(args).InvokeAsync(cancellationToken: cts.Token).ConfigureAwait(false);
     }
 }

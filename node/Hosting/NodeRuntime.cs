@@ -155,6 +155,12 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     /// <summary>Hands leadership over (this node must lead); completes with the target once this node stepped down.</summary>
     public Task<ulong> TransferLeadershipAsync(ulong target) => _host!.TransferLeadershipAsync(target);
 
+    /// <summary>Proposes a membership change on this node (it must lead); completes once applied.</summary>
+    public Task<(ulong Index, Consensus.MembershipConfig Config)> ChangeMembershipAsync(Consensus.MembershipChange change) => _host!.ChangeMembershipAsync(change);
+
+    /// <summary>The membership in effect on this node.</summary>
+    public Consensus.MembershipConfig Membership => _host!.Membership;
+
     private int _disposed;
 
     public async ValueTask DisposeAsync()
