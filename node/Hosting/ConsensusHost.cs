@@ -120,8 +120,8 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         _raft = new RaftNode(new Consensus.RaftConfig
         {
             Id = options.NodeId,
-            Voters = [.. options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id)],
-            Learners = [.. options.Members.Where(m => m.Role != NodeRole.Validator).Select(m => m.Id)],
+            Voters = [.. options.Members.Where(m => m.Role == NodeRole.Validator && !m.Joining).Select(m => m.Id)],
+            Learners = [.. options.Members.Where(m => (m.Role != NodeRole.Validator && !m.Joining) || (m.Joining && m.Id == options.NodeId)).Select(m => m.Id)],
             Storage = log,
             Random = random,
             ElectionTicks = options.ElectionTicks,
@@ -129,6 +129,8 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             Applied = log.ReadAppliedIndex(),
         });
         InitSnapshots();
+        // Carbon readings are expected from the members in effect (the log's, after changes), not the whole address book.
+        _carbon.OnMembership(_raft.Voters, [.. _raft.Voters, .. _raft.Learners]);
         _snapshot = Publish();
     }
 

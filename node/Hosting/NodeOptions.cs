@@ -35,6 +35,13 @@ public sealed class MemberOptions
 
     /// <summary>http://host:port of the member's REST API (HTTP/1.1: /api/v11/..., /healthz, /readyz, /metrics).</summary>
     public string RestAddress { get; set; } = "";
+
+    /// <summary>
+    /// In the address book but not in the cluster's starting membership: it takes part only once an operator adds it
+    /// (admin membership change). The joining node itself starts as a learner of the cluster it joins and learns the
+    /// real membership from the log or a snapshot.
+    /// </summary>
+    public bool Joining { get; set; }
 }
 
 /// <summary>

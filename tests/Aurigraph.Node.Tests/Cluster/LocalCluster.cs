@@ -30,14 +30,15 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public IEnumerable<ulong> Ids => Nodes.Select(n => n.Member.Id);
 
-    public static async Task<LocalCluster> StartAsync(int validators = 3, int business = 1, int slim = 1, IReadOnlyDictionary<ulong, Dictionary<string, string>>? environment = null)
+    /// <param name="startLater">Nodes not started now (a test starts them with <see cref="Start"/>).</param>
+    public static async Task<LocalCluster> StartAsync(int validators = 3, int business = 1, int slim = 1, IReadOnlyDictionary<ulong, Dictionary<string, string>>? environment = null, IReadOnlyCollection<ulong>? startLater = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "aurigraph-test-" + Guid.NewGuid().ToString("N")[..8]);
         var nodes = Devnet.Prepare(new Devnet.Layout(dir, validators, business, slim, FreePortBase()));
         var cluster = new LocalCluster(dir, nodes);
         try
         {
-            foreach (var id in cluster.Ids)
+            foreach (var id in cluster.Ids.Where(i => startLater?.Contains(i) != true))
             {
                 cluster.Start(id, environment?.GetValueOrDefault(id));
             }
@@ -88,6 +89,9 @@ internal sealed class LocalCluster : IAsyncDisposable
     }
 
     public bool HasExited(ulong id) => _processes[id].HasExited;
+
+    /// <summary>The nodes started and not exited.</summary>
+    private IEnumerable<ulong> Running => Ids.Where(i => _processes.TryGetValue(i, out var p) && !p.HasExited);
 
     public int ExitCode(ulong id) => _processes[id].ExitCode;
 
@@ -180,7 +184,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         while (DateTime.UtcNow < deadline)
         {
             var statuses = new List<NodeStatus?>();
-            foreach (var id in Ids.Where(i => !_processes[i].HasExited))
+            foreach (var id in Running)
             {
                 statuses.Add(await TryStatusAsync(id).ConfigureAwait(false));
             }
@@ -205,14 +209,14 @@ internal sealed class LocalCluster : IAsyncDisposable
         while (DateTime.UtcNow < deadline)
         {
             statuses = [];
-            foreach (var id in Ids.Where(i => !_processes[i].HasExited))
+            foreach (var id in Running)
             {
                 if (await TryStatusAsync(id).ConfigureAwait(false) is { } s)
                 {
                     statuses.Add(s);
                 }
             }
-            if (statuses.Count == Ids.Count(i => !_processes[i].HasExited) && statuses.All(s => s.Height >= height))
+            if (statuses.Count == Running.Count() && statuses.All(s => s.Height >= height))
             {
                 return statuses;
             }
@@ -231,7 +235,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         var seen = "";
         while (DateTime.UtcNow < deadline)
         {
-            var running = Ids.Where(i => !_processes[i].HasExited).ToList();
+            var running = Running.ToList();
             var statuses = new List<NodeStatus>();
             var settled = true;
             foreach (var id in running)
