@@ -211,6 +211,7 @@ internal sealed partial class ConsensusHost
         store.SetTip(batch, h.Height, h.BlockHash);
         log.AddAppliedIndex(batch, h.Index);
         log.AddSnapshotReset(batch, meta);
+        log.AddCommitFloor(batch, h.Index);
         installed = meta;
     }
 

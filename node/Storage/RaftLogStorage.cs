@@ -42,6 +42,7 @@ public sealed class RaftLogStorage : ILogStorage
     private readonly ReadOnlyMemory<byte>[] _parts = new ReadOnlyMemory<byte>[2];
 
     private HardState _hardState;
+    private HardState? _pendingCommitFloor;
     private SnapshotMeta _snapshot = SnapshotMeta.None;
     private ulong _lastIndex;
     private int _cacheHead;
@@ -186,11 +187,7 @@ public sealed class RaftLogStorage : ILogStorage
         }
         if (hardState is { } hs)
         {
-            var value = new byte[28];
-            BinaryPrimitives.WriteUInt64LittleEndian(value, hs.Term);
-            BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(8), hs.Vote);
-            BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(16), hs.Commit);
-            BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(24), Checksum.Crc32C(value.AsSpan(0, 24)));
+            var value = EncodeHardState(hs);
             batch.Put(HardStateKey, value, _db.RaftState);
             bytes += HardStateKey.Length + value.Length;
         }
@@ -280,9 +277,31 @@ public sealed class RaftLogStorage : ILogStorage
         PutSnapshot(batch, meta);
     }
 
+    /// <summary>
+    /// Adds to the caller's batch the durable hard state with its commit index raised to <paramref name="commit"/> (term and
+    /// vote unchanged): an installed snapshot is committed state, so a restart between the install and the Ready's own
+    /// hard state write never finds the applied index ahead of the commit index.
+    /// </summary>
+    public void AddCommitFloor(WriteBatch batch, ulong commit)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (commit <= _hardState.Commit)
+        {
+            return;
+        }
+        var floor = _hardState with { Commit = commit };
+        batch.Put(HardStateKey, EncodeHardState(floor), _db.RaftState);
+        _pendingCommitFloor = floor;
+    }
+
     /// <summary>The in-memory view follows a durable <see cref="AddSnapshotReset"/>.</summary>
     public void SnapshotInstalled(SnapshotMeta meta)
     {
+        if (_pendingCommitFloor is { } floor)
+        {
+            _hardState = floor;
+            _pendingCommitFloor = null;
+        }
         _snapshot = meta;
         _termRuns.Clear();
         _cache.Clear();
@@ -356,6 +375,16 @@ public sealed class RaftLogStorage : ILogStorage
         BinaryPrimitives.WriteUInt64LittleEndian(value, index);
         BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(8), Checksum.Crc32C(value.AsSpan(0, 8)));
         batch.Put(AppliedKey, value, _db.RaftState);
+    }
+
+    private static byte[] EncodeHardState(HardState hs)
+    {
+        var value = new byte[28];
+        BinaryPrimitives.WriteUInt64LittleEndian(value, hs.Term);
+        BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(8), hs.Vote);
+        BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(16), hs.Commit);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(24), Checksum.Crc32C(value.AsSpan(0, 24)));
+        return value;
     }
 
     private int CachedCount => _cache.Count - _cacheHead;

@@ -99,7 +99,7 @@ public static class MeteringOverheadCommand
 
     /// <summary>The nodes' CPU milliseconds (all processes, over the timed phase) per 1,000 committed transactions.</summary>
     private static double CpuMsPerThousand(LoadResult r) =>
-        r.Committed == 0 ? double.NaN : r.Nodes.Sum(n => n.ProcessCpuSeconds) * 1000 / r.Committed * 1000;
+        r.Committed == 0 ? 0 : r.Nodes.Sum(n => n.ProcessCpuSeconds ?? 0) * 1000 / r.Committed * 1000;
 
     private static Summary Stats(IEnumerable<double> values)
     {

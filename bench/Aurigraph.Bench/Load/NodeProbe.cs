@@ -11,16 +11,16 @@ namespace Aurigraph.Bench.Load;
 public sealed record NodeUsage(int Pid, string Name, double CpuPercent, double PeakRssMb)
 {
     /// <summary>Process CPU seconds over the timed phase, from the kernel's accounting (/proc/&lt;pid&gt;/stat).</summary>
-    public double ProcessCpuSeconds { get; init; } = double.NaN;
+    public double? ProcessCpuSeconds { get; init; }
 
     /// <summary>
     /// CPU seconds the node's carbon meter attributed to blocks over the same phase (its <c>aurigraph_carbon_meter_cpu_seconds_total</c>
-    /// scraped at the start and the end); NaN when the node does not meter or could not be scraped.
+    /// scraped at the start and the end); null when the node does not meter or could not be scraped.
     /// </summary>
-    public double MeteredCpuSeconds { get; init; } = double.NaN;
+    public double? MeteredCpuSeconds { get; init; }
 
-    /// <summary>Metered ÷ process CPU − 1: the conservation error of the meter's CPU figure over the phase.</summary>
-    public double MeterError => MeteredCpuSeconds / ProcessCpuSeconds - 1;
+    /// <summary>Metered ÷ process CPU − 1: the conservation error of the meter's CPU figure over the phase (null without both).</summary>
+    public double? MeterError => MeteredCpuSeconds is { } m && ProcessCpuSeconds is { } p && p > 0 ? (m / p) - 1 : null;
 }
 
 /// <summary>
@@ -31,9 +31,9 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
 {
     // USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux architecture .NET runs on.
     private const double TicksPerSecond = 100;
-    private readonly Dictionary<int, long> _startTicks = [];
+    private readonly Dictionary<int, double> _startTicks = [];
     private readonly Dictionary<int, double> _startMetered = [];
-    private readonly Dictionary<int, long> _endTicks = [];
+    private readonly Dictionary<int, double> _endTicks = [];
     private readonly Dictionary<int, double> _endMetered = [];
     private TimeSpan? _endWall;
     private readonly Dictionary<int, double> _peakRss = [];
@@ -43,13 +43,13 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
     {
         foreach (var pid in pids)
         {
-            if (CpuTicks(pid) is { } t)
+            if (Bracketed(pid) is { } b)
             {
-                _startTicks[pid] = t;
-            }
-            if (MeteredCpu(pid) is { } m)
-            {
-                _startMetered[pid] = m;
+                _startTicks[pid] = b.Ticks;
+                if (b.Metered is { } m)
+                {
+                    _startMetered[pid] = m;
+                }
             }
         }
         _wall.Restart();
@@ -78,13 +78,13 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
         }
         foreach (var pid in pids)
         {
-            if (CpuTicks(pid) is { } t)
+            if (Bracketed(pid) is { } b)
             {
-                _endTicks[pid] = t;
-            }
-            if (MeteredCpu(pid) is { } m)
-            {
-                _endMetered[pid] = m;
+                _endTicks[pid] = b.Ticks;
+                if (b.Metered is { } m)
+                {
+                    _endMetered[pid] = m;
+                }
             }
         }
         _endWall = _wall.Elapsed;
@@ -97,9 +97,9 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
         var result = new List<NodeUsage>();
         foreach (var pid in pids)
         {
-            var processCpu = _startTicks.TryGetValue(pid, out var start) && _endTicks.TryGetValue(pid, out var end) ? (end - start) / TicksPerSecond : double.NaN;
-            var metered = _startMetered.TryGetValue(pid, out var from) && _endMetered.TryGetValue(pid, out var to) ? to - from : double.NaN;
-            var cpu = seconds > 0 ? processCpu / seconds * 100 : double.NaN;
+            double? processCpu = _startTicks.TryGetValue(pid, out var start) && _endTicks.TryGetValue(pid, out var end) ? (end - start) / TicksPerSecond : null;
+            double? metered = _startMetered.TryGetValue(pid, out var from) && _endMetered.TryGetValue(pid, out var to) ? to - from : null;
+            var cpu = seconds > 0 && processCpu is { } c ? c / seconds * 100 : double.NaN;
             var peak = Math.Max(_peakRss.GetValueOrDefault(pid), Status(pid, "VmHWM:") ?? 0);
             result.Add(new NodeUsage(pid, Name(pid), cpu, peak) { ProcessCpuSeconds = processCpu, MeteredCpuSeconds = metered });
         }
@@ -139,6 +139,21 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
         {
             return "";
         }
+    }
+
+    /// <summary>
+    /// The kernel's CPU ticks and the meter's scrape at one moment: the ticks are read before and after the scrape (which
+    /// takes a while on a saturated node) and averaged, so both figures stand for the same instant.
+    /// </summary>
+    private (double Ticks, double? Metered)? Bracketed(int pid)
+    {
+        if (CpuTicks(pid) is not { } before)
+        {
+            return null;
+        }
+        var metered = MeteredCpu(pid);
+        var after = CpuTicks(pid) ?? before;
+        return ((before + after) / 2.0, metered);
     }
 
     private static readonly HttpClient Scraper = new() { Timeout = TimeSpan.FromSeconds(2) };

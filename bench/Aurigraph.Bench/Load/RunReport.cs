@@ -28,7 +28,7 @@ public sealed record MachineInfo(int Cores, double MemoryGb, string CpuModel, st
 /// <summary>Writes a run's options, machine, commit and figures as JSON and Markdown under bench/results/.</summary>
 public static class RunReport
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static string GitCommit()
     {
@@ -98,7 +98,7 @@ public static class RunReport
             sb.AppendLine("|---|---:|---:|---:|---:|---:|");
             foreach (var n in result.Nodes)
             {
-                sb.AppendLine(inv, $"| {n.Pid} | {n.CpuPercent:F0} | {n.PeakRssMb:F0} | {n.ProcessCpuSeconds:F2} | {n.MeteredCpuSeconds:F3} | {(double.IsNaN(n.MeterError) ? "—" : $"{100 * n.MeterError:+0.00;-0.00} %")} |");
+                sb.AppendLine(inv, $"| {n.Pid} | {n.CpuPercent:F0} | {n.PeakRssMb:F0} | {n.ProcessCpuSeconds:F2} | {(n.MeteredCpuSeconds is { } m ? m.ToString("F3", inv) : "—")} | {(n.MeterError is { } e ? $"{100 * e:+0.00;-0.00} %" : "—")} |");
             }
             sb.AppendLine();
             sb.AppendLine("- process CPU: the kernel's utime + stime (/proc, 10 ms ticks) over the timed phase; metered CPU: what the node's carbon meter attributed to blocks over the same phase (`aurigraph_carbon_meter_cpu_seconds_total`, scraped at its start and end); meter error = metered ÷ process − 1 (the conservation target is within 1 %).");

@@ -112,14 +112,17 @@ public sealed class RaftLogStorageTests : IDisposable
             using (var batch = new WriteBatch())
             {
                 log.AddSnapshotReset(batch, meta);
+                log.AddCommitFloor(batch, meta.Index);
                 db.Db.Write(batch, db.SyncWrite);
             }
             log.SnapshotInstalled(meta);
+            Assert.Equal(new HardState(1, 1, 500), log.InitialState()); // committed up to the snapshot, term and vote kept
             Assert.Equal(500UL, log.LastIndex);
             Assert.Equal(501UL, log.FirstIndex);
             Assert.Equal(3UL, log.Term(500));
             log.Append(new HardState(4, 1, 505), [.. Enumerable.Range(501, 10).Select(i => E((ulong)i, i < 505 ? 3UL : 4UL))]);
         }
+
         using (var db = NodeDatabase.Open(_dir, Chain, 2))
         {
             var log = new RaftLogStorage(db);
