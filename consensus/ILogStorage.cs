@@ -32,4 +32,28 @@ public interface ILogStorage
     /// Returns the bytes added.
     /// </summary>
     long CopyEntries(ulong lo, ulong hi, long maxBytes, List<Entry> into);
+
+    /// <summary>
+    /// Appends the <see cref="EntryType.ConfChange"/> entries in [lo, hi) to <paramref name="into"/>, in order. The core
+    /// asks once, at start, for the entries after the snapshot. The default reads every entry of the range; a storage
+    /// that knows where its membership changes are can answer without reading the payloads.
+    /// </summary>
+    void CopyMembershipChanges(ulong lo, ulong hi, List<Entry> into)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        var batch = new List<Entry>();
+        while (lo < hi)
+        {
+            batch.Clear();
+            CopyEntries(lo, hi, 4L << 20, batch);
+            foreach (var e in batch)
+            {
+                if (e.Type == EntryType.ConfChange)
+                {
+                    into.Add(e);
+                }
+            }
+            lo += (ulong)batch.Count;
+        }
+    }
 }

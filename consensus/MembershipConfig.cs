@@ -105,10 +105,10 @@ public sealed class MembershipConfig : IEquatable<MembershipConfig>
 /// The state-machine boundary of a snapshot: the last index and term it covers, and the membership in effect
 /// at that index. The core only handles this metadata; the host keeps and transfers the state itself.
 /// </summary>
-public readonly record struct SnapshotMeta(ulong Index, ulong Term, MembershipConfig Config)
+public sealed record SnapshotMeta(ulong Index, ulong Term, MembershipConfig Config)
 {
     /// <summary>No snapshot: the log starts at index 1.</summary>
-    public static SnapshotMeta None => new(0, 0, MembershipConfig.Empty);
+    public static SnapshotMeta None { get; } = new(0, 0, MembershipConfig.Empty);
 
     public override string ToString() => $"snapshot {Index}@t{Term} {Config}";
 }

@@ -88,6 +88,7 @@ public sealed class MemoryLogStorage : ILogStorage
     /// </summary>
     public void Compact(SnapshotMeta meta)
     {
+        ArgumentNullException.ThrowIfNull(meta);
         ArgumentNullException.ThrowIfNull(meta.Config);
         if (meta.Index <= _snapshot.Index)
         {
@@ -110,6 +111,7 @@ public sealed class MemoryLogStorage : ILogStorage
     /// <summary>Replaces the whole log with a snapshot received from the leader: the log is then empty after it.</summary>
     public void ApplySnapshot(SnapshotMeta meta)
     {
+        ArgumentNullException.ThrowIfNull(meta);
         ArgumentNullException.ThrowIfNull(meta.Config);
         if (meta.Index < _snapshot.Index)
         {

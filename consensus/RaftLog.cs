@@ -7,8 +7,6 @@ namespace Aurigraph.Consensus;
 /// </summary>
 internal sealed class RaftLog
 {
-    private const long ScanChunkBytes = 4L << 20;
-
     private readonly ILogStorage _storage;
     private readonly List<Entry> _unstable = [];
     private readonly List<Entry> _scratch = [];
@@ -44,15 +42,10 @@ internal sealed class RaftLog
         Applied = applied;
         Membership = new MembershipLog(snapshot.Index, snapshot.Index > 0 && !snapshot.Config.IsEmpty ? snapshot.Config : bootstrap);
         // Configurations after the snapshot come from the log itself, read once at start.
-        for (var lo = storage.FirstIndex; lo <= storage.LastIndex;)
+        storage.CopyMembershipChanges(storage.FirstIndex, storage.LastIndex + 1, _scratch);
+        foreach (var e in _scratch)
         {
-            _scratch.Clear();
-            storage.CopyEntries(lo, storage.LastIndex + 1, ScanChunkBytes, _scratch);
-            foreach (var e in _scratch)
-            {
-                Membership.Observe(e);
-            }
-            lo += (ulong)_scratch.Count;
+            Membership.Observe(e);
         }
         _scratch.Clear();
     }

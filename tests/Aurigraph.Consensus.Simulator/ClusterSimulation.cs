@@ -570,7 +570,7 @@ public sealed class ClusterSimulation
     /// <summary>The core asked to send a snapshot: stream the host's own (current) snapshot to the peer.</summary>
     private void StartTransfer(SimNode node, Message m)
     {
-        if (node.Snapshot is not { } snapshot || snapshot.Meta.Index < m.Snapshot!.Value.Index)
+        if (node.Snapshot is not { } snapshot || snapshot.Meta.Index < m.Snapshot!.Index)
         {
             throw new SimulationViolationException($"node {node.Id} was asked to send {m.Snapshot} but holds {node.Snapshot?.Meta.ToString() ?? "no snapshot"}");
         }

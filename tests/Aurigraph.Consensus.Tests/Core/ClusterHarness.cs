@@ -98,23 +98,28 @@ internal sealed class ClusterHarness
         var node = _nodes[id];
         while (node.HasReady)
         {
-            var ready = node.GetReady();
-            Network.AddRange(ready.Messages);
-            if (ready.Snapshot is { } snapshot)
-            {
-                _storage[id].ApplySnapshot(snapshot);
-                Installed[id].Add(snapshot);
-            }
-            if (ready.HardState is { } hs)
-            {
-                _storage[id].SetHardState(hs);
-            }
-            _storage[id].Append(ready.Entries);
-            Network.AddRange(ready.MessagesAfterPersist);
-            Applied[id].AddRange(ready.CommittedEntries);
-            Reads[id].AddRange(ready.ReadStates);
-            node.Advance(ready);
+            Handle(id, node.GetReady());
         }
+    }
+
+    /// <summary>The host loop for one Ready a test took itself: install, persist, send, apply, advance.</summary>
+    public void Handle(ulong id, Ready ready)
+    {
+        Network.AddRange(ready.Messages);
+        if (ready.Snapshot is { } snapshot)
+        {
+            _storage[id].ApplySnapshot(snapshot);
+            Installed[id].Add(snapshot);
+        }
+        if (ready.HardState is { } hs)
+        {
+            _storage[id].SetHardState(hs);
+        }
+        _storage[id].Append(ready.Entries);
+        Network.AddRange(ready.MessagesAfterPersist);
+        Applied[id].AddRange(ready.CommittedEntries);
+        Reads[id].AddRange(ready.ReadStates);
+        _nodes[id].Advance(ready);
     }
 
     public void ProcessAll()

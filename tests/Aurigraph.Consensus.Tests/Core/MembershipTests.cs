@@ -47,9 +47,17 @@ public sealed class MembershipTests
 
         var add = Change(c, 1, MembershipChangeType.AddLearner, 4);
         Assert.True(add.Accepted);
-        // In effect on the leader as soon as it is appended.
+        // In effect on the leader as soon as it is appended, and reported to its host in the next Ready.
         Assert.Equal(Config([1, 2, 3], [4]), c[1].Membership);
         Assert.True(c[1].ProgressOf(4)!.IsLearner);
+        var ready = c[1].GetReady();
+        Assert.Equal(Config([1, 2, 3], [4]), ready.Membership);
+        Assert.Contains(ready.Entries, e => e.Index == add.Index && e.Type == EntryType.ConfChange);
+        c.Handle(1, ready);
+        Assert.True(c[1].Propose(new byte[] { 9 }).Accepted);
+        var next = c[1].GetReady();
+        Assert.Null(next.Membership); // reported once
+        c.Handle(1, next);
         c.Join(4, [1, 2, 3], []);
         c.Stabilize();
 

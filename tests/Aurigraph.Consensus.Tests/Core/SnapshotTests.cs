@@ -234,7 +234,7 @@ public sealed class SnapshotTests
         Assert.True(ready.MustPersist);
         Assert.Equal([4UL], node.Learners);
 
-        storage.ApplySnapshot(ready.Snapshot!.Value);
+        storage.ApplySnapshot(ready.Snapshot!);
         storage.Append(ready.Entries);
         storage.SetHardState(ready.HardState!.Value);
         node.Advance(ready);
