@@ -188,7 +188,7 @@ internal sealed partial class ConsensusHost
     {
         SnapshotMeta? installed = null;
         var info = StateSnapshotInstaller.Install(database, path, (batch, info) => Finish(log, store, batch, info, out installed));
-        log.SnapshotInstalled(installed!.Value);
+        log.SnapshotInstalled(installed!);
         return info;
     }
 
