@@ -183,11 +183,9 @@ internal sealed class LocalCluster : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            var statuses = new List<NodeStatus?>();
-            foreach (var id in Running)
-            {
-                statuses.Add(await TryStatusAsync(id).ConfigureAwait(false));
-            }
+            // All nodes at once: asked one after another, a loaded machine would add every answer's latency to the
+            // moment a test reads (e.g. a failover time).
+            var statuses = await Task.WhenAll(Running.Select(TryStatusAsync)).ConfigureAwait(false);
             if (statuses.All(s => s is not null))
             {
                 var leaders = statuses.Select(s => s!.Leader).Distinct().ToList();
