@@ -164,12 +164,11 @@ internal sealed partial class ConsensusHost
         }
         var started = Stopwatch.GetTimestamp();
         var info = InstallSnapshotFile(_database, _log, _store, path);
-        var root = _ledger.StateRoot;
         var loaded = _store.Load() ?? throw new InvalidOperationException("no ledger after a snapshot install");
         _ledger.Load(loaded.Records, loaded.Height, loaded.Hash);
         if (!_ledger.StateRoot.AsSpan().SequenceEqual(info.Header.StateRoot))
         {
-            throw new BlockIntegrityException($"the ledger loaded from snapshot {meta.Index} has state root {Convert.ToHexString(_ledger.StateRoot)}, the snapshot says {Convert.ToHexString(info.Header.StateRoot)} (before: {Convert.ToHexString(root)})");
+            throw new BlockIntegrityException($"the ledger loaded from snapshot {meta.Index} has state root {Convert.ToHexString(_ledger.StateRoot)}, the snapshot says {Convert.ToHexString(info.Header.StateRoot)}");
         }
         _carbon.OnSnapshotInstalled(info.Header.Height);
         _stagedSnapshots.Clear();

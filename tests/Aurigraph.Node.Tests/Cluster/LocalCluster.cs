@@ -177,6 +177,26 @@ internal sealed class LocalCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Polls <paramref name="probe"/> until it returns a value or <paramref name="timeout"/> passes; the timeout names
+    /// <paramref name="what"/> and carries the nodes' recent output.
+    /// </summary>
+    public async Task<T> PollAsync<T>(Func<Task<T?>> probe, string what, TimeSpan timeout)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        var until = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < until)
+        {
+            if (await probe().ConfigureAwait(false) is { } value)
+            {
+                return value;
+            }
+            await Task.Delay(100).ConfigureAwait(false); // polling interval against the deadline above, not synchronisation
+        }
+        throw new TimeoutException($"{what}: not within {timeout}\n{Output()}");
+    }
+
     /// <summary>Waits until every running node agrees on one leader; returns it.</summary>
     public async Task<ulong> WaitForLeaderAsync(TimeSpan timeout, ulong? excluding = null)
     {

@@ -81,11 +81,11 @@ public sealed class MembershipTests
         // Every remaining member sees the same membership.
         foreach (var id in new ulong[] { 2, 3, 4 })
         {
-            var seen = await WaitAsync(async () =>
+            var seen = await cluster.PollAsync(async () =>
             {
                 var m = await new AdminService.AdminServiceClient(cluster.Channel(id)).GetMembershipAsync(new GetMembershipRequest(), Bearer());
                 return m.Voters.SequenceEqual([2UL, 3UL, 4UL]) ? m : null;
-            }, $"node {id} applying the removal", cluster);
+            }, $"node {id} applying the removal", Deadline);
             Assert.Empty(seen.Learners);
         }
 
@@ -93,7 +93,7 @@ public sealed class MembershipTests
         cluster.Kill(1);
         cluster.Kill(2);
         var progressFrom = Volatile.Read(ref committed);
-        await WaitAsync(() => Task.FromResult(Volatile.Read(ref committed) >= progressFrom + 5 ? (object?)progressFrom : null), "five more commits with voters 3 and 4 only", cluster);
+        await cluster.PollAsync(() => Task.FromResult(Volatile.Read(ref committed) >= progressFrom + 5 ? (object?)progressFrom : null), "five more commits with voters 3 and 4 only", Deadline);
         stop.Cancel();
         await client;
 
@@ -101,20 +101,5 @@ public sealed class MembershipTests
         Assert.Contains(leaderNow, new ulong[] { 3, 4 });
         var account = await cluster.Status(3).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexStringLower(bob.PublicKey), Consistency = ReadConsistency.Linearizable });
         Assert.Equal(committed, account.Balance);
-    }
-
-    private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, string what, LocalCluster cluster)
-        where T : class
-    {
-        var until = DateTime.UtcNow + Deadline;
-        while (DateTime.UtcNow < until)
-        {
-            if (await probe() is { } value)
-            {
-                return value;
-            }
-            await Task.Delay(100); // polling interval against the deadline above, not synchronisation
-        }
-        throw new TimeoutException($"{what}: not within {Deadline}\n{cluster.Output()}");
     }
 }

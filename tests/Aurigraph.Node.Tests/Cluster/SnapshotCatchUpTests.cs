@@ -63,12 +63,12 @@ public sealed class SnapshotCatchUpTests
 
         // The new business node starts empty; the entries it needs are gone, so only a snapshot can bring it up.
         cluster.Start(4, settings);
-        var caughtUp = await WaitAsync(async () =>
+        var caughtUp = await cluster.PollAsync(async () =>
         {
             var four = await cluster.TryStatusAsync(4);
             var leader = await cluster.TryStatusAsync(await cluster.WaitForLeaderAsync(Deadline));
             return four is not null && leader is not null && four.SnapshotIndex > 0 && four.Height >= leader.Height - 1 ? four : null;
-        }, "node 4 installing a snapshot and reaching the leader's height", cluster);
+        }, "node 4 installing a snapshot and reaching the leader's height", Deadline);
         Assert.True(caughtUp.LogFirstIndex > 1, $"node 4's log starts at {caughtUp.LogFirstIndex}");
         Assert.Contains("installed snapshot", cluster.Output(), StringComparison.Ordinal);
 
@@ -121,7 +121,7 @@ public sealed class SnapshotCatchUpTests
             }
             Assert.True(DateTime.UtcNow < until, $"no compaction within {Deadline}\n{cluster.Output()}");
         }
-        var four = await WaitAsync(() => cluster.TryStatusAsync(4), "node 4 answering", cluster);
+        var four = await cluster.PollAsync(() => cluster.TryStatusAsync(4), "node 4 answering", Deadline);
         Assert.Equal(0UL, four.Height); // not a member yet: it received nothing
 
         // The operator adds it as a learner; the entries it needs are compacted, so it gets the state by snapshot.
@@ -129,16 +129,16 @@ public sealed class SnapshotCatchUpTests
         var admin = new AdminService.AdminServiceClient(cluster.Channel(leader));
         var added = await admin.ChangeMembershipAsync(new ChangeMembershipRequest { Change = MembershipChangeType.AddLearner, NodeId = 4 }, Bearer(), DateTime.UtcNow.AddSeconds(20));
         Assert.Equal([4UL], added.Learners);
-        var caughtUp = await WaitAsync(async () =>
+        var caughtUp = await cluster.PollAsync(async () =>
         {
             var s = await cluster.TryStatusAsync(4);
             var l = await cluster.TryStatusAsync(leader);
             return s is not null && l is not null && s.SnapshotIndex > 0 && s.Height >= l.Height - 1 ? s : null;
-        }, "node 4 catching up by snapshot", cluster);
+        }, "node 4 catching up by snapshot", Deadline);
         Assert.True(caughtUp.LogFirstIndex > 1);
 
         // Caught up, it is promoted; a transaction through it commits and all four hold the same state.
-        var promoted = await WaitAsync(async () =>
+        var promoted = await cluster.PollAsync(async () =>
         {
             try
             {
@@ -148,26 +148,11 @@ public sealed class SnapshotCatchUpTests
             {
                 return null; // not caught up in the leader's eyes yet, or the addition still committing
             }
-        }, "promoting node 4", cluster);
+        }, "promoting node 4", Deadline);
         Assert.Equal([1UL, 2UL, 3UL, 4UL], promoted.Voters);
         await SubmitRoundAsync(through: 4);
         var settled = await cluster.WaitForCarbonRecordsAsync(Deadline, allowMissing: true);
         Assert.Single(settled.Select(s => s.Height).Distinct());
         Assert.Single(settled.Select(s => s.StateRoot).Distinct());
-    }
-
-    private static async Task<T> WaitAsync<T>(Func<Task<T?>> probe, string what, LocalCluster cluster)
-        where T : class
-    {
-        var until = DateTime.UtcNow + Deadline;
-        while (DateTime.UtcNow < until)
-        {
-            if (await probe() is { } value)
-            {
-                return value;
-            }
-            await Task.Delay(100); // polling interval against the deadline above, not synchronisation
-        }
-        throw new TimeoutException($"{what}: not within {Deadline}\n{cluster.Output()}");
     }
 }
