@@ -27,6 +27,7 @@ internal sealed class NodeApi(NodeRuntime node) : NodeService.NodeServiceBase
             ChainId = options.ChainId,
             LogFirstIndex = s.LogFirstIndex,
             SnapshotIndex = s.SnapshotIndex,
+            IntegrityAlarm = s.IntegrityAlarm ?? "",
         };
         foreach (var (id, match, active) in s.Peers)
         {

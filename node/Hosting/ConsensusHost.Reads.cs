@@ -33,7 +33,22 @@ internal sealed partial class ConsensusHost
     /// <summary>Application channel: the leader's answer (u64 request id, u64 read index; index 0 = refused).</summary>
     public const byte ReadIndexResponseChannel = 5;
 
+    // Read-index request ids: the high 24 bits are an incarnation of this data folder (NodeDatabase.NextIncarnation,
+    // a new one at each start and whenever the 40-bit counter below runs out), so an answer still on its way to an
+    // earlier run of this node can never match a request of this one.
+    private const int ReadIdCounterBits = 40;
     private ulong _nextReadId;
+
+    private void InitReadIds() => _nextReadId = _database.NextIncarnation() << ReadIdCounterBits;
+
+    private ulong NextReadId()
+    {
+        if ((++_nextReadId & ((1UL << ReadIdCounterBits) - 1)) == 0)
+        {
+            _nextReadId = (_database.NextIncarnation() << ReadIdCounterBits) | 1;
+        }
+        return _nextReadId;
+    }
 
     // Reads waiting for a read index, by the core's request id: either local (a waiter here) or a peer's request.
     private readonly Dictionary<ulong, PendingRead> _awaitingIndex = [];
@@ -119,7 +134,7 @@ internal sealed partial class ConsensusHost
             read.Serve();
             return;
         }
-        var id = ++_nextReadId;
+        var id = NextReadId();
         var lease = consistency == ReadConsistency.Lease;
         if (_raft.Role == Consensus.NodeRole.Leader)
         {
@@ -153,7 +168,7 @@ internal sealed partial class ConsensusHost
             return;
         }
         var remoteId = BinaryPrimitives.ReadUInt64LittleEndian(payload);
-        var id = ++_nextReadId;
+        var id = NextReadId();
         if (_raft.Role != Consensus.NodeRole.Leader || !_raft.ReadIndex(id, lease: payload[8] == 1).Accepted)
         {
             AnswerReadIndex(from, remoteId, 0);

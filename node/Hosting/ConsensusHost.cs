@@ -30,6 +30,9 @@ internal sealed record NodeSnapshot(
 
     /// <summary>Raft index of the latest state snapshot the node holds (0 = none).</summary>
     public ulong SnapshotIndex { get; init; }
+
+    /// <summary>The latest paranoid-check failure since start, or null.</summary>
+    public string? IntegrityAlarm { get; init; }
 }
 
 /// <summary>
@@ -40,12 +43,6 @@ internal sealed record NodeSnapshot(
 /// </summary>
 internal sealed partial class ConsensusHost : IAsyncDisposable
 {
-    /// <summary>Application channel: a follower forwards admitted transactions to the leader (block payload layout).</summary>
-    public const byte ForwardChannel = 1;
-
-    /// <summary>Application channel: the leader tells a forwarder which forwarded transactions it refused, and why.</summary>
-    public const byte RejectionChannel = 2;
-
     private const int MaxBlocksInFlight = 4;
 
     private readonly NodeOptions _options;
@@ -69,19 +66,13 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     private readonly Dictionary<ulong, long> _proposedAt = [];
     // Every input to the loop — peer frames, ticks, submissions — arrives through this one channel.
     private readonly Channel<HostInput> _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly List<VerifiedTransaction> _forwardBuffer = [];
-
-    // Transactions this node forwarded and still has a client waiting for: re-forwarded every election timeout
-    // until they commit or are refused, so a leader that died, or a frame lost on the way, cannot strand them.
-    private readonly Dictionary<TransactionId, VerifiedTransaction> _forwarded = [];
-
-    // On the leader: transactions in blocks it proposed that are not applied yet, so a re-forwarded copy is not
-    // proposed twice.
-    private readonly HashSet<TransactionId> _proposed = [];
     private long _ticks;
 
-    // The tick at which the forward buffer last was empty: how long its transactions have waited for a leader.
-    private long _forwardBufferSince;
+    // The latest paranoid-check failure (null: none since start), published in the snapshot.
+    private string? _integrityAlarm;
+
+    // Whether the leader checks forwarded transactions' signatures again (see ParseForwarded).
+    private readonly bool _verifyForwarded;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
     private Task? _ticker;
@@ -105,6 +96,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     {
         _carbon = carbon;
         _metrics = metrics;
+        _verifyForwarded = options.VerifiesForwardedSignatures;
         _options = options;
         _database = database;
         _log = log;
@@ -129,6 +121,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             Applied = log.ReadAppliedIndex(),
         });
         InitSnapshots();
+        InitReadIds();
         // Carbon readings are expected from the members in effect (the log's, after changes), not the whole address book.
         _carbon.OnMembership(_raft.Voters, [.. _raft.Voters, .. _raft.Learners]);
         _snapshot = Publish();
@@ -247,6 +240,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 HandlePeerInput(input.Peer);
             }
         }
+        AdmitCaughtUp();
         FlushForwards();
         CutBlocks();
         CutCarbonBlock();
@@ -265,10 +259,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         switch (input.Channel)
         {
             case RejectionChannel:
-                foreach (var (id, reason) in DecodeRejections(input.Payload.Span))
-                {
-                    _tracker.Reject(id, reason);
-                }
+                OnForwardRejections(input.From, input.Payload.Span);
                 break;
             case CarbonPipeline.ReadingsChannel:
                 _carbon.OnReadings(input.From, input.Payload);
@@ -283,133 +274,6 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 HostLog.UnknownChannel(_logger, input.Channel, input.From);
                 break;
         }
-    }
-
-    private void Admit(VerifiedTransaction tx, ulong forwardedBy, List<(TransactionId, string)>? rejections)
-    {
-        if (_raft.Role == Consensus.NodeRole.Leader)
-        {
-            if (_proposed.Contains(tx.Id) || _store.FindTransaction(tx.Id) is not null)
-            {
-                return; // already in a block: its submitters learn the outcome when that block is applied
-            }
-            var reason = _mempool.TryAdd(tx, _ledger.Account(tx.Body.Sender.Span).Nonce);
-            if (reason is not null)
-            {
-                if (forwardedBy == 0)
-                {
-                    _tracker.Reject(tx.Id, reason);
-                }
-                else
-                {
-                    rejections!.Add((tx.Id, reason));
-                }
-            }
-            return;
-        }
-        if (forwardedBy != 0)
-        {
-            rejections!.Add((tx.Id, "not the leader any more; resubmit"));
-            return;
-        }
-        _forwardBuffer.Add(tx);
-    }
-
-    /// <summary>Parses a forwarded batch (format and nonce fields; the forwarder verified the signatures).</summary>
-    private ForwardedBatch? ParseForwarded(ulong from, ReadOnlyMemory<byte> payload)
-    {
-        List<(ReadOnlyMemory<byte> Body, ReadOnlyMemory<byte> Signature)> items;
-        try
-        {
-            items = BlockPayload.Decode(payload);
-        }
-        catch (FormatException ex)
-        {
-            HostLog.MalformedForward(_logger, from, ex.Message);
-            return null;
-        }
-        var batch = new ForwardedBatch(from, new List<VerifiedTransaction>(items.Count), []);
-        foreach (var (body, signature) in items)
-        {
-            // The forwarder verified the signature (crash-fault model); format and nonce are checked again here.
-            var (tx, rejection) = _verifier.Verify(body, signature, checkSignature: false);
-            if (tx is not null)
-            {
-                batch.Transactions.Add(tx);
-            }
-            else if (rejection!.Id is { } id)
-            {
-                batch.Rejections.Add((id, rejection.Reason));
-            }
-        }
-        return batch;
-    }
-
-    private void AdmitForwarded(ForwardedBatch batch)
-    {
-        foreach (var tx in batch.Transactions)
-        {
-            Admit(tx, batch.From, batch.Rejections);
-        }
-        if (batch.Rejections.Count > 0)
-        {
-            _transport.SendApplication(batch.From, RejectionChannel, EncodeRejections(batch.Rejections));
-        }
-    }
-
-    private void FlushForwards()
-    {
-        if (_forwardBuffer.Count == 0)
-        {
-            _forwardBufferSince = _ticks;
-            return;
-        }
-        var leader = _raft.Leader;
-        if (leader == 0 && _ticks - _forwardBufferSince < _options.ElectionTicks * 2)
-        {
-            return; // an election is under way: hold the transactions for the leader it produces
-        }
-        if (leader == 0 || leader == _options.NodeId)
-        {
-            if (leader == _options.NodeId)
-            {
-                foreach (var tx in _forwardBuffer)
-                {
-                    Admit(tx, 0, null);
-                }
-            }
-            else
-            {
-                foreach (var tx in _forwardBuffer)
-                {
-                    _tracker.Reject(tx.Id, "no leader is known right now; retry shortly");
-                }
-            }
-            _forwardBuffer.Clear();
-            return;
-        }
-        _transport.SendApplication(leader, ForwardChannel, BlockPayload.Encode(_forwardBuffer));
-        foreach (var tx in _forwardBuffer)
-        {
-            _forwarded[tx.Id] = tx;
-        }
-        _forwardBuffer.Clear();
-    }
-
-    private void RetryForwards()
-    {
-        if (_forwarded.Count == 0)
-        {
-            return;
-        }
-        foreach (var (id, tx) in _forwarded)
-        {
-            if (_tracker.IsPending(id))
-            {
-                _forwardBuffer.Add(tx);
-            }
-        }
-        _forwarded.Clear();
     }
 
     /// <summary>
@@ -433,10 +297,10 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             var result = _raft.Propose(BlockPayload.Encode(batch, _carbon.TakeSection()));
             if (!result.Accepted)
             {
-                foreach (var tx in batch)
-                {
-                    _tracker.Reject(tx.Id, $"block refused by consensus ({result.Refusal}); resubmit");
-                }
+                // Not now (back-pressure, a transfer under way): the transactions wait at the head of the pool. None
+                // is refused — a refusal must mean it can never commit. Lost leadership hands the pool on.
+                _mempool.Requeue(batch);
+                HostLog.ProposalDeferred(_logger, batch.Count, result.Refusal);
                 return;
             }
             _lastProposedIndex = result.Index;
@@ -444,6 +308,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             foreach (var tx in batch)
             {
                 _proposed.Add(tx.Id);
+                Departed(tx, _options.NodeId);
             }
         }
     }
@@ -540,21 +405,12 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         HostLog.RoleChanged(_logger, _options.NodeId, from, to, _raft.Term, _raft.Leader);
         if (from == Consensus.NodeRole.Leader)
         {
-            _proposed.Clear();
-            _proposedAt.Clear();
-            // Transactions still waiting for a block go to the next leader, as a follower forwards its own; those
-            // forwarded here by others are re-forwarded by their nodes.
-            foreach (var tx in _mempool.Clear())
-            {
-                if (_tracker.IsPending(tx.Id))
-                {
-                    _forwardBuffer.Add(tx);
-                }
-            }
+            OnLeadershipLost();
         }
         if (to == Consensus.NodeRole.Leader)
         {
             _lastProposedIndex = _raft.LastIndex;
+            _termStartIndex = _raft.LastIndex; // the term's no-op: admission waits until it is applied
         }
     }
 
@@ -596,6 +452,10 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             {
                 _tracker.Complete(result.TransactionIds[i], static c => Committed(c.result, c.i), (result, i));
                 _proposed.Remove(result.TransactionIds[i]);
+                if (_departed.Count > 0)
+                {
+                    _departed.Remove(result.TransactionIds[i]);
+                }
             }
             _mempool.OnApplied(key => _ledger.Account(key).Nonce, result.Senders);
             _metrics.TransactionsCommitted.Add(result.TransactionIds.Length);
@@ -607,9 +467,10 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Paranoid mode: every signature of a committed block is checked again (in parallel) before it is applied. A
-    /// failure means the block should never have been proposed; applying it would make this node's state differ from
-    /// what its operator trusts, so the node stops instead.
+    /// Paranoid mode: every signature of a committed block is checked again (in parallel) before it is applied. The
+    /// leader proposes only what it verified, so a failure means a leader that is not paranoid proposed it. The block
+    /// is committed: every node applies it, this one too, so the cluster stays one state and this node does not stop
+    /// again at every restart; the failure is raised as an integrity alarm for the operator.
     /// </summary>
     private void VerifyCommittedSignatures(ulong index, ReadOnlyMemory<byte> payload)
     {
@@ -624,7 +485,10 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         {
             if (failures[i] is { } reason)
             {
-                throw new BlockIntegrityException($"paranoid check: transaction {i} of the block at log index {index} fails verification ({reason})");
+                var alarm = $"paranoid check: transaction {i} ({TransactionId.Of(transactions[i].Body.Span)}) of the committed block at log index {index} fails verification ({reason}); applied as committed, proposed by a leader that is not paranoid";
+                _integrityAlarm = alarm;
+                _metrics.ParanoidFailures.Add(1);
+                HostLog.IntegrityAlarm(_logger, _options.NodeId, alarm);
             }
         }
     }
@@ -649,49 +513,8 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         {
             LogFirstIndex = _log.FirstIndex,
             SnapshotIndex = _latestSnapshot?.Info.Header.Index ?? 0,
+            IntegrityAlarm = _integrityAlarm,
         };
-    }
-
-    private static byte[] EncodeRejections(List<(TransactionId Id, string Reason)> rejections)
-    {
-        using var stream = new MemoryStream();
-        Span<byte> header = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(header, rejections.Count);
-        stream.Write(header);
-        foreach (var (id, reason) in rejections)
-        {
-            stream.Write(id.ToBytes());
-            var text = Encoding.UTF8.GetBytes(reason);
-            BinaryPrimitives.WriteInt32LittleEndian(header, text.Length);
-            stream.Write(header);
-            stream.Write(text);
-        }
-        return stream.ToArray();
-    }
-
-    private static List<(TransactionId Id, string Reason)> DecodeRejections(ReadOnlySpan<byte> bytes)
-    {
-        var result = new List<(TransactionId, string)>();
-        if (bytes.Length < 4)
-        {
-            return result;
-        }
-        var count = BinaryPrimitives.ReadInt32LittleEndian(bytes);
-        var at = 4;
-        for (var i = 0; i < count && at + TransactionId.Size + 4 <= bytes.Length; i++)
-        {
-            var id = TransactionId.FromBytes(bytes.Slice(at, TransactionId.Size));
-            at += TransactionId.Size;
-            var len = BinaryPrimitives.ReadInt32LittleEndian(bytes[at..]);
-            at += 4;
-            if (len < 0 || at + len > bytes.Length)
-            {
-                break;
-            }
-            result.Add((id, Encoding.UTF8.GetString(bytes.Slice(at, len))));
-            at += len;
-        }
-        return result;
     }
 
     public async ValueTask DisposeAsync()
@@ -720,5 +543,3 @@ internal readonly record struct HostInput(PeerInput Peer, VerifiedTransaction[]?
     public Action? Command { get; init; }
 }
 
-/// <summary>Transactions a follower forwarded, parsed; <see cref="Rejections"/> collects what the leader refuses.</summary>
-internal sealed record ForwardedBatch(ulong From, List<VerifiedTransaction> Transactions, List<(TransactionId Id, string Reason)> Rejections);

@@ -54,4 +54,13 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 116, Level = LogLevel.Information, Message = "node {NodeId}: proposed membership change {Change} of node {Target} at index {Index}")]
     public static partial void MembershipProposed(ILogger logger, ulong nodeId, Aurigraph.Consensus.MembershipChangeType change, ulong target, ulong index);
+
+    [LoggerMessage(EventId = 130, Level = LogLevel.Warning, Message = "refused {Count} forwarded transactions from node {Peer}, first: {Reason}")]
+    public static partial void ForwardRefused(ILogger logger, ulong peer, int count, string reason);
+
+    [LoggerMessage(EventId = 131, Level = LogLevel.Information, Message = "block of {Count} transactions not proposed now ({Refusal}); they wait at the head of the mempool")]
+    public static partial void ProposalDeferred(ILogger logger, int count, Aurigraph.Consensus.RefusalReason refusal);
+
+    [LoggerMessage(EventId = 132, Level = LogLevel.Critical, Message = "node {NodeId}: INTEGRITY ALARM: {Reason}")]
+    public static partial void IntegrityAlarm(ILogger logger, ulong nodeId, string reason);
 }

@@ -90,11 +90,28 @@ public sealed class NodeOptions
     public SignatureMode SignatureMode { get; set; } = SignatureMode.Ed25519;
 
     /// <summary>
-    /// Followers (and the leader, for transactions another node admitted) verify the signatures of every committed
-    /// block again before applying it, and stop rather than apply a block with a bad one. Off by default: in the
-    /// crash-fault model the admitting node's check is enough and followers check only the transactions root.
+    /// The leader proposes only transactions whose signatures it verified itself (it checks forwarded ones again, and
+    /// its own admission checks signatures even in signature mode none), so a committed block is never a poison pill;
+    /// and every node verifies the signatures of each committed block again before applying it. A committed block that
+    /// fails there (proposed by a leader that is not paranoid) is applied like on every other node — stopping would
+    /// stop again at every restart, on every paranoid node — and raised as an integrity alarm: an error in the log,
+    /// <c>aurigraph_paranoid_failures_total</c> on /metrics and <c>integrityAlarm</c> in the status. Off by default: in
+    /// the crash-fault model the admitting node's check is enough.
     /// </summary>
     public bool Paranoid { get; set; }
+
+    /// <summary>
+    /// Whether the leader verifies forwarded transactions' signatures again: in paranoid mode, and whenever the peer
+    /// transport is plaintext (a forwarder is then not proven to be a member). With mTLS a forwarder is an
+    /// authenticated member and its check is trusted (crash-fault model).
+    /// </summary>
+    public bool VerifiesForwardedSignatures => Paranoid || PeerTransportIsPlaintext;
+
+    /// <summary>Whether peers talk without mutual TLS (the insecure switch).</summary>
+    public bool PeerTransportIsPlaintext => true;
+
+    /// <summary>Whether admission checks signatures: in signature mode ed25519, and always in paranoid mode.</summary>
+    public bool AdmissionChecksSignatures => SignatureMode == SignatureMode.Ed25519 || Paranoid;
 
     /// <summary>
     /// Bearer token the admin API requires (header <c>authorization: Bearer &lt;token&gt;</c>). Empty: the admin API

@@ -51,7 +51,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         Admission = new AdmissionShards(
             _options.ValidationShards > 0 ? _options.ValidationShards : Math.Min(Environment.ProcessorCount, AdmissionShards.MaxShards),
             Verifier,
-            _options.SignatureMode == SignatureMode.Ed25519,
+            _options.AdmissionChecksSignatures,
             _options.RecentTransactionWindow,
             Tracker.IsPending);
         Feed = new BlockFeed();
@@ -193,6 +193,12 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         }
         catch (TimeoutException)
         {
+            AbandonUnanswered(verdicts, batch);
+        }
+        catch (OperationCanceledException)
+        {
+            AbandonUnanswered(verdicts, batch);
+            throw;
         }
         var latency = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var response = new SubmitTransactionsResponse();
@@ -200,7 +206,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         var refusedFull = 0;
         for (var i = 0; i < verdicts.Length; i++)
         {
-            var result = Volatile.Read(ref batch.Results[i]) ?? new TransactionResult { TxId = verdicts[i].Transaction!.Id.ToString(), State = TransactionState.Pending };
+            var result = Volatile.Read(ref batch.Results[i]) ?? new TransactionResult { TxId = (verdicts[i].Transaction?.Id ?? verdicts[i].Rejection!.Id!.Value).ToString(), State = TransactionState.Pending };
             committed += result.State == TransactionState.Committed ? 1 : 0;
             refusedFull += result.State == TransactionState.Rejected && result.RejectReason == Mempool.FullReason ? 1 : 0;
             response.Results.Add(result);
@@ -220,6 +226,19 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         return response;
     }
 
+    /// <summary>This call stops waiting: its unanswered transactions are forgotten here unless another call waits for them.</summary>
+    private void AbandonUnanswered(Admission[] verdicts, BatchWait batch)
+    {
+        for (var i = 0; i < verdicts.Length; i++)
+        {
+            // A forged copy that joined the original's wait has no transaction of its own, only the id it joined.
+            if (Volatile.Read(ref batch.Results[i]) is null && (verdicts[i].Transaction?.Id ?? verdicts[i].Rejection?.Id) is { } id)
+            {
+                Tracker.Abandon(id, batch, i);
+            }
+        }
+    }
+
     /// <summary>
     /// Admission of one shard's part of a call, on that shard (so a sender's transactions reach the loop in order):
     /// refusals answer at once; a transaction already committed answers with its commit; one already waited for
@@ -233,6 +252,20 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             var verdict = verdicts[i];
             if (verdict.Outcome == AdmissionOutcome.Rejected)
             {
+                // A forged copy of a transaction this node knows is answered as that transaction (its id names the
+                // body); otherwise the refusal is this submission's alone and is not recorded against the id.
+                if (verdict.Forged && verdict.Rejection!.Id is { } forgedId)
+                {
+                    if (Store.FindTransaction(forgedId) is { } known)
+                    {
+                        batch.Skip(i, Committed(forgedId, known));
+                        continue;
+                    }
+                    if (Tracker.Join(forgedId, batch, i))
+                    {
+                        continue;
+                    }
+                }
                 batch.Skip(i, new TransactionResult
                 {
                     TxId = verdict.Rejection!.Id?.ToString() ?? "",
@@ -241,6 +274,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
                 });
                 continue;
             }
+            // Verified here (or, a duplicate, carrying the bytes verified here before).
             var tx = verdict.Transaction!;
             // Fresh: not admitted here recently, so only the transaction index (bloom-filtered) can know it.
             // Duplicate: admitted here recently — pending (join it), committed, or refused (admit it again).

@@ -56,6 +56,7 @@ public sealed class NodeDatabase : IDisposable
     // Families added after the current format was first written: a node folder without them is completed at open, not refused.
     private static readonly string[] AddedFamilies = [CarbonFamily];
     private static readonly byte[] IdentityKey = "node/identity"u8.ToArray();
+    private static readonly byte[] IncarnationKey = "node/incarnation"u8.ToArray();
     private static readonly byte[] IdentityMagic = "AGDB"u8.ToArray();
 
     private NodeDatabase(RocksDb db, string path)
@@ -197,6 +198,20 @@ public sealed class NodeDatabase : IDisposable
         }
         options.SetBlockBasedTableFactory(table);
         return options;
+    }
+
+    /// <summary>
+    /// Counts this start: returns a number no earlier start of this data folder returned (1, 2, ...), written durably
+    /// before it is returned. Ids a node hands out to its peers are made unique across restarts with it.
+    /// </summary>
+    public ulong NextIncarnation()
+    {
+        var raw = Db.Get(IncarnationKey, Meta);
+        var next = (raw is { Length: 8 } ? System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(raw) : 0) + 1;
+        var bytes = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes, next);
+        Db.Put(IncarnationKey, bytes, Meta, SyncWrite);
+        return next;
     }
 
     private void CheckIdentity(string chainId, ulong nodeId, bool created)

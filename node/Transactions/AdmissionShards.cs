@@ -18,12 +18,19 @@ public enum AdmissionOutcome
 }
 
 /// <summary>The verdict on one transaction of a batch.</summary>
-public readonly record struct Admission(AdmissionOutcome Outcome, VerifiedTransaction? Transaction, TransactionRejection? Rejection);
+public readonly record struct Admission(AdmissionOutcome Outcome, VerifiedTransaction? Transaction, TransactionRejection? Rejection)
+{
+    /// <summary>
+    /// Refused because its signature does not verify. The answer belongs to this submission alone: the same body with
+    /// a valid signature may be waiting, or commit later, so nothing is recorded against the transaction id.
+    /// </summary>
+    public bool Forged { get; init; }
+}
 
 /// <summary>
 /// Validation at the node that receives a batch, on S shards keyed by a hash of the sender. Each shard is one
 /// worker that owns its senders' state, so there are no locks: it checks, in arrival order, that the transaction
-/// was not admitted here recently (a window of recent transaction ids), that its nonce does not collide with a
+/// was not admitted here recently with the same signature bytes (a window of recent verified transactions), that its nonce does not collide with a
 /// different transaction of the same sender still waiting here, and its Ed25519 signature. A batch is split by
 /// shard, the shards work on their parts in parallel, and the batch completes when the last part does — one
 /// completion per batch, not per transaction. A sender always lands on the same shard, and each shard hands its
@@ -149,12 +156,11 @@ public sealed class AdmissionShards : IAsyncDisposable
 
     private readonly record struct Part(Batch Batch, List<int> Indexes);
 
-    /// <summary>One shard: its queue of batch parts, its window of recent ids and its senders' last pending nonce.</summary>
+    /// <summary>One shard: its queue of batch parts, its window of recent verified transactions and its senders' last pending nonce.</summary>
     private sealed class Shard(int window, bool checkSignatures, Func<TransactionId, bool> isPending)
     {
         private readonly Channel<Part> _queue = Channel.CreateUnbounded<Part>(new UnboundedChannelOptions { SingleReader = true });
-        private readonly HashSet<TransactionId> _recent = new(window);
-        private readonly Queue<TransactionId> _recentOrder = new(window);
+        private readonly RecentTransactions _recent = new(window);
         private readonly Dictionary<ByteKey32, (ulong Nonce, TransactionId Id)> _lastBySender = [];
 
         public void Post(Part part) => _queue.Writer.TryWrite(part);
@@ -185,26 +191,25 @@ public sealed class AdmissionShards : IAsyncDisposable
 
         private Admission Check(VerifiedTransaction tx)
         {
-            if (_recent.Contains(tx.Id))
+            // Admitted here recently: the same transaction. A copy of the body with other signature bytes is answered as
+            // the original and carries the original's verified bytes from here on; its own bytes go no further.
+            // Without signature checks (trusted ingress) nothing was verified, so other bytes are simply a new submission.
+            if (_recent.TryGet(tx.Id, tx.Signature.Span, out var verified) && (verified is null || checkSignatures))
             {
-                return new Admission(AdmissionOutcome.Duplicate, tx, null);
+                return new Admission(AdmissionOutcome.Duplicate, verified is null ? tx : tx with { Signature = verified }, null);
             }
             var sender = new ByteKey32(tx.Body.Sender.Span);
-            if (_lastBySender.TryGetValue(sender, out var last) && last.Nonce == tx.Body.Nonce && isPending(last.Id))
+            if (_lastBySender.TryGetValue(sender, out var last) && last.Nonce == tx.Body.Nonce && last.Id != tx.Id && isPending(last.Id))
             {
                 return new Admission(AdmissionOutcome.Rejected, null, new TransactionRejection(tx.Id,
                     $"nonce {tx.Body.Nonce} is taken by transaction {last.Id} of the same sender, still waiting for its outcome"));
             }
             if (checkSignatures && TransactionVerifier.SignatureRejection(tx) is { } bad)
             {
-                return new Admission(AdmissionOutcome.Rejected, null, new TransactionRejection(tx.Id, bad));
+                // Nothing about the transaction is remembered: the answer is this submission's alone.
+                return new Admission(AdmissionOutcome.Rejected, null, new TransactionRejection(tx.Id, bad)) { Forged = true };
             }
-            if (_recentOrder.Count >= window && _recentOrder.TryDequeue(out var oldest))
-            {
-                _recent.Remove(oldest);
-            }
-            _recent.Add(tx.Id);
-            _recentOrder.Enqueue(tx.Id);
+            _recent.Add(tx.Id, tx.Signature.Span);
             if (last.Id == default || tx.Body.Nonce >= last.Nonce || !isPending(last.Id))
             {
                 if (_lastBySender.Count >= window && !_lastBySender.ContainsKey(sender))

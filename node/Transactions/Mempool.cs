@@ -93,6 +93,62 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
         return batch;
     }
 
+    /// <summary>
+    /// Puts a batch that <see cref="Take"/> returned and that could not be proposed back at the head of the pool, each
+    /// sender's transactions before its later ones and in their order, its senders served first. The nonce sequence
+    /// is unchanged: these transactions still hold the nonces they were admitted with. May exceed the capacity by
+    /// at most the batch (it was in the pool a moment ago).
+    /// </summary>
+    public void Requeue(List<VerifiedTransaction> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        var heads = new Dictionary<string, Queue<VerifiedTransaction>>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var tx in batch)
+        {
+            var sender = Convert.ToHexString(tx.Body.Sender.Span);
+            if (!heads.TryGetValue(sender, out var head))
+            {
+                head = new Queue<VerifiedTransaction>();
+                heads[sender] = head;
+                order.Add(sender);
+            }
+            head.Enqueue(tx);
+            _ids.Add(tx.Id);
+            Count++;
+            Bytes += tx.Size;
+        }
+        var ready = new List<string>(order);
+        foreach (var sender in _ready)
+        {
+            if (!heads.ContainsKey(sender))
+            {
+                ready.Add(sender);
+            }
+        }
+        foreach (var sender in order)
+        {
+            var head = heads[sender];
+            if (_bySender.TryGetValue(sender, out var rest))
+            {
+                foreach (var tx in rest)
+                {
+                    head.Enqueue(tx);
+                }
+            }
+            _bySender[sender] = head;
+        }
+        _ready.Clear();
+        foreach (var sender in ready)
+        {
+            _ready.Enqueue(sender);
+        }
+    }
+
     /// <summary>Empties the pool (leadership lost): returns what was waiting so its submitters can be told.</summary>
     public List<VerifiedTransaction> Clear()
     {

@@ -97,6 +97,51 @@ internal sealed class SubmissionTracker
 
     public bool IsPending(TransactionId id) => _waiters.ContainsKey(id);
 
+    /// <summary>
+    /// Registers the slot as waiting for <paramref name="id"/> only if another call already waits for it; returns
+    /// whether it did. Never makes a transaction pending that was not.
+    /// </summary>
+    public bool Join(TransactionId id, BatchWait batch, int index)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (!_waiters.TryGetValue(id, out var waiters))
+        {
+            return false;
+        }
+        lock (waiters)
+        {
+            if (waiters.Closed)
+            {
+                return false;
+            }
+            waiters.Add(batch, index);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The call that registered slot <paramref name="index"/> of <paramref name="batch"/> stopped waiting (its commit
+    /// timeout passed): the slot is forgotten, and once nobody waits for <paramref name="id"/> the transaction is no
+    /// longer pending here — this node stops re-forwarding it, and keeps no state for it. Bounds the tracker by the
+    /// calls in progress.
+    /// </summary>
+    public void Abandon(TransactionId id, BatchWait batch, int index)
+    {
+        if (!_waiters.TryGetValue(id, out var waiters))
+        {
+            return;
+        }
+        lock (waiters)
+        {
+            if (waiters.Closed || !waiters.Remove(batch, index) || !waiters.IsEmpty)
+            {
+                return;
+            }
+            waiters.Closed = true; // a concurrent Wait registers afresh once the entry is gone
+        }
+        _waiters.TryRemove(new KeyValuePair<TransactionId, Waiters>(id, waiters));
+    }
+
     public void Complete(TransactionId id, TransactionResult result)
     {
         if (_waiters.TryRemove(id, out var waiters))
@@ -145,7 +190,25 @@ internal sealed class SubmissionTracker
         private int _firstIndex;
         private List<(BatchWait Batch, int Index)>? _more;
 
-        public bool Closed { get; private set; }
+        public bool Closed { get; set; }
+
+        public bool IsEmpty => _first is null && (_more is null || _more.Count == 0);
+
+        /// <summary>Removes one registered slot; false if it was not registered.</summary>
+        public bool Remove(BatchWait batch, int index)
+        {
+            if (_first == batch && _firstIndex == index)
+            {
+                _first = null;
+                if (_more is { Count: > 0 })
+                {
+                    (_first, _firstIndex) = _more[^1];
+                    _more.RemoveAt(_more.Count - 1);
+                }
+                return true;
+            }
+            return _more is not null && _more.Remove((batch, index));
+        }
 
         public void Add(BatchWait batch, int index)
         {

@@ -138,6 +138,44 @@ public sealed class AdmissionShardsTests : IAsyncDisposable
         Assert.Equal(32 * 16, results.SelectMany(r => r).Select(v => v.Transaction!.Id).Distinct().Count());
     }
 
+    [Fact]
+    public async Task A_copy_of_an_admitted_body_with_other_signature_bytes_is_answered_as_the_original_and_carries_its_signature()
+    {
+        await using var shards = new AdmissionShards(1, _verifier, checkSignatures: true, window: 64, _ => false);
+        var original = _signers[3].Transfer(Chain, 1, new byte[32], 5);
+        Assert.Equal(AdmissionOutcome.Fresh, (await shards.ValidateAsync([original]))[0].Outcome);
+
+        var forged = original.Clone();
+        forged.Signature = ByteString.CopyFrom(Enumerable.Range(0, 64).Select(b => (byte)(b * 7 + 1)).ToArray());
+        var copy = (await shards.ValidateAsync([forged]))[0];
+
+        Assert.Equal(AdmissionOutcome.Duplicate, copy.Outcome);
+        Assert.Equal(TransactionId.Of(original.Body.Span), copy.Transaction!.Id);
+        // What goes on towards a block is the verified original, never the forged bytes.
+        Assert.Equal(original.Signature.ToByteArray(), copy.Transaction.Signature.ToArray());
+        Assert.Null(TransactionVerifier.SignatureRejection(copy.Transaction));
+    }
+
+    [Fact]
+    public async Task A_forged_signature_is_refused_and_nothing_about_the_transaction_is_remembered()
+    {
+        await using var shards = new AdmissionShards(1, _verifier, checkSignatures: true, window: 64, _ => true);
+        var genuine = _signers[4].Transfer(Chain, 0, new byte[32], 5);
+        var forged = genuine.Clone();
+        forged.Signature = ByteString.CopyFrom(new byte[64]);
+
+        var refused = (await shards.ValidateAsync([forged]))[0];
+        Assert.Equal(AdmissionOutcome.Rejected, refused.Outcome);
+        Assert.True(refused.Forged);
+        Assert.Equal("bad signature", refused.Rejection!.Reason);
+
+        // The forged copy left no trace: it is no duplicate, does not hold the nonce, and the genuine one is fresh.
+        Assert.Equal(AdmissionOutcome.Rejected, (await shards.ValidateAsync([forged]))[0].Outcome);
+        var verdict = (await shards.ValidateAsync([genuine]))[0];
+        Assert.Equal(AdmissionOutcome.Fresh, verdict.Outcome);
+        Assert.Equal(genuine.Signature.ToByteArray(), verdict.Transaction!.Signature.ToArray());
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(257)]

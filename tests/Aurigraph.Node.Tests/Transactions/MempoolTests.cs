@@ -43,6 +43,31 @@ public sealed class MempoolTests : IDisposable
         Assert.Equal(0, pool.Bytes);
     }
 
+    [Fact]
+    public void A_batch_put_back_is_taken_again_first_and_in_order_with_the_nonce_sequence_unchanged()
+    {
+        var pool = new Mempool(100);
+        var all = new List<VerifiedTransaction> { Tx(_busy, 0), Tx(_busy, 1), Tx(_busy, 2), Tx(_quiet, 0) };
+        foreach (var tx in all)
+        {
+            Assert.Null(pool.TryAdd(tx, 0));
+        }
+        var batch = pool.Take(2); // busy 0, quiet 0
+        all.Add(Tx(_quiet, 1));
+        Assert.Null(pool.TryAdd(all[^1], 0));
+
+        pool.Requeue(batch);
+
+        Assert.Equal(5, pool.Count);
+        Assert.Equal(all.Sum(t => (long)t.Size), pool.Bytes);
+        // The nonces the batch holds stay taken: the next admissible nonces follow what the pool held before.
+        Assert.StartsWith("nonce 1 already used", pool.TryAdd(Tx(_quiet, 1, valueBytes: 9), 0), StringComparison.Ordinal);
+        Assert.Null(pool.TryAdd(Tx(_quiet, 2), 0));
+        Assert.Equal([(_busy, 0UL), (_quiet, 0UL), (_busy, 1UL), (_quiet, 1UL), (_busy, 2UL), (_quiet, 2UL)], pool.Take(10).Select(Who));
+        Assert.Equal(0, pool.Count);
+        Assert.Equal(0, pool.Bytes);
+    }
+
     private (TransactionSigner, ulong) Who(VerifiedTransaction tx) =>
         (tx.Body.Sender.Span.SequenceEqual(_busy.PublicKey) ? _busy : _quiet, tx.Body.Nonce);
 

@@ -46,4 +46,41 @@ public sealed class SubmissionTrackerTests
         Assert.Equal(5UL, first.Results[0]!.Height);
         Assert.Same(first.Results[0], second.Results[1]);
     }
+
+    [Fact]
+    public async Task A_call_that_stops_waiting_leaves_nothing_pending_unless_another_call_still_waits()
+    {
+        var tracker = new SubmissionTracker();
+        var gaveUp = new BatchWait(2);
+        var stays = new BatchWait(1);
+        Assert.True(tracker.Wait(Id(1), gaveUp, 0));
+        Assert.True(tracker.Wait(Id(2), gaveUp, 1));
+        Assert.False(tracker.Wait(Id(2), stays, 0));
+
+        tracker.Abandon(Id(1), gaveUp, 0);
+        tracker.Abandon(Id(2), gaveUp, 1);
+
+        Assert.False(tracker.IsPending(Id(1)));
+        Assert.True(tracker.IsPending(Id(2)));
+        Assert.Equal(1, tracker.Count);
+        // The call still waiting gets the outcome; a new call for the abandoned one admits it afresh.
+        tracker.Complete(Id(2), new TransactionResult { State = TransactionState.Committed, Height = 9 });
+        await stays.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(9UL, stays.Results[0]!.Height);
+        Assert.Null(gaveUp.Results[1]);
+        Assert.True(tracker.Wait(Id(1), new BatchWait(1), 0));
+    }
+
+    [Fact]
+    public void Join_waits_only_for_a_transaction_someone_already_waits_for()
+    {
+        var tracker = new SubmissionTracker();
+        var batch = new BatchWait(2);
+        Assert.False(tracker.Join(Id(3), batch, 0));
+        Assert.False(tracker.IsPending(Id(3)));
+        Assert.True(tracker.Wait(Id(4), new BatchWait(1), 0));
+        Assert.True(tracker.Join(Id(4), batch, 1));
+        tracker.Complete(Id(4), new TransactionResult { State = TransactionState.Committed });
+        Assert.Equal(TransactionState.Committed, batch.Results[1]!.State);
+    }
 }
