@@ -272,11 +272,12 @@ internal sealed partial class ConsensusHost
             return;
         }
         List<TransactionId>? done = null;
+        var again = new List<VerifiedTransaction>(_departed.Count);
         foreach (var (id, departure) in _departed)
         {
             if (_tracker.IsPending(id))
             {
-                _forwardBuffer.Add(departure.Transaction);
+                again.Add(departure.Transaction);
             }
             else
             {
@@ -287,6 +288,10 @@ internal sealed partial class ConsensusHost
         {
             _departed.Remove(id);
         }
+        // Ahead of anything new, and each sender's in nonce order: the leader's mempool takes a sender's nonces only in
+        // sequence, so a later one arriving first would be refused.
+        again.Sort(static (a, b) => a.Body.Nonce.CompareTo(b.Body.Nonce));
+        _forwardBuffer.InsertRange(0, again);
     }
 
     /// <summary>
