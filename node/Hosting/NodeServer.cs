@@ -28,17 +28,19 @@ internal static class NodeServer
         }
         var options = new NodeOptions();
         var carbon = new CarbonOptions();
+        var limits = new NodeLimits();
         try
         {
             builder.Configuration.GetSection(NodeOptions.Section).Bind(options);
             builder.Configuration.GetSection(CarbonOptions.Section).Bind(carbon);
+            builder.Configuration.GetSection(NodeLimits.Section).Bind(limits);
         }
         catch (InvalidOperationException ex)
         {
             await Console.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.BadConfiguration;
         }
-        var errors = options.Validate().Concat(carbon.Validate()).ToList();
+        var errors = options.Validate().Concat(carbon.Validate()).Concat(limits.Validate(options)).ToList();
         if (errors.Count > 0)
         {
             foreach (var error in errors)
@@ -63,7 +65,13 @@ internal static class NodeServer
             kestrel.Listen(ListenAddress(api), api.Port, listen => listen.Protocols = HttpProtocols.Http2);
             kestrel.Listen(ListenAddress(rest), rest.Port, listen => listen.Protocols = HttpProtocols.Http1);
         });
-        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 64 << 20).AddJsonTranscoding();
+        // Request size limits, all from Aurigraph:Api:MaxMessageBytes (NodeLimits): the server-wide body limit fits a
+        // gRPC message and its prefix; RestRequestGuard sets each request's own (REST bodies carry base64).
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.GrpcMaxRequestBodyBytes);
+        builder.Services.AddSingleton(limits);
+        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = limits.GrpcMaxReceiveMessageBytes)
+            // proto3 JSON: 64-bit integers are strings (numbers lose precision above 2^53); input takes both.
+            .AddJsonTranscoding(transcoding => transcoding.JsonSettings.WriteInt64sAsStrings = true);
         builder.Services.AddCarbonModel(builder.Configuration);
         builder.Services.AddSingleton<NodeRuntime>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeRuntime>());
@@ -73,6 +81,10 @@ internal static class NodeServer
             .AddPrometheusExporter());
 
         await using var app = builder.Build();
+        // Errors without a body of their own (no route: 404, wrong method: 405) answer the JSON error shape too.
+        app.UseStatusCodePages(ApiErrors.StatusPageAsync);
+        app.UseRouting();
+        app.UseMiddleware<RestRequestGuard>();
         app.MapGrpcService<TransactionApi>();
         app.MapGrpcService<BlockApi>();
         app.MapGrpcService<NodeApi>();
