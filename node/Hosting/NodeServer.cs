@@ -69,7 +69,11 @@ internal static class NodeServer
         // gRPC message and its prefix; RestRequestGuard sets each request's own (REST bodies carry base64).
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.GrpcMaxRequestBodyBytes);
         builder.Services.AddSingleton(limits);
-        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = limits.GrpcMaxReceiveMessageBytes)
+        builder.Services.AddGrpc(grpc =>
+            {
+                grpc.MaxReceiveMessageSize = limits.GrpcMaxReceiveMessageBytes;
+                grpc.Interceptors.Add<MessageLimitInterceptor>();
+            })
             // proto3 JSON: 64-bit integers are strings (numbers lose precision above 2^53); input takes both.
             .AddJsonTranscoding(transcoding => transcoding.JsonSettings.WriteInt64sAsStrings = true);
         builder.Services.AddCarbonModel(builder.Configuration);
@@ -98,7 +102,8 @@ internal static class NodeServer
         {
             var s = node.Snapshot;
             var ready = s.Leader != 0 && s.AppliedIndex >= s.CommitIndex;
-            return Results.Json(new { ready, leader = s.Leader, commitIndex = s.CommitIndex, appliedIndex = s.AppliedIndex, height = s.Height }, statusCode: ready ? 200 : 503);
+            // 64-bit integers as strings, as in every JSON answer of the REST port (proto3 JSON).
+            return Results.Json(new { ready, leader = U64(s.Leader), commitIndex = U64(s.CommitIndex), appliedIndex = U64(s.AppliedIndex), height = U64(s.Height) }, statusCode: ready ? 200 : 503);
         });
 
         try
@@ -119,6 +124,8 @@ internal static class NodeServer
         "*" or "+" or "0.0.0.0" => IPAddress.Any,
         var host => IPAddress.Parse(host),
     };
+
+    private static string U64(ulong value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     internal static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 }
