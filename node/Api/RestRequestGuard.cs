@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aurigraph.Node.Hosting;
 using Google.Protobuf.Reflection;
+using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Microsoft.AspNetCore.Grpc.JsonTranscoding;
 using Microsoft.AspNetCore.Http.Features;
@@ -15,7 +16,8 @@ namespace Aurigraph.Node.Api;
 /// <summary>
 /// Runs after routing, before gRPC and JSON transcoding see a request. It sets each request's body limit from
 /// <see cref="NodeLimits"/> (gRPC: one message and its prefix; REST: the JSON limit) and refuses an oversized request
-/// with a reason naming the limit (gRPC RESOURCE_EXHAUSTED from the message prefix, before anything is read; REST 413).
+/// with a reason naming the limit (gRPC RESOURCE_EXHAUSTED from the prefix of a unary or server-streaming call's
+/// message, before the message is read; REST 413).
 /// On a transcoded REST request it applies what protobuf's JSON mapping asks of a parser and the transcoder does not
 /// do: bytes fields accept URL-safe base64 and missing padding (rewritten to standard base64 for the transcoder), and
 /// an enum field (query or body) outside its enum is refused with 400 naming the field and the allowed values.
@@ -35,7 +37,10 @@ internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
         if (ApiErrors.IsGrpc(request))
         {
             SetBodyLimit(context, limits.GrpcMaxRequestBodyBytes);
-            if (HttpMethods.IsPost(request.Method) && await FirstMessageLength(context).ConfigureAwait(false) is { } length && length > limits.GrpcMaxReceiveMessageBytes)
+            // Unary and server-streaming calls send their one message at once; a client stream's messages are checked
+            // as they are read (MessageLimitInterceptor), so waiting here can never hold a stream that sends later.
+            if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.Type is MethodType.Unary or MethodType.ServerStreaming
+                && await FirstMessageLength(context).ConfigureAwait(false) is { } length && length > limits.GrpcMaxReceiveMessageBytes)
             {
                 ApiErrors.Grpc(context, StatusCode.ResourceExhausted, limits.TooLarge($"a gRPC message of {length} bytes", limits.GrpcMaxReceiveMessageBytes));
                 return;

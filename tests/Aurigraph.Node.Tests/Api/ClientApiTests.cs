@@ -103,12 +103,20 @@ public sealed class ClientApiTests(SingleNodeFixture fixture) : IClassFixture<Si
         using var channel = GrpcChannel.ForAddress(fixture.GrpcAddress, new GrpcChannelOptions { MaxSendMessageSize = null });
         using var stream = new TransactionService.TransactionServiceClient(channel).SubmitTransactionStream(deadline: DateTime.UtcNow.AddSeconds(60));
         await stream.RequestStream.WriteAsync(RequestOf(1_000));
-        var over = await Assert.ThrowsAsync<RpcException>(async () =>
-        {
-            await stream.RequestStream.WriteAsync(RequestOf(MaxMessageBytes + 1));
-            await stream.RequestStream.CompleteAsync();
-            await stream.ResponseAsync;
-        });
+        await stream.RequestStream.WriteAsync(RequestOf(MaxMessageBytes)); // at the limit: read
+        await WriteUntilRefused(stream.RequestStream, RequestOf(MaxMessageBytes + 1));
+        var over = await Assert.ThrowsAsync<RpcException>(async () => await stream.ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, over.StatusCode);
+        Assert.Contains("Aurigraph:Api:MaxMessageBytes", over.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_oversized_first_message_of_a_client_stream_is_resource_exhausted_naming_the_setting()
+    {
+        using var channel = GrpcChannel.ForAddress(fixture.GrpcAddress, new GrpcChannelOptions { MaxSendMessageSize = null });
+        using var stream = new TransactionService.TransactionServiceClient(channel).SubmitTransactionStream(deadline: DateTime.UtcNow.AddSeconds(60));
+        await WriteUntilRefused(stream.RequestStream, RequestOf(MaxMessageBytes + 1));
+        var over = await Assert.ThrowsAsync<RpcException>(async () => await stream.ResponseAsync);
         Assert.Equal(StatusCode.ResourceExhausted, over.StatusCode);
         Assert.Contains("Aurigraph:Api:MaxMessageBytes", over.Status.Detail, StringComparison.Ordinal);
     }
@@ -272,6 +280,24 @@ public sealed class ClientApiTests(SingleNodeFixture fixture) : IClassFixture<Si
         Assert.Equal(Convert.ToBase64String("alice's"u8), rest.RootElement.GetProperty("data").GetString());
         var noOwner = await ErrorBody(await http.GetAsync($"/api/v11/values/00/{keyHex}"), HttpStatusCode.BadRequest, StatusCode.InvalidArgument);
         Assert.Contains("owner", noOwner.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Writes <paramref name="message"/> and completes the stream; the server may end the call mid-write, failing the write.</summary>
+    private static async Task WriteUntilRefused(IClientStreamWriter<SubmitTransactionsRequest> stream, SubmitTransactionsRequest message)
+    {
+        try
+        {
+            await stream.WriteAsync(message);
+            await stream.CompleteAsync();
+        }
+        catch (RpcException)
+        {
+            // The call's status is read from its response.
+        }
+        catch (InvalidOperationException)
+        {
+            // The call already completed.
+        }
     }
 
     private static HttpRequestMessage Admin(HttpMethod method, string path, string json)
