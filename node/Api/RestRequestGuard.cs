@@ -1,9 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Aurigraph.Node.Hosting;
 using Google.Protobuf.Reflection;
 using Grpc.AspNetCore.Server;
@@ -19,17 +16,13 @@ namespace Aurigraph.Node.Api;
 /// with a reason naming the limit (gRPC RESOURCE_EXHAUSTED from the prefix of a unary or server-streaming call's
 /// message, before the message is read; REST 413).
 /// On a transcoded REST request it applies what protobuf's JSON mapping asks of a parser and the transcoder does not
-/// do: bytes fields accept URL-safe base64 and missing padding (rewritten to standard base64 for the transcoder), and
-/// an enum field (query or body) outside its enum is refused with 400 naming the field and the allowed values.
-/// Both walk the request's protobuf descriptor, so they hold for every field of every transcoded method.
+/// do: bytes fields accept URL-safe base64 and missing padding (rewritten to standard base64 for the transcoder,
+/// <see cref="JsonBodyInspector"/>), and an enum field (query or body) outside its enum is refused with 400 naming the
+/// field and the allowed values. Both follow the request's protobuf descriptor, so they hold for every field of every
+/// transcoded method.
 /// </summary>
 internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
 {
-    /// <summary>Field lookup by JSON name and proto name, per message type (bounded: the API's message types).</summary>
-    private static readonly ConcurrentDictionary<MessageDescriptor, Dictionary<string, FieldDescriptor>> FieldsByName = new();
-
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
-
     public async Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -62,7 +55,7 @@ internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
             {
                 foreach (var value in values)
                 {
-                    if (CheckEnum(field, value, name) is { } error)
+                    if (JsonBodyInspector.CheckEnum(field, value, name) is { } error)
                     {
                         await ApiErrors.WriteJsonAsync(context, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, error).ConfigureAwait(false);
                         return;
@@ -77,7 +70,7 @@ internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
             {
                 return; // answered 413
             }
-            var (rewritten, error) = Inspect(body, bodyType);
+            var (rewritten, error) = JsonBodyInspector.Inspect(body, bodyType);
             if (error is not null)
             {
                 await ApiErrors.WriteJsonAsync(context, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, error).ConfigureAwait(false);
@@ -145,120 +138,9 @@ internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
         ApiErrors.WriteJsonAsync(context, StatusCodes.Status413PayloadTooLarge, StatusCode.ResourceExhausted,
             limits.TooLarge(bytes is { } b ? $"a request body of {b} bytes" : "the request body", limits.RestMaxRequestBodyBytes));
 
-    /// <summary>
-    /// Checks a JSON body against <paramref name="type"/>: the rewritten body when a bytes field needed rewriting, or
-    /// the reason it is refused. A body that is not JSON is left to the transcoder (which answers 400).
-    /// </summary>
-    internal static (byte[]? Rewritten, string? Error) Inspect(ReadOnlySpan<byte> body, MessageDescriptor type)
-    {
-        ArgumentNullException.ThrowIfNull(type);
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(body, documentOptions: DocumentOptions);
-        }
-        catch (JsonException)
-        {
-            return (null, null);
-        }
-        if (root is not JsonObject message)
-        {
-            return (null, null);
-        }
-        var changed = false;
-        var error = Visit(message, type, "", ref changed);
-        return error is not null ? (null, error) : (changed ? JsonSerializer.SerializeToUtf8Bytes(root) : null, null);
-    }
-
-    private static string? Visit(JsonObject message, MessageDescriptor type, string path, ref bool changed)
-    {
-        foreach (var (name, value) in message.ToList())
-        {
-            if (value is null || Field(type, name) is not { IsMap: false } field)
-            {
-                continue; // null, a map, or not a field: the transcoder decides
-            }
-            var at = path.Length == 0 ? name : $"{path}.{name}";
-            if (field.IsRepeated)
-            {
-                if (value is not JsonArray array)
-                {
-                    continue;
-                }
-                for (var i = 0; i < array.Count; i++)
-                {
-                    if (array[i] is not { } item)
-                    {
-                        continue;
-                    }
-                    var (replacement, error) = Check(field, item, $"{at}[{i}]", ref changed);
-                    if (error is not null)
-                    {
-                        return error;
-                    }
-                    if (replacement is not null)
-                    {
-                        array[i] = replacement;
-                        changed = true;
-                    }
-                }
-            }
-            else
-            {
-                var (replacement, error) = Check(field, value, at, ref changed);
-                if (error is not null)
-                {
-                    return error;
-                }
-                if (replacement is not null)
-                {
-                    message[name] = replacement;
-                    changed = true;
-                }
-            }
-        }
-        return null;
-    }
-
-    /// <summary>One value of <paramref name="field"/>: a replacement (base64 rewritten), or an error, or neither.</summary>
-    private static (JsonNode? Replacement, string? Error) Check(FieldDescriptor field, JsonNode value, string at, ref bool changed)
-    {
-        switch (field.FieldType)
-        {
-            case FieldType.Bytes when value is JsonValue v && v.TryGetValue<string>(out var text):
-                {
-                    var standard = Base64Text.ToStandard(text);
-                    if (standard is null)
-                    {
-                        return (null, $"{at} must be base64 (standard or URL-safe alphabet, padding optional)");
-                    }
-                    return (ReferenceEquals(standard, text) ? null : JsonValue.Create(standard), null);
-                }
-            case FieldType.Enum when value is JsonValue v:
-                {
-                    var got = v.TryGetValue<string>(out var name) ? name : v.ToJsonString();
-                    return (null, CheckEnum(field, got, at));
-                }
-            case FieldType.Message when value is JsonObject nested && field.MessageType.File.Package != "google.protobuf":
-                return (null, Visit(nested, field.MessageType, at, ref changed));
-            default:
-                return (null, null);
-        }
-    }
-
-    /// <summary>Null when <paramref name="value"/> (a name or a number) is a value of the field's enum; else the reason.</summary>
-    private static string? CheckEnum(FieldDescriptor field, string? value, string at)
-    {
-        var type = field.EnumType;
-        var defined = int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number)
-            ? type.FindValueByNumber(number) is not null
-            : value is not null && type.FindValueByName(value) is not null;
-        return defined ? null : ApiErrors.InvalidEnum(at, type, value ?? "");
-    }
-
     /// <summary>The message type the body carries: the request (<c>body: "*"</c>) or one message field of it.</summary>
     private static MessageDescriptor? BodyType(MessageDescriptor input, string body) =>
-        body == "*" ? input : Field(input, body) is { FieldType: FieldType.Message, IsRepeated: false } f ? f.MessageType : null;
+        body == "*" ? input : JsonBodyInspector.Field(input, body) is { FieldType: FieldType.Message, IsRepeated: false } f ? f.MessageType : null;
 
     /// <summary>The field a query parameter names: a dotted path of JSON or proto names.</summary>
     private static FieldDescriptor? FieldAt(MessageDescriptor type, string path)
@@ -274,7 +156,7 @@ internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
                 }
                 type = field.MessageType;
             }
-            field = Field(type, part);
+            field = JsonBodyInspector.Field(type, part);
             if (field is null)
             {
                 return null;
@@ -282,18 +164,6 @@ internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
         }
         return field;
     }
-
-    private static FieldDescriptor? Field(MessageDescriptor type, string name) =>
-        FieldsByName.GetOrAdd(type, static t =>
-        {
-            var byName = new Dictionary<string, FieldDescriptor>(StringComparer.Ordinal);
-            foreach (var f in t.Fields.InFieldNumberOrder())
-            {
-                byName[f.Name] = f;
-                byName[f.JsonName] = f;
-            }
-            return byName;
-        }).GetValueOrDefault(name);
 }
 
 /// <summary>Base64 text as protobuf's JSON mapping accepts it: the standard or the URL-safe alphabet, padded or not.</summary>

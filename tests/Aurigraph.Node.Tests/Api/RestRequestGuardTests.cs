@@ -35,7 +35,7 @@ public sealed class RestRequestGuardTests
         var body = new byte[] { 0xfb, 0xff, 0xbf, 0x01 };
         var json = $$"""{"transactions": [{"body": "{{Convert.ToBase64String(body).TrimEnd('=').Replace('+', '-').Replace('/', '_')}}", "signature": "AA"}, {"body": "AAAA", "signature": "AAAA"}], "unknown": 1}""";
 
-        var (rewritten, error) = RestRequestGuard.Inspect(Encoding.UTF8.GetBytes(json), SubmitTransactionsRequest.Descriptor);
+        var (rewritten, error) = JsonBodyInspector.Inspect(Encoding.UTF8.GetBytes(json), SubmitTransactionsRequest.Descriptor);
 
         Assert.Null(error);
         Assert.NotNull(rewritten);
@@ -50,11 +50,24 @@ public sealed class RestRequestGuardTests
     [Fact]
     public void A_body_that_needs_nothing_is_passed_as_it_came()
     {
-        var (rewritten, error) = RestRequestGuard.Inspect("""{"transactions": [{"body": "AAAA", "signature": "AA=="}]}"""u8, SubmitTransactionsRequest.Descriptor);
+        var (rewritten, error) = JsonBodyInspector.Inspect("""{"transactions": [{"body": "AAAA", "signature": "AA=="}]}"""u8, SubmitTransactionsRequest.Descriptor);
         Assert.Null(error);
         Assert.Null(rewritten);
         // Not JSON: left to the transcoder, which answers 400 itself.
-        Assert.Equal((null, null), RestRequestGuard.Inspect("{bad"u8, SubmitTransactionsRequest.Descriptor));
+        Assert.Equal((null, null), JsonBodyInspector.Inspect("{bad"u8, SubmitTransactionsRequest.Descriptor));
+    }
+
+    [Fact]
+    public void A_bad_bytes_value_is_refused_with_its_path_and_json_escapes_are_read()
+    {
+        var (_, error) = JsonBodyInspector.Inspect("""{"transactions": [{"body": "AAAA"}, {"signature": "AA", "body": "no good!"}]}"""u8, SubmitTransactionsRequest.Descriptor);
+        Assert.Equal("transactions[1].body must be base64 (standard or URL-safe alphabet, padding optional)", error);
+
+        // An escaped slash and an escaped property name are the same text to a JSON parser.
+        var (rewritten, none) = JsonBodyInspector.Inspect("""{"transactions": [{"b\u006fdy": "+\/8", "signature": "AA=="}]}"""u8, SubmitTransactionsRequest.Descriptor);
+        Assert.Null(none);
+        using var doc = JsonDocument.Parse(rewritten!);
+        Assert.Equal("+/8=", doc.RootElement.GetProperty("transactions")[0].GetProperty("body").GetString());
     }
 
     [Theory]
@@ -62,11 +75,11 @@ public sealed class RestRequestGuardTests
     [InlineData("""{"change": 9, "nodeId": "1"}""", "change: '9' is not a MembershipChangeType")]
     public void An_enum_value_outside_its_enum_is_refused_naming_the_field_and_the_allowed_values(string json, string reason)
     {
-        var (_, error) = RestRequestGuard.Inspect(Encoding.UTF8.GetBytes(json), ChangeMembershipRequest.Descriptor);
+        var (_, error) = JsonBodyInspector.Inspect(Encoding.UTF8.GetBytes(json), ChangeMembershipRequest.Descriptor);
         Assert.NotNull(error);
         Assert.StartsWith(reason, error, StringComparison.Ordinal);
         Assert.Contains("MEMBERSHIP_CHANGE_TYPE_UNSPECIFIED (0), ADD_LEARNER (1), PROMOTE_LEARNER (2), REMOVE_NODE (3)", error, StringComparison.Ordinal);
-        Assert.Equal((null, null), RestRequestGuard.Inspect("""{"change": "REMOVE_NODE", "nodeId": 4}"""u8, ChangeMembershipRequest.Descriptor));
+        Assert.Equal((null, null), JsonBodyInspector.Inspect("""{"change": "REMOVE_NODE", "nodeId": 4}"""u8, ChangeMembershipRequest.Descriptor));
     }
 
     [Fact]
