@@ -65,8 +65,7 @@ internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
         }
         if (!string.IsNullOrEmpty(metadata.HttpRule.Body) && BodyType(input, metadata.HttpRule.Body) is { } bodyType)
         {
-            var body = await ReadBodyAsync(context).ConfigureAwait(false);
-            if (body is null)
+            if (await ReadBodyAsync(context).ConfigureAwait(false) is not { } body)
             {
                 return; // answered 413
             }
@@ -76,9 +75,9 @@ internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
                 await ApiErrors.WriteJsonAsync(context, StatusCodes.Status400BadRequest, StatusCode.InvalidArgument, error).ConfigureAwait(false);
                 return;
             }
-            var bytes = rewritten ?? body;
-            request.Body = new MemoryStream(bytes, writable: false);
-            request.ContentLength = bytes.Length;
+            var bytes = rewritten is null ? body : new ArraySegment<byte>(rewritten);
+            request.Body = new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false);
+            request.ContentLength = bytes.Count;
         }
         await next(context).ConfigureAwait(false);
     }
@@ -112,7 +111,7 @@ internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
     }
 
     /// <summary>The whole REST body within the limit; null after answering 413 when it is larger.</summary>
-    private async Task<byte[]?> ReadBodyAsync(HttpContext context)
+    private async Task<ArraySegment<byte>?> ReadBodyAsync(HttpContext context)
     {
         var request = context.Request;
         var limit = limits.RestMaxRequestBodyBytes;
@@ -121,7 +120,7 @@ internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
             await TooLargeAsync(context, declared).ConfigureAwait(false);
             return null;
         }
-        using var buffer = new MemoryStream(request.ContentLength is { } n ? (int)n : 0);
+        var buffer = new MemoryStream(request.ContentLength is { } n ? (int)n : 0);
         try
         {
             await request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
@@ -131,7 +130,7 @@ internal sealed class RestRequestGuard(RequestDelegate next, NodeLimits limits)
             await TooLargeAsync(context, null).ConfigureAwait(false);
             return null;
         }
-        return buffer.ToArray();
+        return new ArraySegment<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     private Task TooLargeAsync(HttpContext context, long? bytes) =>
