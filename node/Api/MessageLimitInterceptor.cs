@@ -6,7 +6,7 @@ namespace Aurigraph.Node.Api;
 
 /// <summary>
 /// Gives an oversized message of a client (or duplex) stream the reason a unary call's gets from
-/// <see cref="RestRequestGuard"/>: RESOURCE_EXHAUSTED naming the limit and its setting (gRPC's own reason names neither).
+/// <see cref="ApiRequestGuard"/>: RESOURCE_EXHAUSTED naming the limit and its setting (gRPC's own reason names neither).
 /// </summary>
 internal sealed class MessageLimitInterceptor(NodeLimits limits) : Interceptor
 {

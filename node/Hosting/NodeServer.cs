@@ -66,7 +66,7 @@ internal static class NodeServer
             kestrel.Listen(ListenAddress(rest), rest.Port, listen => listen.Protocols = HttpProtocols.Http1);
         });
         // Request size limits, all from Aurigraph:Api:MaxMessageBytes (NodeLimits): the server-wide body limit fits a
-        // gRPC message and its prefix; RestRequestGuard sets each request's own (REST bodies carry base64).
+        // gRPC message and its prefix; ApiRequestGuard sets each request's own (REST bodies carry base64).
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.GrpcMaxRequestBodyBytes);
         builder.Services.AddSingleton(limits);
         builder.Services.AddGrpc(grpc =>
@@ -88,7 +88,7 @@ internal static class NodeServer
         // Errors without a body of their own (no route: 404, wrong method: 405) answer the JSON error shape too.
         app.UseStatusCodePages(ApiErrors.StatusPageAsync);
         app.UseRouting();
-        app.UseMiddleware<RestRequestGuard>();
+        app.UseMiddleware<ApiRequestGuard>();
         app.MapGrpcService<TransactionApi>();
         app.MapGrpcService<BlockApi>();
         app.MapGrpcService<NodeApi>();

@@ -7,7 +7,7 @@ using Aurigraph.Node.Hosting;
 namespace Aurigraph.Node.Tests.Api;
 
 /// <summary>The REST request checks on their own: base64 forms, the descriptor walk over a JSON body, and the derived limits.</summary>
-public sealed class RestRequestGuardTests
+public sealed class RestInputTests
 {
     [Theory]
     [InlineData("+/8=", "+/8=")]  // standard, padded: unchanged
