@@ -52,9 +52,17 @@ internal sealed class NodeApi(NodeRuntime node) : NodeService.NodeServiceBase
     public override async Task<Value> GetValue(GetValueRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var owner = ParseHex(request.Owner, TransactionVerifier.PublicKeySize, $"owner must be the putting account's 32-byte public key in hex (64 characters), got '{request.Owner}'");
         var key = ParseHex(request.KeyHex, null, $"key_hex must be non-empty hex, got '{request.KeyHex}'");
-        var (value, height) = await Read(request.Consistency, ledger => (ledger.Value(key), ledger.Height), context).ConfigureAwait(false);
-        return new Value { KeyHex = Convert.ToHexStringLower(key), Found = value is not null, Data = value is null ? ByteString.Empty : ByteString.CopyFrom(value), Height = height };
+        var (value, height) = await Read(request.Consistency, ledger => (ledger.Value(owner, key), ledger.Height), context).ConfigureAwait(false);
+        return new Value
+        {
+            Owner = Convert.ToHexStringLower(owner),
+            KeyHex = Convert.ToHexStringLower(key),
+            Found = value is not null,
+            Data = value is null ? ByteString.Empty : ByteString.CopyFrom(value),
+            Height = height,
+        };
     }
 
     /// <summary>Hex text to bytes, of an exact length when one is given; INVALID_ARGUMENT with <paramref name="error"/> otherwise.</summary>
@@ -81,12 +89,7 @@ internal sealed class NodeApi(NodeRuntime node) : NodeService.NodeServiceBase
     {
         try
         {
-            var level = consistency switch
-            {
-                V1.ReadConsistency.Linearizable => Hosting.ReadConsistency.Linearizable,
-                V1.ReadConsistency.Lease => Hosting.ReadConsistency.Lease,
-                _ => Hosting.ReadConsistency.Local,
-            };
+            var level = Level(consistency);
             return await node.ReadAsync(level, read)
                 .WaitAsync(TimeSpan.FromMilliseconds(node.Options.CommitTimeoutMilliseconds), context.CancellationToken)
                 .ConfigureAwait(false);
@@ -100,6 +103,19 @@ internal sealed class NodeApi(NodeRuntime node) : NodeService.NodeServiceBase
             throw new RpcException(new Status(StatusCode.DeadlineExceeded, "the read could not be confirmed within the commit timeout"));
         }
     }
+
+    /// <summary>The read level of a request's consistency field; INVALID_ARGUMENT naming the allowed values for any other number.</summary>
+    internal static Hosting.ReadConsistency Level(V1.ReadConsistency consistency) => consistency switch
+    {
+        V1.ReadConsistency.Local => Hosting.ReadConsistency.Local,
+        V1.ReadConsistency.Linearizable => Hosting.ReadConsistency.Linearizable,
+        V1.ReadConsistency.Lease => Hosting.ReadConsistency.Lease,
+        _ => throw new RpcException(new Status(StatusCode.InvalidArgument,
+            ApiErrors.InvalidEnum("consistency", ReadConsistencyType, ((int)consistency).ToString(System.Globalization.CultureInfo.InvariantCulture)))),
+    };
+
+    private static readonly Google.Protobuf.Reflection.EnumDescriptor ReadConsistencyType =
+        TransactionsReflection.Descriptor.EnumTypes.First(e => e.ClrType == typeof(V1.ReadConsistency));
 
     private Task<T> Read<T>(V1.ReadConsistency consistency, Func<Ledger.LedgerState, T> read, ServerCallContext context) => Read(node, consistency, read, context);
 }

@@ -48,7 +48,7 @@ internal sealed class TransactionApi(NodeRuntime node) : TransactionService.Tran
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"tx_id must be 64 hex characters (SHA-256 of the body), got '{request.TxId}'"));
         }
-        if (request.Consistency != V1.ReadConsistency.Local)
+        if (NodeApi.Level(request.Consistency) != Hosting.ReadConsistency.Local)
         {
             // A barrier: once this node has applied the confirmed read index, its index and blocks are current.
             await NodeApi.Read(node, request.Consistency, _ => true, context).ConfigureAwait(false);

@@ -28,17 +28,19 @@ internal static class NodeServer
         }
         var options = new NodeOptions();
         var carbon = new CarbonOptions();
+        var limits = new NodeLimits();
         try
         {
             builder.Configuration.GetSection(NodeOptions.Section).Bind(options);
             builder.Configuration.GetSection(CarbonOptions.Section).Bind(carbon);
+            builder.Configuration.GetSection(NodeLimits.Section).Bind(limits);
         }
         catch (InvalidOperationException ex)
         {
             await Console.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.BadConfiguration;
         }
-        var errors = options.Validate().Concat(carbon.Validate()).ToList();
+        var errors = options.Validate().Concat(carbon.Validate()).Concat(limits.Validate(options)).ToList();
         if (errors.Count > 0)
         {
             foreach (var error in errors)
@@ -63,7 +65,17 @@ internal static class NodeServer
             kestrel.Listen(ListenAddress(api), api.Port, listen => listen.Protocols = HttpProtocols.Http2);
             kestrel.Listen(ListenAddress(rest), rest.Port, listen => listen.Protocols = HttpProtocols.Http1);
         });
-        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 64 << 20).AddJsonTranscoding();
+        // Request size limits, all from Aurigraph:Api:MaxMessageBytes (NodeLimits): the server-wide body limit fits a
+        // gRPC message and its prefix; ApiRequestGuard sets each request's own (REST bodies carry base64).
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.GrpcMaxRequestBodyBytes);
+        builder.Services.AddSingleton(limits);
+        builder.Services.AddGrpc(grpc =>
+            {
+                grpc.MaxReceiveMessageSize = limits.GrpcMaxReceiveMessageBytes;
+                grpc.Interceptors.Add<MessageLimitInterceptor>();
+            })
+            // proto3 JSON: 64-bit integers are strings (numbers lose precision above 2^53); input takes both.
+            .AddJsonTranscoding(transcoding => transcoding.JsonSettings.WriteInt64sAsStrings = true);
         builder.Services.AddCarbonModel(builder.Configuration);
         builder.Services.AddSingleton<NodeRuntime>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeRuntime>());
@@ -73,6 +85,10 @@ internal static class NodeServer
             .AddPrometheusExporter());
 
         await using var app = builder.Build();
+        // Errors without a body of their own (no route: 404, wrong method: 405) answer the JSON error shape too.
+        app.UseStatusCodePages(ApiErrors.StatusPageAsync);
+        app.UseRouting();
+        app.UseMiddleware<ApiRequestGuard>();
         app.MapGrpcService<TransactionApi>();
         app.MapGrpcService<BlockApi>();
         app.MapGrpcService<NodeApi>();
@@ -86,7 +102,8 @@ internal static class NodeServer
         {
             var s = node.Snapshot;
             var ready = s.Leader != 0 && s.AppliedIndex >= s.CommitIndex;
-            return Results.Json(new { ready, leader = s.Leader, commitIndex = s.CommitIndex, appliedIndex = s.AppliedIndex, height = s.Height }, statusCode: ready ? 200 : 503);
+            // 64-bit integers as strings, as in every JSON answer of the REST port (proto3 JSON).
+            return Results.Json(new { ready, leader = U64(s.Leader), commitIndex = U64(s.CommitIndex), appliedIndex = U64(s.AppliedIndex), height = U64(s.Height) }, statusCode: ready ? 200 : 503);
         });
 
         try
@@ -107,6 +124,8 @@ internal static class NodeServer
         "*" or "+" or "0.0.0.0" => IPAddress.Any,
         var host => IPAddress.Parse(host),
     };
+
+    private static string U64(ulong value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     internal static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 }

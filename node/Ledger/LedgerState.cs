@@ -35,8 +35,9 @@ public sealed record AppliedBlock(
 public sealed class BlockIntegrityException(string message) : Exception(message);
 
 /// <summary>
-/// The ledger state machine: accounts (balance, nonce) and a shared key/value space, changed only by applying
-/// committed blocks in order. Deterministic — no clock, randomness or I/O — so equal heights give equal state
+/// The ledger state machine: accounts (balance, nonce) and key/value records, changed only by applying committed
+/// blocks in order. Key/value records are namespaced by their writer: a put by sender S of key K sets the record
+/// (S, K), so no account can change another's records and no ownership state is needed. Deterministic — no clock, randomness or I/O — so equal heights give equal state
 /// roots on every node. The state root commits to the whole state, not the history: it is an additive
 /// accumulator (sum mod 2^256 of SHA-256 over every live key/value record) hashed with the height, updated
 /// incrementally per write.
@@ -77,7 +78,15 @@ public sealed class LedgerState
     public (ulong Balance, ulong Nonce) Account(ReadOnlySpan<byte> publicKey) =>
         _accounts.TryGetValue(new ByteKey(publicKey.ToArray()), out var a) ? a : (0, 0);
 
-    public byte[]? Value(ReadOnlySpan<byte> key) => _values.TryGetValue(new ByteKey(key.ToArray()), out var v) ? v : null;
+    /// <summary>The value <paramref name="owner"/> (a 32-byte account id) last put under <paramref name="key"/>; null when it never did.</summary>
+    public byte[]? Value(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> key)
+    {
+        if (owner.Length != TransactionVerifier.PublicKeySize)
+        {
+            throw new ArgumentException($"the owner must be a {TransactionVerifier.PublicKeySize}-byte account id, got {owner.Length} bytes", nameof(owner));
+        }
+        return _values.TryGetValue(new ByteKey(OwnedKey(owner, key)), out var v) ? v : null;
+    }
 
     /// <summary>
     /// Blocks with at least this many transactions are applied in parallel groups (see <see cref="Apply(ulong, ulong, ReadOnlyMemory{byte}, bool)"/>);
@@ -97,8 +106,8 @@ public sealed class LedgerState
 
     /// <summary>Applies the next block, choosing sequential or parallel execution explicitly (for tests and benchmarks).</summary>
     /// <remarks>
-    /// Parallel apply: transactions are grouped by the records they touch (union-find over sender, recipient and put
-    /// key), so no two groups share a record. Each group runs in block order against the state as it was before the
+    /// Parallel apply: transactions are grouped by the records they touch (union-find over sender and recipient; a
+    /// put's record is in its sender's namespace, so the sender covers it), so no two groups share a record. Each group runs in block order against the state as it was before the
     /// block plus its own writes; groups run concurrently, then their writes and state-root deltas are merged in the
     /// order of each group's first transaction. Because groups share no record, every transaction sees exactly what
     /// it would have seen in sequential order, and the accumulator is a sum, so the result is bit-identical.
@@ -196,15 +205,11 @@ public sealed class LedgerState
             {
                 continue; // touches nothing: its receipt is a failure decided without state
             }
+            // A put writes only the record (sender, key): touching the sender puts every write to it in one group.
             Touch(new ByteKey(Prefixed(AccountPrefix, body.Sender.Span)), i);
-            switch (body.OperationCase)
+            if (body.OperationCase == TransactionBody.OperationOneofCase.Transfer)
             {
-                case TransactionBody.OperationOneofCase.Transfer:
-                    Touch(new ByteKey(Prefixed(AccountPrefix, body.Transfer.To.Span)), i);
-                    break;
-                case TransactionBody.OperationOneofCase.Put:
-                    Touch(new ByteKey(Prefixed(KeyValuePrefix, body.Put.Key.Span)), i);
-                    break;
+                Touch(new ByteKey(Prefixed(AccountPrefix, body.Transfer.To.Span)), i);
             }
         }
         var groups = new List<List<int>>();
@@ -323,7 +328,12 @@ public sealed class LedgerState
                     }
                 case TransactionBody.OperationOneofCase.Put:
                     SetAccount(sender, balance, nonce + 1);
-                    SetValue(new ByteKey(body.Put.Key.ToByteArray()), body.Put.Value.ToByteArray());
+                    if (senderKey.Length != TransactionVerifier.PublicKeySize)
+                    {
+                        // Admission refuses such senders; a block is applied as committed, so decide it here too.
+                        return new ReceiptRecord(false, $"a put needs a {TransactionVerifier.PublicKeySize}-byte sender");
+                    }
+                    SetValue(new ByteKey(OwnedKey(senderKey, body.Put.Key.Span)), body.Put.Value.ToByteArray());
                     return ReceiptRecord.Ok;
                 default:
                     return new ReceiptRecord(false, "no operation");
@@ -403,6 +413,10 @@ public sealed class LedgerState
                     _accounts[id] = (BinaryPrimitives.ReadUInt64LittleEndian(value), BinaryPrimitives.ReadUInt64LittleEndian(value.AsSpan(8)));
                     break;
                 case KeyValuePrefix:
+                    if (id.Bytes.Length < TransactionVerifier.PublicKeySize)
+                    {
+                        throw new InvalidDataException($"key/value record of {id.Bytes.Length} bytes: shorter than its owner's {TransactionVerifier.PublicKeySize}-byte account id");
+                    }
                     _values[id] = value;
                     break;
                 default:
@@ -440,6 +454,16 @@ public sealed class LedgerState
         var bytes = new byte[16];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, balance);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), nonce);
+        return bytes;
+    }
+
+    /// <summary>The record key of <paramref name="owner"/>'s <paramref name="key"/>: the 32-byte owner, then the key (fixed-length owner, so unambiguous).</summary>
+    private static byte[] OwnedKey(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> key)
+    {
+        System.Diagnostics.Debug.Assert(owner.Length == TransactionVerifier.PublicKeySize, "owners are 32-byte account ids");
+        var bytes = new byte[owner.Length + key.Length];
+        owner.CopyTo(bytes);
+        key.CopyTo(bytes.AsSpan(owner.Length));
         return bytes;
     }
 

@@ -47,9 +47,10 @@ public sealed class NodeDatabase : IDisposable
 
     /// <summary>
     /// Version of the on-disk layout; a folder written by another version is refused. 2: block payloads carry the
-    /// transactions root and a carbon section, and block records keep the payload bytes.
+    /// transactions root and a carbon section, and block records keep the payload bytes. 3: key/value records are
+    /// keyed by their owner (the putting sender) and the key.
     /// </summary>
-    public const ushort FormatVersion = 2;
+    public const ushort FormatVersion = 3;
 
     private static readonly string[] Families = [RaftLogFamily, RaftStateFamily, BlocksFamily, TxIndexFamily, LedgerFamily, MetaFamily];
 

@@ -25,8 +25,11 @@ public sealed class CarbonLateReadingTests
         }
     }
 
+    /// <summary>A uint64 field: a JSON string, as proto3's JSON mapping writes 64-bit integers.</summary>
+    private static ulong U64(JsonElement e, string name) => ulong.Parse(e.GetProperty(name).GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+
     private static string StatusOf(JsonElement block, ulong node) =>
-        block.GetProperty("readings").EnumerateArray().First(r => r.GetProperty("nodeId").GetUInt64() == node).GetProperty("status").GetString()!;
+        block.GetProperty("readings").EnumerateArray().First(r => U64(r, "nodeId") == node).GetProperty("status").GetString()!;
 
     private static async Task<JsonElement> PollAsync(Func<Task<JsonElement?>> read, Func<JsonElement, bool> accept, string what, LocalCluster cluster)
     {
@@ -79,8 +82,8 @@ public sealed class CarbonLateReadingTests
         cluster.Start(victim, fast[victim]);
         var filled = await PollAsync(() => BlockCarbonAsync(cluster, victim, committed.Height), b => StatusOf(b, victim) == "late", "the late reading on the restarted validator", cluster);
 
-        var entry = filled.GetProperty("readings").EnumerateArray().First(r => r.GetProperty("nodeId").GetUInt64() == victim);
-        Assert.True(entry.GetProperty("lateHeight").GetUInt64() > recorded.GetProperty("recordHeight").GetUInt64());
+        var entry = filled.GetProperty("readings").EnumerateArray().First(r => U64(r, "nodeId") == victim);
+        Assert.True(U64(entry, "lateHeight") > U64(recorded, "recordHeight"));
         Assert.True(entry.GetProperty("totalGrams").GetDouble() > 0);
         Assert.Equal(0, filled.GetProperty("missing").GetInt32());
         Assert.Equal(1, filled.GetProperty("late").GetInt32());
@@ -97,7 +100,7 @@ public sealed class CarbonLateReadingTests
         Assert.Equal((regions[leader].Cloud, regions[leader].Region, regions[leader].Grams), (stats.Cloud, stats.Region, stats.CurrentGrid.GramsPerKwh));
         foreach (var r in filled.GetProperty("readings").EnumerateArray())
         {
-            var expectedRegion = regions[r.GetProperty("nodeId").GetUInt64()];
+            var expectedRegion = regions[U64(r, "nodeId")];
             Assert.Equal(expectedRegion.Cloud, r.GetProperty("cloud").GetString());
             Assert.Equal(expectedRegion.Region, r.GetProperty("region").GetString());
             Assert.Equal(expectedRegion.Grams, r.GetProperty("grid").GetProperty("gramsPerKwh").GetDouble());

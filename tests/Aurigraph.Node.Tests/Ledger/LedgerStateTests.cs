@@ -49,7 +49,7 @@ public sealed class LedgerStateTests : IDisposable
             block.Receipts);
         Assert.Equal((800UL, 3UL), state.Account(_alice.PublicKey));
         Assert.Equal((200UL, 1UL), state.Account(_bob.PublicKey));
-        Assert.Equal("blue"u8.ToArray(), state.Value("color"u8));
+        Assert.Equal("blue"u8.ToArray(), state.Value(_alice.PublicKey, "color"u8));
     }
 
     [Fact]
@@ -93,6 +93,33 @@ public sealed class LedgerStateTests : IDisposable
 
         Assert.Equal(state.StateRoot, reloaded.StateRoot);
         Assert.Equal(state.Account(_bob.PublicKey), reloaded.Account(_bob.PublicKey));
+        Assert.Equal("v"u8.ToArray(), reloaded.Value(_alice.PublicKey, "k"u8));
+        Assert.Null(reloaded.Value(_bob.PublicKey, "k"u8));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_put_cannot_change_another_senders_record_of_the_same_key(bool parallel)
+    {
+        var state = LedgerState.FromGenesis(Genesis());
+        state.ParallelApplyThreshold = 1;
+        state.Apply(1, 1, Block(_alice.Put(Chain, 0, "owner"u8, "alice"u8)), parallel);
+        var before = state.StateRoot;
+
+        // Bob writes the same key: it lands in his own namespace; Alice's record is untouched.
+        var block = state.Apply(2, 1, Block(_bob.Put(Chain, 0, "owner"u8, "bob"u8), _alice.Put(Chain, 1, "other"u8, "x"u8)), parallel);
+
+        Assert.Equal([ReceiptRecord.Ok, ReceiptRecord.Ok], block.Receipts);
+        Assert.Equal("alice"u8.ToArray(), state.Value(_alice.PublicKey, "owner"u8));
+        Assert.Equal("bob"u8.ToArray(), state.Value(_bob.PublicKey, "owner"u8));
+        Assert.Null(state.Value(_bob.PublicKey, "other"u8));
+        Assert.NotEqual(before, state.StateRoot);
+        // Bob's record and Alice's are distinct records of the persisted state.
+        var keyValueRecords = state.Records().Where(r => r.Key[0] == (byte)'k').Select(r => Convert.ToHexString(r.Key)).ToList();
+        Assert.Equal(3, keyValueRecords.Count);
+        Assert.Contains("6B" + Convert.ToHexString(_bob.PublicKey) + Convert.ToHexString("owner"u8), keyValueRecords);
+        Assert.Throws<ArgumentException>(() => state.Value("short"u8, "owner"u8));
     }
 
     [Fact]
