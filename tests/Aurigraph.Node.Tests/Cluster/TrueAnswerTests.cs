@@ -8,6 +8,7 @@ using Aurigraph.Node.Transactions;
 using Aurigraph.Node.Transport;
 using Google.Protobuf;
 using Grpc.Core;
+using ReadConsistency = Aurigraph.Node.Api.V1.ReadConsistency;
 
 namespace Aurigraph.Node.Tests.Cluster;
 
@@ -93,10 +94,10 @@ public sealed class TrueAnswerTests
         var theftId = TransactionId.Of(theft.Body.Span).ToString();
         foreach (var id in cluster.Ids)
         {
-            var seen = await cluster.Transactions(id).GetTransactionAsync(new GetTransactionRequest { TxId = theftId, Consistency = Api.V1.ReadConsistency.Linearizable });
+            var seen = await cluster.Transactions(id).GetTransactionAsync(new GetTransactionRequest { TxId = theftId, Consistency = ReadConsistency.Linearizable });
             Assert.NotEqual(TransactionState.Committed, seen.State);
         }
-        var account = await cluster.Status(leader).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexString(victim.PublicKey), Consistency = Api.V1.ReadConsistency.Linearizable });
+        var account = await cluster.Status(leader).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexString(victim.PublicKey), Consistency = ReadConsistency.Linearizable });
         Assert.Equal(0UL, account.Nonce);
     }
 
@@ -141,7 +142,7 @@ public sealed class TrueAnswerTests
             {
                 try
                 {
-                    var account = await cluster.Status(entry).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexString(settler.PublicKey), Consistency = Api.V1.ReadConsistency.Linearizable });
+                    var account = await cluster.Status(entry).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexString(settler.PublicKey), Consistency = ReadConsistency.Linearizable });
                     return await SubmitAsync(cluster, entry, settler.Transfer(Chain, account.Nonce, recipient.PublicKey, 1)) is { State: TransactionState.Committed } r ? r : null;
                 }
                 catch (RpcException)
@@ -154,7 +155,7 @@ public sealed class TrueAnswerTests
         var committedAfterRejection = new List<string>();
         foreach (var answer in rejected)
         {
-            var seen = await cluster.Transactions(survivor).GetTransactionAsync(new GetTransactionRequest { TxId = answer.TxId, Consistency = Api.V1.ReadConsistency.Linearizable });
+            var seen = await cluster.Transactions(survivor).GetTransactionAsync(new GetTransactionRequest { TxId = answer.TxId, Consistency = ReadConsistency.Linearizable });
             if (seen.State == TransactionState.Committed)
             {
                 committedAfterRejection.Add($"{answer.TxId} ({answer.RejectReason})");
@@ -217,7 +218,7 @@ public sealed class TrueAnswerTests
             {
                 try
                 {
-                    var account = await cluster.Status(4).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexString(sender.PublicKey), Consistency = Api.V1.ReadConsistency.Linearizable });
+                    var account = await cluster.Status(4).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexString(sender.PublicKey), Consistency = ReadConsistency.Linearizable });
                     return await SubmitAsync(cluster, 4, sender.Transfer(Chain, account.Nonce, recipient.PublicKey, amount++)) is { State: TransactionState.Committed } r ? r : null;
                 }
                 catch (RpcException)
@@ -231,7 +232,7 @@ public sealed class TrueAnswerTests
         {
             foreach (var id in new[] { survivor, 4UL })
             {
-                var seen = await cluster.Transactions(id).GetTransactionAsync(new GetTransactionRequest { TxId = rejected.TxId, Consistency = Api.V1.ReadConsistency.Linearizable });
+                var seen = await cluster.Transactions(id).GetTransactionAsync(new GetTransactionRequest { TxId = rejected.TxId, Consistency = ReadConsistency.Linearizable });
                 Assert.True(seen.State != TransactionState.Committed, $"{rejected.TxId} was answered REJECTED ({rejected.RejectReason}) and committed at height {seen.Height}");
             }
         }
