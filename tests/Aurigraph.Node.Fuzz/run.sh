@@ -6,8 +6,9 @@
 # Targets: frames, block, transaction, json (default: all four; 600 s each). Installs what it needs (Debian's afl++,
 # the sharpfuzz tool from .config/dotnet-tools.json), publishes the harness into $FUZZ_WORK/bin, instruments
 # Aurigraph.Node.dll (and the Google.Protobuf and MessagePack readers it decodes with), runs afl-fuzz on each target
-# starting from corpus/<target>/, then adds the inputs AFL found (its queue, minimised with afl-cmin) to
-# corpus/<target>/ and prints executions, speed, crashes and hangs per target. Exits 1 if any target crashed or hung.
+# starting from corpus/<target>/ (with <target>.dict as its dictionary where there is one), then adds the inputs AFL
+# found (its queue, minimised with afl-cmin) to corpus/<target>/ and prints executions, speed, crashes and hangs per
+# target. Exits 1 if any target crashed or hung.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,7 +49,9 @@ for target in "${targets[@]}"; do
   rm -rf "$out"
   mkdir -p "$work/findings"
   echo "== $target: afl-fuzz for $seconds s from $(ls "$corpus" | wc -l) corpus inputs"
-  afl-fuzz -i "$corpus" -o "$out" -V "$seconds" -t 2000 -m none -- "${harness[@]}" "$target" > "$work/$target.log" 2>&1 \
+  dictionary=()
+  [ -f "$here/$target.dict" ] && dictionary=(-x "$here/$target.dict")
+  afl-fuzz -i "$corpus" -o "$out" "${dictionary[@]}" -V "$seconds" -t 2000 -m none -- "${harness[@]}" "$target" > "$work/$target.log" 2>&1 \
     || { tail -n 30 "$work/$target.log"; exit 1; }
   stats="$out/default/fuzzer_stats"
   crashes=$(field saved_crashes "$stats"); crashes=${crashes:-$(field unique_crashes "$stats")}
