@@ -76,7 +76,7 @@ for target in "${targets[@]}"; do
   done
   after=$(ls "$corpus" | wc -l)
 
-  line="$target: execs_done=$(field execs_done "$stats") execs_per_sec=$(field execs_per_sec "$stats") saved_crashes=$crashes saved_hangs=$hangs corpus_count=$(field corpus_count "$stats") kept=$before->$after ($(cat "$corpus"/* | wc -c) bytes)"
+  line="$target: execs_done=$(field execs_done "$stats") execs_per_sec=$(field execs_per_sec "$stats") saved_crashes=$crashes saved_hangs=$hangs corpus_count=$(field corpus_count "$stats") corpus_files=$before->$after ($(cat "$corpus"/* | wc -c) bytes)"
   summary+=("$line")
   echo "   $line"
   if [ "${crashes:-0}" != 0 ] || [ "${hangs:-0}" != 0 ]; then
