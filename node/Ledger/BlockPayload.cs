@@ -66,8 +66,11 @@ public static class BlockPayload
         {
             throw new FormatException("block payload truncated in its carbon section");
         }
-        var transactions = new List<(ReadOnlyMemory<byte>, ReadOnlyMemory<byte>)>((int)Math.Min(count, 1 << 20));
         var at = HeaderSize + (int)carbonLength;
+        // Sized by what the bytes can hold (each transaction takes at least its length and signature), not by the
+        // claimed count: a 44-byte header claiming 2^32 transactions is refused without allocating for them.
+        var fits = (span.Length - at) / (4 + TransactionVerifier.SignatureSize);
+        var transactions = new List<(ReadOnlyMemory<byte>, ReadOnlyMemory<byte>)>((int)Math.Min(count, (uint)fits));
         for (var i = 0u; i < count; i++)
         {
             if (at + 4 > span.Length)
