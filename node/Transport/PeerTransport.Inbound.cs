@@ -54,18 +54,18 @@ public sealed partial class PeerTransport
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping))
             {
                 timeout.CancelAfter(_options.HandshakeTimeout);
-                Stream stream;
+                AcceptedConnection accepted;
                 try
                 {
                     ConfigureSocket(socket);
-                    stream = await _streamFactory.AcceptedAsync(socket, timeout.Token).ConfigureAwait(false);
+                    accepted = await _streamFactory.AcceptedAsync(socket, timeout.Token).ConfigureAwait(false);
                 }
                 catch
                 {
                     socket.Dispose();
                     throw;
                 }
-                connection = new PeerConnection(stream, remote);
+                connection = new PeerConnection(accepted.Stream, remote);
                 lock (_gate)
                 {
                     _inboundConnections.Add(connection);
@@ -82,6 +82,13 @@ public sealed partial class PeerTransport
                     reason = hello.NodeId == _selfId
                         ? $"the connecting node claims this node's own id {hello.NodeId}"
                         : $"node {hello.NodeId} is not a configured peer";
+                }
+                if (reason is null && accepted.ProvenPeerId is { } proven && proven != hello.NodeId)
+                {
+                    // Only a connection proven to be node N may speak (and replace a connection) as node N.
+                    _metrics.Refused();
+                    TransportLog.InboundRejected(_logger, remote, $"the handshake claims node {hello.NodeId}, but the certificate proves node {proven}");
+                    return;
                 }
                 if (reason is not null)
                 {
@@ -113,6 +120,11 @@ public sealed partial class PeerTransport
         {
             _metrics.ProtocolError(null);
             TransportLog.InboundRejected(_logger, remote, $"no handshake within {_options.HandshakeTimeout.TotalMilliseconds:F0} ms");
+        }
+        catch (PeerAuthenticationException ex)
+        {
+            _metrics.Refused();
+            TransportLog.InboundRejected(_logger, remote, ex.Message);
         }
         catch (InvalidDataException ex)
         {
@@ -154,7 +166,8 @@ public sealed partial class PeerTransport
 
     /// <summary>
     /// A peer dials each lane once, so a new connection on a lane means the previous one is dead (for example half-open
-    /// after the peer restarted): close it rather than wait for TCP to notice.
+    /// after the peer restarted): close it rather than wait for TCP to notice. Called only for a connection whose
+    /// handshake passed and, with TLS, whose certificate proves the node id it claims: nothing else displaces a member.
     /// </summary>
     private void ReplaceInbound(Handshake hello, PeerConnection connection)
     {
