@@ -360,9 +360,5 @@ public sealed class NodeOptions
         {
             errors.Add($"{setting} must name {what} (a PEM file; the 'certs' command creates development certificates). The peer transport runs mutual TLS unless {Section}:Transport:Insecure=true, which is allowed on loopback only");
         }
-        else if (!File.Exists(path))
-        {
-            errors.Add($"{setting} '{path}' does not exist");
-        }
     }
 }

@@ -19,8 +19,17 @@ public static class ClientChannels
     /// <exception cref="InvalidDataException">A certificate file cannot be read.</exception>
     public static GrpcChannel Create(string address, ClientTls tls, GrpcChannelOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(tls);
         options ??= new GrpcChannelOptions();
+        options.HttpHandler = CreateHandler(tls);
+        options.DisposeHttpClient = true;
+        return GrpcChannel.ForAddress(address, options);
+    }
+
+    /// <summary>An HTTP handler (for gRPC or REST) that trusts <see cref="ClientTls.CaFile"/> and presents the client certificate, if given.</summary>
+    /// <exception cref="InvalidDataException">A certificate file cannot be read.</exception>
+    public static SocketsHttpHandler CreateHandler(ClientTls tls)
+    {
+        ArgumentNullException.ThrowIfNull(tls);
         var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
         try
         {
@@ -40,14 +49,12 @@ public static class ClientChannels
                 var key = string.IsNullOrEmpty(tls.KeyFile) ? null : tls.KeyFile;
                 handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPemFile(tls.CertificateFile, key)];
             }
+            return handler;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
         {
             handler.Dispose();
             throw new InvalidDataException($"cannot read the client TLS files: {ex.Message}", ex);
         }
-        options.HttpHandler = handler;
-        options.DisposeHttpClient = true;
-        return GrpcChannel.ForAddress(address, options);
     }
 }
