@@ -12,6 +12,7 @@ if (args.Length > 0 && commands.Contains(args[0]))
         Aurigraph.Bench.Peer.PeerCommand.Create(),
         Aurigraph.Bench.Load.TpsCommand.Create(),
         Aurigraph.Bench.Load.MeteringOverheadCommand.Create(),
+        Aurigraph.Bench.Load.MeteringOverheadCommand.CreateTls(),
         Aurigraph.Bench.Snapshots.SnapshotCommand.Create(),
     };
     return await root.Parse(args).InvokeAsync();
