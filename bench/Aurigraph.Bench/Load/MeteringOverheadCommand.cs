@@ -21,7 +21,7 @@ public static class MeteringOverheadCommand
         Metering,
         PeerTls,
     }
-    public static Command Create() => Create(Factor.On);
+    public static Command Create() => Create(Factor.Metering);
 
     /// <summary>`tls-overhead`: committed tx/s and CPU/tx with peers on mutual TLS and on plaintext.</summary>
     public static Command CreateTls() => Create(Factor.PeerTls);
@@ -34,7 +34,7 @@ public static class MeteringOverheadCommand
         var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 64 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 128 };
         var signatures = new Option<string>("--signatures") { DefaultValueFactory = _ => "ed25519" };
-        var command = factor == Factor.On
+        var command = factor == Factor.Metering
             ? new Command("metering-overhead", "Committed tx/s with carbon metering on and off, alternating, on fresh devnets; one report with the overhead.")
             : new Command("tls-overhead", "Committed tx/s with peers on mutual TLS and on plaintext, alternating, on fresh devnets; one report with the overhead.");
         command.Options.Add(pairs);
@@ -62,14 +62,14 @@ public static class MeteringOverheadCommand
         return command;
     }
 
-    public static Task RunAsync(LoadOptions load, int pairs, int warmupRuns, CancellationToken ct) => RunAsync(load, pairs, warmupRuns, Factor.On, ct);
+    public static Task RunAsync(LoadOptions load, int pairs, int warmupRuns, CancellationToken ct) => RunAsync(load, pairs, warmupRuns, Factor.Metering, ct);
 
     private static LoadOptions With(LoadOptions load, Factor factor, bool on) =>
-        factor == Factor.On ? load with { Metering = on } : load with { PeerTls = on };
+        factor == Factor.Metering ? load with { Metering = on } : load with { PeerTls = on };
 
     public static async Task RunAsync(LoadOptions load, int pairs, int warmupRuns, Factor factor, CancellationToken ct)
     {
-        var name = factor == Factor.On ? "metering" : "peer TLS";
+        var name = factor == Factor.Metering ? "metering" : "peer TLS";
         for (var i = 0; i < warmupRuns; i++)
         {
             AnsiConsole.MarkupLine($"[bold]warm-up run {i + 1}/{warmupRuns} (not counted)[/]");
@@ -97,7 +97,7 @@ public static class MeteringOverheadCommand
         var cpuError = Math.Sqrt(Math.Pow(cpuOn.Error / cpuOn.Mean, 2) + Math.Pow(cpuOff.Error / cpuOff.Mean, 2));
         var machine = MachineInfo.Read();
         var md = new StringBuilder();
-        md.AppendLine(factor == Factor.On ? "# Carbon metering overhead" : "# Peer TLS overhead (mutual TLS 1.3 against plaintext TCP)");
+        md.AppendLine(factor == Factor.Metering ? "# Carbon metering overhead" : "# Peer TLS overhead (mutual TLS 1.3 against plaintext TCP)");
         md.AppendLine();
         md.AppendLine(inv, $"- machine: {machine.Cores} cores, {machine.MemoryGb} GiB, {machine.CpuModel}; {machine.Os}; .NET {machine.Runtime}");
         md.AppendLine(inv, $"- commit: `{RunReport.GitCommit()}`");
@@ -113,7 +113,7 @@ public static class MeteringOverheadCommand
         md.AppendLine();
         md.AppendLine(inv, $"- committed tx/s: on {tpsOn.Mean:N0} ± {tpsOn.Error:N0}, off {tpsOff.Mean:N0} ± {tpsOff.Error:N0} (mean ± standard error); overhead **{100 * tpsOverhead:F1} % ± {100 * tpsError:F1} %**");
         md.AppendLine(inv, $"- node CPU per 1,000 committed transactions (all three nodes, /proc utime + stime over the timed phase): on {cpuOn.Mean:F1} ± {cpuOn.Error:F1} ms, off {cpuOff.Mean:F1} ± {cpuOff.Error:F1} ms; overhead **{100 * cpuOverhead:F1} % ± {100 * cpuError:F1} %**");
-        if (factor == Factor.On)
+        if (factor == Factor.Metering)
         {
             md.AppendLine(inv, $"- target ≤ 1 % of committed tx/s: {(tpsOverhead <= 0.01 ? "met" : "missed")} on the throughput figure; the CPU figure is the cost throughput follows on this CPU-bound machine. A difference smaller than its ± is within the noise of the runs.");
         }
@@ -122,7 +122,7 @@ public static class MeteringOverheadCommand
             md.AppendLine("- A difference smaller than its ± is within the noise of the runs.");
         }
         var markdown = md.ToString();
-        var (json, path) = RunReport.Write(factor == Factor.On ? "metering" : "tls-overhead", new { machine, load, warmupRuns, runs = runs.Select(r => new { r.On, r.Result, CpuMsPerThousand = CpuMsPerThousand(r.Result) }), tpsOn, tpsOff, tpsOverhead, tpsError, cpuOn, cpuOff, cpuOverhead, cpuError }, markdown);
+        var (json, path) = RunReport.Write(factor == Factor.Metering ? "metering" : "tls-overhead", new { machine, load, warmupRuns, runs = runs.Select(r => new { r.On, r.Result, CpuMsPerThousand = CpuMsPerThousand(r.Result) }), tpsOn, tpsOff, tpsOverhead, tpsError, cpuOn, cpuOff, cpuOverhead, cpuError }, markdown);
         Console.WriteLine(markdown);
         AnsiConsole.MarkupLine($"[grey]report: {Markup.Escape(path)} and {Markup.Escape(json)}[/]");
     }
