@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using Aurigraph.Consensus;
 
@@ -34,7 +36,14 @@ public sealed partial class PeerTransport
                 }
                 continue;
             }
-            var handler = Task.Run(() => HandleInboundAsync(socket, stopping), CancellationToken.None);
+            var address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            if (!TryStartHandshake(address))
+            {
+                socket.Dispose();
+                _metrics.Refused();
+                continue;
+            }
+            var handler = Task.Run(() => HandleInboundAsync(socket, address, stopping), CancellationToken.None);
             lock (_gate)
             {
                 _inboundHandlers.RemoveAll(static t => t.IsCompleted);
@@ -43,12 +52,47 @@ public sealed partial class PeerTransport
         }
     }
 
-    private async Task HandleInboundAsync(Socket socket, CancellationToken stopping)
+    /// <summary>Takes a handshake slot for a connection from <paramref name="address"/>; false when none is free.</summary>
+    private bool TryStartHandshake(IPAddress address)
+    {
+        lock (_gate)
+        {
+            var fromAddress = _pendingByAddress.GetValueOrDefault(address);
+            if (_pendingHandshakes >= _options.MaxPendingHandshakes || fromAddress >= _options.MaxPendingHandshakesPerAddress)
+            {
+                return false;
+            }
+            _pendingHandshakes++;
+            _pendingByAddress[address] = fromAddress + 1;
+            return true;
+        }
+    }
+
+    private void EndHandshake(IPAddress address)
+    {
+        lock (_gate)
+        {
+            _pendingHandshakes--;
+            var left = _pendingByAddress[address] - 1;
+            if (left == 0)
+            {
+                _pendingByAddress.Remove(address);
+            }
+            else
+            {
+                _pendingByAddress[address] = left;
+            }
+            Debug.Assert(_pendingHandshakes >= 0 && left >= 0, "every handshake slot is released once");
+        }
+    }
+
+    private async Task HandleInboundAsync(Socket socket, IPAddress address, CancellationToken stopping)
     {
         var remote = socket.RemoteEndPoint?.ToString() ?? "an unknown address";
         PeerConnection? connection = null;
         Handshake hello = default;
         var identified = false;
+        var pending = true;
         try
         {
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping))
@@ -107,6 +151,8 @@ public sealed partial class PeerTransport
                 _metrics.Sent(hello.NodeId, sent, 1);
             }
 
+            EndHandshake(address);
+            pending = false;
             ReplaceInbound(hello, connection);
             _metrics.Connected(hello.NodeId, hello.Lane, inbound: true);
             var ended = await ReadFramesAsync(connection, hello.NodeId, hello.Lane, stopping).ConfigureAwait(false);
@@ -149,6 +195,10 @@ public sealed partial class PeerTransport
         }
         finally
         {
+            if (pending)
+            {
+                EndHandshake(address);
+            }
             if (connection is not null)
             {
                 lock (_gate)

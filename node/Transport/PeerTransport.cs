@@ -65,6 +65,8 @@ public sealed partial class PeerTransport : IAsyncDisposable
     private Task? _acceptLoop;
     private Task? _disposal;
     private volatile bool _stopped;
+    private readonly Dictionary<IPAddress, int> _pendingByAddress = [];
+    private int _pendingHandshakes;
 
     /// <param name="selfId">This node's id; an entry for it in <paramref name="peers"/> is ignored.</param>
     /// <param name="listen">Where peers connect to this node.</param>

@@ -96,6 +96,34 @@ public sealed class PeerTlsTests : IDisposable
     }
 
     [Fact]
+    public async Task Connections_that_never_authenticate_hold_a_bounded_number_of_handshake_slots()
+    {
+        var members = Members(FreePorts(2));
+        var options = FastOptions(o =>
+        {
+            o.MaxPendingHandshakesPerAddress = 2;
+            o.HandshakeTimeout = TimeSpan.FromSeconds(2);
+        });
+        await using var b = await _tls.StartAsync(2, members, options);
+
+        // Two silent connections take this address's slots; a third is closed at once, without waiting for a timeout.
+        await using var first = await RawPeer.ConnectAsync(members[2]);
+        await using var second = await RawPeer.ConnectAsync(members[2]);
+        await using (var third = await RawPeer.ConnectAsync(members[2]))
+        {
+            Assert.Equal(0, await third.WaitForCloseAsync());
+        }
+        Assert.Equal(1, b.RefusedConnections);
+
+        // The slots come back when the handshake timeout closes the silent ones; then a member connects.
+        Assert.Equal(0, await first.WaitForCloseAsync());
+        Assert.Equal(0, await second.WaitForCloseAsync());
+        await using var a = await _tls.StartAsync(1, members, options);
+        a.Send(Heartbeat(1, 2, context: 4));
+        Assert.Equal(4UL, (await b.NextRaftAsync()).Context);
+    }
+
+    [Fact]
     public async Task Rotated_certificate_files_are_used_by_new_connections_without_a_restart()
     {
         var members = Members(FreePorts(2));
