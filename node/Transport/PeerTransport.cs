@@ -111,7 +111,7 @@ public sealed partial class PeerTransport : IAsyncDisposable
     /// <summary>Bytes and frames exchanged with each peer since the transport was created, ordered by peer id.</summary>
     public IReadOnlyList<PeerTrafficCounters> Traffic => _metrics.Snapshot();
 
-    /// <summary>Connections refused because the other side did not authenticate (see <see cref="IPeerStreamFactory"/>), in either direction.</summary>
+    /// <summary>Connections refused because the other side did not authenticate (see <see cref="IPeerStreamFactory"/>), in either direction, or because too many were in their handshake.</summary>
     public long RefusedConnections => _metrics.RefusedConnections;
 
     /// <summary>The address the listener is bound to (the actual port when configured with port 0); null before <see cref="StartAsync"/>.</summary>

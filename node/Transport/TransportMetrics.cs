@@ -38,7 +38,7 @@ internal sealed class TransportMetrics : IDisposable
         _framesDropped = _meter.CreateCounter<long>("aurigraph.transport.frames_dropped", "{frame}", "Outbound frames dropped: lane queue full, frame over the size limit, or peer unreachable.");
         _connects = _meter.CreateCounter<long>("aurigraph.transport.connects", "{connection}", "Peer connections established (handshake completed), by lane and direction.");
         _protocolErrors = _meter.CreateCounter<long>("aurigraph.transport.protocol_errors", "{connection}", "Connections closed because the other side broke the protocol (bad handshake, malformed or oversized frame).");
-        _refused = _meter.CreateCounter<long>("aurigraph.transport.connections_refused", "{connection}", "Connections refused because the other side did not authenticate: no or untrusted certificate, or a node id its certificate does not prove.");
+        _refused = _meter.CreateCounter<long>("aurigraph.transport.connections_refused", "{connection}", "Connections refused: the other side did not authenticate (no or untrusted certificate, a node id its certificate does not prove), or too many were already in their handshake.");
         _peers = peerIds.Distinct().ToFrozenDictionary(id => id, id => new PeerStats(id));
     }
 
@@ -95,7 +95,7 @@ internal sealed class TransportMetrics : IDisposable
         }
     }
 
-    /// <summary>Connections refused for failed authentication, in either direction, since the transport was created.</summary>
+    /// <summary>Connections refused (failed authentication in either direction, or no free handshake slot) since the transport was created.</summary>
     public long RefusedConnections => Interlocked.Read(ref _refusedCount);
 
     /// <summary>A connection was refused because the other side did not prove a member's identity.</summary>
