@@ -1,4 +1,5 @@
 using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Security;
 using Aurigraph.Node.Transactions;
 using Google.Protobuf;
 using Grpc.Net.Client;
@@ -27,10 +28,10 @@ internal static class ClientCommands
         return 0;
     }
 
-    public static async Task<int> TransferAsync(string node, string keyFile, string to, ulong amount, ulong? nonce, CancellationToken ct)
+    public static async Task<int> TransferAsync(string node, ClientTls tls, string keyFile, string to, ulong amount, ulong? nonce, CancellationToken ct)
     {
         using var signer = TransactionSigner.FromSeed(Convert.FromHexString(File.ReadAllText(keyFile).Trim()));
-        using var channel = GrpcChannel.ForAddress(node);
+        using var channel = ClientChannels.Create(node, tls);
         var status = await new NodeService.NodeServiceClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: ct).ConfigureAwait(false);
         var recipient = Convert.FromHexString(to);
         var tx = signer.Transfer(status.ChainId, nonce ?? await NextNonceAsync(channel, signer.PublicKey, ct).ConfigureAwait(false), recipient, amount);
@@ -48,17 +49,17 @@ internal static class ClientCommands
         return (await new NodeService.NodeServiceClient(channel).GetAccountAsync(request, cancellationToken: ct).ConfigureAwait(false)).Nonce;
     }
 
-    public static async Task<int> ShowAccountAsync(string node, string account, CancellationToken ct)
+    public static async Task<int> ShowAccountAsync(string node, ClientTls tls, string account, CancellationToken ct)
     {
-        using var channel = GrpcChannel.ForAddress(node);
+        using var channel = ClientChannels.Create(node, tls);
         var request = new GetAccountRequest { Account = account, Consistency = Api.V1.ReadConsistency.Linearizable };
         Console.WriteLine(Json.Format(await new NodeService.NodeServiceClient(channel).GetAccountAsync(request, cancellationToken: ct).ConfigureAwait(false)));
         return 0;
     }
 
-    public static async Task<int> TransferLeadershipAsync(string node, string token, ulong target, CancellationToken ct)
+    public static async Task<int> TransferLeadershipAsync(string node, ClientTls tls, string token, ulong target, CancellationToken ct)
     {
-        using var channel = GrpcChannel.ForAddress(node);
+        using var channel = ClientChannels.Create(node, tls);
         var headers = new Grpc.Core.Metadata { { "authorization", $"Bearer {token}" } };
         var response = await new AdminService.AdminServiceClient(channel)
             .TransferLeadershipAsync(new TransferLeadershipRequest { Target = target }, headers, cancellationToken: ct).ConfigureAwait(false);
@@ -67,9 +68,9 @@ internal static class ClientCommands
     }
 
     /// <summary>Shows the membership (no change given) or proposes one change: add-learner, promote or remove.</summary>
-    public static async Task<int> MembershipAsync(string node, string token, string? change, ulong nodeId, CancellationToken ct)
+    public static async Task<int> MembershipAsync(string node, ClientTls tls, string token, string? change, ulong nodeId, CancellationToken ct)
     {
-        using var channel = GrpcChannel.ForAddress(node);
+        using var channel = ClientChannels.Create(node, tls);
         var headers = new Grpc.Core.Metadata { { "authorization", $"Bearer {token}" } };
         var admin = new AdminService.AdminServiceClient(channel);
         if (string.IsNullOrEmpty(change))
@@ -94,25 +95,25 @@ internal static class ClientCommands
         return 0;
     }
 
-    public static async Task<int> ShowTransactionAsync(string node, string id, CancellationToken ct)
+    public static async Task<int> ShowTransactionAsync(string node, ClientTls tls, string id, CancellationToken ct)
     {
-        using var channel = GrpcChannel.ForAddress(node);
+        using var channel = ClientChannels.Create(node, tls);
         var result = await new TransactionService.TransactionServiceClient(channel).GetTransactionAsync(new GetTransactionRequest { TxId = id }, cancellationToken: ct).ConfigureAwait(false);
         Console.WriteLine(Json.Format(result));
         return 0;
     }
 
-    public static async Task<int> ShowBlockAsync(string node, ulong height, CancellationToken ct)
+    public static async Task<int> ShowBlockAsync(string node, ClientTls tls, ulong height, CancellationToken ct)
     {
-        using var channel = GrpcChannel.ForAddress(node);
+        using var channel = ClientChannels.Create(node, tls);
         var block = await new BlockService.BlockServiceClient(channel).GetBlockAsync(new GetBlockRequest { Height = height }, cancellationToken: ct).ConfigureAwait(false);
         Console.WriteLine(Json.Format(block));
         return 0;
     }
 
-    public static async Task<int> ShowStatusAsync(string node, CancellationToken ct)
+    public static async Task<int> ShowStatusAsync(string node, ClientTls tls, CancellationToken ct)
     {
-        using var channel = GrpcChannel.ForAddress(node);
+        using var channel = ClientChannels.Create(node, tls);
         var status = await new NodeService.NodeServiceClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: ct).ConfigureAwait(false);
         Console.WriteLine(Json.Format(status));
         return 0;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Aurigraph.Node.Ledger;
+using Aurigraph.Node.Security;
 using Aurigraph.Node.Transactions;
 
 namespace Aurigraph.Node.Hosting;
@@ -12,9 +13,17 @@ namespace Aurigraph.Node.Hosting;
 /// </summary>
 internal static class Devnet
 {
-    public sealed record Layout(string Directory, int Validators, int Business, int Slim, int BasePort);
+    /// <param name="ApiTls">The client API over HTTPS with the node certificates, gRPC and REST on one port (base+100+id).</param>
+    public sealed record Layout(string Directory, int Validators, int Business, int Slim, int BasePort, bool ApiTls = false);
 
-    /// <summary>Writes genesis, keys and node configurations (keeping an existing genesis and keys); returns each node's config path.</summary>
+    /// <summary>The folder under the devnet's where the cluster CA and node certificates live.</summary>
+    public static string CertificateDirectory(string devnetDirectory) => Path.Combine(Path.GetFullPath(devnetDirectory), "certs");
+
+    /// <summary>
+    /// Writes genesis, keys, the cluster CA with a certificate per node (<see cref="DevelopmentCertificates"/>, under
+    /// certs/) and node configurations that run the peer transport on mutual TLS (keeping an existing genesis, keys and
+    /// certificates); returns each node's config path.
+    /// </summary>
     public static List<(MemberOptions Member, string ConfigPath)> Prepare(Layout layout)
     {
         ArgumentNullException.ThrowIfNull(layout);
@@ -45,14 +54,17 @@ internal static class Devnet
                     Id = id,
                     Role = role,
                     PeerAddress = $"127.0.0.1:{layout.BasePort + (int)id}",
-                    ApiAddress = $"http://127.0.0.1:{layout.BasePort + 100 + (int)id}",
-                    RestAddress = $"http://127.0.0.1:{layout.BasePort + 200 + (int)id}",
+                    ApiAddress = layout.ApiTls ? $"https://127.0.0.1:{layout.BasePort + 100 + (int)id}" : $"http://127.0.0.1:{layout.BasePort + 100 + (int)id}",
+                    RestAddress = layout.ApiTls ? $"https://127.0.0.1:{layout.BasePort + 100 + (int)id}" : $"http://127.0.0.1:{layout.BasePort + 200 + (int)id}",
                 });
             }
         }
         Add(layout.Validators, NodeRole.Validator);
         Add(layout.Business, NodeRole.Business);
         Add(layout.Slim, NodeRole.Slim);
+
+        var certs = CertificateDirectory(dir);
+        DevelopmentCertificates.Ensure(certs, chainId, members.Select(m => m.Id), [], TimeSpan.FromDays(365));
 
         var result = new List<(MemberOptions, string)>();
         foreach (var member in members)
@@ -68,6 +80,12 @@ internal static class Devnet
                     DataDir = Path.Combine(nodeDir, "data"),
                     GenesisFile = genesisPath,
                     Members = members,
+                    Tls = new TlsSettings
+                    {
+                        CaFile = Path.Combine(certs, DevelopmentCertificates.CaCertificateFile),
+                        CertificateFile = Path.Combine(certs, DevelopmentCertificates.NodeCertificateFile(member.Id)),
+                        KeyFile = Path.Combine(certs, DevelopmentCertificates.NodeKeyFile(member.Id)),
+                    },
                 },
                 ["Logging"] = new Dictionary<string, object> { ["LogLevel"] = new Dictionary<string, string> { ["Default"] = "Information", ["Microsoft.AspNetCore"] = "Warning" } },
             };
@@ -99,6 +117,11 @@ internal static class Devnet
             foreach (var (member, _) in nodes)
             {
                 Console.WriteLine($"{member.Id,-4}{member.Role.ToString().ToLowerInvariant(),-10}{member.PeerAddress,-18}{member.ApiAddress,-24}{member.RestAddress}");
+            }
+            Console.WriteLine($"peers: mutual TLS, cluster CA and node certificates in {CertificateDirectory(layout.Directory)}");
+            if (layout.ApiTls)
+            {
+                Console.WriteLine($"API: HTTPS (gRPC and REST on one port); clients: --ca {Path.Combine(CertificateDirectory(layout.Directory), DevelopmentCertificates.CaCertificateFile)}");
             }
             Console.WriteLine($"dev account keys: {Path.Combine(Path.GetFullPath(layout.Directory), "keys")}   (Ctrl-C stops every node)");
             var exited = processes.Select(p => p.WaitForExitAsync(ct)).ToArray();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Serialization;
 
 namespace Aurigraph.Node.Hosting;
 
@@ -42,6 +43,48 @@ public sealed class MemberOptions
     /// real membership from the log or a snapshot.
     /// </summary>
     public bool Joining { get; set; }
+}
+
+/// <summary>Peer transport settings ("Aurigraph:Transport").</summary>
+public sealed class PeerTransportSettings
+{
+    /// <summary>
+    /// Plaintext, unauthenticated peer connections instead of mutual TLS: any process that reaches a peer port could pose
+    /// as a member. Refused unless every member's peer address is a loopback address; logged as critical at start.
+    /// </summary>
+    public bool Insecure { get; set; }
+}
+
+/// <summary>
+/// The node's TLS material ("Aurigraph:Tls"), PEM files: the cluster CA (the only trust anchor for peers and client
+/// certificates) and this node's certificate and key, which must name the node (SAN URI
+/// <c>urn:aurigraph:&lt;chainId&gt;:node:&lt;id&gt;</c>). Re-read when a file changes (rotation without restart).
+/// </summary>
+public sealed class TlsSettings
+{
+    public string CaFile { get; set; } = "";
+
+    public string CertificateFile { get; set; } = "";
+
+    public string KeyFile { get; set; } = "";
+
+    /// <summary>How often, at most, new connections look at the files' write times to pick up rotated certificates.</summary>
+    public int ReloadCheckMilliseconds { get; set; } = 1_000;
+}
+
+/// <summary>
+/// Client API settings ("Aurigraph:Api"). The API runs HTTPS when the member's ApiAddress and RestAddress are https
+/// URLs; then one port may serve both gRPC (HTTP/2) and REST (HTTP/1.1), negotiated by ALPN.
+/// </summary>
+public sealed class ApiSettings
+{
+    /// <summary>Certificate for the HTTPS API (PEM); the node's peer certificate (Aurigraph:Tls) when empty.</summary>
+    public string CertificateFile { get; set; } = "";
+
+    public string KeyFile { get; set; } = "";
+
+    /// <summary>Admin calls also need a client certificate issued by the cluster CA (besides the admin token). Needs an HTTPS API.</summary>
+    public bool RequireAdminClientCertificate { get; set; }
 }
 
 /// <summary>
@@ -105,12 +148,15 @@ public sealed class NodeOptions
     /// transport is plaintext (a forwarder is then not proven to be a member). With mTLS a forwarder is an
     /// authenticated member and its check is trusted (crash-fault model).
     /// </summary>
+    [JsonIgnore]
     public bool VerifiesForwardedSignatures => Paranoid || PeerTransportIsPlaintext;
 
-    /// <summary>Whether peers talk without mutual TLS (the insecure switch).</summary>
-    public bool PeerTransportIsPlaintext => true;
+    /// <summary>Whether peers talk without mutual TLS (the insecure switch, <see cref="PeerTransportSettings.Insecure"/>).</summary>
+    [JsonIgnore]
+    public bool PeerTransportIsPlaintext => Transport.Insecure;
 
     /// <summary>Whether admission checks signatures: in signature mode ed25519, and always in paranoid mode.</summary>
+    [JsonIgnore]
     public bool AdmissionChecksSignatures => SignatureMode == SignatureMode.Ed25519 || Paranoid;
 
     /// <summary>
@@ -148,6 +194,21 @@ public sealed class NodeOptions
 
     /// <summary>Slim nodes keep full bodies of only this many most recent blocks (headers of all).</summary>
     public int SlimRetainedBlocks { get; set; } = 1_000;
+
+    public PeerTransportSettings Transport { get; set; } = new();
+
+    public TlsSettings Tls { get; set; } = new();
+
+    public ApiSettings Api { get; set; } = new();
+
+    /// <summary>The HTTPS API's certificate and key: <see cref="ApiSettings"/>'s when set, else the node's peer certificate.</summary>
+    [JsonIgnore]
+    public (string Certificate, string Key) ApiCertificate =>
+        string.IsNullOrEmpty(Api.CertificateFile) ? (Tls.CertificateFile, Tls.KeyFile) : (Api.CertificateFile, Api.KeyFile);
+
+    /// <summary>The member's API runs HTTPS (its ApiAddress is an https URL).</summary>
+    [JsonIgnore]
+    public bool ApiTls => Uri.TryCreate(Self.ApiAddress, UriKind.Absolute, out var api) && api.Scheme == Uri.UriSchemeHttps;
 
     public MemberOptions Self => Members.First(m => m.Id == NodeId);
 
@@ -194,11 +255,16 @@ public sealed class NodeOptions
             {
                 errors.Add($"{name}:RestAddress must be an http(s) URL (got '{m.RestAddress}')");
             }
-            else if (api is not null && rest.Port == api.Port && rest.Host == api.Host)
+            else if (api is not null && rest.Scheme != api.Scheme)
             {
-                errors.Add($"{name}:RestAddress must differ from ApiAddress (gRPC uses HTTP/2 on its own port)");
+                errors.Add($"{name}:RestAddress and ApiAddress must both be http or both https (got '{rest.Scheme}' and '{api.Scheme}')");
+            }
+            else if (api is not null && rest.Port == api.Port && rest.Host == api.Host && api.Scheme != Uri.UriSchemeHttps)
+            {
+                errors.Add($"{name}:RestAddress must differ from ApiAddress over http (cleartext gRPC uses HTTP/2 on its own port; over https one port serves both)");
             }
         }
+        ValidateSecurity(errors);
         if (NodeId != 0 && Members.Count > 0 && !Members.Any(m => m.Id == NodeId))
         {
             errors.Add($"{Section}:NodeId {NodeId} is not one of {Section}:Members");
@@ -260,5 +326,59 @@ public sealed class NodeOptions
             errors.Add($"{Section}:SlimRetainedBlocks must be positive");
         }
         return errors;
+    }
+
+    private void ValidateSecurity(List<string> errors)
+    {
+        if (Transport.Insecure)
+        {
+            for (var i = 0; i < Members.Count; i++)
+            {
+                if (IPEndPoint.TryParse(Members[i].PeerAddress, out var ep) && !IPAddress.IsLoopback(ep.Address))
+                {
+                    errors.Add($"{Section}:Transport:Insecure=true is refused: {Section}:Members:{i}:PeerAddress {Members[i].PeerAddress} is not a loopback address (plaintext peer connections are allowed on loopback only; configure {Section}:Tls instead)");
+                }
+            }
+        }
+        else
+        {
+            RequireFile(errors, Tls.CaFile, $"{Section}:Tls:CaFile", "the cluster CA certificate");
+            RequireFile(errors, Tls.CertificateFile, $"{Section}:Tls:CertificateFile", "this node's certificate");
+            RequireFile(errors, Tls.KeyFile, $"{Section}:Tls:KeyFile", "this node's private key");
+        }
+        if (Tls.ReloadCheckMilliseconds < 0)
+        {
+            errors.Add($"{Section}:Tls:ReloadCheckMilliseconds must not be negative");
+        }
+        if (NodeId == 0 || !Members.Any(m => m.Id == NodeId))
+        {
+            return;
+        }
+        if (ApiTls)
+        {
+            var (certificate, key) = ApiCertificate;
+            RequireFile(errors, certificate, string.IsNullOrEmpty(Api.CertificateFile) ? $"{Section}:Tls:CertificateFile" : $"{Section}:Api:CertificateFile", "the HTTPS API's certificate");
+            RequireFile(errors, key, string.IsNullOrEmpty(Api.CertificateFile) ? $"{Section}:Tls:KeyFile" : $"{Section}:Api:KeyFile", "the HTTPS API's private key");
+            if (Transport.Insecure)
+            {
+                RequireFile(errors, Tls.CaFile, $"{Section}:Tls:CaFile", "the cluster CA certificate");
+            }
+        }
+        if (Api.RequireAdminClientCertificate)
+        {
+            if (!ApiTls)
+            {
+                errors.Add($"{Section}:Api:RequireAdminClientCertificate needs an HTTPS API (https ApiAddress and RestAddress for node {NodeId})");
+            }
+            RequireFile(errors, Tls.CaFile, $"{Section}:Tls:CaFile", "the cluster CA that issues admin client certificates");
+        }
+    }
+
+    private static void RequireFile(List<string> errors, string path, string setting, string what)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            errors.Add($"{setting} must name {what} (a PEM file; the 'certs' command creates development certificates). The peer transport runs mutual TLS unless {Section}:Transport:Insecure=true, which is allowed on loopback only");
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Aurigraph.Node.Security;
 
 namespace Aurigraph.Node.Hosting;
 
@@ -15,7 +16,14 @@ internal static class NodeProgram
             e.Cancel = true;
             cts.Cancel();
         };
-        var nodeUrl = new Option<string>("--node") { Description = "A node's gRPC address.", DefaultValueFactory = _ => "http://127.0.0.1:7201" };
+        var nodeUrl = new Option<string>("--node") { Description = "A node's gRPC address (http:// or https://).", DefaultValueFactory = _ => "http://127.0.0.1:7201" };
+        var caFile = new Option<string?>("--ca") { Description = "For an https node: the CA certificate (PEM) to trust for it instead of the system store, e.g. devnet/certs/ca.pem (or set AURIGRAPH_CA_FILE)." };
+        var clientCert = new Option<string?>("--client-cert") { Description = "Client certificate (PEM) for admin calls to a node that requires one, e.g. devnet/certs/client.pem." };
+        var clientKey = new Option<string?>("--client-key") { Description = "The client certificate's private key (PEM), e.g. devnet/certs/client.key." };
+        ClientTls Tls(ParseResult parse) => new(
+            parse.GetValue(caFile) ?? Environment.GetEnvironmentVariable("AURIGRAPH_CA_FILE"),
+            parse.GetValue(clientCert),
+            parse.GetValue(clientKey));
 
         var config = new Option<string?>("--config") { Description = "A JSON configuration file (the 'Aurigraph' section); environment variables (AURIGRAPH__...) and --Aurigraph:Key=value arguments override it." };
         var run = new Command("run", "Run one node.") { config };
@@ -27,8 +35,18 @@ internal static class NodeProgram
         var business = new Option<int>("--business") { DefaultValueFactory = _ => 1 };
         var slim = new Option<int>("--slim") { DefaultValueFactory = _ => 1 };
         var basePort = new Option<int>("--base-port") { Description = "Peer ports are base+id, gRPC ports base+100+id, REST ports base+200+id.", DefaultValueFactory = _ => 7100 };
-        var devnet = new Command("devnet", "Start a local cluster on 127.0.0.1 (3 validators, 1 business, 1 slim by default) as separate processes.") { dir, validators, business, slim, basePort };
-        devnet.SetAction((parse, _) => Devnet.RunAsync(new Devnet.Layout(parse.GetValue(dir)!, parse.GetValue(validators), parse.GetValue(business), parse.GetValue(slim), parse.GetValue(basePort)), cts.Token));
+        var apiTls = new Option<bool>("--api-tls") { Description = "Serve the client API over HTTPS (node certificates; gRPC and REST on one port per node); clients pass --ca <dir>/certs/ca.pem." };
+        var devnet = new Command("devnet", "Start a local cluster on 127.0.0.1 (3 validators, 1 business, 1 slim by default) as separate processes, peers on mutual TLS.") { dir, validators, business, slim, basePort, apiTls };
+        devnet.SetAction((parse, _) => Devnet.RunAsync(new Devnet.Layout(parse.GetValue(dir)!, parse.GetValue(validators), parse.GetValue(business), parse.GetValue(slim), parse.GetValue(basePort), parse.GetValue(apiTls)), cts.Token));
+
+        var certsDir = new Option<string>("--dir") { Description = "Folder for the PEM files.", DefaultValueFactory = _ => "certs" };
+        var chainId = new Option<string>("--chain-id") { Description = "The chain the node certificates are for (Aurigraph:ChainId).", DefaultValueFactory = _ => "aurigraph-devnet" };
+        var nodeIds = new Option<ulong[]>("--nodes") { Description = "Node ids to issue certificates for, e.g. --nodes 1 2 3.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var hosts = new Option<string[]>("--host") { Description = "IP address or DNS name to put in every node certificate for HTTPS API clients (repeatable; loopback is always in).", AllowMultipleArgumentsPerToken = true };
+        var days = new Option<int>("--days") { Description = "Validity in days.", DefaultValueFactory = _ => 365 };
+        var force = new Option<bool>("--force") { Description = "Replace existing files, the CA included (every node then needs its new certificate)." };
+        var certs = new Command("certs", "Create a development cluster CA and node certificates (ca.pem, node-<id>.pem/.key, client.pem/.key); existing files are kept.") { certsDir, chainId, nodeIds, hosts, days, force };
+        certs.SetAction(parse => CertificateCommand.Run(parse.GetValue(certsDir)!, parse.GetValue(chainId)!, parse.GetValue(nodeIds)!, parse.GetValue(hosts) ?? [], parse.GetValue(days), parse.GetValue(force)));
 
         var outFile = new Option<string?>("--out") { Description = "Write the private key (hex seed) to this file." };
         var keygen = new Command("keygen", "Generate an Ed25519 key pair.") { outFile };
@@ -38,37 +56,37 @@ internal static class NodeProgram
         var to = new Option<string>("--to") { Description = "Recipient account (hex public key).", Required = true };
         var amount = new Option<ulong>("--amount") { Required = true };
         var nonce = new Option<ulong?>("--nonce") { Description = "Sender nonce; found from the chain when omitted." };
-        var transfer = new Command("transfer", "Sign and submit a transfer, and wait for its commit.") { nodeUrl, keyFile, to, amount, nonce };
-        transfer.SetAction((parse, ct) => ClientCommands.TransferAsync(parse.GetValue(nodeUrl)!, parse.GetValue(keyFile)!, parse.GetValue(to)!, parse.GetValue(amount), parse.GetValue(nonce), ct));
+        var transfer = new Command("transfer", "Sign and submit a transfer, and wait for its commit.") { nodeUrl, caFile, clientCert, clientKey, keyFile, to, amount, nonce };
+        transfer.SetAction((parse, ct) => ClientCommands.TransferAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(keyFile)!, parse.GetValue(to)!, parse.GetValue(amount), parse.GetValue(nonce), ct));
 
         var txId = new Argument<string>("tx-id");
-        var tx = new Command("tx", "Show a transaction by id.") { nodeUrl, txId };
-        tx.SetAction((parse, ct) => ClientCommands.ShowTransactionAsync(parse.GetValue(nodeUrl)!, parse.GetValue(txId)!, ct));
+        var tx = new Command("tx", "Show a transaction by id.") { nodeUrl, caFile, clientCert, clientKey, txId };
+        tx.SetAction((parse, ct) => ClientCommands.ShowTransactionAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(txId)!, ct));
 
         var height = new Argument<ulong>("height");
-        var block = new Command("block", "Show a block by height.") { nodeUrl, height };
-        block.SetAction((parse, ct) => ClientCommands.ShowBlockAsync(parse.GetValue(nodeUrl)!, parse.GetValue(height), ct));
+        var block = new Command("block", "Show a block by height.") { nodeUrl, caFile, clientCert, clientKey, height };
+        block.SetAction((parse, ct) => ClientCommands.ShowBlockAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(height), ct));
 
-        var status = new Command("status", "Show a node's status.") { nodeUrl };
-        status.SetAction((parse, ct) => ClientCommands.ShowStatusAsync(parse.GetValue(nodeUrl)!, ct));
+        var status = new Command("status", "Show a node's status.") { nodeUrl, caFile, clientCert, clientKey };
+        status.SetAction((parse, ct) => ClientCommands.ShowStatusAsync(parse.GetValue(nodeUrl)!, Tls(parse), ct));
 
         var accountId = new Argument<string>("account") { Description = "Account (hex public key)." };
-        var account = new Command("account", "Show an account's balance and next nonce (linearizable read).") { nodeUrl, accountId };
-        account.SetAction((parse, ct) => ClientCommands.ShowAccountAsync(parse.GetValue(nodeUrl)!, parse.GetValue(accountId)!, ct));
+        var account = new Command("account", "Show an account's balance and next nonce (linearizable read).") { nodeUrl, caFile, clientCert, clientKey, accountId };
+        account.SetAction((parse, ct) => ClientCommands.ShowAccountAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(accountId)!, ct));
 
         var token = new Option<string>("--token") { Description = "The admin token (or set AURIGRAPH_ADMIN_TOKEN)." };
         var target = new Option<ulong>("--to") { Description = "Voter to hand leadership to; the most caught-up one when omitted." };
-        var transferLeadership = new Command("transfer-leadership", "Hand leadership to another voter (admin; send it to the leader).") { nodeUrl, token, target };
+        var transferLeadership = new Command("transfer-leadership", "Hand leadership to another voter (admin; send it to the leader).") { nodeUrl, caFile, clientCert, clientKey, token, target };
         transferLeadership.SetAction((parse, ct) => ClientCommands.TransferLeadershipAsync(
-            parse.GetValue(nodeUrl)!, parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(target), ct));
+            parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(target), ct));
 
         var change = new Option<string?>("--change") { Description = "add-learner, promote or remove; omit to show the membership." };
         var memberId = new Option<ulong>("--id") { Description = "The node the change is about." };
-        var membership = new Command("membership", "Show or change the cluster's membership, one node at a time (admin; send changes to the leader).") { nodeUrl, token, change, memberId };
+        var membership = new Command("membership", "Show or change the cluster's membership, one node at a time (admin; send changes to the leader).") { nodeUrl, caFile, clientCert, clientKey, token, change, memberId };
         membership.SetAction((parse, ct) => ClientCommands.MembershipAsync(
-            parse.GetValue(nodeUrl)!, parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(change), parse.GetValue(memberId), ct));
+            parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(change), parse.GetValue(memberId), ct));
 
-        var root = new RootCommand("Aurigraph node: a HyperRAFT++ consensus node with carbon metering.") { run, devnet, keygen, transfer, tx, block, status, account, transferLeadership, membership };
+        var root = new RootCommand("Aurigraph node: a HyperRAFT++ consensus node with carbon metering.") { run, devnet, certs, keygen, transfer, tx, block, status, account, transferLeadership, membership };
         return await root.Parse(args).InvokeAsync(cancellationToken: cts.Token).ConfigureAwait(false);
     }
 }

@@ -3,6 +3,7 @@ using Aurigraph.Consensus;
 using Aurigraph.Node.Api.V1;
 using Aurigraph.Node.Carbon;
 using Aurigraph.Node.Ledger;
+using Aurigraph.Node.Security;
 using Aurigraph.Node.Storage;
 using Aurigraph.Node.Transactions;
 using Aurigraph.Node.Transport;
@@ -61,7 +62,8 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             IPEndPoint.Parse(_options.Self.PeerAddress),
             peers,
             new TransportOptions { ClusterId = _options.ChainId },
-            loggers.CreateLogger<PeerTransport>());
+            loggers.CreateLogger<PeerTransport>(),
+            PeerSecurity.StreamFactory(_options, loggers));
         Metrics = new NodeMetrics(() => _host!.Snapshot);
         var validators = _options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
         var members = _options.Members.Select(m => m.Id).ToList();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Aurigraph.Node.Api;
 using Aurigraph.Node.Carbon;
+using Aurigraph.Node.Security;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
@@ -55,16 +56,48 @@ internal static class NodeServer
             return ExitCodes.BadConfiguration;
         }
 
+        if (CheckCertificates(options) is { } certificateError)
+        {
+            await Console.Error.WriteLineAsync($"configuration error: {certificateError}").ConfigureAwait(false);
+            return ExitCodes.BadConfiguration;
+        }
+
         builder.Services.Configure<NodeOptions>(builder.Configuration.GetSection(NodeOptions.Section));
         var api = new Uri(options.Self.ApiAddress);
         var rest = new Uri(options.Self.RestAddress);
+        if (options.ApiTls)
+        {
+            builder.Services.AddSingleton(sp => ApiCredentials.Create(options, sp.GetRequiredService<ILoggerFactory>().CreateLogger(PeerSecurity.LogCategory)));
+        }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // gRPC needs HTTP/2; without TLS there is no protocol negotiation, so it gets a port of its own and
-            // REST (HTTP/1.1, what browsers and curl speak by default) another.
-            kestrel.Listen(ListenAddress(api), api.Port, listen => listen.Protocols = HttpProtocols.Http2);
-            kestrel.Listen(ListenAddress(rest), rest.Port, listen => listen.Protocols = HttpProtocols.Http1);
+            if (!options.ApiTls)
+            {
+                // gRPC needs HTTP/2; without TLS there is no protocol negotiation, so it gets a port of its own and
+                // REST (HTTP/1.1, what browsers and curl speak by default) another.
+                kestrel.Listen(ListenAddress(api), api.Port, listen => listen.Protocols = HttpProtocols.Http2);
+                kestrel.Listen(ListenAddress(rest), rest.Port, listen => listen.Protocols = HttpProtocols.Http1);
+                return;
+            }
+            // With TLS, ALPN picks HTTP/2 (gRPC) or HTTP/1.1 (REST) per connection: both addresses serve both, and
+            // they may be one port.
+            var credentials = kestrel.ApplicationServices.GetRequiredService<ApiCredentials>();
+            void Https(ListenOptions listen)
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(credentials.HttpsOptions());
+            }
+            kestrel.Listen(ListenAddress(api), api.Port, Https);
+            if (rest.Port != api.Port || !string.Equals(rest.Host, api.Host, StringComparison.OrdinalIgnoreCase))
+            {
+                kestrel.Listen(ListenAddress(rest), rest.Port, Https);
+            }
         });
+        if (options.Api.RequireAdminClientCertificate)
+        {
+            builder.Services.AddSingleton<AdminClientCertificateInterceptor>();
+            builder.Services.AddGrpc().AddServiceOptions<AdminApi>(admin => admin.Interceptors.Add<AdminClientCertificateInterceptor>());
+        }
         // Request size limits, all from Aurigraph:Api:MaxMessageBytes (NodeLimits): the server-wide body limit fits a
         // gRPC message and its prefix; ApiRequestGuard sets each request's own (REST bodies carry base64).
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.GrpcMaxRequestBodyBytes);
@@ -116,6 +149,28 @@ internal static class NodeServer
             return ExitCodes.StartFailed;
         }
         return Environment.ExitCode;
+    }
+
+    /// <summary>Loads the peer and API certificates once, so that a bad file is a configuration error naming it, not a failed start.</summary>
+    private static string? CheckCertificates(NodeOptions options)
+    {
+        try
+        {
+            if (!options.Transport.Insecure)
+            {
+                _ = NodeCredentials.Load(PeerSecurity.PeerFiles(options), options.ChainId, options.NodeId);
+            }
+            if (options.ApiTls)
+            {
+                var (certificate, key) = options.ApiCertificate;
+                _ = NodeCredentials.Load(new CertificateFiles(options.Tls.CaFile, certificate, key), options.ChainId, null, verifyChain: string.IsNullOrEmpty(options.Api.CertificateFile));
+            }
+            return null;
+        }
+        catch (InvalidDataException ex)
+        {
+            return $"{NodeOptions.Section}:Tls: {ex.Message}";
+        }
     }
 
     private static IPAddress ListenAddress(Uri uri) => uri.Host switch

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using Aurigraph.Consensus;
 
@@ -34,7 +36,14 @@ public sealed partial class PeerTransport
                 }
                 continue;
             }
-            var handler = Task.Run(() => HandleInboundAsync(socket, stopping), CancellationToken.None);
+            var address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            if (!TryStartHandshake(address))
+            {
+                socket.Dispose();
+                _metrics.Refused();
+                continue;
+            }
+            var handler = Task.Run(() => HandleInboundAsync(socket, address, stopping), CancellationToken.None);
             lock (_gate)
             {
                 _inboundHandlers.RemoveAll(static t => t.IsCompleted);
@@ -43,29 +52,64 @@ public sealed partial class PeerTransport
         }
     }
 
-    private async Task HandleInboundAsync(Socket socket, CancellationToken stopping)
+    /// <summary>Takes a handshake slot for a connection from <paramref name="address"/>; false when none is free.</summary>
+    private bool TryStartHandshake(IPAddress address)
+    {
+        lock (_gate)
+        {
+            var fromAddress = _pendingByAddress.GetValueOrDefault(address);
+            if (_pendingHandshakes >= _options.MaxPendingHandshakes || fromAddress >= _options.MaxPendingHandshakesPerAddress)
+            {
+                return false;
+            }
+            _pendingHandshakes++;
+            _pendingByAddress[address] = fromAddress + 1;
+            return true;
+        }
+    }
+
+    private void EndHandshake(IPAddress address)
+    {
+        lock (_gate)
+        {
+            _pendingHandshakes--;
+            var left = _pendingByAddress[address] - 1;
+            if (left == 0)
+            {
+                _pendingByAddress.Remove(address);
+            }
+            else
+            {
+                _pendingByAddress[address] = left;
+            }
+            Debug.Assert(_pendingHandshakes >= 0 && left >= 0, "every handshake slot is released once");
+        }
+    }
+
+    private async Task HandleInboundAsync(Socket socket, IPAddress address, CancellationToken stopping)
     {
         var remote = socket.RemoteEndPoint?.ToString() ?? "an unknown address";
         PeerConnection? connection = null;
         Handshake hello = default;
         var identified = false;
+        var pending = true;
         try
         {
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping))
             {
                 timeout.CancelAfter(_options.HandshakeTimeout);
-                Stream stream;
+                AcceptedConnection accepted;
                 try
                 {
                     ConfigureSocket(socket);
-                    stream = await _streamFactory.AcceptedAsync(socket, timeout.Token).ConfigureAwait(false);
+                    accepted = await _streamFactory.AcceptedAsync(socket, timeout.Token).ConfigureAwait(false);
                 }
                 catch
                 {
                     socket.Dispose();
                     throw;
                 }
-                connection = new PeerConnection(stream, remote);
+                connection = new PeerConnection(accepted.Stream, remote);
                 lock (_gate)
                 {
                     _inboundConnections.Add(connection);
@@ -82,6 +126,13 @@ public sealed partial class PeerTransport
                     reason = hello.NodeId == _selfId
                         ? $"the connecting node claims this node's own id {hello.NodeId}"
                         : $"node {hello.NodeId} is not a configured peer";
+                }
+                if (reason is null && accepted.ProvenPeerId is { } proven && proven != hello.NodeId)
+                {
+                    // Only a connection proven to be node N may speak (and replace a connection) as node N.
+                    _metrics.Refused();
+                    TransportLog.InboundRejected(_logger, remote, $"the handshake claims node {hello.NodeId}, but the certificate proves node {proven}");
+                    return;
                 }
                 if (reason is not null)
                 {
@@ -100,6 +151,8 @@ public sealed partial class PeerTransport
                 _metrics.Sent(hello.NodeId, sent, 1);
             }
 
+            EndHandshake(address);
+            pending = false;
             ReplaceInbound(hello, connection);
             _metrics.Connected(hello.NodeId, hello.Lane, inbound: true);
             var ended = await ReadFramesAsync(connection, hello.NodeId, hello.Lane, stopping).ConfigureAwait(false);
@@ -113,6 +166,11 @@ public sealed partial class PeerTransport
         {
             _metrics.ProtocolError(null);
             TransportLog.InboundRejected(_logger, remote, $"no handshake within {_options.HandshakeTimeout.TotalMilliseconds:F0} ms");
+        }
+        catch (PeerAuthenticationException ex)
+        {
+            _metrics.Refused();
+            TransportLog.InboundRejected(_logger, remote, ex.Message);
         }
         catch (InvalidDataException ex)
         {
@@ -137,6 +195,10 @@ public sealed partial class PeerTransport
         }
         finally
         {
+            if (pending)
+            {
+                EndHandshake(address);
+            }
             if (connection is not null)
             {
                 lock (_gate)
@@ -154,7 +216,8 @@ public sealed partial class PeerTransport
 
     /// <summary>
     /// A peer dials each lane once, so a new connection on a lane means the previous one is dead (for example half-open
-    /// after the peer restarted): close it rather than wait for TCP to notice.
+    /// after the peer restarted): close it rather than wait for TCP to notice. Called only for a connection whose
+    /// handshake passed and, with TLS, whose certificate proves the node id it claims: nothing else displaces a member.
     /// </summary>
     private void ReplaceInbound(Handshake hello, PeerConnection connection)
     {

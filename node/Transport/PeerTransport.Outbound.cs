@@ -36,6 +36,11 @@ public sealed partial class PeerTransport
             {
                 break;
             }
+            catch (PeerAuthenticationException ex)
+            {
+                _metrics.Refused();
+                TransportLog.PeerNotAuthenticated(_logger, peer.Id, lane.Lane, ex.Message);
+            }
             catch (InvalidDataException ex)
             {
                 _metrics.ProtocolError(peer.Id);

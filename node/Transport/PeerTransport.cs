@@ -30,6 +30,11 @@ namespace Aurigraph.Node.Transport;
 /// is full, reading pauses and TCP pushes back on the sender. A malformed or oversized frame, or a handshake from an
 /// unknown node or another cluster, closes that connection only; the sending peer reconnects.
 /// </para>
+/// <para>
+/// With an authenticating <see cref="IPeerStreamFactory"/> (mutual TLS, the node's default) a connection is refused
+/// before its first frame is read unless the other side proves a node id with its certificate, and the handshake's
+/// claimed id must be that proven id: an unauthenticated client can neither deliver a frame nor displace a member.
+/// </para>
 /// </summary>
 public sealed partial class PeerTransport : IAsyncDisposable
 {
@@ -60,13 +65,15 @@ public sealed partial class PeerTransport : IAsyncDisposable
     private Task? _acceptLoop;
     private Task? _disposal;
     private volatile bool _stopped;
+    private readonly Dictionary<IPAddress, int> _pendingByAddress = [];
+    private int _pendingHandshakes;
 
     /// <param name="selfId">This node's id; an entry for it in <paramref name="peers"/> is ignored.</param>
     /// <param name="listen">Where peers connect to this node.</param>
     /// <param name="peers">Every other member's id and peer address.</param>
     /// <param name="options">Limits and timings; validated here.</param>
     /// <param name="logger">Connection events and protocol errors.</param>
-    /// <param name="streamFactory">Wraps sockets (TLS); plain TCP when null.</param>
+    /// <param name="streamFactory">Wraps sockets: <see cref="Security.TlsPeerStreamFactory"/> for mutual TLS; plain TCP (unauthenticated, tests and loopback only) when null.</param>
     public PeerTransport(
         ulong selfId,
         IPEndPoint listen,
@@ -103,6 +110,9 @@ public sealed partial class PeerTransport : IAsyncDisposable
 
     /// <summary>Bytes and frames exchanged with each peer since the transport was created, ordered by peer id.</summary>
     public IReadOnlyList<PeerTrafficCounters> Traffic => _metrics.Snapshot();
+
+    /// <summary>Connections refused because the other side did not authenticate (see <see cref="IPeerStreamFactory"/>), in either direction, or because too many were in their handshake.</summary>
+    public long RefusedConnections => _metrics.RefusedConnections;
 
     /// <summary>The address the listener is bound to (the actual port when configured with port 0); null before <see cref="StartAsync"/>.</summary>
     public IPEndPoint? LocalEndPoint { get; private set; }

@@ -40,4 +40,7 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Peer transport of node {NodeId} stopped")]
     public static partial void Stopped(ILogger logger, ulong nodeId);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Peer {PeerId} ({Lane} lane) did not authenticate, not connecting: {Reason}")]
+    public static partial void PeerNotAuthenticated(ILogger logger, ulong peerId, TransportLane lane, string reason);
 }

@@ -23,7 +23,9 @@ internal sealed class TransportMetrics : IDisposable
     private readonly Counter<long> _framesDropped;
     private readonly Counter<long> _connects;
     private readonly Counter<long> _protocolErrors;
+    private readonly Counter<long> _refused;
     private readonly FrozenDictionary<ulong, PeerStats> _peers;
+    private long _refusedCount;
 
     public TransportMetrics(IEnumerable<ulong> peerIds, IMeterFactory? meterFactory)
     {
@@ -36,6 +38,7 @@ internal sealed class TransportMetrics : IDisposable
         _framesDropped = _meter.CreateCounter<long>("aurigraph.transport.frames_dropped", "{frame}", "Outbound frames dropped: lane queue full, frame over the size limit, or peer unreachable.");
         _connects = _meter.CreateCounter<long>("aurigraph.transport.connects", "{connection}", "Peer connections established (handshake completed), by lane and direction.");
         _protocolErrors = _meter.CreateCounter<long>("aurigraph.transport.protocol_errors", "{connection}", "Connections closed because the other side broke the protocol (bad handshake, malformed or oversized frame).");
+        _refused = _meter.CreateCounter<long>("aurigraph.transport.connections_refused", "{connection}", "Connections refused: the other side did not authenticate (no or untrusted certificate, a node id its certificate does not prove), or too many were already in their handshake.");
         _peers = peerIds.Distinct().ToFrozenDictionary(id => id, id => new PeerStats(id));
     }
 
@@ -90,6 +93,16 @@ internal sealed class TransportMetrics : IDisposable
         {
             _protocolErrors.Add(1);
         }
+    }
+
+    /// <summary>Connections refused (failed authentication in either direction, or no free handshake slot) since the transport was created.</summary>
+    public long RefusedConnections => Interlocked.Read(ref _refusedCount);
+
+    /// <summary>A connection was refused because the other side did not prove a member's identity.</summary>
+    public void Refused()
+    {
+        Interlocked.Increment(ref _refusedCount);
+        _refused.Add(1);
     }
 
     public PeerTrafficCounters Snapshot(ulong peerId) =>

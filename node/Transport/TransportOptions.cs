@@ -28,8 +28,20 @@ public sealed class TransportOptions
 
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Bound on TCP connect plus handshake exchange, in either direction.</summary>
+    /// <summary>Bound on TCP connect plus handshake exchange (TLS included), in either direction.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Accepted connections still in their handshake (not yet authenticated), in all; beyond it new connections are
+    /// closed at once and counted as refused, so a flood of connections that never authenticate cannot pile up.
+    /// </summary>
+    public int MaxPendingHandshakes { get; set; } = 256;
+
+    /// <summary>
+    /// The same bound per remote IP address, so that one flooding host cannot take every slot from the members
+    /// (a member dials two lanes; several members may share an address on one machine).
+    /// </summary>
+    public int MaxPendingHandshakesPerAddress { get; set; } = 16;
 
     internal void Validate()
     {
@@ -43,6 +55,8 @@ public sealed class TransportOptions
         Require(ReconnectInitialDelay > TimeSpan.Zero, nameof(ReconnectInitialDelay), "must be positive");
         Require(ReconnectMaxDelay >= ReconnectInitialDelay, nameof(ReconnectMaxDelay), "must be at least ReconnectInitialDelay");
         Require(HandshakeTimeout > TimeSpan.Zero, nameof(HandshakeTimeout), "must be positive");
+        Require(MaxPendingHandshakes > 0, nameof(MaxPendingHandshakes), "must be positive");
+        Require(MaxPendingHandshakesPerAddress > 0, nameof(MaxPendingHandshakesPerAddress), "must be positive");
     }
 
     private static void Require(bool condition, string name, string rule)

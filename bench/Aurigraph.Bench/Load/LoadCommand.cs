@@ -18,9 +18,10 @@ public static class LoadCommand
         var warmup = new Option<int>("--warmup") { Description = "Warm-up seconds (not counted).", DefaultValueFactory = _ => 3 };
         var transactions = new Option<int>("--transactions") { Description = "Transactions signed before the run.", DefaultValueFactory = _ => 300_000 };
         var signatures = new Option<string>("--signatures") { Description = "Signature mode of the devnet's nodes: ed25519 or none (with --targets: the mode the cluster runs in, for the report).", DefaultValueFactory = _ => "ed25519" };
+        var peerTls = new Option<bool>("--peer-tls") { Description = "With --devnet: peers on mutual TLS (true, the default) or plaintext on loopback (false).", DefaultValueFactory = _ => true };
         var command = new Command("load", "Submit pre-signed transactions to a cluster and report committed tx/s, latency percentiles and node CPU / RSS.")
         {
-            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions, signatures,
+            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions, signatures, peerTls,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -35,6 +36,7 @@ public static class LoadCommand
                 Warmup = TimeSpan.FromSeconds(parse.GetValue(warmup)),
                 Transactions = parse.GetValue(transactions),
                 SignatureMode = parse.GetValue(signatures)!,
+                PeerTls = parse.GetValue(peerTls),
             };
             var (result, _) = await RunAsync(options, parse.GetValue(devnet), ct);
             return result.Committed > 0 ? 0 : 1;
@@ -63,6 +65,7 @@ public static class LoadCommand
                 {
                     ["AURIGRAPH__SIGNATUREMODE"] = options.SignatureMode == "none" ? "None" : "Ed25519",
                     ["AURIGRAPH__CARBON__METERING"] = options.Metering ? "true" : "false",
+                    ["AURIGRAPH__TRANSPORT__INSECURE"] = options.PeerTls ? "false" : "true",
                 };
                 devnet = await LocalDevnet.StartAsync(devnetValidators, 27_100, settings, ct);
                 options = options with { Targets = devnet.GrpcTargets };

@@ -40,6 +40,9 @@ public sealed record LoadOptions
 
     /// <summary>Whether the devnet's validators meter carbon (Aurigraph:Carbon:Metering); stated in the report.</summary>
     public bool Metering { get; init; } = true;
+
+    /// <summary>Whether the devnet's peers run mutual TLS (the default) or plaintext (Aurigraph:Transport:Insecure); stated in the report.</summary>
+    public bool PeerTls { get; init; } = true;
 }
 
 /// <summary>The figures of one run.</summary>

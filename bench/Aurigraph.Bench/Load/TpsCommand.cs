@@ -21,7 +21,8 @@ public static class TpsCommand
         var batch = new Option<int>("--batch") { Description = "Transactions per call (ours) and puts per Txn (etcd; at most etcd's --max-txn-ops, 128).", DefaultValueFactory = _ => 128 };
         var valueBytes = new Option<int>("--value-bytes") { Description = "Transaction body size (ours) and value size (etcd).", DefaultValueFactory = _ => 128 };
         var signatures = new Option<string>("--signatures") { Description = "Signature mode of our nodes: ed25519 or none.", DefaultValueFactory = _ => "ed25519" };
-        var command = new Command("tps", "Devnet + load + etcd peer run, one report with the ratio ours / etcd.") { duration, warmup, concurrency, batch, valueBytes, signatures };
+        var peerTls = new Option<bool>("--peer-tls") { Description = "Our peers on mutual TLS (true, the default) or plaintext on loopback (false).", DefaultValueFactory = _ => true };
+        var command = new Command("tps", "Devnet + load + etcd peer run, one report with the ratio ours / etcd.") { duration, warmup, concurrency, batch, valueBytes, signatures, peerTls };
         command.SetAction(async (parse, ct) =>
         {
             var seconds = parse.GetValue(duration);
@@ -37,6 +38,7 @@ public static class TpsCommand
                 // Enough for 40,000 tx/s over the whole run; the run says so if they run out.
                 Transactions = Math.Max(200_000, 40_000 * (seconds + parse.GetValue(warmup))),
                 SignatureMode = parse.GetValue(signatures)!,
+                PeerTls = parse.GetValue(peerTls),
             };
             var peer = new PeerRunOptions
             {
@@ -73,7 +75,7 @@ public static class TpsCommand
         md.AppendLine();
         md.AppendLine(inv, $"- machine: {machine.Cores} cores, {machine.MemoryGb} GiB, {machine.CpuModel}; {machine.Os}; .NET {machine.Runtime}");
         md.AppendLine(inv, $"- commit: `{commit}`; started {started:yyyy-MM-dd HH:mm} UTC, took {(DateTime.UtcNow - started).TotalSeconds:F0} s");
-        md.AppendLine(inv, $"- shape: {load.BodyBytes}-byte bodies / values, concurrency {load.Concurrency}, {load.Duration.TotalSeconds:F0} s after {load.Warmup.TotalSeconds:F0} s warm-up; ours: batches of {load.BatchSize} transactions per call, signatures {load.SignatureMode}; etcd: single puts, and Txn of {peer.BatchOps} puts");
+        md.AppendLine(inv, $"- shape: {load.BodyBytes}-byte bodies / values, concurrency {load.Concurrency}, {load.Duration.TotalSeconds:F0} s after {load.Warmup.TotalSeconds:F0} s warm-up; ours: batches of {load.BatchSize} transactions per call, signatures {load.SignatureMode}, peers {(load.PeerTls ? "mutual TLS" : "plaintext")}; etcd: single puts, and Txn of {peer.BatchOps} puts");
         if (etcd.Count > 0)
         {
             md.AppendLine(inv, $"- etcd: {etcd[0].Version}");

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Aurigraph.Node.Api.V1;
 using Aurigraph.Node.Hosting;
+using Aurigraph.Node.Security;
 using Aurigraph.Node.Transactions;
 using Grpc.Net.Client;
 
@@ -10,7 +11,9 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>
 /// A real cluster for tests: the devnet layout (3 validators, 1 business, 1 slim) on free loopback ports, each
-/// node its own OS process running the built node executable, data under a temporary folder.
+/// node its own OS process running the built node executable, data under a temporary folder. Like the devnet, its
+/// peers run mutual TLS with certificates of a cluster CA created for it (under certs/), so every cluster test
+/// exercises the secure transport; the client API is HTTPS too when asked for.
 /// </summary>
 internal sealed class LocalCluster : IAsyncDisposable
 {
@@ -30,11 +33,18 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public IEnumerable<ulong> Ids => Nodes.Select(n => n.Member.Id);
 
+    /// <summary>The cluster CA's certificate, what clients of an HTTPS API trust.</summary>
+    public string CaFile => Path.Combine(Devnet.CertificateDirectory(Directory), DevelopmentCertificates.CaCertificateFile);
+
+    /// <summary>How the test's clients reach the API: trusting the cluster CA (used only when the API is HTTPS).</summary>
+    public ClientTls ClientTls => new(CaFile);
+
     /// <param name="startLater">Nodes not started now (a test starts them with <see cref="Start"/>).</param>
-    public static async Task<LocalCluster> StartAsync(int validators = 3, int business = 1, int slim = 1, IReadOnlyDictionary<ulong, Dictionary<string, string>>? environment = null, IReadOnlyCollection<ulong>? startLater = null)
+    /// <param name="apiTls">The client API over HTTPS with the node certificates (gRPC and REST on one port).</param>
+    public static async Task<LocalCluster> StartAsync(int validators = 3, int business = 1, int slim = 1, IReadOnlyDictionary<ulong, Dictionary<string, string>>? environment = null, IReadOnlyCollection<ulong>? startLater = null, bool apiTls = false)
     {
         var dir = Path.Combine(Path.GetTempPath(), "aurigraph-test-" + Guid.NewGuid().ToString("N")[..8]);
-        var nodes = Devnet.Prepare(new Devnet.Layout(dir, validators, business, slim, FreePortBase()));
+        var nodes = Devnet.Prepare(new Devnet.Layout(dir, validators, business, slim, FreePortBase(), apiTls));
         var cluster = new LocalCluster(dir, nodes);
         try
         {
@@ -148,7 +158,7 @@ internal sealed class LocalCluster : IAsyncDisposable
     {
         if (!_channels.TryGetValue(id, out var channel))
         {
-            channel = GrpcChannel.ForAddress(Nodes.First(n => n.Member.Id == id).Member.ApiAddress);
+            channel = ClientChannels.Create(Nodes.First(n => n.Member.Id == id).Member.ApiAddress, ClientTls);
             _channels[id] = channel;
         }
         return channel;

@@ -61,7 +61,10 @@ public sealed class TrueAnswerTests
     [Fact]
     public async Task A_forward_frame_from_an_unproven_peer_with_a_forged_signature_never_commits()
     {
-        await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 0, slim: 0);
+        // The insecure switch (plaintext peers on loopback): a forwarder is then not proven to be a member, so the
+        // leader checks forwarded signatures itself. (With mutual TLS, the default, such a client never gets a frame
+        // read at all: SecureClusterTests.)
+        await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 0, slim: 0, environment: Everyone(3, new() { ["AURIGRAPH__TRANSPORT__INSECURE"] = "true" }));
         var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(20));
         using var victim = cluster.DevKey(1);
         using var other = cluster.DevKey(2);
