@@ -24,7 +24,9 @@ public sealed record SimulationResult(
     int SnapshotResumes = 0,
     int SnapshotFailures = 0,
     int MembershipChanges = 0,
-    int MembershipChangesApplied = 0)
+    int MembershipChangesApplied = 0,
+    int Pauses = 0,
+    int StaleLeaderReads = 0)
 {
     public bool Passed => Violation is null;
 }
@@ -41,7 +43,7 @@ public sealed record SimulationResult(
 /// within a bound; the client history must be linearizable. One seed = one run: the same seed replays the same
 /// run, event for event.
 /// </summary>
-public sealed class ClusterSimulation
+public sealed partial class ClusterSimulation
 {
     private enum EventKind : byte
     {
@@ -58,20 +60,13 @@ public sealed class ClusterSimulation
         DeliverChunk,
         SnapshotTimer,
         Promote,
+        Resume,
+        ApplyDone,
+        ClientRequest,
+        ChangeAfterElection,
     }
 
-    private readonly record struct SimEvent(EventKind Kind, int Node, int Incarnation, Message? Message, long Token, SnapshotChunk? Chunk = null);
-
-    private sealed class SimClient(int id)
-    {
-        public int Id { get; } = id;
-        public long Seq { get; set; }
-        public int LeaderGuess { get; set; }
-        public long Token { get; set; }
-        public KvOperation? Pending { get; set; }
-        public long PendingSinceMs { get; set; }
-        public int PendingNode { get; set; }
-    }
+    private readonly record struct SimEvent(EventKind Kind, int Node, int Incarnation, Message? Message, long Token, SnapshotChunk? Chunk = null, int Client = 0);
 
     private readonly ulong _seed;
     private readonly SimulationOptions _o;
@@ -101,6 +96,8 @@ public sealed class ClusterSimulation
     private int _snapshotResumes;
     private int _snapshotFailures;
     private int _membershipChanges;
+    private int _pauses;
+    private int _staleLeaderReads;
 
     // The members that must be live and caught up at the end: the last live leader's configuration.
     private SimNode[] _members = [];
@@ -120,10 +117,12 @@ public sealed class ClusterSimulation
         }
         _blocked = new bool[total, total];
         _clogged = new bool[total];
-        _clients = new SimClient[options.Clients];
-        for (var c = 0; c < options.Clients; c++)
+        var clients = options.Clients + options.Readers;
+        _clientCut = new bool[clients, total];
+        _clients = new SimClient[clients];
+        for (var c = 0; c < clients; c++)
         {
-            _clients[c] = new SimClient(c + 1) { LeaderGuess = _rng.NextInt(0, total) };
+            _clients[c] = new SimClient(c + 1) { LeaderGuess = _rng.NextInt(0, total), IsReader = c >= options.Clients };
         }
         if (options.Trace)
         {
@@ -200,7 +199,9 @@ public sealed class ClusterSimulation
             _snapshotResumes,
             _snapshotFailures,
             _membershipChanges,
-            _safety.MembershipChangesApplied);
+            _safety.MembershipChangesApplied,
+            _pauses,
+            _staleLeaderReads);
     }
 
     private void Start()
@@ -279,6 +280,16 @@ public sealed class ClusterSimulation
     private void Process(SimEvent ev)
     {
         Mix((ulong)_now, (ulong)ev.Kind, (ulong)ev.Node);
+        if (PausedTarget(ev) is { } paused)
+        {
+            Hold(paused, ev);
+            return;
+        }
+        Dispatch(ev);
+    }
+
+    private void Dispatch(SimEvent ev)
+    {
         switch (ev.Kind)
         {
             case EventKind.Tick:
@@ -322,6 +333,18 @@ public sealed class ClusterSimulation
             case EventKind.Promote when !_healed:
                 Promote(ev);
                 break;
+            case EventKind.Resume:
+                Resume(ev);
+                break;
+            case EventKind.ApplyDone:
+                OnApplyDone(ev);
+                break;
+            case EventKind.ClientRequest:
+                OnQueuedClientRequest(ev);
+                break;
+            case EventKind.ChangeAfterElection when !_healed:
+                ChangeAfterElection(ev);
+                break;
         }
     }
 
@@ -352,7 +375,13 @@ public sealed class ClusterSimulation
             MaxInflightMessages = _o.MaxInflightMessages,
             UnsafeCommitEarlierTermEntries = _o.Unsafe == UnsafeCore.Figure8,
             UnsafeSnapshotMatchByIndexOnly = _o.Unsafe == UnsafeCore.SnapshotIndexOnly,
+            UnsafeLeaseWithoutQuorumRecency = _o.Unsafe == UnsafeCore.LeaseWithoutQuorumRecency,
+            UnsafeReadIndexWithoutQuorumRound = _o.Unsafe == UnsafeCore.ReadIndexWithoutQuorumRound,
+            UnsafeMembershipChangeBeforeTermCommit = _o.Unsafe == UnsafeCore.MembershipChangeBeforeTermCommit,
         });
+        // Each node's clock runs at its own rate, within the skew the lease margin covers.
+        node.TickPeriodX100 = (_o.TickMs * 100) + (_o.TickSkewPermille == 0 ? 0 : _rng.NextInt(-_o.TickSkewPermille, _o.TickSkewPermille + 1) * _o.TickMs / 10);
+        node.TickRemainderX100 = 0;
         Log($"boot n{node.Id} (incarnation {node.Incarnation}) {node.Raft}");
         Schedule(_rng.NextInt(1, _o.TickMs + 1), new SimEvent(EventKind.Tick, i, node.Incarnation, null, 0));
     }
@@ -363,6 +392,8 @@ public sealed class ClusterSimulation
         node.Up = false;
         node.Incarnation++;
         _crashes++;
+        node.Paused = false;
+        node.PauseBuffer.Clear();
         Log($"CRASH n{node.Id}: loses {(node.Writing is null ? "nothing unwritten" : "an unfinished disk write")} and all volatile state");
         node.LoseVolatileState();
         foreach (var client in _clients)
@@ -384,7 +415,10 @@ public sealed class ClusterSimulation
         }
         node.Raft.Tick();
         AfterInput(node);
-        Schedule(_o.TickMs, ev);
+        if (ev.Token != ReplayedTick)
+        {
+            ScheduleTick(node, ev);
+        }
         if (_healed)
         {
             CheckLiveness();
@@ -406,7 +440,7 @@ public sealed class ClusterSimulation
     private void OnDiskWriteDone(SimEvent ev)
     {
         var node = _nodes[ev.Node];
-        if (!node.Up || node.Incarnation != ev.Incarnation || node.Writing is null)
+        if (!node.Up || node.Incarnation != ev.Incarnation || node.Writing is null || node.Applying)
         {
             return;
         }
@@ -423,6 +457,8 @@ public sealed class ClusterSimulation
         {
             var ready = node.Raft.GetReady();
             _safety.OnReady(node, ready);
+            // An asynchronous host hands a Ready's messages to its transport after a while.
+            var sendLag = _o.AsyncHost ? _rng.NextInt(0, _o.AsyncHostMaxLagMs + 1) : 0;
             foreach (var m in ready.Messages)
             {
                 if (m.Type == MessageType.Snapshot)
@@ -431,7 +467,7 @@ public sealed class ClusterSimulation
                 }
                 else
                 {
-                    Send(m);
+                    Send(m, sendLag);
                 }
             }
             if (ready.MustPersist)
@@ -444,17 +480,47 @@ public sealed class ClusterSimulation
                     break;
                 }
             }
-            Complete(node, ready);
+            if (!Complete(node, ready))
+            {
+                break;
+            }
         }
-        if (node.Up && _safety.Observe(node) && !_healed && _rng.Chance(_o.LeaderNemesisRate))
+        if (node.Up && _safety.Observe(node) && !_healed)
+        {
+            OnNewLeader(node);
+        }
+    }
+
+    private void OnNewLeader(SimNode node)
+    {
+        if (_o.MembershipChanges && _rng.Chance(_o.ChangeAfterElectionRate))
+        {
+            // An operator (or automation) changes the membership through the new leader at once.
+            Schedule(_rng.NextInt(0, _o.MaxDelayMs + 1), new SimEvent(EventKind.ChangeAfterElection, (int)node.Id - 1, node.Incarnation, null, 6));
+        }
+        if (_rng.Chance(_o.LeaderNemesisRate))
         {
             // Jepsen-style nemesis: strike a leader moments after it wins, before its term's entries spread.
             Schedule(_rng.NextInt(0, (6 * _o.MaxDelayMs) + 1), new SimEvent(EventKind.HuntLeader, (int)node.Id - 1, node.Incarnation, null, 0));
         }
+        else if (_rng.Chance(_o.LeaderIsolationRate))
+        {
+            // Cut the leader off once it has led a while (committed in its term, holding its lease), clients with it
+            // or not: the stale-leader case for reads.
+            var electionMs = _o.ElectionTicks * _o.TickMs;
+            Schedule(_rng.NextInt(electionMs / 2, (3 * electionMs) + 1), new SimEvent(EventKind.HuntLeader, (int)node.Id - 1, node.Incarnation, null, IsolateOnly));
+        }
     }
 
-    /// <summary>The disk write of a Ready finished: make it durable, release the messages that promised it, apply, advance.</summary>
-    private void Complete(SimNode node, Ready ready)
+    /// <summary>A <see cref="EventKind.HuntLeader"/> that isolates the leader (with some clients), never crashes it.</summary>
+    private const long IsolateOnly = 1;
+
+    /// <summary>
+    /// The disk write of a Ready finished: make it durable, release the messages that promised it, apply, advance.
+    /// An asynchronous host applies and advances a while later (the core allows Step and Tick meanwhile, but no
+    /// new Ready); returns false then.
+    /// </summary>
+    private bool Complete(SimNode node, Ready ready)
     {
         if (ready.Snapshot is { } meta)
         {
@@ -469,6 +535,32 @@ public sealed class ClusterSimulation
         {
             Send(m);
         }
+        if (_o.AsyncHost && (ready.CommittedEntries.Count > 0 || ready.ReadStates.Count > 0) && _rng.Chance(0.5))
+        {
+            node.Writing = ready;
+            node.Applying = true;
+            Schedule(_rng.NextInt(1, _o.AsyncHostMaxLagMs + 1), new SimEvent(EventKind.ApplyDone, (int)node.Id - 1, node.Incarnation, null, 0));
+            return false;
+        }
+        ApplyAndAdvance(node, ready);
+        return true;
+    }
+
+    private void OnApplyDone(SimEvent ev)
+    {
+        var node = _nodes[ev.Node];
+        if (!node.Up || node.Incarnation != ev.Incarnation || !node.Applying || node.Writing is not { } ready)
+        {
+            return;
+        }
+        node.Writing = null;
+        node.Applying = false;
+        ApplyAndAdvance(node, ready);
+        AfterInput(node);
+    }
+
+    private void ApplyAndAdvance(SimNode node, Ready ready)
+    {
         foreach (var e in ready.CommittedEntries)
         {
             Apply(node, e);
@@ -506,7 +598,7 @@ public sealed class ClusterSimulation
                 if (client.Token == token && client.Pending is { } op)
                 {
                     _safety.OnAcknowledged(e.Index, e.Term);
-                    Finish(client, op with { Return = ++_historyClock });
+                    Finish(client, node, op with { Return = ++_historyClock });
                 }
             }
         }
@@ -532,7 +624,7 @@ public sealed class ClusterSimulation
             {
                 long? value = node.Kv.TryGetValue(read.Key, out var v) ? v : null;
                 Log($"read n{node.Id} c{client.Id} k{read.Key} -> {(value?.ToString(CultureInfo.InvariantCulture) ?? "absent")} at index {rs.Index}");
-                Finish(client, op with { Value = value, Return = ++_historyClock });
+                Finish(client, node, op with { Value = value, Return = ++_historyClock });
             }
         }
     }
@@ -731,17 +823,17 @@ public sealed class ClusterSimulation
 
     private bool Blocked(int from, int to) => _blocked[from, to] || _clogged[from] || _clogged[to];
 
-    private void Send(Message m) => Transmit(new SimEvent(EventKind.Deliver, (int)m.To - 1, 0, m, 0), m);
+    private void Send(Message m, int hostLagMs = 0) => Transmit(new SimEvent(EventKind.Deliver, (int)m.To - 1, 0, m, 0), m, hostLagMs);
 
     /// <summary>What the network does to anything sent: in the fault phase it may drop it or deliver it twice; it always delays it.</summary>
-    private void Transmit(SimEvent delivery, object what)
+    private void Transmit(SimEvent delivery, object what, int hostLagMs = 0)
     {
         if (!_healed && _rng.Chance(_o.DropRate))
         {
             Log($"drop {what}");
             return;
         }
-        Schedule(_rng.NextInt(_o.MinDelayMs, _o.MaxDelayMs + 1), delivery);
+        Schedule(hostLagMs + _rng.NextInt(_o.MinDelayMs, _o.MaxDelayMs + 1), delivery);
         if (!_healed && _rng.Chance(_o.DuplicateRate))
         {
             Schedule(_rng.NextInt(_o.MinDelayMs, (_o.MaxDelayMs * 3) + 1), delivery);
@@ -769,11 +861,21 @@ public sealed class ClusterSimulation
     private void InjectFault()
     {
         var n = _nodes.Length;
-        switch (_rng.NextInt(0, _o.MembershipChanges ? 16 : 12))
+        var kind = _rng.NextInt(0, 12 + (_o.MembershipChanges ? 4 : 0) + (_o.Pauses ? 2 : 0));
+        if (kind >= 12)
         {
-            case >= 12:
+            if (_o.MembershipChanges && kind < 16)
+            {
                 ChangeMembership();
-                break;
+            }
+            else
+            {
+                PauseNode();
+            }
+            return;
+        }
+        switch (kind)
+        {
             case 0:
                 {
                     // Symmetric partition into two random sides.
@@ -789,6 +891,7 @@ public sealed class ClusterSimulation
                             _blocked[a, b] = side[a] != side[b];
                         }
                     }
+                    CutClients(side);
                     Log($"PARTITION {{{string.Join(',', Enumerable.Range(0, n).Where(i => side[i]).Select(i => i + 1))}}} | rest");
                     break;
                 }
@@ -802,6 +905,7 @@ public sealed class ClusterSimulation
                         _blocked[victim, i] = _blocked[i, victim] = i != victim;
                     }
                     Log($"ISOLATE n{victim + 1}");
+                    CutClients([.. Enumerable.Range(0, n).Select(i => i == victim)]);
                     break;
                 }
             case 2:
@@ -815,6 +919,7 @@ public sealed class ClusterSimulation
             case 3:
             case 4:
                 Array.Clear(_blocked);
+                HealClients();
                 Log("heal partitions");
                 break;
             case 5:
@@ -857,7 +962,7 @@ public sealed class ClusterSimulation
             case 11:
                 {
                     // Leadership transfer to a random other voter, as an operator would ask for maintenance.
-                    var leader = Array.FindIndex(_nodes, x => x.Up && x.Raft.Role == NodeRole.Leader);
+                    var leader = Array.FindIndex(_nodes, x => x.Up && !x.Paused && x.Raft.Role == NodeRole.Leader);
                     var voters = leader < 0 ? [] : _nodes[leader].Raft.Voters.Select(id => (int)id - 1).Where(i => i != leader).ToArray();
                     if (leader >= 0 && voters.Length > 0)
                     {
@@ -918,27 +1023,52 @@ public sealed class ClusterSimulation
     /// </summary>
     private void ChangeMembership()
     {
-        var leader = CurrentLeader();
-        if (leader is null)
+        if (CurrentLeader() is { Paused: false } leader)
+        {
+            ChangeMembership(leader);
+        }
+    }
+
+    /// <summary>A change right after <paramref name="ev"/>'s node won an election, retried shortly while the leader refuses it.</summary>
+    private void ChangeAfterElection(SimEvent ev)
+    {
+        var node = _nodes[ev.Node];
+        if (!node.Up || node.Incarnation != ev.Incarnation || node.Paused || node.Raft.Role != NodeRole.Leader)
         {
             return;
         }
+        if (!ChangeMembership(node, votersOnly: true) && ev.Token > 1)
+        {
+            Schedule(_rng.NextInt(1, _o.MaxDelayMs + 1), ev with { Token = ev.Token - 1 });
+        }
+    }
+
+    /// <summary>
+    /// Proposes a random membership change through <paramref name="leader"/> (with <paramref name="votersOnly"/>, one
+    /// that changes the voters: a promotion or a removal, when there is one to make); returns whether it was taken.
+    /// </summary>
+    private bool ChangeMembership(SimNode leader, bool votersOnly = false)
+    {
         var config = leader.Raft.Membership;
         // One kind of change in three each, then the node: removals do not crowd out additions and promotions.
         var outside = _nodes.Where(x => !config.Contains(x.Id)).Select(x => x.Id).ToArray();
         var removable = config.Voters.Count >= 3 ? [.. config.Voters, .. config.Learners] : config.Learners.ToArray();
         ulong[][] pools = [outside, [.. config.Learners], removable];
         MembershipChangeType[] types = [MembershipChangeType.AddLearner, MembershipChangeType.PromoteLearner, MembershipChangeType.RemoveNode];
+        if (votersOnly && config.Voters.Count >= 3)
+        {
+            pools = [[], [.. config.Learners], [.. config.Voters]];
+        }
         var kinds = Enumerable.Range(0, 3).Where(k => pools[k].Length > 0).ToArray();
         if (kinds.Length == 0)
         {
-            return;
+            return false;
         }
         var kind = kinds[_rng.NextInt(0, kinds.Length)];
         var change = new MembershipChange(types[kind], pools[kind][_rng.NextInt(0, pools[kind].Length)]);
         if (!ProposeChange(leader, change))
         {
-            return;
+            return false;
         }
         var target = _nodes[(int)change.NodeId - 1];
         if (change.Type == MembershipChangeType.AddLearner)
@@ -955,6 +1085,7 @@ public sealed class ClusterSimulation
                 Schedule(_rng.NextInt(20, 200), new SimEvent(EventKind.Promote, (int)target.Id - 1, 0, null, 5));
             }
         }
+        return true;
     }
 
     private bool ProposeChange(SimNode leader, MembershipChange change)
@@ -965,6 +1096,11 @@ public sealed class ClusterSimulation
         {
             _membershipChanges++;
             AfterInput(leader);
+            if (!_healed && _rng.Chance(_o.ChangeNemesisRate))
+            {
+                // Strike the leader before its change spreads: the change stays on a minority, uncommitted.
+                Schedule(_rng.NextInt(0, (2 * _o.MaxDelayMs) + 1), new SimEvent(EventKind.HuntLeader, (int)leader.Id - 1, leader.Incarnation, null, 0));
+            }
         }
         return result.Accepted;
     }
@@ -974,7 +1110,7 @@ public sealed class ClusterSimulation
     {
         var id = (ulong)ev.Node + 1;
         var leader = CurrentLeader();
-        if (leader is null || !leader.Raft.Membership.IsLearner(id) || !ProposeChange(leader, new MembershipChange(MembershipChangeType.PromoteLearner, id)))
+        if (leader is null || leader.Paused || !leader.Raft.Membership.IsLearner(id) || !ProposeChange(leader, new MembershipChange(MembershipChangeType.PromoteLearner, id)))
         {
             if (ev.Token > 1)
             {
@@ -990,7 +1126,14 @@ public sealed class ClusterSimulation
         {
             return;
         }
-        if (_rng.Chance(0.5))
+        if (ev.Token == IsolateOnly)
+        {
+            if (node.Raft.Role != NodeRole.Leader)
+            {
+                return;
+            }
+        }
+        else if (_rng.Chance(0.5))
         {
             Crash(ev.Node);
             return;
@@ -999,7 +1142,11 @@ public sealed class ClusterSimulation
         {
             _blocked[ev.Node, i] = _blocked[i, ev.Node] = i != ev.Node;
         }
-        Log($"ISOLATE new leader n{node.Id}");
+        Log($"ISOLATE {(ev.Token == IsolateOnly ? "leader" : "new leader")} n{node.Id}");
+        if (ev.Token == IsolateOnly)
+        {
+            CutClients([.. Enumerable.Range(0, _nodes.Length).Select(i => i == ev.Node)]);
+        }
     }
 
     private void Heal()
@@ -1007,6 +1154,14 @@ public sealed class ClusterSimulation
         _healed = true;
         Array.Clear(_blocked);
         Array.Clear(_clogged);
+        HealClients();
+        for (var i = 0; i < _nodes.Length; i++)
+        {
+            if (_nodes[i].Paused)
+            {
+                Resume(new SimEvent(EventKind.Resume, i, _nodes[i].Incarnation, null, 0));
+            }
+        }
         for (var i = 0; i < _nodes.Length; i++)
         {
             _nodes[i].SlowDisk = false;
@@ -1057,99 +1212,6 @@ public sealed class ClusterSimulation
             _members = members;
             _livenessMet = true;
         }
-    }
-
-    // ---- clients -----------------------------------------------------------------------------------
-
-    private void OnClientNext(SimClient client)
-    {
-        if (client.Pending is not null)
-        {
-            return;
-        }
-        var i = client.LeaderGuess;
-        var node = _nodes[i];
-        if (!node.Up)
-        {
-            client.LeaderGuess = _rng.NextInt(0, _nodes.Length);
-            Schedule(_rng.NextInt(1, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
-            return;
-        }
-        var key = _rng.NextInt(0, _o.Keys);
-        var token = ++client.Token;
-        ProposeResult res;
-        KvOperation op;
-        if (_rng.Chance(0.6))
-        {
-            var seq = ++client.Seq;
-            var value = (client.Id * 1_000_000_000L) + seq;
-            op = new KvOperation(client.Id, KvOpKind.Put, key, value, ++_historyClock, long.MaxValue);
-            res = node.Raft.Propose(new KvCommand(KvCommand.Put, client.Id, seq, key, value).Encode());
-            if (res.Accepted)
-            {
-                node.PendingWrites[(client.Id, seq)] = token;
-            }
-        }
-        else
-        {
-            var readId = ++_nextReadId;
-            op = new KvOperation(client.Id, KvOpKind.Get, key, null, ++_historyClock, long.MaxValue);
-            res = node.Raft.ReadIndex(readId, lease: _rng.Chance(0.5));
-            if (res.Accepted)
-            {
-                node.PendingReads[readId] = (client.Id, token, key);
-            }
-        }
-        if (!res.Accepted)
-        {
-            // Refused: certainly not done, so it stays out of the history. Follow the hint.
-            client.LeaderGuess = res.LeaderHint != 0 ? (int)res.LeaderHint - 1 : _rng.NextInt(0, _nodes.Length);
-            Schedule(_rng.NextInt(1, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
-            return;
-        }
-        Log($"call c{client.Id} {op.Kind} k{op.Key}{(op.Kind == KvOpKind.Put ? "=" + op.Value : "")} via n{node.Id}");
-        client.Pending = op;
-        client.PendingSinceMs = _now;
-        client.PendingNode = i;
-        Schedule(_o.ClientTimeoutMs, new SimEvent(EventKind.ClientTimeout, client.Id - 1, 0, null, token));
-        AfterInput(node);
-    }
-
-    private void OnClientTimeout(SimClient client, long token)
-    {
-        if (client.Token != token || client.Pending is not { } op)
-        {
-            return;
-        }
-        // Unknown outcome: a put may still take effect later; a read constrains nothing and is dropped.
-        if (op.Kind == KvOpKind.Put)
-        {
-            _history.Add(op);
-        }
-        if (_liveAtMs is { } live && client.PendingSinceMs >= live)
-        {
-            throw new SimulationViolationException($"Liveness: client {client.Id}'s {op.Kind} timed out on a healed cluster");
-        }
-        Log($"timeout c{client.Id} {op.Kind} k{op.Key} (outcome unknown)");
-        client.Pending = null;
-        client.LeaderGuess = _rng.NextInt(0, _nodes.Length);
-        Schedule(_rng.NextInt(1, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
-    }
-
-    private void Finish(SimClient client, KvOperation op)
-    {
-        if (_liveAtMs is { } live && client.PendingSinceMs >= live)
-        {
-            if (_now - client.PendingSinceMs > _o.EffectiveClientLatencyBoundMs)
-            {
-                throw new SimulationViolationException($"Liveness: client {client.Id}'s {op.Kind} took {_now - client.PendingSinceMs} ms on a healed cluster");
-            }
-        }
-        _history.Add(op);
-        client.Pending = null;
-        client.Token++;
-        Log($"ok   c{client.Id} {op.Kind} k{op.Key} {(op.Value?.ToString(CultureInfo.InvariantCulture) ?? "absent")}");
-        Schedule(_rng.NextInt(0, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
     }
 
     // ---- plumbing ----------------------------------------------------------------------------------
