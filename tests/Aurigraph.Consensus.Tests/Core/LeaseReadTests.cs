@@ -122,6 +122,50 @@ public sealed class LeaseReadTests
         Assert.Contains(c.Reads[1], r => r.RequestId == 5);
     }
 
+    [Fact]
+    public void A_follower_that_restarts_refuses_votes_for_an_election_timeout_so_the_lease_it_gave_still_holds()
+    {
+        var c = Cluster();
+        c.Elect(1);
+        Assert.True(c[1].Propose(new byte[] { 1 }).Accepted);
+        c.Stabilize();
+
+        // Node 2 hears nothing for an election timeout: its lease runs out. Node 3 keeps answering node 1.
+        var without2 = new Func<Message, bool>(m => m.From != 2 && m.To != 2);
+        for (var t = 0; t < ElectionTicks; t++)
+        {
+            TickAll(c, without2, 1, 2, 3);
+        }
+
+        // Node 3 restarts right after answering: it cannot know it did, and must not vote node 2 in while node 1's
+        // lease (which counts node 3's answer) holds.
+        c.Crash(3);
+        c.Restart(3);
+        var cut = ClusterHarness.Within(2, 3);
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            c[2].ForceElection();
+            c.Stabilize(cut);
+        }
+        Assert.NotEqual(NodeRole.Leader, c[2].Role);
+        Assert.True(c[1].ReadIndex(7, lease: true).Accepted);
+        c.Process(1);
+        Assert.Contains(c.Reads[1], r => r.RequestId == 7 && r.Index == 2);
+
+        // An election timeout later node 3 votes again (and node 1's lease has run out).
+        for (var t = 0; t < ElectionTicks; t++)
+        {
+            TickAll(c, cut, 1, 2, 3);
+        }
+        if (c[3].Role != NodeRole.Leader)
+        {
+            c.Elect(2, cut);
+        }
+        Assert.True(c[1].ReadIndex(8, lease: true).Accepted);
+        c.Process(1);
+        Assert.DoesNotContain(c.Reads[1], r => r.RequestId == 8);
+    }
+
     [Theory]
     [InlineData(1, true)]
     [InlineData(9, true)]
