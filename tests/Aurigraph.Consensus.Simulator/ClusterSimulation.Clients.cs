@@ -6,8 +6,8 @@ namespace Aurigraph.Consensus.Simulation;
 /// <summary>
 /// The clients: each has one operation at a time, a put or a get (lease or quorum-confirmed), sent to the node it
 /// believes leads, or for a read, in some runs, to any node that still claims to lead (a deposed leader that does
-/// not know it yet included). Readers only read, each time from a node that claims to lead, and during the faults give
-/// up on a read quickly: they find the nodes that answer reads they should not. In some runs partitions cut clients
+/// not know it yet included). Readers only read, each time from a node that claims to lead, give up on a read quickly,
+/// and stop when the faults heal: they find the nodes that answer reads they should not. In some runs partitions cut clients
 /// off from nodes too: a request to a node the client cannot reach fails at once, and an answer from one is lost (the
 /// client's request times out, outcome unknown).
 /// </summary>
@@ -40,9 +40,9 @@ public sealed partial class ClusterSimulation
 
     private void OnClientNext(SimClient client)
     {
-        if (client.Pending is not null)
+        if (client.Pending is not null || (client.IsReader && _healed))
         {
-            return;
+            return; // readers hunt stale leaders while the faults last; the healed cluster is the other clients' to check
         }
         var isPut = !client.IsReader && _rng.Chance(0.6);
         var i = client.LeaderGuess;
@@ -99,9 +99,8 @@ public sealed partial class ClusterSimulation
         client.Pending = op;
         client.PendingSinceMs = _now;
         client.PendingNode = node;
-        // A reader gives up quickly while faults last (a timed-out read constrains nothing); on a healed cluster it
-        // waits as long as everyone, and must be answered within the latency bound.
-        var timeout = client.IsReader && !_healed ? _o.ReaderTimeoutMs : _o.ClientTimeoutMs;
+        // A reader gives up quickly (a timed-out read constrains nothing); it reads only while the faults last.
+        var timeout = client.IsReader ? _o.ReaderTimeoutMs : _o.ClientTimeoutMs;
         Schedule(timeout, new SimEvent(EventKind.ClientTimeout, client.Id - 1, 0, null, token));
     }
 
