@@ -34,11 +34,13 @@ public sealed record SimulationResult(
 /// <summary>
 /// A deterministic, seeded simulation of a HyperRAFT++ cluster: simulated time, a network that delays,
 /// drops, duplicates, reorders and partitions (symmetric, one-way, and connections clogged one by one and
-/// restored in random order), crashes that lose whatever was not yet durable, slow disks, and clients
-/// reading and writing a key/value store. Nodes snapshot their state machine and compact their logs; a leader's
+/// restored in random order), crashes that lose whatever was not yet durable, slow disks, process pauses, clocks
+/// running at different rates (within what the lease margin covers), an asynchronous host, and clients reading and
+/// writing a key/value store, partitions cutting them off too, readers reading from every node that claims to lead
+/// (see the partial files for clients and pauses). Nodes snapshot their state machine and compact their logs; a leader's
 /// snapshot travels to a lagging peer in chunks over the same faulty network, resuming after losses. In some
 /// runs the membership changes too: spare nodes join as learners, learners are promoted, voters and learners are
-/// removed (the leader among them) and re-added. Safety is
+/// removed (the leader among them) and re-added, and new leaders are asked for a change the moment they win. Safety is
 /// checked after every step; after the faults heal, a leader must emerge and a fresh write must reach every node
 /// within a bound; the client history must be linearizable. One seed = one run: the same seed replays the same
 /// run, event for event.

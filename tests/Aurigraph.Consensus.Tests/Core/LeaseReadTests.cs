@@ -20,10 +20,18 @@ public sealed class LeaseReadTests
         c.Stabilize(allow);
     }
 
-    [Fact]
-    public void A_leader_cut_off_right_after_its_quorum_check_does_not_answer_a_lease_read_with_a_stale_index()
+    /// <summary>
+    /// The stale-lease scenario: node 1 leads, checks its quorum, and is cut off right after; nodes 2 and 3 elect a
+    /// new leader that commits index 4 while node 1 still believes it leads with commit index 2.
+    /// </summary>
+    private static ClusterHarness LeaderCutOffAfterItsQuorumCheck(bool oldLeaseRule)
     {
-        var c = Cluster();
+        var c = new ClusterHarness(3, configure: cfg => cfg with
+        {
+            ElectionTicks = ElectionTicks,
+            HeartbeatTicks = 1,
+            UnsafeLeaseWithoutQuorumRecency = oldLeaseRule,
+        });
         c.Elect(1);
         Assert.True(c[1].Propose(new byte[] { 1 }).Accepted);
         c.Stabilize();
@@ -58,6 +66,14 @@ public sealed class LeaseReadTests
         c.Stabilize(cut);
         Assert.Equal(4UL, c[newLeader].CommitIndex);
         Assert.Equal(NodeRole.Leader, c[1].Role); // still believes it leads, in the old term, with commit index 2
+        return c;
+    }
+
+    [Fact]
+    public void A_leader_cut_off_right_after_its_quorum_check_does_not_answer_a_lease_read_with_a_stale_index()
+    {
+        var c = LeaderCutOffAfterItsQuorumCheck(oldLeaseRule: false);
+        var cut = ClusterHarness.Within(2, 3);
 
         // Its lease has expired: the read takes the confirmation round, which cannot complete while it is cut off.
         Assert.True(c[1].ReadIndex(99, lease: true).Accepted);
@@ -70,6 +86,18 @@ public sealed class LeaseReadTests
         TickAll(c, null, 1, 2, 3);
         Assert.NotEqual(NodeRole.Leader, c[1].Role);
         Assert.DoesNotContain(c.Reads[1], r => r.RequestId == 99);
+    }
+
+    [Fact]
+    public void Under_the_old_lease_rule_the_same_leader_answers_with_the_stale_index()
+    {
+        // The scenario is sharp: with the lease trusted for as long as check-quorum keeps the leader, the read is
+        // answered at once with index 2, two entries behind what the new leader committed.
+        var c = LeaderCutOffAfterItsQuorumCheck(oldLeaseRule: true);
+
+        Assert.True(c[1].ReadIndex(99, lease: true).Accepted);
+        c.Process(1);
+        Assert.Contains(c.Reads[1], r => r.RequestId == 99 && r.Index == 2);
     }
 
     [Fact]
