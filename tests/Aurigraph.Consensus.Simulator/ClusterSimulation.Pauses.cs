@@ -35,6 +35,10 @@ public sealed partial class ClusterSimulation
                 return;
             }
             ScheduleTick(node, ev);
+            if (_o.PauseLosesTicks)
+            {
+                return;
+            }
             ev = ev with { Token = ReplayedTick };
         }
         node.PauseBuffer.Add(ev);

@@ -8,19 +8,22 @@ var startOption = new Option<ulong>("--start") { Description = "First seed of th
 var seedOption = new Option<ulong?>("--seed") { Description = "Run a single seed and print its summary." };
 var traceOption = new Option<bool>("--trace") { Description = "With --seed: print the run's event trace." };
 var unsafeOption = new Option<UnsafeCore>("--unsafe") { Description = "Run the core with a test-only fault (Figure8, SnapshotIndexOnly, LeaseWithoutQuorumRecency, ReadIndexWithoutQuorumRound, MembershipChangeBeforeTermCommit) and expect violations." };
+var pauseLosesTicksOption = new Option<bool>("--pause-loses-ticks") { Description = "Host fault: a paused node's ticks are lost, not queued (expect stale lease reads)." };
 var parallelOption = new Option<int>("--parallel") { Description = "Worker threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
 
 var root = new RootCommand("Aurigraph consensus simulator: seeded, fault-injecting runs of a HyperRAFT++ cluster with safety, liveness and linearizability checks.")
 {
-    seedsOption, startOption, seedOption, traceOption, unsafeOption, parallelOption,
+    seedsOption, startOption, seedOption, traceOption, unsafeOption, parallelOption, pauseLosesTicksOption,
 };
 
 root.SetAction(parse =>
 {
     var unsafeCore = parse.GetValue(unsafeOption);
+    var pauseLosesTicks = parse.GetValue(pauseLosesTicksOption);
+    SimulationOptions Adjust(SimulationOptions o) => pauseLosesTicks ? o with { PauseLosesTicks = true } : o;
     if (parse.GetValue(seedOption) is { } single)
     {
-        var result = ClusterSimulation.Run(single, unsafeCore, parse.GetValue(traceOption));
+        var result = ClusterSimulation.Run(single, Adjust(SimulationOptions.ForSeed(single, unsafeCore)) with { Trace = parse.GetValue(traceOption) });
         if (result.Trace is not null)
         {
             Console.WriteLine(result.Trace);
@@ -34,7 +37,7 @@ root.SetAction(parse =>
     var seeds = parse.GetValue(seedsOption);
     var start = parse.GetValue(startOption);
     var lastReport = DateTime.UtcNow;
-    var summary = SimulationSweep.Run(start, seeds, unsafeCore, parallelism: parse.GetValue(parallelOption), progress: n =>
+    var summary = SimulationSweep.Run(start, seeds, unsafeCore, parallelism: parse.GetValue(parallelOption), adjust: Adjust, progress: n =>
     {
         if (n % 1000 == 0)
         {

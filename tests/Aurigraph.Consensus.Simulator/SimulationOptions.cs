@@ -132,6 +132,13 @@ public sealed record SimulationOptions
     public bool Pauses { get; init; }
 
     /// <summary>
+    /// A host fault, never drawn by <see cref="ForSeed"/>: a paused node's ticks are lost rather than queued (a timer
+    /// that coalesces missed ticks), so its lease clock stops while the others' run. Shows why leases need ticks that
+    /// track elapsed time.
+    /// </summary>
+    public bool PauseLosesTicks { get; init; }
+
+    /// <summary>
     /// An asynchronous host: it hands a Ready's messages to the transport up to <see cref="AsyncHostMaxLagMs"/> late, and
     /// applies and advances up to that long after the write is durable. (The core takes one Ready at a time and requires
     /// its write before Advance, so the host cannot persist a Ready after taking later ones; what it can delay is this.)

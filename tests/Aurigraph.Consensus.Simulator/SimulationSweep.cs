@@ -29,7 +29,7 @@ public sealed record SweepSummary(
 /// <summary>Runs a range of seeds across the machine's cores. Each seed is independent and deterministic.</summary>
 public static class SimulationSweep
 {
-    public static SweepSummary Run(ulong firstSeed, int seeds, UnsafeCore unsafeCore = UnsafeCore.None, int maxFailures = 10, int? parallelism = null, Action<int>? progress = null)
+    public static SweepSummary Run(ulong firstSeed, int seeds, UnsafeCore unsafeCore = UnsafeCore.None, int maxFailures = 10, int? parallelism = null, Action<int>? progress = null, Func<SimulationOptions, SimulationOptions>? adjust = null)
     {
         var failures = new ConcurrentBag<SimulationResult>();
         long events = 0, applied = 0, ops = 0, crashes = 0, snapshotsSent = 0, installs = 0, compactions = 0, resumes = 0, snapshotFailures = 0, changes = 0, changesApplied = 0, pauses = 0, staleReads = 0;
@@ -41,7 +41,9 @@ public static class SimulationSweep
             new ParallelOptions { MaxDegreeOfParallelism = parallelism ?? Environment.ProcessorCount },
             (i, state) =>
             {
-                var result = ClusterSimulation.Run(firstSeed + (ulong)i, unsafeCore);
+                var seed = firstSeed + (ulong)i;
+                var options = SimulationOptions.ForSeed(seed, unsafeCore);
+                var result = ClusterSimulation.Run(seed, adjust is null ? options : adjust(options));
                 Interlocked.Add(ref events, result.Events);
                 Interlocked.Add(ref applied, result.AppliedEntries);
                 Interlocked.Add(ref ops, result.OkOperations + result.UnknownOperations);

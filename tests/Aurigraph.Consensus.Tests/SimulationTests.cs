@@ -53,6 +53,20 @@ public sealed class SimulationTests
         Assert.Contains("recv", replay.Trace);
     }
 
+    [Fact]
+    public void A_host_that_loses_a_paused_node_s_ticks_is_caught_serving_stale_lease_reads()
+    {
+        // The lease assumes ticks that track elapsed time. A host whose timer drops the ticks a pause missed leaves a
+        // paused leader's lease clock where it stopped while its followers' clocks ran on: the correct core then
+        // serves stale lease reads, and the simulator must say so.
+        static SimulationOptions LosesTicks(SimulationOptions o) => o with { PauseLosesTicks = true };
+        var summary = SimulationSweep.Run(1, CiSeeds, maxFailures: 1, adjust: LosesTicks);
+
+        var failure = Assert.Single(summary.Failures.Take(1));
+        Assert.StartsWith("Linearizability", failure.Violation, StringComparison.Ordinal);
+        Assert.True(ClusterSimulation.Run(failure.Seed, SimulationOptions.ForSeed(failure.Seed)).Passed, "the same seed passes when the host queues the ticks");
+    }
+
     [Theory]
     [InlineData(7UL)]
     [InlineData(2578UL)]
