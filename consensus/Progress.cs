@@ -45,6 +45,12 @@ public sealed class Progress
     /// <summary>The commit index carried by the last append sent to this peer.</summary>
     internal ulong SentCommit { get; set; }
 
+    /// <summary>
+    /// The leader's tick at which it sent the latest round this peer answered in the current term (long.MinValue:
+    /// none): the peer has ignored votes since no earlier than then (the lease; see RaftNode's lease remarks).
+    /// </summary>
+    internal long AnsweredRoundSentAt { get; set; } = long.MinValue;
+
     /// <summary>Highest read-confirmation sequence this peer acknowledged in the current term.</summary>
     internal ulong ReadAck { get; set; }
 
@@ -71,6 +77,7 @@ public sealed class Progress
         ProbeSent = false;
         RecentActive = false;
         ReadAck = 0;
+        AnsweredRoundSentAt = long.MinValue;
         SentCommit = 0;
         PendingSnapshot = 0;
         Inflights.Reset();

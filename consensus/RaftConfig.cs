@@ -46,6 +46,19 @@ public sealed record RaftConfig
     public bool CheckQuorum { get; init; } = true;
 
     /// <summary>
+    /// How much shorter than the election timeout the leader's lease is, in ticks (lease reads, see
+    /// <see cref="RaftNode.ReadIndex(ulong, bool)"/>). The leader trusts its lease for <c>ElectionTicks - margin</c> of its
+    /// ticks after sending a round a quorum answered; a follower refuses votes for <c>ElectionTicks</c> of its ticks after
+    /// receiving it. One tick covers the phase of the follower's tick; the rest covers clock-rate skew: leases hold
+    /// while a leader's tick takes at most <c>(ElectionTicks - 1) / (ElectionTicks - margin)</c> times a follower's.
+    /// Null (the default) means <c>max(1, ElectionTicks / 5)</c>; otherwise at least 1 and below ElectionTicks.
+    /// </summary>
+    public int? LeaseMarginTicks { get; init; }
+
+    /// <summary>The lease margin in effect: <see cref="LeaseMarginTicks"/> or its default.</summary>
+    internal int EffectiveLeaseMarginTicks => LeaseMarginTicks ?? Math.Max(1, ElectionTicks / 5);
+
+    /// <summary>
     /// The last index the host's state machine applied durably (on restart). At least the storage's snapshot index:
     /// the host restores its state machine from its snapshot before it starts the node.
     /// </summary>
@@ -69,6 +82,21 @@ public sealed record RaftConfig
     /// index (without comparing terms), and commits its own, possibly divergent, entries up to it.
     /// </summary>
     internal bool UnsafeSnapshotMatchByIndexOnly { get; init; }
+
+    /// <summary>
+    /// Test-only fault: the leader trusts its lease whenever check-quorum keeps it leading, however long ago a quorum
+    /// answered (a leader cut off after a check serves lease reads for up to two election timeouts).
+    /// </summary>
+    internal bool UnsafeLeaseWithoutQuorumRecency { get; init; }
+
+    /// <summary>Test-only fault: a linearizable read is answered at once, without the quorum confirmation round.</summary>
+    internal bool UnsafeReadIndexWithoutQuorumRound { get; init; }
+
+    /// <summary>
+    /// Test-only fault: a new leader accepts a membership change before it committed an entry of its term, when a
+    /// change appended by an earlier leader may still be in flight (two changes at once break quorum overlap).
+    /// </summary>
+    internal bool UnsafeMembershipChangeBeforeTermCommit { get; init; }
 
     internal void Validate()
     {
@@ -98,6 +126,10 @@ public sealed record RaftConfig
         if (HeartbeatTicks <= 0 || ElectionTicks <= HeartbeatTicks)
         {
             throw new ArgumentException("ElectionTicks must exceed HeartbeatTicks, both positive", nameof(ElectionTicks));
+        }
+        if (LeaseMarginTicks is { } margin && (margin < 1 || margin >= ElectionTicks))
+        {
+            throw new ArgumentException($"LeaseMarginTicks must be at least 1 and below ElectionTicks ({ElectionTicks}), was {margin}", nameof(LeaseMarginTicks));
         }
         if (MaxInflightMessages <= 0 || MaxSizePerMessage <= 0)
         {

@@ -4,8 +4,12 @@ public sealed partial class RaftNode
 {
     private readonly Dictionary<ulong, bool> _votes = [];
 
-    /// <summary>A node that has heard from a live leader within an election timeout ignores (pre-)votes (check-quorum lease).</summary>
-    private bool InLease => _config.CheckQuorum && Leader != 0 && _electionElapsed < _config.ElectionTicks;
+    /// <summary>
+    /// A node that has heard from a live leader within an election timeout ignores (pre-)votes (check-quorum lease);
+    /// so does a node in the first election timeout after a restart, as it may have heard from one just before.
+    /// </summary>
+    private bool InLease =>
+        _config.CheckQuorum && ((Leader != 0 && _electionElapsed < _config.ElectionTicks) || (_bootLease && _ticks < _config.ElectionTicks));
 
     /// <summary>
     /// Only a voter campaigns, and not while a snapshot it restored awaits the host's install: until then its log
@@ -121,6 +125,9 @@ public sealed partial class RaftNode
         Reset(Term);
         Role = NodeRole.Leader;
         Leader = Id;
+        // The term's rounds start now: the first appends carry this round, so their answers give the lease.
+        ResetRounds();
+        StartRound();
         foreach (var p in _progress.Values)
         {
             // Assume peers are active for the first check-quorum period.
@@ -254,6 +261,7 @@ public sealed partial class RaftNode
     private void TickLeader()
     {
         TickTransfer();
+        TrimRounds();
         _heartbeatElapsed++;
         _electionElapsed++;
         if (_electionElapsed >= _config.ElectionTicks)

@@ -25,7 +25,7 @@ public sealed partial class RaftNode
         {
             return new ProposeResult(false, 0, 0, RefusalReason.TransferringLeadership, _leadTransferee);
         }
-        if (_log.Membership.CurrentIndex > _log.Committed || _log.Term(_log.Committed) != Term)
+        if (_log.Membership.CurrentIndex > _log.Committed || (_log.Term(_log.Committed) != Term && !_config.UnsafeMembershipChangeBeforeTermCommit))
         {
             return new ProposeResult(false, 0, 0, RefusalReason.MembershipChangeInProgress, Id);
         }

@@ -8,7 +8,8 @@ public sealed partial class RaftNode
     // Reads received before this leader committed an entry of its term (its commit index may be stale until then).
     private readonly List<ulong> _readsAwaitingCommit = [];
 
-    // Monotonic across terms; heartbeats carry the latest value and followers echo it.
+    // The latest round number (see StartRound): monotonic across terms; heartbeats carry theirs, appends the latest,
+    // and followers echo it.
     private ulong _readSeq;
 
     /// <summary>
@@ -21,11 +22,13 @@ public sealed partial class RaftNode
 
     /// <summary>
     /// A linearizable read; with <paramref name="lease"/> and check-quorum on, the leader answers from its lease
-    /// without a confirmation round: followers that heard from it within an election timeout refuse to vote for
-    /// anyone else, and it steps down when it has not heard from a quorum for an election timeout, so while it
-    /// leads no other leader can have committed anything. This assumes clocks that advance at the same rate to
-    /// within the gap between the election timeout and the lease (ticks, not wall time). Without check-quorum, or
-    /// before this leader committed an entry of its term, the read takes the confirmation round.
+    /// without a confirmation round while a quorum of voters (itself included) answered a round it sent fewer than
+    /// <c>ElectionTicks - LeaseMarginTicks</c> ticks ago: those followers refuse to vote for anyone else until an
+    /// election timeout after they received it, so no other leader can have committed anything (the argument is on
+    /// <see cref="LeaseHolds"/>). This assumes tick rates that differ by no more than the margin covers
+    /// (<see cref="RaftConfig.LeaseMarginTicks"/>). Without check-quorum, without a recent quorum, after a transfer
+    /// started in the term, or before this leader committed an entry of its term, the read takes the confirmation
+    /// round.
     /// </summary>
     public ProposeResult ReadIndex(ulong requestId, bool lease)
     {
@@ -35,7 +38,7 @@ public sealed partial class RaftNode
         }
         // A transfer's target campaigns with votes granted inside everyone's lease: once this leader has started a
         // transfer, its lease proves nothing for the rest of the term, and reads take the confirmation round.
-        if (lease && _config.CheckQuorum && !_transferredThisTerm && _log.Term(_log.Committed) == Term)
+        if (lease && _config.CheckQuorum && !_transferredThisTerm && _log.Term(_log.Committed) == Term && LeaseHolds())
         {
             _readStates.Add(new ReadState(_log.Committed, requestId));
             return new ProposeResult(true, _log.Committed, Term, RefusalReason.None, Id);
@@ -53,14 +56,14 @@ public sealed partial class RaftNode
 
     private void StartRead(ulong requestId)
     {
-        if (_voterIds.Length == 1 && IsVoter)
+        if ((_voterIds.Length == 1 && IsVoter) || _config.UnsafeReadIndexWithoutQuorumRound)
         {
             _readStates.Add(new ReadState(_log.Committed, requestId));
             return;
         }
-        _readSeq++;
-        _pendingReads.Enqueue((requestId, _log.Committed, _readSeq));
+        // The read's round: a quorum answering it (or a later one) confirms this node still led after the read arrived.
         BroadcastHeartbeat();
+        _pendingReads.Enqueue((requestId, _log.Committed, _readSeq));
     }
 
     /// <summary>Releases, in order, every pending read whose confirmation sequence a quorum of voters has echoed.</summary>

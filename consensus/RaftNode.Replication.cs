@@ -85,6 +85,8 @@ public sealed partial class RaftNode
             LogTerm = prevTerm,
             Entries = entries,
             Commit = _log.Committed,
+            // The latest round, sent at or before now: an answer shows the follower's lease began no earlier.
+            Context = _readSeq,
         });
         if (entries.Length > 0)
         {
@@ -100,6 +102,7 @@ public sealed partial class RaftNode
 
     private void BroadcastHeartbeat()
     {
+        var round = StartRound();
         foreach (var (id, p) in _progress)
         {
             Send(new Message
@@ -110,7 +113,7 @@ public sealed partial class RaftNode
                 Term = Term,
                 // Never beyond what the follower is known to hold, so it can commit without checking terms.
                 Commit = Math.Min(p.Match, _log.Committed),
-                Context = _readSeq,
+                Context = round,
             });
         }
     }
@@ -119,13 +122,13 @@ public sealed partial class RaftNode
     {
         if (m.Index < _log.Committed)
         {
-            Send(new Message { Type = MessageType.AppendResponse, From = Id, To = m.From, Term = Term, Index = _log.Committed });
+            Send(new Message { Type = MessageType.AppendResponse, From = Id, To = m.From, Term = Term, Index = _log.Committed, Context = m.Context });
             return;
         }
         if (_log.MaybeAppend(m.Index, m.LogTerm, m.Entries) is { } lastNew)
         {
             _log.CommitTo(Math.Min(m.Commit, lastNew));
-            Send(new Message { Type = MessageType.AppendResponse, From = Id, To = m.From, Term = Term, Index = lastNew });
+            Send(new Message { Type = MessageType.AppendResponse, From = Id, To = m.From, Term = Term, Index = lastNew, Context = m.Context });
             return;
         }
         // Conflict hint (Raft §5.3 optimisation): the conflicting term and its first index, or our log's end.
@@ -151,6 +154,7 @@ public sealed partial class RaftNode
             Reject = true,
             RejectHint = hintIndex,
             LogTerm = hintTerm,
+            Context = m.Context,
         });
     }
 
@@ -170,6 +174,7 @@ public sealed partial class RaftNode
         {
             case MessageType.AppendResponse:
                 p.RecentActive = true;
+                OnRoundAnswered(p, m.Context);
                 if (m.Reject)
                 {
                     HandleAppendRejection(m, p);
@@ -181,6 +186,7 @@ public sealed partial class RaftNode
                 break;
             case MessageType.HeartbeatResponse:
                 p.RecentActive = true;
+                OnRoundAnswered(p, m.Context);
                 p.ProbeSent = false;
                 if (p.State == ProgressState.Replicate && p.Inflights.Full)
                 {

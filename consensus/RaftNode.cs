@@ -38,6 +38,8 @@ public sealed partial class RaftNode
         // supersede it.
         _log = new RaftLog(config.Storage, hs.Commit, config.Applied, new MembershipConfig(config.Voters, config.Learners));
         _persistedHardState = hs;
+        // A node that ran before may have answered a leader just before it stopped: it keeps that leader's lease.
+        _bootLease = hs.Term > 0;
         Term = hs.Term;
         Vote = hs.Vote;
         ApplyMembership(_log.Membership.Current);
@@ -90,6 +92,7 @@ public sealed partial class RaftNode
     /// <summary>Advances logical time by one tick: election timeouts for followers, heartbeats and check-quorum for leaders.</summary>
     public void Tick()
     {
+        _ticks++;
         if (Role == NodeRole.Leader)
         {
             TickLeader();

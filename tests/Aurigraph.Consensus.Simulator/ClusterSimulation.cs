@@ -24,7 +24,9 @@ public sealed record SimulationResult(
     int SnapshotResumes = 0,
     int SnapshotFailures = 0,
     int MembershipChanges = 0,
-    int MembershipChangesApplied = 0)
+    int MembershipChangesApplied = 0,
+    int Pauses = 0,
+    int StaleLeaderReads = 0)
 {
     public bool Passed => Violation is null;
 }
@@ -32,16 +34,18 @@ public sealed record SimulationResult(
 /// <summary>
 /// A deterministic, seeded simulation of a HyperRAFT++ cluster: simulated time, a network that delays,
 /// drops, duplicates, reorders and partitions (symmetric, one-way, and connections clogged one by one and
-/// restored in random order), crashes that lose whatever was not yet durable, slow disks, and clients
-/// reading and writing a key/value store. Nodes snapshot their state machine and compact their logs; a leader's
+/// restored in random order), crashes that lose whatever was not yet durable, slow disks, process pauses, clocks
+/// running at different rates (within what the lease margin covers), an asynchronous host, and clients reading and
+/// writing a key/value store, partitions cutting them off too, readers reading from every node that claims to lead
+/// (see the partial files for clients and pauses). Nodes snapshot their state machine and compact their logs; a leader's
 /// snapshot travels to a lagging peer in chunks over the same faulty network, resuming after losses. In some
 /// runs the membership changes too: spare nodes join as learners, learners are promoted, voters and learners are
-/// removed (the leader among them) and re-added. Safety is
+/// removed (the leader among them) and re-added, and new leaders are asked for a change the moment they win. Safety is
 /// checked after every step; after the faults heal, a leader must emerge and a fresh write must reach every node
 /// within a bound; the client history must be linearizable. One seed = one run: the same seed replays the same
 /// run, event for event.
 /// </summary>
-public sealed class ClusterSimulation
+public sealed partial class ClusterSimulation
 {
     private enum EventKind : byte
     {
@@ -58,20 +62,13 @@ public sealed class ClusterSimulation
         DeliverChunk,
         SnapshotTimer,
         Promote,
+        Resume,
+        ApplyDone,
+        ClientRequest,
+        ChangeAfterElection,
     }
 
-    private readonly record struct SimEvent(EventKind Kind, int Node, int Incarnation, Message? Message, long Token, SnapshotChunk? Chunk = null);
-
-    private sealed class SimClient(int id)
-    {
-        public int Id { get; } = id;
-        public long Seq { get; set; }
-        public int LeaderGuess { get; set; }
-        public long Token { get; set; }
-        public KvOperation? Pending { get; set; }
-        public long PendingSinceMs { get; set; }
-        public int PendingNode { get; set; }
-    }
+    private readonly record struct SimEvent(EventKind Kind, int Node, int Incarnation, Message? Message, long Token, SnapshotChunk? Chunk = null, int Client = 0);
 
     private readonly ulong _seed;
     private readonly SimulationOptions _o;
@@ -101,6 +98,8 @@ public sealed class ClusterSimulation
     private int _snapshotResumes;
     private int _snapshotFailures;
     private int _membershipChanges;
+    private int _pauses;
+    private int _staleLeaderReads;
 
     // The members that must be live and caught up at the end: the last live leader's configuration.
     private SimNode[] _members = [];
@@ -120,10 +119,12 @@ public sealed class ClusterSimulation
         }
         _blocked = new bool[total, total];
         _clogged = new bool[total];
-        _clients = new SimClient[options.Clients];
-        for (var c = 0; c < options.Clients; c++)
+        var clients = options.Clients + options.Readers;
+        _clientCut = new bool[clients, total];
+        _clients = new SimClient[clients];
+        for (var c = 0; c < clients; c++)
         {
-            _clients[c] = new SimClient(c + 1) { LeaderGuess = _rng.NextInt(0, total) };
+            _clients[c] = new SimClient(c + 1) { LeaderGuess = _rng.NextInt(0, total), IsReader = c >= options.Clients };
         }
         if (options.Trace)
         {
@@ -200,7 +201,9 @@ public sealed class ClusterSimulation
             _snapshotResumes,
             _snapshotFailures,
             _membershipChanges,
-            _safety.MembershipChangesApplied);
+            _safety.MembershipChangesApplied,
+            _pauses,
+            _staleLeaderReads);
     }
 
     private void Start()
@@ -279,6 +282,16 @@ public sealed class ClusterSimulation
     private void Process(SimEvent ev)
     {
         Mix((ulong)_now, (ulong)ev.Kind, (ulong)ev.Node);
+        if (PausedTarget(ev) is { } paused)
+        {
+            Hold(paused, ev);
+            return;
+        }
+        Dispatch(ev);
+    }
+
+    private void Dispatch(SimEvent ev)
+    {
         switch (ev.Kind)
         {
             case EventKind.Tick:
@@ -322,6 +335,18 @@ public sealed class ClusterSimulation
             case EventKind.Promote when !_healed:
                 Promote(ev);
                 break;
+            case EventKind.Resume:
+                Resume(ev);
+                break;
+            case EventKind.ApplyDone:
+                OnApplyDone(ev);
+                break;
+            case EventKind.ClientRequest:
+                OnQueuedClientRequest(ev);
+                break;
+            case EventKind.ChangeAfterElection when !_healed:
+                ChangeAfterElection(ev);
+                break;
         }
     }
 
@@ -352,7 +377,13 @@ public sealed class ClusterSimulation
             MaxInflightMessages = _o.MaxInflightMessages,
             UnsafeCommitEarlierTermEntries = _o.Unsafe == UnsafeCore.Figure8,
             UnsafeSnapshotMatchByIndexOnly = _o.Unsafe == UnsafeCore.SnapshotIndexOnly,
+            UnsafeLeaseWithoutQuorumRecency = _o.Unsafe == UnsafeCore.LeaseWithoutQuorumRecency,
+            UnsafeReadIndexWithoutQuorumRound = _o.Unsafe == UnsafeCore.ReadIndexWithoutQuorumRound,
+            UnsafeMembershipChangeBeforeTermCommit = _o.Unsafe == UnsafeCore.MembershipChangeBeforeTermCommit,
         });
+        // Each node's clock runs at its own rate, within the skew the lease margin covers.
+        node.TickPeriodX100 = (_o.TickMs * 100) + (_o.TickSkewPermille == 0 ? 0 : _rng.NextInt(-_o.TickSkewPermille, _o.TickSkewPermille + 1) * _o.TickMs / 10);
+        node.TickRemainderX100 = 0;
         Log($"boot n{node.Id} (incarnation {node.Incarnation}) {node.Raft}");
         Schedule(_rng.NextInt(1, _o.TickMs + 1), new SimEvent(EventKind.Tick, i, node.Incarnation, null, 0));
     }
@@ -363,6 +394,8 @@ public sealed class ClusterSimulation
         node.Up = false;
         node.Incarnation++;
         _crashes++;
+        node.Paused = false;
+        node.PauseBuffer.Clear();
         Log($"CRASH n{node.Id}: loses {(node.Writing is null ? "nothing unwritten" : "an unfinished disk write")} and all volatile state");
         node.LoseVolatileState();
         foreach (var client in _clients)
@@ -384,7 +417,10 @@ public sealed class ClusterSimulation
         }
         node.Raft.Tick();
         AfterInput(node);
-        Schedule(_o.TickMs, ev);
+        if (ev.Token != ReplayedTick)
+        {
+            ScheduleTick(node, ev);
+        }
         if (_healed)
         {
             CheckLiveness();
@@ -406,7 +442,7 @@ public sealed class ClusterSimulation
     private void OnDiskWriteDone(SimEvent ev)
     {
         var node = _nodes[ev.Node];
-        if (!node.Up || node.Incarnation != ev.Incarnation || node.Writing is null)
+        if (!node.Up || node.Incarnation != ev.Incarnation || node.Writing is null || node.Applying)
         {
             return;
         }
@@ -423,6 +459,8 @@ public sealed class ClusterSimulation
         {
             var ready = node.Raft.GetReady();
             _safety.OnReady(node, ready);
+            // An asynchronous host hands a Ready's messages to its transport after a while.
+            var sendLag = _o.AsyncHost ? _rng.NextInt(0, _o.AsyncHostMaxLagMs + 1) : 0;
             foreach (var m in ready.Messages)
             {
                 if (m.Type == MessageType.Snapshot)
@@ -431,7 +469,7 @@ public sealed class ClusterSimulation
                 }
                 else
                 {
-                    Send(m);
+                    Send(m, sendLag);
                 }
             }
             if (ready.MustPersist)
@@ -444,17 +482,47 @@ public sealed class ClusterSimulation
                     break;
                 }
             }
-            Complete(node, ready);
+            if (!Complete(node, ready))
+            {
+                break;
+            }
         }
-        if (node.Up && _safety.Observe(node) && !_healed && _rng.Chance(_o.LeaderNemesisRate))
+        if (node.Up && _safety.Observe(node) && !_healed)
+        {
+            OnNewLeader(node);
+        }
+    }
+
+    private void OnNewLeader(SimNode node)
+    {
+        if (_o.MembershipChanges && _rng.Chance(_o.ChangeAfterElectionRate))
+        {
+            // An operator (or automation) changes the membership through the new leader at once.
+            Schedule(_rng.NextInt(0, _o.MaxDelayMs + 1), new SimEvent(EventKind.ChangeAfterElection, (int)node.Id - 1, node.Incarnation, null, 6));
+        }
+        if (_rng.Chance(_o.LeaderNemesisRate))
         {
             // Jepsen-style nemesis: strike a leader moments after it wins, before its term's entries spread.
             Schedule(_rng.NextInt(0, (6 * _o.MaxDelayMs) + 1), new SimEvent(EventKind.HuntLeader, (int)node.Id - 1, node.Incarnation, null, 0));
         }
+        else if (_rng.Chance(_o.LeaderIsolationRate))
+        {
+            // Cut the leader off once it has led a while (committed in its term, holding its lease), clients with it
+            // or not: the stale-leader case for reads.
+            var electionMs = _o.ElectionTicks * _o.TickMs;
+            Schedule(_rng.NextInt(electionMs / 2, (3 * electionMs) + 1), new SimEvent(EventKind.HuntLeader, (int)node.Id - 1, node.Incarnation, null, IsolateOnly));
+        }
     }
 
-    /// <summary>The disk write of a Ready finished: make it durable, release the messages that promised it, apply, advance.</summary>
-    private void Complete(SimNode node, Ready ready)
+    /// <summary>A <see cref="EventKind.HuntLeader"/> that isolates the leader (with some clients), never crashes it.</summary>
+    private const long IsolateOnly = 1;
+
+    /// <summary>
+    /// The disk write of a Ready finished: make it durable, release the messages that promised it, apply, advance.
+    /// An asynchronous host applies and advances a while later (the core allows Step and Tick meanwhile, but no
+    /// new Ready); returns false then.
+    /// </summary>
+    private bool Complete(SimNode node, Ready ready)
     {
         if (ready.Snapshot is { } meta)
         {
@@ -469,6 +537,32 @@ public sealed class ClusterSimulation
         {
             Send(m);
         }
+        if (_o.AsyncHost && (ready.CommittedEntries.Count > 0 || ready.ReadStates.Count > 0) && _rng.Chance(0.5))
+        {
+            node.Writing = ready;
+            node.Applying = true;
+            Schedule(_rng.NextInt(1, _o.AsyncHostMaxLagMs + 1), new SimEvent(EventKind.ApplyDone, (int)node.Id - 1, node.Incarnation, null, 0));
+            return false;
+        }
+        ApplyAndAdvance(node, ready);
+        return true;
+    }
+
+    private void OnApplyDone(SimEvent ev)
+    {
+        var node = _nodes[ev.Node];
+        if (!node.Up || node.Incarnation != ev.Incarnation || !node.Applying || node.Writing is not { } ready)
+        {
+            return;
+        }
+        node.Writing = null;
+        node.Applying = false;
+        ApplyAndAdvance(node, ready);
+        AfterInput(node);
+    }
+
+    private void ApplyAndAdvance(SimNode node, Ready ready)
+    {
         foreach (var e in ready.CommittedEntries)
         {
             Apply(node, e);
@@ -506,7 +600,7 @@ public sealed class ClusterSimulation
                 if (client.Token == token && client.Pending is { } op)
                 {
                     _safety.OnAcknowledged(e.Index, e.Term);
-                    Finish(client, op with { Return = ++_historyClock });
+                    Finish(client, node, op with { Return = ++_historyClock });
                 }
             }
         }
@@ -532,7 +626,7 @@ public sealed class ClusterSimulation
             {
                 long? value = node.Kv.TryGetValue(read.Key, out var v) ? v : null;
                 Log($"read n{node.Id} c{client.Id} k{read.Key} -> {(value?.ToString(CultureInfo.InvariantCulture) ?? "absent")} at index {rs.Index}");
-                Finish(client, op with { Value = value, Return = ++_historyClock });
+                Finish(client, node, op with { Value = value, Return = ++_historyClock });
             }
         }
     }
@@ -731,17 +825,17 @@ public sealed class ClusterSimulation
 
     private bool Blocked(int from, int to) => _blocked[from, to] || _clogged[from] || _clogged[to];
 
-    private void Send(Message m) => Transmit(new SimEvent(EventKind.Deliver, (int)m.To - 1, 0, m, 0), m);
+    private void Send(Message m, int hostLagMs = 0) => Transmit(new SimEvent(EventKind.Deliver, (int)m.To - 1, 0, m, 0), m, hostLagMs);
 
     /// <summary>What the network does to anything sent: in the fault phase it may drop it or deliver it twice; it always delays it.</summary>
-    private void Transmit(SimEvent delivery, object what)
+    private void Transmit(SimEvent delivery, object what, int hostLagMs = 0)
     {
         if (!_healed && _rng.Chance(_o.DropRate))
         {
             Log($"drop {what}");
             return;
         }
-        Schedule(_rng.NextInt(_o.MinDelayMs, _o.MaxDelayMs + 1), delivery);
+        Schedule(hostLagMs + _rng.NextInt(_o.MinDelayMs, _o.MaxDelayMs + 1), delivery);
         if (!_healed && _rng.Chance(_o.DuplicateRate))
         {
             Schedule(_rng.NextInt(_o.MinDelayMs, (_o.MaxDelayMs * 3) + 1), delivery);
@@ -762,394 +856,6 @@ public sealed class ClusterSimulation
             return null;
         }
         return node;
-    }
-
-    // ---- faults ------------------------------------------------------------------------------------
-
-    private void InjectFault()
-    {
-        var n = _nodes.Length;
-        switch (_rng.NextInt(0, _o.MembershipChanges ? 16 : 12))
-        {
-            case >= 12:
-                ChangeMembership();
-                break;
-            case 0:
-                {
-                    // Symmetric partition into two random sides.
-                    var side = new bool[n];
-                    for (var i = 0; i < n; i++)
-                    {
-                        side[i] = _rng.Chance(0.5);
-                    }
-                    for (var a = 0; a < n; a++)
-                    {
-                        for (var b = 0; b < n; b++)
-                        {
-                            _blocked[a, b] = side[a] != side[b];
-                        }
-                    }
-                    Log($"PARTITION {{{string.Join(',', Enumerable.Range(0, n).Where(i => side[i]).Select(i => i + 1))}}} | rest");
-                    break;
-                }
-            case 1:
-                {
-                    // Isolate the current leader, the most disruptive single cut.
-                    var leader = Array.FindIndex(_nodes, x => x.Up && x.Raft.Role == NodeRole.Leader);
-                    var victim = leader >= 0 ? leader : _rng.NextInt(0, n);
-                    for (var i = 0; i < n; i++)
-                    {
-                        _blocked[victim, i] = _blocked[i, victim] = i != victim;
-                    }
-                    Log($"ISOLATE n{victim + 1}");
-                    break;
-                }
-            case 2:
-                {
-                    var a = _rng.NextInt(0, n);
-                    var b = (a + _rng.NextInt(1, n)) % n;
-                    _blocked[a, b] = true;
-                    Log($"ONE-WAY cut n{a + 1} -> n{b + 1}");
-                    break;
-                }
-            case 3:
-            case 4:
-                Array.Clear(_blocked);
-                Log("heal partitions");
-                break;
-            case 5:
-                {
-                    var up = Enumerable.Range(0, n).Where(i => _nodes[i].Up).ToArray();
-                    if (up.Length > 0)
-                    {
-                        Crash(up[_rng.NextInt(0, up.Length)]);
-                    }
-                    break;
-                }
-            case 6:
-                {
-                    var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up && _nodes[i].Started).ToArray();
-                    if (down.Length > 0)
-                    {
-                        Boot(down[_rng.NextInt(0, down.Length)]);
-                    }
-                    break;
-                }
-            case 9:
-            case 10:
-                {
-                    // Crash the leader, or restart a crashed node.
-                    var leader = Array.FindIndex(_nodes, x => x.Up && x.Raft.Role == NodeRole.Leader);
-                    if (leader >= 0 && _rng.Chance(0.5))
-                    {
-                        Crash(leader);
-                    }
-                    else
-                    {
-                        var down = Enumerable.Range(0, n).Where(i => !_nodes[i].Up && _nodes[i].Started).ToArray();
-                        if (down.Length > 0)
-                        {
-                            Boot(down[_rng.NextInt(0, down.Length)]);
-                        }
-                    }
-                    break;
-                }
-            case 11:
-                {
-                    // Leadership transfer to a random other voter, as an operator would ask for maintenance.
-                    var leader = Array.FindIndex(_nodes, x => x.Up && x.Raft.Role == NodeRole.Leader);
-                    var voters = leader < 0 ? [] : _nodes[leader].Raft.Voters.Select(id => (int)id - 1).Where(i => i != leader).ToArray();
-                    if (leader >= 0 && voters.Length > 0)
-                    {
-                        var target = voters[_rng.NextInt(0, voters.Length)];
-                        var result = _nodes[leader].Raft.TransferLeadership(_nodes[target].Id);
-                        Log($"TRANSFER n{leader + 1} -> n{target + 1}: {result}");
-                        AfterInput(_nodes[leader]);
-                    }
-                    break;
-                }
-            case 7:
-                {
-                    var i = _rng.NextInt(0, n);
-                    _nodes[i].SlowDisk = !_nodes[i].SlowDisk;
-                    Log($"disk n{i + 1} {(_nodes[i].SlowDisk ? "slow" : "normal")}");
-                    break;
-                }
-            default:
-                {
-                    // Swizzle-clog: clog a random subset one by one, then unclog in a random order.
-                    var order = Enumerable.Range(0, n).Where(_ => _rng.Chance(0.6)).ToArray();
-                    long t = 0;
-                    foreach (var i in order)
-                    {
-                        t += _rng.NextInt(5, 60);
-                        Schedule(t, new SimEvent(EventKind.Clog, i, 0, null, 0));
-                    }
-                    Shuffle(order);
-                    foreach (var i in order)
-                    {
-                        t += _rng.NextInt(5, 60);
-                        Schedule(t, new SimEvent(EventKind.Unclog, i, 0, null, 0));
-                    }
-                    Log($"SWIZZLE {order.Length} nodes");
-                    break;
-                }
-        }
-    }
-
-    /// <summary>The up node leading the highest term (a deposed leader may not know it yet).</summary>
-    private SimNode? CurrentLeader()
-    {
-        SimNode? leader = null;
-        foreach (var node in _nodes)
-        {
-            if (node.Up && node.Raft.Role == NodeRole.Leader && (leader is null || node.Raft.Term > leader.Raft.Term))
-            {
-                leader = node;
-            }
-        }
-        return leader;
-    }
-
-    /// <summary>
-    /// An operator's membership change through the current leader: add a node outside the configuration as a
-    /// learner (starting it if it never ran), promote a learner, remove a voter (while three or more remain, the
-    /// leader included) or a learner. The core refuses what it must (not caught up, one change at a time).
-    /// </summary>
-    private void ChangeMembership()
-    {
-        var leader = CurrentLeader();
-        if (leader is null)
-        {
-            return;
-        }
-        var config = leader.Raft.Membership;
-        // One kind of change in three each, then the node: removals do not crowd out additions and promotions.
-        var outside = _nodes.Where(x => !config.Contains(x.Id)).Select(x => x.Id).ToArray();
-        var removable = config.Voters.Count >= 3 ? [.. config.Voters, .. config.Learners] : config.Learners.ToArray();
-        ulong[][] pools = [outside, [.. config.Learners], removable];
-        MembershipChangeType[] types = [MembershipChangeType.AddLearner, MembershipChangeType.PromoteLearner, MembershipChangeType.RemoveNode];
-        var kinds = Enumerable.Range(0, 3).Where(k => pools[k].Length > 0).ToArray();
-        if (kinds.Length == 0)
-        {
-            return;
-        }
-        var kind = kinds[_rng.NextInt(0, kinds.Length)];
-        var change = new MembershipChange(types[kind], pools[kind][_rng.NextInt(0, pools[kind].Length)]);
-        if (!ProposeChange(leader, change))
-        {
-            return;
-        }
-        var target = _nodes[(int)change.NodeId - 1];
-        if (change.Type == MembershipChangeType.AddLearner)
-        {
-            if (!target.Started)
-            {
-                // A new node joins: its host names the members it was told of, itself as a learner.
-                target.Bootstrap = ([.. config.Voters], [.. config.Learners, target.Id]);
-                Boot((int)target.Id - 1);
-            }
-            // The operator then waits for it to catch up and promotes it (token: attempts left).
-            if (_rng.Chance(0.7))
-            {
-                Schedule(_rng.NextInt(20, 200), new SimEvent(EventKind.Promote, (int)target.Id - 1, 0, null, 5));
-            }
-        }
-    }
-
-    private bool ProposeChange(SimNode leader, MembershipChange change)
-    {
-        var result = leader.Raft.ProposeMembershipChange(change);
-        Log($"MEMBERSHIP n{leader.Id} {change}: {(result.Accepted ? $"at {result.Index}@t{result.Term}" : result.Refusal.ToString())}");
-        if (result.Accepted)
-        {
-            _membershipChanges++;
-            AfterInput(leader);
-        }
-        return result.Accepted;
-    }
-
-    /// <summary>The operator's promotion of a learner it added, retried a few times while the leader refuses (not caught up yet, another change in flight).</summary>
-    private void Promote(SimEvent ev)
-    {
-        var id = (ulong)ev.Node + 1;
-        var leader = CurrentLeader();
-        if (leader is null || !leader.Raft.Membership.IsLearner(id) || !ProposeChange(leader, new MembershipChange(MembershipChangeType.PromoteLearner, id)))
-        {
-            if (ev.Token > 1)
-            {
-                Schedule(_rng.NextInt(20, 200), ev with { Token = ev.Token - 1 });
-            }
-        }
-    }
-
-    private void HuntLeader(SimEvent ev)
-    {
-        var node = _nodes[ev.Node];
-        if (_healed || !node.Up || node.Incarnation != ev.Incarnation)
-        {
-            return;
-        }
-        if (_rng.Chance(0.5))
-        {
-            Crash(ev.Node);
-            return;
-        }
-        for (var i = 0; i < _nodes.Length; i++)
-        {
-            _blocked[ev.Node, i] = _blocked[i, ev.Node] = i != ev.Node;
-        }
-        Log($"ISOLATE new leader n{node.Id}");
-    }
-
-    private void Heal()
-    {
-        _healed = true;
-        Array.Clear(_blocked);
-        Array.Clear(_clogged);
-        for (var i = 0; i < _nodes.Length; i++)
-        {
-            _nodes[i].SlowDisk = false;
-            if (!_nodes[i].Up && _nodes[i].Started)
-            {
-                Boot(i);
-            }
-        }
-        Log("HEAL: all partitions lifted, all nodes up, no drops");
-    }
-
-    private void CheckLiveness()
-    {
-        if (_livenessMet)
-        {
-            return;
-        }
-        // Nodes removed from the cluster may linger with stale views; what counts is the leader's configuration.
-        var leader = CurrentLeader();
-        if (leader is null)
-        {
-            return;
-        }
-        var members = _nodes.Where(n => leader.Raft.Membership.Contains(n.Id)).ToArray();
-        if (!Array.TrueForAll(members, n => n.Up && n.Raft.Term == leader.Raft.Term && n.Raft.Leader == leader.Id))
-        {
-            return;
-        }
-        // A marker the leader already compacted was applied: whether it is the marker, the applied entry says.
-        if (_marker is { } m && (m.Index + 1 >= leader.Raft.FirstIndex ? leader.Raft.TermAt(m.Index) : _safety.AppliedTermAt(m.Index)) != m.Term)
-        {
-            _marker = null; // the marker was lost with an old leader's uncommitted tail; write a new one
-        }
-        if (_marker is null)
-        {
-            var res = leader.Raft.Propose(new KvCommand(KvCommand.Marker, 0, 0, 0, _now).Encode());
-            if (res.Accepted)
-            {
-                _marker = (res.Index, res.Term);
-                Log($"liveness marker proposed at {res.Index}@t{res.Term} via n{leader.Id}");
-                AfterInput(leader);
-            }
-            return;
-        }
-        if (Array.TrueForAll(members, n => n.LastApplied >= _marker.Value.Index))
-        {
-            Log($"LIVE: marker applied on all {members.Length} members ({leader.Raft.Membership})");
-            _members = members;
-            _livenessMet = true;
-        }
-    }
-
-    // ---- clients -----------------------------------------------------------------------------------
-
-    private void OnClientNext(SimClient client)
-    {
-        if (client.Pending is not null)
-        {
-            return;
-        }
-        var i = client.LeaderGuess;
-        var node = _nodes[i];
-        if (!node.Up)
-        {
-            client.LeaderGuess = _rng.NextInt(0, _nodes.Length);
-            Schedule(_rng.NextInt(1, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
-            return;
-        }
-        var key = _rng.NextInt(0, _o.Keys);
-        var token = ++client.Token;
-        ProposeResult res;
-        KvOperation op;
-        if (_rng.Chance(0.6))
-        {
-            var seq = ++client.Seq;
-            var value = (client.Id * 1_000_000_000L) + seq;
-            op = new KvOperation(client.Id, KvOpKind.Put, key, value, ++_historyClock, long.MaxValue);
-            res = node.Raft.Propose(new KvCommand(KvCommand.Put, client.Id, seq, key, value).Encode());
-            if (res.Accepted)
-            {
-                node.PendingWrites[(client.Id, seq)] = token;
-            }
-        }
-        else
-        {
-            var readId = ++_nextReadId;
-            op = new KvOperation(client.Id, KvOpKind.Get, key, null, ++_historyClock, long.MaxValue);
-            res = node.Raft.ReadIndex(readId, lease: _rng.Chance(0.5));
-            if (res.Accepted)
-            {
-                node.PendingReads[readId] = (client.Id, token, key);
-            }
-        }
-        if (!res.Accepted)
-        {
-            // Refused: certainly not done, so it stays out of the history. Follow the hint.
-            client.LeaderGuess = res.LeaderHint != 0 ? (int)res.LeaderHint - 1 : _rng.NextInt(0, _nodes.Length);
-            Schedule(_rng.NextInt(1, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
-            return;
-        }
-        Log($"call c{client.Id} {op.Kind} k{op.Key}{(op.Kind == KvOpKind.Put ? "=" + op.Value : "")} via n{node.Id}");
-        client.Pending = op;
-        client.PendingSinceMs = _now;
-        client.PendingNode = i;
-        Schedule(_o.ClientTimeoutMs, new SimEvent(EventKind.ClientTimeout, client.Id - 1, 0, null, token));
-        AfterInput(node);
-    }
-
-    private void OnClientTimeout(SimClient client, long token)
-    {
-        if (client.Token != token || client.Pending is not { } op)
-        {
-            return;
-        }
-        // Unknown outcome: a put may still take effect later; a read constrains nothing and is dropped.
-        if (op.Kind == KvOpKind.Put)
-        {
-            _history.Add(op);
-        }
-        if (_liveAtMs is { } live && client.PendingSinceMs >= live)
-        {
-            throw new SimulationViolationException($"Liveness: client {client.Id}'s {op.Kind} timed out on a healed cluster");
-        }
-        Log($"timeout c{client.Id} {op.Kind} k{op.Key} (outcome unknown)");
-        client.Pending = null;
-        client.LeaderGuess = _rng.NextInt(0, _nodes.Length);
-        Schedule(_rng.NextInt(1, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
-    }
-
-    private void Finish(SimClient client, KvOperation op)
-    {
-        if (_liveAtMs is { } live && client.PendingSinceMs >= live)
-        {
-            if (_now - client.PendingSinceMs > _o.EffectiveClientLatencyBoundMs)
-            {
-                throw new SimulationViolationException($"Liveness: client {client.Id}'s {op.Kind} took {_now - client.PendingSinceMs} ms on a healed cluster");
-            }
-        }
-        _history.Add(op);
-        client.Pending = null;
-        client.Token++;
-        Log($"ok   c{client.Id} {op.Kind} k{op.Key} {(op.Value?.ToString(CultureInfo.InvariantCulture) ?? "absent")}");
-        Schedule(_rng.NextInt(0, 20), new SimEvent(EventKind.ClientNext, 0, 0, null, client.Id));
     }
 
     // ---- plumbing ----------------------------------------------------------------------------------

@@ -20,6 +20,13 @@ internal sealed class SafetyChecker
     // State Machine Safety: the entry applied at each index, by whichever node applied it first.
     private readonly List<Entry> _applied = [];
 
+    // For each applied index: the highest term any leader was seen in when the entry was first applied. The leader
+    // that committed it led a term no higher (it was seen when it won, before anything it sent arrived), so every
+    // leader of a later term must hold the entry. A leader of an earlier term may win late (a paused candidate
+    // counting old votes) and lack it, legitimately: it can commit nothing and is deposed.
+    private readonly List<ulong> _appliedUnderTerm = [];
+    private ulong _highestLeaderTerm;
+
     // The state machine's hash after each index, by whichever node reached that index first.
     private readonly List<ulong> _stateAt = [];
 
@@ -27,6 +34,9 @@ internal sealed class SafetyChecker
     private readonly List<(ulong Index, ulong Term)> _acknowledged = [];
 
     public int LeadersElected => _leaderOfTerm.Count;
+
+    /// <summary>The highest term any leader was seen in.</summary>
+    public ulong HighestLeaderTerm => _highestLeaderTerm;
 
     public long AppliedEntries => _applied.Count;
 
@@ -77,6 +87,7 @@ internal sealed class SafetyChecker
         else
         {
             _applied.Add(e);
+            _appliedUnderTerm.Add(_highestLeaderTerm);
             if (e.Type == EntryType.ConfChange)
             {
                 MembershipChangesApplied++;
@@ -153,6 +164,7 @@ internal sealed class SafetyChecker
         if (!_leaderOfTerm.TryGetValue(raft.Term, out var leader))
         {
             _leaderOfTerm[raft.Term] = node.Id;
+            _highestLeaderTerm = Math.Max(_highestLeaderTerm, raft.Term);
         }
         else if (leader != node.Id)
         {
@@ -171,12 +183,12 @@ internal sealed class SafetyChecker
         else
         {
             isNew = true;
-            // First sight of this leader in this term: it must hold every entry already applied anywhere (those
-            // its snapshot covers, it applied itself).
+            // First sight of this leader in this term: it must hold every entry already applied anywhere while only
+            // leaders of earlier terms had been seen (those its snapshot covers, it applied itself).
             for (var i = (int)Math.Max(raft.FirstIndex, 2) - 2; i < _applied.Count; i++)
             {
                 var e = _applied[i];
-                if (raft.TermAt(e.Index) != e.Term)
+                if (_appliedUnderTerm[i] < raft.Term && raft.TermAt(e.Index) != e.Term)
                 {
                     throw new SimulationViolationException(
                         $"Leader Completeness: leader {node.Id} of term {raft.Term} lacks committed entry {e.Index}@t{e.Term} (has term {raft.TermAt(e.Index)})");

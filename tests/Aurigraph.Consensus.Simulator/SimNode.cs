@@ -45,6 +45,21 @@ internal sealed class SimNode(ulong id)
 
     public bool SlowDisk { get; set; }
 
+    /// <summary>The Ready in <see cref="Writing"/> is durable; the host applies it and advances later (asynchronous host).</summary>
+    public bool Applying { get; set; }
+
+    /// <summary>The process is paused: its input queues in <see cref="PauseBuffer"/>.</summary>
+    public bool Paused { get; set; }
+
+    /// <summary>Input that arrived while the process was paused, in arrival order.</summary>
+    public List<object> PauseBuffer { get; } = [];
+
+    /// <summary>This node's tick period in hundredths of a millisecond (its clock's rate).</summary>
+    public int TickPeriodX100 { get; set; }
+
+    /// <summary>Hundredths of a millisecond carried from one tick to the next.</summary>
+    public int TickRemainderX100 { get; set; }
+
     public Dictionary<int, long> Kv { get; } = [];
     public ulong LastApplied { get; set; }
 
@@ -90,6 +105,7 @@ internal sealed class SimNode(ulong id)
     public void LoseVolatileState()
     {
         Writing = null;
+        Applying = false;
         Kv.Clear();
         StateHash = 0;
         Receiving = null;

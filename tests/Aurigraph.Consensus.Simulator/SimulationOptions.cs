@@ -10,6 +10,15 @@ public enum UnsafeCore
 
     /// <summary>A follower takes a snapshot as already held when its log reaches the snapshot's index, whatever the term there.</summary>
     SnapshotIndexOnly,
+
+    /// <summary>The leader trusts its lease whenever it still leads, however long ago a quorum answered (the old lease rule).</summary>
+    LeaseWithoutQuorumRecency,
+
+    /// <summary>A linearizable read is answered without the quorum confirmation round.</summary>
+    ReadIndexWithoutQuorumRound,
+
+    /// <summary>A new leader takes a membership change before it committed an entry of its term.</summary>
+    MembershipChangeBeforeTermCommit,
 }
 
 /// <summary>
@@ -66,6 +75,12 @@ public sealed record SimulationOptions
     public int HealthyWindowMs => 2 * EffectiveClientLatencyBoundMs;
 
     public int Clients { get; init; } = 3;
+
+    /// <summary>Clients that only read, each read from a node claiming to lead (see ClusterSimulation's clients).</summary>
+    public int Readers { get; init; }
+
+    /// <summary>How long a reader waits for a read while the faults last: two round trips and some.</summary>
+    public int ReaderTimeoutMs => 50 + (4 * MaxDelayMs);
     public int Keys { get; init; } = 4;
     public int ClientTimeoutMs { get; init; } = 1_000;
 
@@ -87,6 +102,60 @@ public sealed record SimulationOptions
     /// <summary>A snapshot sender's timer: resend from the receiver's offset when nothing moved for this long (three maximum delays).</summary>
     public int SnapshotRetryMs => (3 * MaxDelayMs) + 10;
 
+    /// <summary>
+    /// How far each node's tick period may be from <see cref="TickMs"/>, in thousandths, drawn per node at boot. Leases
+    /// hold while a leader's tick is at most (ElectionTicks - 1) / (ElectionTicks - margin) times a follower's (see
+    /// RaftConfig.LeaseMarginTicks), so the skew stays within <see cref="MaxTickSkewPermille"/>: clocks drifting apart
+    /// faster than the margin covers are outside what lease reads assume.
+    /// </summary>
+    public int TickSkewPermille { get; init; }
+
+    /// <summary>The largest skew, in thousandths, that the core's default lease margin covers for these election ticks.</summary>
+    public int MaxTickSkewPermille
+    {
+        get
+        {
+            var margin = Math.Max(1, ElectionTicks / 5); // RaftConfig's default
+            var ratio = (ElectionTicks - 1) / (double)(ElectionTicks - margin);
+            // (1 + s) / (1 - s) <= ratio, less one thousandth for rounding.
+            return Math.Max(0, (int)Math.Floor((ratio - 1) / (ratio + 1) * 1000) - 1);
+        }
+    }
+
+    /// <summary>Share of reads a client sends to a random node that claims to lead (a deposed leader included) rather than to its guess.</summary>
+    public double ClaimedLeaderReadRate { get; init; }
+
+    /// <summary>Whether partitions cut clients off from the nodes on the other side, too.</summary>
+    public bool ClientPartitions { get; init; }
+
+    /// <summary>Whether the fault phase pauses processes (see ClusterSimulation's pauses).</summary>
+    public bool Pauses { get; init; }
+
+    /// <summary>
+    /// A host fault, never drawn by <see cref="ForSeed"/>: a paused node's ticks are lost rather than queued (a timer
+    /// that coalesces missed ticks), so its lease clock stops while the others' run. Shows why leases need ticks that
+    /// track elapsed time.
+    /// </summary>
+    public bool PauseLosesTicks { get; init; }
+
+    /// <summary>
+    /// An asynchronous host: it hands a Ready's messages to the transport up to <see cref="AsyncHostMaxLagMs"/> late, and
+    /// applies and advances up to that long after the write is durable. (The core takes one Ready at a time and requires
+    /// its write before Advance, so the host cannot persist a Ready after taking later ones; what it can delay is this.)
+    /// </summary>
+    public bool AsyncHost { get; init; }
+
+    public int AsyncHostMaxLagMs { get; init; } = 10;
+
+    /// <summary>Chance that a new leader the nemesis spared is cut off (with some clients) once it has led a while.</summary>
+    public double LeaderIsolationRate { get; init; }
+
+    /// <summary>Chance that a membership change is proposed through a leader right after it wins (retried while refused).</summary>
+    public double ChangeAfterElectionRate { get; init; }
+
+    /// <summary>Chance that the nemesis strikes a leader (crash or isolate) moments after it took a membership change.</summary>
+    public double ChangeNemesisRate { get; init; }
+
     /// <summary>Runs the core with one of its test-only faults, to prove the checks catch it.</summary>
     public UnsafeCore Unsafe { get; init; }
 
@@ -103,7 +172,7 @@ public sealed record SimulationOptions
         var r = new SeededRandom(seed ^ 0x5DEECE66DUL);
         var shape = ShapeForSeed(r, unsafeCore);
         // Drawn after the shape, so a seed keeps the shape it had before snapshots existed.
-        return shape with
+        var withSnapshots = shape with
         {
             SnapshotEvery = r.Chance(0.8) ? r.NextInt(2, 25) : 0,
             SnapshotChunkBytes = r.NextInt(8, 40),
@@ -113,7 +182,23 @@ public sealed record SimulationOptions
             Spares = r.NextInt(1, 3),
             PromotionCatchUpGap = (ulong)r.NextInt(1, 10),
         };
+        return WithClientsAndClocks(withSnapshots, r);
     }
+
+    /// <summary>Drawn last, so a seed keeps the shape it had before these faults existed.</summary>
+    private static SimulationOptions WithClientsAndClocks(SimulationOptions o, SeededRandom r) => o with
+    {
+        ClaimedLeaderReadRate = r.Chance(0.7) ? 0.2 + (r.NextDouble() * 0.6) : 0,
+        Readers = r.NextInt(1, 4),
+        LeaderIsolationRate = r.Chance(0.6) ? 0.2 + (r.NextDouble() * 0.6) : 0,
+        ClientPartitions = r.Chance(0.5),
+        TickSkewPermille = r.Chance(0.6) ? r.NextInt(0, o.MaxTickSkewPermille + 1) : 0,
+        Pauses = r.Chance(0.5),
+        AsyncHost = r.Chance(0.4),
+        AsyncHostMaxLagMs = r.NextInt(1, 2 * o.MaxDelayMs + 2),
+        ChangeAfterElectionRate = r.Chance(0.5) ? 0.3 + (r.NextDouble() * 0.7) : 0,
+        ChangeNemesisRate = r.Chance(0.5) ? r.NextDouble() * 0.6 : 0,
+    };
 
     private static SimulationOptions ShapeForSeed(SeededRandom r, UnsafeCore unsafeCore)
     {

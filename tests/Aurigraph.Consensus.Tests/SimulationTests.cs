@@ -28,15 +28,22 @@ public sealed class SimulationTests
         Assert.True(summary.MembershipChangesApplied > CiSeeds / 2, $"only {summary.MembershipChangesApplied} membership changes applied");
     }
 
+    /// <summary>
+    /// Each test-only fault and what it must show as: a stale read breaks linearizability; two membership changes in
+    /// flight at once break safety, or leave configurations under which no candidate can win (a liveness hang).
+    /// </summary>
     [Theory]
-    [InlineData(UnsafeCore.Figure8)]
-    [InlineData(UnsafeCore.SnapshotIndexOnly)]
-    public void A_test_only_core_fault_is_reported_within_the_CI_budget(UnsafeCore fault)
+    [InlineData(UnsafeCore.Figure8, "Leader Completeness|State Machine Safety|Log Matching|acknowledged write|Linearizability|core invariant")]
+    [InlineData(UnsafeCore.SnapshotIndexOnly, "Leader Completeness|State Machine Safety|Log Matching|acknowledged write|Linearizability|core invariant")]
+    [InlineData(UnsafeCore.LeaseWithoutQuorumRecency, "^Linearizability")]
+    [InlineData(UnsafeCore.ReadIndexWithoutQuorumRound, "^Linearizability")]
+    [InlineData(UnsafeCore.MembershipChangeBeforeTermCommit, "Leader Completeness|State Machine Safety|Log Matching|acknowledged write|Linearizability|core invariant|Liveness")]
+    public void A_test_only_core_fault_is_reported_within_the_CI_budget(UnsafeCore fault, string violation)
     {
         var summary = SimulationSweep.Run(1, CiSeeds, fault, maxFailures: 1);
 
         var failure = Assert.Single(summary.Failures.Take(1));
-        Assert.Matches("Leader Completeness|State Machine Safety|Log Matching|acknowledged write|Linearizability|core invariant", failure.Violation);
+        Assert.Matches(violation, failure.Violation);
 
         // The failing seed replays to the same violation, with a readable trace that ends in it.
         var replay = ClusterSimulation.Run(failure.Seed, fault, trace: true);
@@ -44,6 +51,20 @@ public sealed class SimulationTests
         Assert.Equal(failure.Fingerprint, replay.Fingerprint);
         Assert.Contains("VIOLATION", replay.Trace);
         Assert.Contains("recv", replay.Trace);
+    }
+
+    [Fact]
+    public void A_host_that_loses_a_paused_node_s_ticks_is_caught_serving_stale_lease_reads()
+    {
+        // The lease assumes ticks that track elapsed time. A host whose timer drops the ticks a pause missed leaves a
+        // paused leader's lease clock where it stopped while its followers' clocks ran on: the correct core then
+        // serves stale lease reads, and the simulator must say so.
+        static SimulationOptions LosesTicks(SimulationOptions o) => o with { PauseLosesTicks = true };
+        var summary = SimulationSweep.Run(1, CiSeeds, maxFailures: 1, adjust: LosesTicks);
+
+        var failure = Assert.Single(summary.Failures.Take(1));
+        Assert.StartsWith("Linearizability", failure.Violation, StringComparison.Ordinal);
+        Assert.True(ClusterSimulation.Run(failure.Seed, SimulationOptions.ForSeed(failure.Seed)).Passed, "the same seed passes when the host queues the ticks");
     }
 
     [Theory]
@@ -82,5 +103,26 @@ public sealed class SimulationTests
         Assert.Contains(results, r => r.MembershipChangesApplied >= 3);
         Assert.Contains(results, r => r.Options.Voters == 5);
         Assert.Contains(results, r => r.Options.Learners > 0);
+        Assert.True(results.Sum(r => r.Pauses) > results.Count, "expected process pauses");
+        Assert.True(results.Sum(r => r.StaleLeaderReads) > 0, "expected reads sent to leaders that were already deposed");
+        Assert.Contains(results, r => r.Options.TickSkewPermille > 0);
+        Assert.All(results, r => Assert.InRange(r.Options.TickSkewPermille, 0, r.Options.MaxTickSkewPermille));
+        Assert.Contains(results, r => r.Options is { AsyncHost: true, ClientPartitions: true, Readers: > 0 });
+    }
+
+    [Fact]
+    public void The_simulated_clock_skew_stays_within_what_the_default_lease_margin_covers()
+    {
+        var options = new SimulationOptions();
+        var margin = Math.Max(1, options.ElectionTicks / 5);
+        var fastest = 1 - (options.MaxTickSkewPermille / 1000.0);
+        var slowest = 1 + (options.MaxTickSkewPermille / 1000.0);
+
+        // The leader trusts ElectionTicks - margin of its (slowest) ticks; a follower's lease lasts at least
+        // ElectionTicks - 1 of its (fastest) ticks.
+        Assert.True((options.ElectionTicks - margin) * slowest <= (options.ElectionTicks - 1) * fastest);
+        Assert.True(options.MaxTickSkewPermille > 0);
+        var core = new RaftNode(new RaftConfig { Id = 1, Voters = [1], Storage = new MemoryLogStorage(), Random = new SeededRandom(1), ElectionTicks = options.ElectionTicks });
+        Assert.Equal(margin, core.LeaseMarginTicks);
     }
 }
