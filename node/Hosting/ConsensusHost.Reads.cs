@@ -138,6 +138,10 @@ internal sealed partial class ConsensusHost
         var lease = consistency == ReadConsistency.Lease;
         if (_raft.Role == Consensus.NodeRole.Leader)
         {
+            if (lease)
+            {
+                CatchUpTicks(); // the lease is judged in ticks: the core's count must be the clock's
+            }
             var result = _raft.ReadIndex(id, lease);
             if (!result.Accepted)
             {
@@ -169,6 +173,10 @@ internal sealed partial class ConsensusHost
         }
         var remoteId = BinaryPrimitives.ReadUInt64LittleEndian(payload);
         var id = NextReadId();
+        if (payload[8] == 1)
+        {
+            CatchUpTicks(); // the lease is judged in ticks: the core's count must be the clock's
+        }
         if (_raft.Role != Consensus.NodeRole.Leader || !_raft.ReadIndex(id, lease: payload[8] == 1).Accepted)
         {
             AnswerReadIndex(from, remoteId, 0);

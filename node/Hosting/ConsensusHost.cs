@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers.Binary;
 using System.Text;
 using System.Threading.Channels;
@@ -67,6 +68,10 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     // Every input to the loop — peer frames, ticks, submissions — arrives through this one channel.
     private readonly Channel<HostInput> _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
     private long _ticks;
+
+    // Ticks are counted from this moment: the core has been fed _ticksFed of them (see CatchUpTicks).
+    private readonly long _tickOrigin = Stopwatch.GetTimestamp();
+    private long _ticksFed;
 
     // The latest paranoid-check failure (null: none since start), published in the snapshot.
     private string? _integrityAlarm;
@@ -143,6 +148,36 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     /// <summary>Hands verified transactions to the loop for admission (here if leader, else forwarded).</summary>
     public void Submit(VerifiedTransaction[] transactions) => _inputs.Writer.TryWrite(new HostInput(default, transactions, Tick: false));
 
+    /// <summary>
+    /// Feeds the core every tick that has elapsed on the monotonic clock since the last one it got. The timer only wakes
+    /// the loop: a timer merges the ticks it missed (a GC pause, a stalled VM, a long fsync), and a leader whose tick
+    /// count fell behind wall time would trust a check-quorum lease its followers already let expire. Runs at each timer
+    /// wake-up (in its place among the inputs, so what arrived before it is handled first) and right before a lease read
+    /// is decided. After a stall longer than a few election timeouts the rest is skipped: more ticks would change nothing.
+    /// </summary>
+    private void CatchUpTicks()
+    {
+        var due = (long)(Stopwatch.GetElapsedTime(_tickOrigin).TotalMilliseconds / _options.TickMilliseconds);
+        var behind = due - _ticksFed;
+        var most = 4L * _options.ElectionTicks;
+        if (behind > most)
+        {
+            _ticksFed = due - most;
+            behind = most;
+        }
+        for (; behind > 0; behind--)
+        {
+            _ticksFed++;
+            _raft.Tick();
+            _snapshots.Tick(NowMs);
+            if (++_ticks % _options.ElectionTicks == 0)
+            {
+                RetryForwards();
+            }
+        }
+        Debug.Assert(_ticksFed <= due, "the core never runs ahead of the clock");
+    }
+
     private async Task TickAsync(CancellationToken ct)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(_options.TickMilliseconds));
@@ -213,12 +248,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         {
             if (input.Tick)
             {
-                _raft.Tick();
-                _snapshots.Tick(NowMs);
-                if (++_ticks % _options.ElectionTicks == 0)
-                {
-                    RetryForwards();
-                }
+                CatchUpTicks();
             }
             else if (input.Transactions is { } batch)
             {
