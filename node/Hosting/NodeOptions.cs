@@ -144,12 +144,13 @@ public sealed class NodeOptions
     public bool Paranoid { get; set; }
 
     /// <summary>
-    /// Whether the leader verifies forwarded transactions' signatures again: in paranoid mode, and whenever the peer
-    /// transport is plaintext (a forwarder is then not proven to be a member). With mTLS a forwarder is an
-    /// authenticated member and its check is trusted (crash-fault model).
+    /// Whether the leader verifies forwarded transactions' signatures again: in paranoid mode, and when the peer
+    /// transport is plaintext (a forwarder is then not proven to be a member) in signature mode ed25519 (in mode none
+    /// no signature is checked anywhere, by choice). With mTLS a forwarder is an authenticated member and its check is
+    /// trusted (crash-fault model).
     /// </summary>
     [JsonIgnore]
-    public bool VerifiesForwardedSignatures => Paranoid || PeerTransportIsPlaintext;
+    public bool VerifiesForwardedSignatures => Paranoid || (PeerTransportIsPlaintext && SignatureMode == SignatureMode.Ed25519);
 
     /// <summary>Whether peers talk without mutual TLS (the insecure switch, <see cref="PeerTransportSettings.Insecure"/>).</summary>
     [JsonIgnore]
