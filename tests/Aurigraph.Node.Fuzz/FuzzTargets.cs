@@ -88,14 +88,22 @@ internal static class FuzzTargets
     public static void Transaction(ReadOnlyMemory<byte> input) => TransactionHash(input, NoSignature);
 
     /// <summary>
-    /// A REST request body: the JSON text parsed as each request message of the API, and what the node does with a parsed
-    /// request before it touches state (transactions verified for format, transaction ids parsed).
+    /// A REST request body: the node's own pass over the body bytes for each request message of the API (bytes fields in
+    /// either base64 alphabet rewritten, enum values checked: <see cref="Api.JsonBodyInspector"/>), then the JSON text —
+    /// rewritten where the pass rewrote it — parsed as that message, and what the node does with a parsed request before
+    /// it touches state (transactions verified for format, transaction ids parsed).
     /// </summary>
     public static void Json(ReadOnlyMemory<byte> input)
     {
-        var text = Encoding.UTF8.GetString(input.Span);
+        var original = Encoding.UTF8.GetString(input.Span);
         foreach (var descriptor in RequestMessages)
         {
+            var (rewritten, refused) = Api.JsonBodyInspector.Inspect(input.Span, descriptor);
+            if (refused is not null)
+            {
+                continue; // answered 400 with the reason before the transcoder sees the body
+            }
+            var text = rewritten is null ? original : Encoding.UTF8.GetString(rewritten);
             IMessage message;
             try
             {
