@@ -141,6 +141,12 @@ internal static class JsonBodyInspector
         {
             return (null, null);
         }
+        catch (InvalidOperationException ex)
+        {
+            // The reader refuses to decode a string that is not text: invalid UTF-8, or an escaped lone surrogate.
+            // (Strings are read only at string and property-name tokens, so nothing else raises this here.)
+            return (null, "the request body holds a string that is not valid Unicode text: " + ex.Message);
+        }
         return (edits is null ? null : Apply(body, edits), null);
     }
 

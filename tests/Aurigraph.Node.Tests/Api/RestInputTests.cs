@@ -96,4 +96,18 @@ public sealed class RestInputTests
         Assert.Contains("Aurigraph:Api:MaxMessageBytes must be at least Aurigraph:MaxTransactionBytes", error, StringComparison.Ordinal);
         Assert.Single(new NodeLimits { MaxMessageBytes = int.MaxValue }.Validate(new NodeOptions()));
     }
+
+    [Fact]
+    public void A_string_that_is_not_unicode_text_is_refused_with_a_reason_not_thrown()
+    {
+        // Found by fuzzing: invalid UTF-8 in a bytes field, and an escaped lone surrogate, made the reader throw.
+        byte[] invalidUtf8 = [.. """{"transactions": [{"body": "QU"""u8, 0xDC, .. """JD"}]}"""u8];
+        var (rewritten, error) = JsonBodyInspector.Inspect(invalidUtf8, SubmitTransactionsRequest.Descriptor);
+        Assert.Null(rewritten);
+        Assert.Contains("not valid Unicode text", error, StringComparison.Ordinal);
+
+        (rewritten, error) = JsonBodyInspector.Inspect("""{"transactions": [{"body": "\uD800QQ"}]}"""u8, SubmitTransactionsRequest.Descriptor);
+        Assert.Null(rewritten);
+        Assert.Contains("not valid Unicode text", error, StringComparison.Ordinal);
+    }
 }
