@@ -57,34 +57,54 @@ internal static class NodeProgram
         var amount = new Option<ulong>("--amount") { Required = true };
         var nonce = new Option<ulong?>("--nonce") { Description = "Sender nonce; found from the chain when omitted." };
         var transfer = new Command("transfer", "Sign and submit a transfer, and wait for its commit.") { nodeUrl, caFile, clientCert, clientKey, keyFile, to, amount, nonce };
-        transfer.SetAction((parse, ct) => ClientCommands.TransferAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(keyFile)!, parse.GetValue(to)!, parse.GetValue(amount), parse.GetValue(nonce), ct));
+        transfer.SetAction(Client((parse, ct) => ClientCommands.TransferAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(keyFile)!, parse.GetValue(to)!, parse.GetValue(amount), parse.GetValue(nonce), ct)));
 
         var txId = new Argument<string>("tx-id");
         var tx = new Command("tx", "Show a transaction by id.") { nodeUrl, caFile, clientCert, clientKey, txId };
-        tx.SetAction((parse, ct) => ClientCommands.ShowTransactionAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(txId)!, ct));
+        tx.SetAction(Client((parse, ct) => ClientCommands.ShowTransactionAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(txId)!, ct)));
 
         var height = new Argument<ulong>("height");
         var block = new Command("block", "Show a block by height.") { nodeUrl, caFile, clientCert, clientKey, height };
-        block.SetAction((parse, ct) => ClientCommands.ShowBlockAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(height), ct));
+        block.SetAction(Client((parse, ct) => ClientCommands.ShowBlockAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(height), ct)));
 
         var status = new Command("status", "Show a node's status.") { nodeUrl, caFile, clientCert, clientKey };
-        status.SetAction((parse, ct) => ClientCommands.ShowStatusAsync(parse.GetValue(nodeUrl)!, Tls(parse), ct));
+        status.SetAction(Client((parse, ct) => ClientCommands.ShowStatusAsync(parse.GetValue(nodeUrl)!, Tls(parse), ct)));
 
         var accountId = new Argument<string>("account") { Description = "Account (hex public key)." };
         var account = new Command("account", "Show an account's balance and next nonce (linearizable read).") { nodeUrl, caFile, clientCert, clientKey, accountId };
-        account.SetAction((parse, ct) => ClientCommands.ShowAccountAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(accountId)!, ct));
+        account.SetAction(Client((parse, ct) => ClientCommands.ShowAccountAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(accountId)!, ct)));
 
         var token = new Option<string>("--token") { Description = "The admin token (or set AURIGRAPH_ADMIN_TOKEN)." };
         var target = new Option<ulong>("--to") { Description = "Voter to hand leadership to; the most caught-up one when omitted." };
         var transferLeadership = new Command("transfer-leadership", "Hand leadership to another voter (admin; send it to the leader).") { nodeUrl, caFile, clientCert, clientKey, token, target };
-        transferLeadership.SetAction((parse, ct) => ClientCommands.TransferLeadershipAsync(
-            parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(target), ct));
+        transferLeadership.SetAction(Client((parse, ct) => ClientCommands.TransferLeadershipAsync(
+            parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(target), ct)));
 
         var change = new Option<string?>("--change") { Description = "add-learner, promote or remove; omit to show the membership." };
         var memberId = new Option<ulong>("--id") { Description = "The node the change is about." };
         var membership = new Command("membership", "Show or change the cluster's membership, one node at a time (admin; send changes to the leader).") { nodeUrl, caFile, clientCert, clientKey, token, change, memberId };
-        membership.SetAction((parse, ct) => ClientCommands.MembershipAsync(
-            parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(change), parse.GetValue(memberId), ct));
+        membership.SetAction(Client((parse, ct) => ClientCommands.MembershipAsync(
+            parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(change), parse.GetValue(memberId), ct)));
+
+        // A client command that cannot reach its node, or gets an error status, says so in one line (exit 1).
+        static Func<ParseResult, CancellationToken, Task<int>> Client(Func<ParseResult, CancellationToken, Task<int>> call) =>
+            async (parse, ct) =>
+            {
+                try
+                {
+                    return await call(parse, ct).ConfigureAwait(false);
+                }
+                catch (Grpc.Core.RpcException ex)
+                {
+                    await Console.Error.WriteLineAsync($"error: {ex.StatusCode}: {ex.Status.Detail}").ConfigureAwait(false);
+                    return 1;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or System.Security.Authentication.AuthenticationException or IOException or UriFormatException)
+                {
+                    await Console.Error.WriteLineAsync($"error: {ex.Message}{(ex.InnerException is { } inner ? " (" + inner.Message + ")" : "")}").ConfigureAwait(false);
+                    return 1;
+                }
+            };
 
         var root = new RootCommand("Aurigraph node: a HyperRAFT++ consensus node with carbon metering.") { run, devnet, certs, keygen, transfer, tx, block, status, account, transferLeadership, membership };
         return await root.Parse(args).InvokeAsync(cancellationToken: cts.Token).ConfigureAwait(false);
