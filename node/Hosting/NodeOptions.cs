@@ -150,11 +150,7 @@ public sealed class NodeOptions
     /// trusted (crash-fault model).
     /// </summary>
     [JsonIgnore]
-    public bool VerifiesForwardedSignatures => Paranoid || (PeerTransportIsPlaintext && SignatureMode == SignatureMode.Ed25519);
-
-    /// <summary>Whether peers talk without mutual TLS (the insecure switch, <see cref="PeerTransportSettings.Insecure"/>).</summary>
-    [JsonIgnore]
-    public bool PeerTransportIsPlaintext => Transport.Insecure;
+    public bool VerifiesForwardedSignatures => Paranoid || (Transport.Insecure && SignatureMode == SignatureMode.Ed25519);
 
     /// <summary>Whether admission checks signatures: in signature mode ed25519, and always in paranoid mode.</summary>
     [JsonIgnore]

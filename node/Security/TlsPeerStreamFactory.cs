@@ -46,21 +46,8 @@ public sealed class TlsPeerStreamFactory : IPeerStreamFactory
                 return refusal is null;
             },
         };
-        try
-        {
-            await ssl.AuthenticateAsClientAsync(options, cancellationToken).ConfigureAwait(false);
-            return ssl;
-        }
-        catch (AuthenticationException ex)
-        {
-            await ssl.DisposeAsync().ConfigureAwait(false);
-            throw new PeerAuthenticationException($"TLS with node {peerId} failed: {refusal ?? ex.InnerException?.Message ?? ex.Message}", ex);
-        }
-        catch
-        {
-            await ssl.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        await AuthenticateAsync(ssl, () => ssl.AuthenticateAsClientAsync(options, cancellationToken), () => refusal, $"TLS with node {peerId}").ConfigureAwait(false);
+        return ssl;
     }
 
     public async ValueTask<AcceptedConnection> AcceptedAsync(Socket socket, CancellationToken cancellationToken)
@@ -82,22 +69,28 @@ public sealed class TlsPeerStreamFactory : IPeerStreamFactory
                 return refusal is null;
             },
         };
+        await AuthenticateAsync(ssl, () => ssl.AuthenticateAsServerAsync(options, cancellationToken), () => refusal, "TLS").ConfigureAwait(false);
+        // The callback ran and accepted, or the handshake would have failed.
+        System.Diagnostics.Debug.Assert(proven != 0, "an authenticated peer proves a node id");
+        return new AcceptedConnection(ssl, proven);
+    }
+
+    /// <summary>Awaits one side's handshake; on failure the stream is disposed and the validator's reason, if it gave one, names the failure.</summary>
+    private static async Task AuthenticateAsync(SslStream ssl, Func<Task> handshake, Func<string?> refusal, string what)
+    {
         try
         {
-            await ssl.AuthenticateAsServerAsync(options, cancellationToken).ConfigureAwait(false);
+            await handshake().ConfigureAwait(false);
         }
         catch (AuthenticationException ex)
         {
             await ssl.DisposeAsync().ConfigureAwait(false);
-            throw new PeerAuthenticationException($"TLS failed: {refusal ?? ex.InnerException?.Message ?? ex.Message}", ex);
+            throw new PeerAuthenticationException($"{what} failed: {refusal() ?? ex.InnerException?.Message ?? ex.Message}", ex);
         }
         catch
         {
             await ssl.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-        // The callback ran and accepted, or the handshake would have failed.
-        System.Diagnostics.Debug.Assert(proven != 0, "an authenticated peer proves a node id");
-        return new AcceptedConnection(ssl, proven);
     }
 }

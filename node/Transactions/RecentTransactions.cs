@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Aurigraph.Node.Transactions;
 
@@ -69,57 +69,28 @@ internal sealed class RecentTransactions
     /// </summary>
     private readonly struct SignatureBytes
     {
-        private readonly ulong _s0, _s1, _s2, _s3, _s4, _s5, _s6, _s7;
+        private readonly Bytes64 _bytes;
         private readonly int _length;
 
         public SignatureBytes(ReadOnlySpan<byte> signature)
         {
             _length = signature.Length;
-            if (signature.Length != TransactionVerifier.SignatureSize)
+            if (signature.Length == TransactionVerifier.SignatureSize)
             {
-                return;
+                signature.CopyTo(_bytes);
             }
-            _s0 = BinaryPrimitives.ReadUInt64LittleEndian(signature);
-            _s1 = BinaryPrimitives.ReadUInt64LittleEndian(signature[8..]);
-            _s2 = BinaryPrimitives.ReadUInt64LittleEndian(signature[16..]);
-            _s3 = BinaryPrimitives.ReadUInt64LittleEndian(signature[24..]);
-            _s4 = BinaryPrimitives.ReadUInt64LittleEndian(signature[32..]);
-            _s5 = BinaryPrimitives.ReadUInt64LittleEndian(signature[40..]);
-            _s6 = BinaryPrimitives.ReadUInt64LittleEndian(signature[48..]);
-            _s7 = BinaryPrimitives.ReadUInt64LittleEndian(signature[56..]);
         }
 
-        public byte[] ToArray()
-        {
-            var bytes = new byte[_length];
-            if (_length == TransactionVerifier.SignatureSize)
-            {
-                var span = bytes.AsSpan();
-                BinaryPrimitives.WriteUInt64LittleEndian(span, _s0);
-                BinaryPrimitives.WriteUInt64LittleEndian(span[8..], _s1);
-                BinaryPrimitives.WriteUInt64LittleEndian(span[16..], _s2);
-                BinaryPrimitives.WriteUInt64LittleEndian(span[24..], _s3);
-                BinaryPrimitives.WriteUInt64LittleEndian(span[32..], _s4);
-                BinaryPrimitives.WriteUInt64LittleEndian(span[40..], _s5);
-                BinaryPrimitives.WriteUInt64LittleEndian(span[48..], _s6);
-                BinaryPrimitives.WriteUInt64LittleEndian(span[56..], _s7);
-            }
-            return bytes;
-        }
+        public byte[] ToArray() => _length == TransactionVerifier.SignatureSize ? ((ReadOnlySpan<byte>)_bytes).ToArray() : new byte[_length];
 
-        public bool Equals(ReadOnlySpan<byte> signature)
-        {
-            if (signature.Length != _length)
-            {
-                return false;
-            }
-            if (_length != TransactionVerifier.SignatureSize)
-            {
-                return _length == 0; // no signature (signature mode none) matches no signature; other lengths never match
-            }
-            var other = new SignatureBytes(signature);
-            return _s0 == other._s0 && _s1 == other._s1 && _s2 == other._s2 && _s3 == other._s3
-                && _s4 == other._s4 && _s5 == other._s5 && _s6 == other._s6 && _s7 == other._s7;
-        }
+        public bool Equals(ReadOnlySpan<byte> signature) =>
+            // no signature (signature mode none) matches no signature; other lengths never match
+            signature.Length == _length && (_length == TransactionVerifier.SignatureSize ? ((ReadOnlySpan<byte>)_bytes).SequenceEqual(signature) : _length == 0);
+    }
+
+    [InlineArray(TransactionVerifier.SignatureSize)]
+    private struct Bytes64
+    {
+        private byte _first;
     }
 }
