@@ -158,7 +158,7 @@ internal sealed partial class ConsensusHost
         var verdicts = new (VerifiedTransaction? Tx, TransactionRejection? Rejection)[items.Count];
         if (_verifyForwarded && items.Count > 1)
         {
-            Parallel.For(0, items.Count, i => verdicts[i] = _verifier.Verify(items[i].Body, items[i].Signature, checkSignature: true));
+            _stages.For(items.Count, new ParallelOptions(), Diagnostics.PipelineStage.Verify, i => verdicts[i] = _verifier.Verify(items[i].Body, items[i].Signature, checkSignature: true));
         }
         else
         {

@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Aurigraph.Consensus;
 using Aurigraph.Node.Api.V1;
 using Aurigraph.Node.Carbon;
+using Aurigraph.Node.Diagnostics;
 using Aurigraph.Node.Ledger;
 using Aurigraph.Node.Storage;
 using Aurigraph.Node.Transactions;
@@ -85,6 +86,10 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     private ulong _lastProposedIndex;
     private Consensus.NodeRole _lastRole;
 
+    // Stage accounting: the loop thread's CPU reading at the last stage boundary of the current round (see Lap).
+    private readonly StageMeter _stages;
+    private long _lapAt;
+
     public ConsensusHost(
         NodeOptions options,
         NodeDatabase database,
@@ -97,8 +102,11 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         ILogger logger,
         IRandomSource random,
         NodeMetrics metrics,
-        CarbonPipeline carbon)
+        CarbonPipeline carbon,
+        StageMeter? stages = null)
     {
+        _stages = stages ?? StageMeter.Off;
+        ledger.Stages = _stages;
         _carbon = carbon;
         _metrics = metrics;
         _verifyForwarded = options.VerifiesForwardedSignatures;
@@ -207,9 +215,17 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                     continue;
                 }
                 // Forwarded transactions are parsed here, off the consensus loop; the loop only admits them.
-                _inputs.Writer.TryWrite(input.Raft is null && input.Channel == ForwardChannel
-                    ? new HostInput(input, null, Tick: false) { Forwarded = ParseForwarded(input.From, input.Payload) }
-                    : new HostInput(input, null, Tick: false));
+                if (input.Raft is null && input.Channel == ForwardChannel)
+                {
+                    var started = _stages.Start();
+                    var parsed = ParseForwarded(input.From, input.Payload);
+                    _stages.Lap(_verifyForwarded ? PipelineStage.Verify : PipelineStage.Forwarding, started);
+                    _inputs.Writer.TryWrite(new HostInput(input, null, Tick: false) { Forwarded = parsed });
+                }
+                else
+                {
+                    _inputs.Writer.TryWrite(new HostInput(input, null, Tick: false));
+                }
             }
         }, ct);
         try
@@ -244,11 +260,13 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     /// <summary>One round: take everything that arrived, then cut blocks and run the Ready contract once for all of it.</summary>
     private void Round()
     {
+        _lapAt = _stages.Start();
         while (_inputs.Reader.TryRead(out var input))
         {
             if (input.Tick)
             {
                 CatchUpTicks();
+                Lap(PipelineStage.Raft);
             }
             else if (input.Transactions is { } batch)
             {
@@ -256,44 +274,56 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 {
                     Admit(tx, forwardedBy: 0, rejections: null);
                 }
+                Lap(PipelineStage.Mempool);
             }
             else if (input.Forwarded is { } forwarded)
             {
                 AdmitForwarded(forwarded);
+                Lap(PipelineStage.Forwarding);
             }
             else if (input.Command is { } command)
             {
                 command();
+                Lap(PipelineStage.LoopOther);
             }
             else if (input.Peer.Raft is not null || (input.Peer.Channel != ForwardChannel && input.Peer.Channel != 0))
             {
-                HandlePeerInput(input.Peer);
+                Lap(HandlePeerInput(input.Peer));
             }
         }
         AdmitCaughtUp();
+        Lap(PipelineStage.Mempool);
         FlushForwards();
+        Lap(PipelineStage.Forwarding);
         CutBlocks();
+        Lap(PipelineStage.BlockBuild);
         CutCarbonBlock();
+        Lap(PipelineStage.Carbon);
         ProcessReady();
         CompleteTransfers();
         Volatile.Write(ref _snapshot, Publish());
+        Lap(PipelineStage.LoopOther);
     }
 
-    private void HandlePeerInput(PeerInput input)
+    /// <summary>Charges the loop's CPU since the last boundary of this round to <paramref name="stage"/>.</summary>
+    private void Lap(PipelineStage stage) => _lapAt = _stages.Lap(stage, _lapAt);
+
+    /// <summary>Handles one peer input on the loop; returns the stage its time belongs to.</summary>
+    private PipelineStage HandlePeerInput(PeerInput input)
     {
         if (input.Raft is { } message)
         {
             _raft.Step(message);
-            return;
+            return PipelineStage.Raft;
         }
         switch (input.Channel)
         {
             case RejectionChannel:
                 OnForwardRejections(input.From, input.Payload.Span);
-                break;
+                return PipelineStage.Forwarding;
             case CarbonPipeline.ReadingsChannel:
                 _carbon.OnReadings(input.From, input.Payload);
-                break;
+                return PipelineStage.Carbon;
             case ReadIndexRequestChannel:
                 HandleReadIndexRequest(input.From, input.Payload.Span);
                 break;
@@ -304,6 +334,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 HostLog.UnknownChannel(_logger, input.Channel, input.From);
                 break;
         }
+        return PipelineStage.LoopOther;
     }
 
     /// <summary>
@@ -364,10 +395,13 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
 
     private void ProcessReady()
     {
+        Lap(PipelineStage.LoopOther);
         while (_raft.HasReady)
         {
             var ready = _raft.GetReady();
+            Lap(PipelineStage.Raft);
             _carbon.OnReady(ready);
+            Lap(PipelineStage.Carbon);
             foreach (var m in ready.Messages)
             {
                 if (m.Type == MessageType.Snapshot)
@@ -379,15 +413,18 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                     _transport.Send(m);
                 }
             }
+            Lap(PipelineStage.ReplicationSend);
             if (ready.Snapshot is { } snapshot)
             {
                 InstallSnapshot(snapshot); // before the Ready's entries are persisted and its committed entries applied
+                Lap(PipelineStage.LoopOther);
             }
             if (ready.MustPersist)
             {
                 FaultPoints.Hit(FaultPoints.BeforeLogWrite);
                 _log.Append(ready.HardState, ready.Entries);
                 FaultPoints.Hit(FaultPoints.AfterLogWrite);
+                Lap(PipelineStage.LogPersist);
             }
             if (ready.Entries.Count > 0 || ready.MessagesAfterPersist.Count > 0)
             {
@@ -399,6 +436,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             {
                 _transport.Send(m);
             }
+            Lap(PipelineStage.ReplicationSend);
             if (ready.ReadStates.Count > 0)
             {
                 OnReadStates(ready.ReadStates);
@@ -406,6 +444,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             if (ready.CommittedEntries.Count > 0)
             {
                 FaultPoints.Hit(FaultPoints.BeforeApply);
+                Lap(PipelineStage.LoopOther);
                 Apply(ready.CommittedEntries);
             }
             if (ready.Leader != _lastLeader)
@@ -423,10 +462,13 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 OnRoleChanged(_lastRole, ready.Role);
                 _lastRole = ready.Role;
             }
+            Lap(PipelineStage.LoopOther);
             _raft.Advance(ready);
+            Lap(PipelineStage.Raft);
             ServeAppliedReads();
             CompleteMembershipWaits(ready);
             MaybeSnapshot();
+            Lap(PipelineStage.LoopOther);
         }
     }
 
@@ -458,23 +500,31 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             if (_options.Paranoid)
             {
                 VerifyCommittedSignatures(entry.Index, entry.Data);
+                Lap(PipelineStage.Verify);
             }
+            // The ledger charges its state root to StateRoot and its parallel workers' time to Apply itself.
             var result = _ledger.Apply(entry.Index, entry.Term, entry.Data);
             if (_proposedAt.Remove(entry.Index, out var proposedAt))
             {
                 _batching.Observe(_mempool.Count, System.Diagnostics.Stopwatch.GetElapsedTime(proposedAt).TotalMilliseconds);
             }
+            Lap(PipelineStage.Apply);
             _store.AddBlock(batch, result, entry.Data, indexed);
+            Lap(PipelineStage.Index);
             _carbon.OnBlockApplied(batch, result);
+            Lap(PipelineStage.Carbon);
             if (_options.Role == NodeRole.Slim && result.Height > (ulong)_options.SlimRetainedBlocks)
             {
                 _store.PruneBody(batch, result.Height - (ulong)_options.SlimRetainedBlocks);
+                Lap(PipelineStage.Index);
             }
             applied.Add((result, entry.Data));
         }
         _log.AddAppliedIndex(batch, entries[^1].Index);
         _carbon.OnApplyRound(batch);
+        Lap(PipelineStage.Carbon);
         _database.Db.Write(batch);
+        Lap(PipelineStage.StoreWrite);
 
         foreach (var (result, payload) in applied)
         {
@@ -494,6 +544,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 _feed.Publish(LedgerStore.ToBlock(result, payload));
             }
         }
+        Lap(PipelineStage.Completion);
     }
 
     /// <summary>
@@ -506,7 +557,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     {
         var transactions = BlockPayload.Decode(payload);
         var failures = new string?[transactions.Count];
-        Parallel.For(0, transactions.Count, i =>
+        _stages.For(transactions.Count, new ParallelOptions(), PipelineStage.Verify, i =>
         {
             var (_, rejection) = _verifier.Verify(transactions[i].Body, transactions[i].Signature, checkSignature: true);
             failures[i] = rejection?.Reason;

@@ -144,6 +144,13 @@ public sealed class NodeOptions
     public bool Paranoid { get; set; }
 
     /// <summary>
+    /// Whether the node accounts its CPU per pipeline stage (<c>aurigraph_stage_cpu_seconds_total{stage}</c> on
+    /// /metrics). On by default: it reads the thread CPU clock at stage boundaries, a few per round and per call, never
+    /// per transaction.
+    /// </summary>
+    public bool StageAccounting { get; set; } = true;
+
+    /// <summary>
     /// Whether the leader verifies forwarded transactions' signatures again: in paranoid mode, and when the peer
     /// transport is plaintext (a forwarder is then not proven to be a member) in signature mode ed25519 (in mode none
     /// no signature is checked anywhere, by choice). With mTLS a forwarder is an authenticated member and its check is

@@ -2,6 +2,7 @@ using System.Net;
 using Aurigraph.Consensus;
 using Aurigraph.Node.Api.V1;
 using Aurigraph.Node.Carbon;
+using Aurigraph.Node.Diagnostics;
 using Aurigraph.Node.Ledger;
 using Aurigraph.Node.Security;
 using Aurigraph.Node.Storage;
@@ -49,12 +50,14 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         _ledger = ledger;
         Verifier = new TransactionVerifier(_options.ChainId, _options.MaxTransactionBytes);
         Tracker = new SubmissionTracker();
+        Stages = new StageMeter(_options.StageAccounting);
         Admission = new AdmissionShards(
             _options.ValidationShards > 0 ? _options.ValidationShards : Math.Min(Environment.ProcessorCount, AdmissionShards.MaxShards),
             Verifier,
             _options.AdmissionChecksSignatures,
             _options.RecentTransactionWindow,
-            Tracker.IsPending);
+            Tracker.IsPending,
+            Stages);
         Feed = new BlockFeed();
         var peers = _options.Members.Where(m => m.Id != _options.NodeId).ToDictionary(m => m.Id, m => IPEndPoint.Parse(m.PeerAddress));
         _transport = new PeerTransport(
@@ -63,12 +66,13 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             peers,
             new TransportOptions { ClusterId = _options.ChainId },
             loggers.CreateLogger<PeerTransport>(),
-            PeerSecurity.StreamFactory(_options, loggers));
+            PeerSecurity.StreamFactory(_options, loggers),
+            Stages);
         Metrics = new NodeMetrics(() => _host!.Snapshot);
         var validators = _options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
         var members = _options.Members.Select(m => m.Id).ToList();
         Carbon = new CarbonPipeline(_options.NodeId, validators, members, carbon ?? CarbonServices.CreateOffline(), _database, _transport, log, ledger.Height, loggers.CreateLogger<CarbonPipeline>());
-        _host = new ConsensusHost(_options, _database, log, ledger, _transport, Verifier, Tracker, Feed, loggers.CreateLogger<ConsensusHost>(), new SeededRandom((ulong)Environment.TickCount64 ^ (_options.NodeId * 0x9E3779B97F4A7C15UL)), Metrics, Carbon);
+        _host = new ConsensusHost(_options, _database, log, ledger, _transport, Verifier, Tracker, Feed, loggers.CreateLogger<ConsensusHost>(), new SeededRandom((ulong)Environment.TickCount64 ^ (_options.NodeId * 0x9E3779B97F4A7C15UL)), Metrics, Carbon, Stages);
     }
 
     public NodeOptions Options => _options;
@@ -86,6 +90,9 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     public LedgerStore Store => _host!.Store;
 
     public NodeMetrics Metrics { get; }
+
+    /// <summary>CPU per pipeline stage (aurigraph_stage_cpu_seconds_total).</summary>
+    public StageMeter Stages { get; }
 
     /// <summary>Carbon metering and the committed carbon records.</summary>
     public CarbonPipeline Carbon { get; }
@@ -176,6 +183,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         await Admission.DisposeAsync().ConfigureAwait(false);
         _database.Dispose();
         Metrics.Dispose();
+        Stages.Dispose();
         Carbon.Dispose();
     }
 
@@ -186,9 +194,12 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     public async Task<SubmitTransactionsResponse> SubmitAsync(IReadOnlyList<SignedTransaction> transactions, CancellationToken ct)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var cpu = Stages.Start();
         Carbon.AddIngress(transactions);
         var batch = new BatchWait(transactions.Count);
-        var verdicts = await Admission.ValidateAsync(transactions, (v, part) => Admit(v, part, batch)).ConfigureAwait(false);
+        var validating = Admission.ValidateAsync(transactions, (v, part) => Admit(v, part, batch));
+        Stages.Lap(PipelineStage.Ingress, cpu);
+        var verdicts = await validating.ConfigureAwait(false);
         try
         {
             await batch.Completion.WaitAsync(TimeSpan.FromMilliseconds(_options.CommitTimeoutMilliseconds), ct).ConfigureAwait(false);
@@ -203,6 +214,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             throw;
         }
         var latency = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        cpu = Stages.Start();
         var response = new SubmitTransactionsResponse();
         var committed = 0;
         var refusedFull = 0;
@@ -217,6 +229,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         {
             Metrics.CommitLatency.Record(latency);
         }
+        Stages.Lap(PipelineStage.Completion, cpu);
         if (refusedFull == verdicts.Length && refusedFull > 0)
         {
             // Nothing of the batch was taken: the whole call is refused, with how long to wait before retrying.

@@ -114,7 +114,7 @@ internal static class NodeServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeRuntime>());
         builder.Services.AddGrpcHealthChecks().AddCheck("consensus", () => HealthCheckResult.Healthy());
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(NodeMetrics.MeterName, "Aurigraph.Node.Transport", CarbonMetrics.MeterName, "System.Runtime")
+            .AddMeter(NodeMetrics.MeterName, "Aurigraph.Node.Transport", CarbonMetrics.MeterName, Diagnostics.StageMeter.MeterName, "System.Runtime")
             .AddPrometheusExporter());
 
         await using var app = builder.Build();

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Threading.Channels;
+using Aurigraph.Node.Diagnostics;
 using Aurigraph.Node.Api.V1;
 
 namespace Aurigraph.Node.Transactions;
@@ -52,7 +53,8 @@ public sealed class AdmissionShards : IAsyncDisposable
     /// <param name="checkSignatures">False in the trusted-ingress mode (signature mode none).</param>
     /// <param name="window">Recent transaction ids remembered per node (split across shards).</param>
     /// <param name="isPending">Whether a transaction is still waiting for its outcome at this node (thread-safe).</param>
-    public AdmissionShards(int shards, TransactionVerifier verifier, bool checkSignatures, int window, Func<TransactionId, bool> isPending)
+    /// <param name="stages">Where the shards' CPU is accounted (Admission, and Verify for signature checks).</param>
+    public AdmissionShards(int shards, TransactionVerifier verifier, bool checkSignatures, int window, Func<TransactionId, bool> isPending, StageMeter? stages = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(shards, MaxShards);
@@ -64,7 +66,7 @@ public sealed class AdmissionShards : IAsyncDisposable
         _workers = new Task[shards];
         for (var i = 0; i < shards; i++)
         {
-            _shards[i] = new Shard(window / shards, checkSignatures, isPending);
+            _shards[i] = new Shard(window / shards, checkSignatures, isPending, stages ?? StageMeter.Off);
             var shard = _shards[i];
             _workers[i] = Task.Run(shard.RunAsync);
         }
@@ -157,8 +159,11 @@ public sealed class AdmissionShards : IAsyncDisposable
     private readonly record struct Part(Batch Batch, List<int> Indexes);
 
     /// <summary>One shard: its queue of batch parts, its window of recent verified transactions and its senders' last pending nonce.</summary>
-    private sealed class Shard(int window, bool checkSignatures, Func<TransactionId, bool> isPending)
+    private sealed class Shard(int window, bool checkSignatures, Func<TransactionId, bool> isPending, StageMeter stages)
     {
+        // CPU of the signature checks of the part being handled (thread clock), moved from Admission to Verify after it.
+        private long _verifyNanoseconds;
+
         private readonly Channel<Part> _queue = Channel.CreateUnbounded<Part>(new UnboundedChannelOptions { SingleReader = true });
         private readonly RecentTransactions _recent = new(window);
         private readonly Dictionary<ByteKey32, (ulong Nonce, TransactionId Id)> _lastBySender = [];
@@ -173,6 +178,8 @@ public sealed class AdmissionShards : IAsyncDisposable
             {
                 while (_queue.Reader.TryRead(out var part))
                 {
+                    var started = stages.Start();
+                    _verifyNanoseconds = 0;
                     foreach (var i in part.Indexes)
                     {
                         part.Batch.Verdicts[i] = Check(part.Batch.Verdicts[i].Transaction!);
@@ -183,6 +190,9 @@ public sealed class AdmissionShards : IAsyncDisposable
                     }
                     finally
                     {
+                        stages.Lap(PipelineStage.Admission, started);
+                        stages.Add(PipelineStage.Verify, _verifyNanoseconds);
+                        stages.Add(PipelineStage.Admission, -_verifyNanoseconds);
                         part.Batch.PartDone();
                     }
                 }
@@ -204,7 +214,13 @@ public sealed class AdmissionShards : IAsyncDisposable
                 return new Admission(AdmissionOutcome.Rejected, null, new TransactionRejection(tx.Id,
                     $"nonce {tx.Body.Nonce} is taken by transaction {last.Id} of the same sender, still waiting for its outcome"));
             }
-            if (checkSignatures && TransactionVerifier.SignatureRejection(tx) is { } bad)
+            var verifyStarted = checkSignatures ? stages.Start() : 0;
+            var bad = checkSignatures ? TransactionVerifier.SignatureRejection(tx) : null;
+            if (checkSignatures && stages.Enabled)
+            {
+                _verifyNanoseconds += ThreadCpuClock.Now() - verifyStarted;
+            }
+            if (bad is not null)
             {
                 // Nothing about the transaction is remembered: the answer is this submission's alone.
                 return new Admission(AdmissionOutcome.Rejected, null, new TransactionRejection(tx.Id, bad)) { Forged = true };

@@ -240,6 +240,8 @@ public sealed partial class PeerTransport
         {
             var result = await reader.ReadAsync(stopping).ConfigureAwait(false);
             var buffer = result.Buffer;
+            // Frame parsing and decoding are timed; reading and decrypting the stream happen inside ReadAsync, not here.
+            var cpu = _stages.Start();
             while (true)
             {
                 var status = FrameCodec.TryReadFrame(ref buffer, maxFrameBytes, out var kind, out var body);
@@ -260,9 +262,12 @@ public sealed partial class PeerTransport
                 if (!incoming.TryWrite(input))
                 {
                     // Full: stop reading until the host catches up, so TCP pushes back on the sender.
+                    _stages.Lap(Diagnostics.PipelineStage.ReplicationReceive, cpu);
                     await incoming.WriteAsync(input, stopping).ConfigureAwait(false);
+                    cpu = _stages.Start();
                 }
             }
+            _stages.Lap(Diagnostics.PipelineStage.ReplicationReceive, cpu);
             reader.AdvanceTo(buffer.Start, buffer.End);
             if (result.IsCompleted)
             {

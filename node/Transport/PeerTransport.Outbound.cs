@@ -179,6 +179,9 @@ public sealed partial class PeerTransport
             {
                 long unflushedBytes = 0;
                 long unflushedFrames = 0;
+                // Encoding, and the part of each flush that runs before its first wait (TLS and the socket write when
+                // the socket takes the bytes at once), are timed; what a flush does after it waited is not.
+                var cpu = _stages.Start();
                 while (lane.TryDequeue(out var item))
                 {
                     if (!TryWriteFrame(writer, item, scratch, out var frameBytes))
@@ -191,7 +194,10 @@ public sealed partial class PeerTransport
                     unflushedFrames++;
                     if (unflushedBytes >= flushThreshold)
                     {
-                        await PeerConnection.FlushAsync(writer, closed.Token).ConfigureAwait(false);
+                        var flushing = PeerConnection.FlushAsync(writer, closed.Token);
+                        _stages.Lap(Diagnostics.PipelineStage.ReplicationSend, cpu);
+                        await flushing.ConfigureAwait(false);
+                        cpu = _stages.Start();
                         _metrics.Sent(peerId, unflushedBytes, unflushedFrames);
                         unflushedBytes = 0;
                         unflushedFrames = 0;
@@ -199,8 +205,14 @@ public sealed partial class PeerTransport
                 }
                 if (unflushedFrames > 0)
                 {
-                    await PeerConnection.FlushAsync(writer, closed.Token).ConfigureAwait(false);
+                    var flushing = PeerConnection.FlushAsync(writer, closed.Token);
+                    _stages.Lap(Diagnostics.PipelineStage.ReplicationSend, cpu);
+                    await flushing.ConfigureAwait(false);
                     _metrics.Sent(peerId, unflushedBytes, unflushedFrames);
+                }
+                else
+                {
+                    _stages.Lap(Diagnostics.PipelineStage.ReplicationSend, cpu);
                 }
             }
             return "the transport is stopping";

@@ -67,6 +67,7 @@ public sealed partial class PeerTransport : IAsyncDisposable
     private volatile bool _stopped;
     private readonly Dictionary<IPAddress, int> _pendingByAddress = [];
     private int _pendingHandshakes;
+    private readonly Diagnostics.StageMeter _stages;
 
     /// <param name="selfId">This node's id; an entry for it in <paramref name="peers"/> is ignored.</param>
     /// <param name="listen">Where peers connect to this node.</param>
@@ -74,13 +75,15 @@ public sealed partial class PeerTransport : IAsyncDisposable
     /// <param name="options">Limits and timings; validated here.</param>
     /// <param name="logger">Connection events and protocol errors.</param>
     /// <param name="streamFactory">Wraps sockets: <see cref="Security.TlsPeerStreamFactory"/> for mutual TLS; plain TCP (unauthenticated, tests and loopback only) when null.</param>
+    /// <param name="stages">Where frame encoding, writing and decoding are accounted (ReplicationSend, ReplicationReceive).</param>
     public PeerTransport(
         ulong selfId,
         IPEndPoint listen,
         IReadOnlyDictionary<ulong, IPEndPoint> peers,
         TransportOptions options,
         ILogger<PeerTransport> logger,
-        IPeerStreamFactory? streamFactory = null)
+        IPeerStreamFactory? streamFactory = null,
+        Diagnostics.StageMeter? stages = null)
     {
         ArgumentNullException.ThrowIfNull(listen);
         ArgumentNullException.ThrowIfNull(peers);
@@ -92,6 +95,7 @@ public sealed partial class PeerTransport : IAsyncDisposable
         _options = options;
         _logger = logger;
         _streamFactory = streamFactory ?? PlainTcpStreamFactory.Instance;
+        _stages = stages ?? Diagnostics.StageMeter.Off;
         _peers = peers
             .Where(p => p.Key != selfId)
             .ToFrozenDictionary(p => p.Key, p => new PeerLink(p.Key, p.Value ?? throw new ArgumentException($"Peer {p.Key} has no address.", nameof(peers)), options));

@@ -19,9 +19,10 @@ public static class LoadCommand
         var transactions = new Option<int>("--transactions") { Description = "Transactions signed before the run.", DefaultValueFactory = _ => 300_000 };
         var signatures = new Option<string>("--signatures") { Description = "Signature mode of the devnet's nodes: ed25519 or none (with --targets: the mode the cluster runs in, for the report).", DefaultValueFactory = _ => "ed25519" };
         var peerTls = new Option<bool>("--peer-tls") { Description = "With --devnet: peers on mutual TLS (true, the default) or plaintext on loopback (false).", DefaultValueFactory = _ => true };
+        var basePort = new Option<int>("--base-port") { Description = "With --devnet: the first port its nodes use.", DefaultValueFactory = _ => 27_100 };
         var command = new Command("load", "Submit pre-signed transactions to a cluster and report committed tx/s, latency percentiles and node CPU / RSS.")
         {
-            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions, signatures, peerTls,
+            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions, signatures, peerTls, basePort,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -37,6 +38,7 @@ public static class LoadCommand
                 Transactions = parse.GetValue(transactions),
                 SignatureMode = parse.GetValue(signatures)!,
                 PeerTls = parse.GetValue(peerTls),
+                BasePort = parse.GetValue(basePort),
             };
             var (result, _) = await RunAsync(options, parse.GetValue(devnet), ct);
             return result.Committed > 0 ? 0 : 1;
@@ -67,7 +69,7 @@ public static class LoadCommand
                     ["AURIGRAPH__CARBON__METERING"] = options.Metering ? "true" : "false",
                     ["AURIGRAPH__TRANSPORT__INSECURE"] = options.PeerTls ? "false" : "true",
                 };
-                devnet = await LocalDevnet.StartAsync(devnetValidators, 27_100, settings, ct);
+                devnet = await LocalDevnet.StartAsync(devnetValidators, options.BasePort, settings, ct);
                 options = options with { Targets = devnet.GrpcTargets };
             }
             if (options.Targets.Count == 0)

@@ -19,6 +19,9 @@ public sealed record LoadOptions
     /// <summary>Target size of each serialized transaction body (a key/value put padded to this size).</summary>
     public int BodyBytes { get; init; } = 128;
 
+    /// <summary>First port of a devnet the run starts (each node takes a few above it).</summary>
+    public int BasePort { get; init; } = 27_100;
+
     /// <summary>Distinct sending accounts; each one's transactions stay in nonce order on one worker.</summary>
     public int Senders { get; init; } = 1024;
 

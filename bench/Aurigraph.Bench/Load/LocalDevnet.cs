@@ -23,6 +23,24 @@ public sealed class LocalDevnet : IAsyncDisposable
         try
         {
             var nodes = Devnet.Prepare(new Devnet.Layout(dir, validators, 0, 0, basePort));
+            // A port another cluster holds would make our node exit while that cluster answers in its place.
+            foreach (var (member, _) in nodes)
+            {
+                foreach (var address in new[] { member.PeerAddress, new Uri(member.ApiAddress).Authority, new Uri(member.RestAddress).Authority })
+                {
+                    var endpoint = System.Net.IPEndPoint.Parse(address);
+                    using var probe = new System.Net.Sockets.TcpListener(endpoint);
+                    try
+                    {
+                        probe.Start();
+                    }
+                    catch (System.Net.Sockets.SocketException ex)
+                    {
+                        throw new InvalidOperationException($"port {endpoint.Port} is taken ({ex.SocketErrorCode}): another cluster runs on this machine; give --base-port", ex);
+                    }
+                    probe.Stop();
+                }
+            }
             foreach (var (member, config) in nodes)
             {
                 var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };

@@ -19,6 +19,9 @@ public sealed record NodeUsage(int Pid, string Name, double CpuPercent, double P
     /// </summary>
     public double? MeteredCpuSeconds { get; init; }
 
+    /// <summary>Where the node's CPU, memory traffic and disk writes went over the phase (null when it could not be scraped).</summary>
+    public NodePipeline? Pipeline { get; init; }
+
     /// <summary>Metered ÷ process CPU − 1: the conservation error of the meter's CPU figure over the phase (null without both).</summary>
     public double? MeterError => MeteredCpuSeconds is { } m && ProcessCpuSeconds is { } p && p > 0 ? (m / p) - 1 : null;
 }
@@ -35,6 +38,8 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
     private readonly Dictionary<int, double> _startMetered = [];
     private readonly Dictionary<int, double> _endTicks = [];
     private readonly Dictionary<int, double> _endMetered = [];
+    private readonly Dictionary<int, (ProcessReading Process, Dictionary<string, double> Scrape)> _startReadings = [];
+    private readonly Dictionary<int, (ProcessReading Process, Dictionary<string, double> Scrape)> _endReadings = [];
     private TimeSpan? _endWall;
     private readonly Dictionary<int, double> _peakRss = [];
     private readonly Stopwatch _wall = new();
@@ -49,6 +54,10 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
                 if (b.Metered is { } m)
                 {
                     _startMetered[pid] = m;
+                }
+                if (b.Reading is { } r)
+                {
+                    _startReadings[pid] = r;
                 }
             }
         }
@@ -85,6 +94,10 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
                 {
                     _endMetered[pid] = m;
                 }
+                if (b.Reading is { } r)
+                {
+                    _endReadings[pid] = r;
+                }
             }
         }
         _endWall = _wall.Elapsed;
@@ -101,7 +114,10 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
             double? metered = _startMetered.TryGetValue(pid, out var from) && _endMetered.TryGetValue(pid, out var to) ? to - from : null;
             var cpu = seconds > 0 && processCpu is { } c ? c / seconds * 100 : double.NaN;
             var peak = Math.Max(_peakRss.GetValueOrDefault(pid), Status(pid, "VmHWM:") ?? 0);
-            result.Add(new NodeUsage(pid, Name(pid), cpu, peak) { ProcessCpuSeconds = processCpu, MeteredCpuSeconds = metered });
+            var pipeline = _startReadings.TryGetValue(pid, out var first) && _endReadings.TryGetValue(pid, out var last)
+                ? NodePipeline.Between(NodeId(pid), first, last)
+                : null;
+            result.Add(new NodeUsage(pid, Name(pid), cpu, peak) { ProcessCpuSeconds = processCpu, MeteredCpuSeconds = metered, Pipeline = pipeline });
         }
         return result;
     }
@@ -145,22 +161,24 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
     /// The kernel's CPU ticks and the meter's scrape at one moment: the ticks are read before and after the scrape (which
     /// takes a while on a saturated node) and averaged, so both figures stand for the same instant.
     /// </summary>
-    private (double Ticks, double? Metered)? Bracketed(int pid)
+    private (double Ticks, double? Metered, (ProcessReading, Dictionary<string, double>)? Reading)? Bracketed(int pid)
     {
         if (CpuTicks(pid) is not { } before)
         {
             return null;
         }
-        var metered = MeteredCpu(pid);
+        var process = ProcessReading.Read(pid);
+        var scrape = Scrape(pid);
         var after = CpuTicks(pid) ?? before;
-        return ((before + after) / 2.0, metered);
+        var metered = scrape is not null ? MetricsScrape.Sum(scrape, "aurigraph_carbon_meter_cpu_seconds_total") : null;
+        return ((before + after) / 2.0, metered, process is not null && scrape is not null ? (process, scrape) : null);
     }
 
     private static readonly HttpClient Scraper = new() { Timeout = TimeSpan.FromSeconds(2) };
     private readonly Dictionary<int, string?> _metricsUrls = [];
 
-    /// <summary>The node's metered CPU seconds from its /metrics (REST address from the configuration on its command line).</summary>
-    private double? MeteredCpu(int pid)
+    /// <summary>The node's /metrics page (REST address from the configuration on its command line), or null.</summary>
+    private Dictionary<string, double>? Scrape(int pid)
     {
         if (!_metricsUrls.TryGetValue(pid, out var url))
         {
@@ -173,14 +191,7 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
         }
         try
         {
-            var text = Scraper.GetStringAsync(url).GetAwaiter().GetResult();
-            foreach (var line in text.Split('\n'))
-            {
-                if (line.StartsWith("aurigraph_carbon_meter_cpu_seconds_total", StringComparison.Ordinal))
-                {
-                    return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-                }
-            }
+            return MetricsScrape.Parse(Scraper.GetStringAsync(url).GetAwaiter().GetResult());
         }
         catch (HttpRequestException)
         {
@@ -189,6 +200,25 @@ public sealed class NodeProbe(IReadOnlyList<int> pids)
         {
         }
         return null;
+    }
+
+    /// <summary>The node id in the configuration on the process's command line (0 if unknown).</summary>
+    private static ulong NodeId(int pid)
+    {
+        try
+        {
+            var args = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+            var at = Array.IndexOf(args, "--config");
+            if (at >= 0 && at + 1 < args.Length)
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(args[at + 1]));
+                return doc.RootElement.GetProperty("Aurigraph").GetProperty("NodeId").GetUInt64();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+        }
+        return 0;
     }
 
     private static string? MetricsUrl(int pid)

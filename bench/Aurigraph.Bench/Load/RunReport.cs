@@ -103,6 +103,7 @@ public static class RunReport
             sb.AppendLine();
             sb.AppendLine("- process CPU: the kernel's utime + stime (/proc, 10 ms ticks) over the timed phase; metered CPU: what the node's carbon meter attributed to blocks over the same phase (`aurigraph_carbon_meter_cpu_seconds_total`, scraped at its start and end); meter error = metered ÷ process − 1 (the conservation target is within 1 %).");
             sb.AppendLine();
+            sb.Append(StageTable.Markdown([.. result.Nodes.Where(n => n.Pipeline is not null).Select(n => n.Pipeline!)]));
         }
         foreach (var (reason, count) in result.Rejections.Concat(result.Errors))
         {

@@ -22,7 +22,8 @@ public static class TpsCommand
         var valueBytes = new Option<int>("--value-bytes") { Description = "Transaction body size (ours) and value size (etcd).", DefaultValueFactory = _ => 128 };
         var signatures = new Option<string>("--signatures") { Description = "Signature mode of our nodes: ed25519 or none.", DefaultValueFactory = _ => "ed25519" };
         var peerTls = new Option<bool>("--peer-tls") { Description = "Our peers on mutual TLS (true, the default) or plaintext on loopback (false).", DefaultValueFactory = _ => true };
-        var command = new Command("tps", "Devnet + load + etcd peer run, one report with the ratio ours / etcd.") { duration, warmup, concurrency, batch, valueBytes, signatures, peerTls };
+        var basePort = new Option<int>("--base-port") { Description = "The first port our devnet's nodes use.", DefaultValueFactory = _ => 27_100 };
+        var command = new Command("tps", "Devnet + load + etcd peer run, one report with the ratio ours / etcd.") { duration, warmup, concurrency, batch, valueBytes, signatures, peerTls, basePort };
         command.SetAction(async (parse, ct) =>
         {
             var seconds = parse.GetValue(duration);
@@ -39,6 +40,7 @@ public static class TpsCommand
                 Transactions = Math.Max(200_000, 40_000 * (seconds + parse.GetValue(warmup))),
                 SignatureMode = parse.GetValue(signatures)!,
                 PeerTls = parse.GetValue(peerTls),
+                BasePort = parse.GetValue(basePort),
             };
             var peer = new PeerRunOptions
             {

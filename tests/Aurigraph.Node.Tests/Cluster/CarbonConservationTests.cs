@@ -147,5 +147,39 @@ public sealed partial class CarbonConservationTests
             Assert.Equal(meter.Stored, sum.Stored);
             Assert.True(sum.Sent > 0 && sum.Received > 0 && sum.Stored > 0, $"node {id}: {sum}");
         }
+
+        // Stage accounting on the same run: every node spent CPU in the stages every transaction passes through, each
+        // node that took submissions in admission, and the stages together never exceed the process's CPU (they are
+        // disjoint parts of its threads' time).
+        foreach (var id in cluster.Ids)
+        {
+            var stages = await StagesAsync(cluster, id);
+            var processCpu = ProcessCpuSeconds(cluster.ProcessId(id));
+            foreach (var stage in new[] { "ingress", "admission", "raft", "log_persist", "apply", "index", "store_write", "completion" })
+            {
+                Assert.True(stages.GetValueOrDefault(stage) > 0, $"node {id}: no CPU in stage {stage} ({string.Join(", ", stages)})");
+            }
+            Assert.All(stages, s => Assert.True(s.Value >= 0, $"node {id}: stage {s.Key} at {s.Value} s"));
+            // /proc counts whole 10 ms ticks per thread; the stages count nanoseconds.
+            Assert.True(stages.Values.Sum() <= processCpu + 0.05, $"node {id}: stages {stages.Values.Sum():F3} s > process {processCpu:F3} s");
+        }
+    }
+
+    [GeneratedRegex(@"^aurigraph_stage_cpu_seconds_total\{[^}]*stage=""(\w+)""[^}]*\}\s+(\S+)$", RegexOptions.Multiline)]
+    private static partial Regex StageLine();
+
+    private static async Task<Dictionary<string, double>> StagesAsync(LocalCluster cluster, ulong id)
+    {
+        using var http = Rest(cluster, id);
+        var text = await http.GetStringAsync("/metrics");
+        return StageLine().Matches(text).ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>utime + stime of the process, from /proc (USER_HZ = 100).</summary>
+    private static double ProcessCpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 }

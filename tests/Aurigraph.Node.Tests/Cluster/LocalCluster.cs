@@ -100,6 +100,9 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public bool HasExited(ulong id) => _processes[id].HasExited;
 
+    /// <summary>The operating system's id of the node's process.</summary>
+    public int ProcessId(ulong id) => _processes[id].Id;
+
     /// <summary>The nodes started and not exited.</summary>
     private IEnumerable<ulong> Running => Ids.Where(i => _processes.TryGetValue(i, out var p) && !p.HasExited);
 
