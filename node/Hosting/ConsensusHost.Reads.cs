@@ -125,7 +125,7 @@ internal sealed partial class ConsensusHost
     }
 
     /// <summary>Runs an action on the loop at its next round.</summary>
-    private void Post(Action action) => _inputs.Writer.TryWrite(new HostInput(default, null, Tick: false) { Command = action });
+    private void Post(Action action) => _inputs.Command(action);
 
     private void StartRead(ReadConsistency consistency, PendingRead read)
     {

@@ -66,8 +66,10 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
 
     // On the leader: when each of its blocks was proposed (log index → timestamp), to measure propose→commit.
     private readonly Dictionary<ulong, long> _proposedAt = [];
-    // Every input to the loop — peer frames, ticks, submissions — arrives through this one channel.
-    private readonly Channel<HostInput> _inputs = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
+    // Every input to the loop — peer frames, ticks, submissions, commands — arrives through this one bounded inbox.
+    private readonly LoopInbox _inputs;
+    // Submitted transactions count against the ingress gate until the loop takes them (null: no gate, for tests).
+    private readonly IngressGate? _ingress;
     private long _ticks;
 
     // Ticks are counted from this moment: the core has been fed _ticksFed of them (see CatchUpTicks).
@@ -103,8 +105,12 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         IRandomSource random,
         NodeMetrics metrics,
         CarbonPipeline carbon,
-        StageMeter? stages = null)
+        StageMeter? stages = null,
+        IngressGate? ingress = null,
+        int peerInputCapacity = 8192)
     {
+        _inputs = new LoopInbox(peerInputCapacity);
+        _ingress = ingress;
         _stages = stages ?? StageMeter.Off;
         ledger.Stages = _stages;
         _carbon = carbon;
@@ -154,7 +160,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     }
 
     /// <summary>Hands verified transactions to the loop for admission (here if leader, else forwarded).</summary>
-    public void Submit(VerifiedTransaction[] transactions) => _inputs.Writer.TryWrite(new HostInput(default, transactions, Tick: false));
+    public void Submit(VerifiedTransaction[] transactions) => _inputs.Submit(new HostInput(default, transactions, Tick: false));
 
     /// <summary>
     /// Feeds the core every tick that has elapsed on the monotonic clock since the last one it got. The timer only wakes
@@ -193,7 +199,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
             {
-                _inputs.Writer.TryWrite(new HostInput(default, null, Tick: true));
+                _inputs.Tick();
             }
         }
         catch (OperationCanceledException)
@@ -220,17 +226,17 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                     var started = _stages.Start();
                     var parsed = ParseForwarded(input.From, input.Payload);
                     _stages.Lap(_verifyForwarded ? PipelineStage.Verify : PipelineStage.Forwarding, started);
-                    _inputs.Writer.TryWrite(new HostInput(input, null, Tick: false) { Forwarded = parsed });
+                    await _inputs.WritePeerAsync(new HostInput(input, null, Tick: false) { Forwarded = parsed }, ct).ConfigureAwait(false);
                 }
                 else
                 {
-                    _inputs.Writer.TryWrite(new HostInput(input, null, Tick: false));
+                    await _inputs.WritePeerAsync(new HostInput(input, null, Tick: false), ct).ConfigureAwait(false);
                 }
             }
         }, ct);
         try
         {
-            while (await _inputs.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            while (await _inputs.WaitToReadAsync(ct).ConfigureAwait(false))
             {
                 Round();
             }
@@ -261,7 +267,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     private void Round()
     {
         _lapAt = _stages.Start();
-        while (_inputs.Reader.TryRead(out var input))
+        while (_inputs.TryRead(out var input))
         {
             if (input.Tick)
             {
@@ -270,10 +276,13 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             }
             else if (input.Transactions is { } batch)
             {
+                long bytes = 0;
                 foreach (var tx in batch)
                 {
                     Admit(tx, forwardedBy: 0, rejections: null);
+                    bytes += tx.Size;
                 }
+                _ingress?.Leave(batch.Length, bytes);
                 Lap(PipelineStage.Mempool);
             }
             else if (input.Forwarded is { } forwarded)
@@ -601,7 +610,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        _inputs.Writer.TryComplete();
+        _inputs.Complete();
         foreach (var task in new[] { _loop, _ticker })
         {
             if (task is not null)
@@ -611,6 +620,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             }
         }
         _stop.Dispose();
+        _inputs.Dispose();
     }
 }
 

@@ -52,6 +52,10 @@ public sealed class NodeLimits
         {
             errors.Add($"{Setting} must be at least {NodeOptions.Section}:MaxTransactionBytes + {SubmissionOverheadBytes} = {smallest}, so a transaction of the largest allowed size can be submitted (got {MaxMessageBytes})");
         }
+        if (node.IngressBytes < MaxMessageBytes)
+        {
+            errors.Add($"{NodeOptions.Section}:IngressBytes must be at least {Setting} = {MaxMessageBytes}, so a request of the largest allowed size can be admitted (got {node.IngressBytes})");
+        }
         if (MaxMessageBytes > MaxAllowedMessageBytes)
         {
             errors.Add($"{Setting} must be at most {MaxAllowedMessageBytes} (got {MaxMessageBytes})");

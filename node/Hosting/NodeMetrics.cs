@@ -9,8 +9,13 @@ internal sealed class NodeMetrics : IDisposable
 
     private readonly Meter _meter = new(MeterName);
 
-    public NodeMetrics(Func<NodeSnapshot> snapshot)
+    public NodeMetrics(Func<NodeSnapshot> snapshot, Transactions.IngressGate? ingress = null)
     {
+        if (ingress is not null)
+        {
+            _meter.CreateObservableGauge("aurigraph.ingress.transactions", () => ingress.Transactions, unit: "{transaction}", description: "Transactions handed in by clients and not yet placed in the mempool or answered (bounded by IngressTransactions)");
+            _meter.CreateObservableGauge("aurigraph.ingress.bytes", () => ingress.Bytes, unit: "By", description: "Their bytes (bounded by IngressBytes)");
+        }
         _meter.CreateObservableGauge("aurigraph.consensus.term", () => (long)snapshot().Term, description: "Current Raft term");
         _meter.CreateObservableGauge("aurigraph.consensus.leader", () => (long)snapshot().Leader, description: "Id of the known leader (0 = none)");
         _meter.CreateObservableGauge("aurigraph.consensus.commit_index", () => (long)snapshot().CommitIndex);

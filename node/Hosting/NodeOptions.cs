@@ -151,6 +151,15 @@ public sealed class NodeOptions
     public bool StageAccounting { get; set; } = true;
 
     /// <summary>
+    /// Transactions clients have handed this node that it has not yet placed in its mempool or answered (in admission,
+    /// or waiting for the consensus loop): beyond it a call is refused whole with RESOURCE_EXHAUSTED and a retry hint.
+    /// </summary>
+    public int IngressTransactions { get; set; } = 65_536;
+
+    /// <summary>The same bound in bytes (bodies plus signatures as submitted); at least Api:MaxMessageBytes, so the largest call fits.</summary>
+    public long IngressBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
     /// Whether the leader verifies forwarded transactions' signatures again: in paranoid mode, and when the peer
     /// transport is plaintext (a forwarder is then not proven to be a member) in signature mode ed25519 (in mode none
     /// no signature is checked anywhere, by choice). With mTLS a forwarder is an authenticated member and its check is
@@ -304,6 +313,10 @@ public sealed class NodeOptions
         if (MempoolMaxBytes < MaxTransactionBytes)
         {
             errors.Add($"{Section}:MempoolMaxBytes must be at least {Section}:MaxTransactionBytes");
+        }
+        if (IngressTransactions <= 0)
+        {
+            errors.Add($"{Section}:IngressTransactions must be positive");
         }
         if (ValidationShards is < 0 or > Transactions.AdmissionShards.MaxShards)
         {

@@ -51,6 +51,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         Verifier = new TransactionVerifier(_options.ChainId, _options.MaxTransactionBytes);
         Tracker = new SubmissionTracker();
         Stages = new StageMeter(_options.StageAccounting);
+        Ingress = new IngressGate(_options.IngressTransactions, _options.IngressBytes);
         Admission = new AdmissionShards(
             _options.ValidationShards > 0 ? _options.ValidationShards : Math.Min(Environment.ProcessorCount, AdmissionShards.MaxShards),
             Verifier,
@@ -60,19 +61,20 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             Stages);
         Feed = new BlockFeed();
         var peers = _options.Members.Where(m => m.Id != _options.NodeId).ToDictionary(m => m.Id, m => IPEndPoint.Parse(m.PeerAddress));
+        var transportOptions = new TransportOptions { ClusterId = _options.ChainId };
         _transport = new PeerTransport(
             _options.NodeId,
             IPEndPoint.Parse(_options.Self.PeerAddress),
             peers,
-            new TransportOptions { ClusterId = _options.ChainId },
+            transportOptions,
             loggers.CreateLogger<PeerTransport>(),
             PeerSecurity.StreamFactory(_options, loggers),
             Stages);
-        Metrics = new NodeMetrics(() => _host!.Snapshot);
+        Metrics = new NodeMetrics(() => _host!.Snapshot, Ingress);
         var validators = _options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
         var members = _options.Members.Select(m => m.Id).ToList();
         Carbon = new CarbonPipeline(_options.NodeId, validators, members, carbon ?? CarbonServices.CreateOffline(), _database, _transport, log, ledger.Height, loggers.CreateLogger<CarbonPipeline>());
-        _host = new ConsensusHost(_options, _database, log, ledger, _transport, Verifier, Tracker, Feed, loggers.CreateLogger<ConsensusHost>(), new SeededRandom((ulong)Environment.TickCount64 ^ (_options.NodeId * 0x9E3779B97F4A7C15UL)), Metrics, Carbon, Stages);
+        _host = new ConsensusHost(_options, _database, log, ledger, _transport, Verifier, Tracker, Feed, loggers.CreateLogger<ConsensusHost>(), new SeededRandom((ulong)Environment.TickCount64 ^ (_options.NodeId * 0x9E3779B97F4A7C15UL)), Metrics, Carbon, Stages, Ingress, transportOptions.IncomingCapacity);
     }
 
     public NodeOptions Options => _options;
@@ -90,6 +92,9 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     public LedgerStore Store => _host!.Store;
 
     public NodeMetrics Metrics { get; }
+
+    /// <summary>What clients handed the node that it has not placed yet (bounded; beyond it, RESOURCE_EXHAUSTED).</summary>
+    public IngressGate Ingress { get; }
 
     /// <summary>CPU per pipeline stage (aurigraph_stage_cpu_seconds_total).</summary>
     public StageMeter Stages { get; }
@@ -195,11 +200,26 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var cpu = Stages.Start();
-        Carbon.AddIngress(transactions);
+        long bytes = 0;
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            bytes += transactions[i].Body.Length + transactions[i].Signature.Length;
+        }
+        EnterIngress(transactions.Count, bytes);
         var batch = new BatchWait(transactions.Count);
-        var validating = Admission.ValidateAsync(transactions, (v, part) => Admit(v, part, batch));
-        Stages.Lap(PipelineStage.Ingress, cpu);
-        var verdicts = await validating.ConfigureAwait(false);
+        Admission[] verdicts;
+        try
+        {
+            Carbon.AddIngress(transactions);
+            var validating = Admission.ValidateAsync(transactions, (v, part) => Admit(v, part, batch));
+            Stages.Lap(PipelineStage.Ingress, cpu);
+            verdicts = await validating.ConfigureAwait(false);
+        }
+        finally
+        {
+            // Every part has been admitted: what did not go on to the loop (refused, answered) leaves the gate now.
+            Ingress.Leave(transactions.Count - batch.PassedOn, bytes - batch.PassedOnBytes);
+        }
         try
         {
             await batch.Completion.WaitAsync(TimeSpan.FromMilliseconds(_options.CommitTimeoutMilliseconds), ct).ConfigureAwait(false);
@@ -239,6 +259,26 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
                 new Metadata { { "retry-after-ms", retryMs.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
         }
         return response;
+    }
+
+    /// <summary>
+    /// Lets a call through the ingress gate, or refuses it whole with RESOURCE_EXHAUSTED before anything about it is
+    /// remembered: a call larger than the gate can ever hold must be split; otherwise the client retries shortly.
+    /// </summary>
+    private void EnterIngress(int count, long bytes)
+    {
+        if (!Ingress.Fits(count, bytes))
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"a call of {count} transactions ({bytes} bytes) is more than this node admits at once ({NodeOptions.Section}:IngressTransactions = {Ingress.MaxTransactions}, {NodeOptions.Section}:IngressBytes = {Ingress.MaxBytes}); send fewer transactions per call"));
+        }
+        if (!Ingress.TryEnter(count, bytes))
+        {
+            var retryMs = Math.Max(50, _options.TickMilliseconds * 4);
+            throw new RpcException(
+                new Status(StatusCode.ResourceExhausted, $"node busy: {Ingress.Transactions} transactions ({Ingress.Bytes} bytes) are waiting for admission (limits {Ingress.MaxTransactions}, {Ingress.MaxBytes} bytes); retry after {retryMs} ms"),
+                new Metadata { { "retry-after-ms", retryMs.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
+        }
     }
 
     /// <summary>This call stops waiting: its unanswered transactions are forgotten here unless another call waits for them.</summary>
@@ -306,6 +346,12 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         }
         if (admitted is not null)
         {
+            long bytes = 0;
+            foreach (var tx in admitted)
+            {
+                bytes += tx.Size;
+            }
+            batch.HandedOn(admitted.Count, bytes);
             _host!.Submit([.. admitted]);
         }
     }

@@ -11,6 +11,21 @@ internal sealed class BatchWait(int count)
 {
     private int _remaining = count;
 
+    // What admission handed on to the consensus loop (transactions, bytes): it leaves the ingress gate there, the rest here.
+    private int _passedOn;
+    private long _passedOnBytes;
+
+    public int PassedOn => Volatile.Read(ref _passedOn);
+
+    public long PassedOnBytes => Interlocked.Read(ref _passedOnBytes);
+
+    /// <summary>Records transactions handed to the loop (called from admission shards, concurrently).</summary>
+    public void HandedOn(int transactions, long bytes)
+    {
+        Interlocked.Add(ref _passedOn, transactions);
+        Interlocked.Add(ref _passedOnBytes, bytes);
+    }
+
     public TransactionResult?[] Results { get; } = new TransactionResult?[count];
 
     private readonly TaskCompletionSource _done = NewCompletion(count);

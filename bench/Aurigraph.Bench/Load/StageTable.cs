@@ -20,6 +20,9 @@ public sealed record NodePipeline(
     double? GcPauseSeconds,
     long? DiskWriteBytes)
 {
+    /// <summary>Times the node saw the leader change during the phase.</summary>
+    public double LeaderChanges { get; init; }
+
     public static NodePipeline Between(ulong nodeId, (ProcessReading Process, Dictionary<string, double> Scrape) first, (ProcessReading Process, Dictionary<string, double> Scrape) last)
     {
         static Dictionary<string, double> Delta(IReadOnlyDictionary<string, double> a, IReadOnlyDictionary<string, double> b)
@@ -41,7 +44,10 @@ public sealed record NodePipeline(
             Diff(MetricsScrape.Sum(first.Scrape, "dotnet_gc_heap_total_allocated_bytes_total"), MetricsScrape.Sum(last.Scrape, "dotnet_gc_heap_total_allocated_bytes_total")),
             Delta(MetricsScrape.ByLabel(first.Scrape, "dotnet_gc_collections_total", "gc_heap_generation"), MetricsScrape.ByLabel(last.Scrape, "dotnet_gc_collections_total", "gc_heap_generation")),
             Diff(MetricsScrape.Sum(first.Scrape, "dotnet_gc_pause_time_seconds_total"), MetricsScrape.Sum(last.Scrape, "dotnet_gc_pause_time_seconds_total")),
-            last.Process.DiskWriteBytes - first.Process.DiskWriteBytes);
+            last.Process.DiskWriteBytes - first.Process.DiskWriteBytes)
+        {
+            LeaderChanges = Diff(MetricsScrape.Sum(first.Scrape, "aurigraph_consensus_leader_changes_total"), MetricsScrape.Sum(last.Scrape, "aurigraph_consensus_leader_changes_total")) ?? 0,
+        };
     }
 
     /// <summary>Sum of the stage times (seconds).</summary>
@@ -126,6 +132,7 @@ public static class StageTable
         Line("bytes written to storage (/proc/<pid>/io write_bytes)", n => n.DiskWriteBytes is { } w && n.Committed > 0 ? (w / n.Committed).ToString("N0", inv) : "—");
         Line("collections gen0 / gen1 / gen2", n => string.Join(" / ", Generations.Select(g => n.GcCollections.GetValueOrDefault(g).ToString("N0", inv))));
         Line("GC pause, ms in the phase", n => n.GcPauseSeconds is { } p ? (p * 1000).ToString("N0", inv) : "—");
+        Line("leader changes seen in the phase", n => n.LeaderChanges.ToString("N0", inv));
         sb.AppendLine();
         return sb.ToString();
     }

@@ -98,6 +98,35 @@ public sealed class ClientApiTests(SingleNodeFixture fixture) : IClassFixture<Si
     }
 
     [Fact]
+    public async Task A_call_with_more_transactions_than_the_ingress_gate_holds_is_refused_whole_naming_the_setting()
+    {
+        using var channel = GrpcChannel.ForAddress(fixture.GrpcAddress);
+        var client = new TransactionService.TransactionServiceClient(channel);
+        using var key = fixture.Cluster.DevKey(4);
+        var recipient = new byte[32];
+        recipient[0] = 9;
+        // 65,537 signed transfers: one more than the default Aurigraph:IngressTransactions, in a message far below its byte limit.
+        var request = new SubmitTransactionsRequest();
+        for (ulong nonce = 0; nonce <= 65_536; nonce++)
+        {
+            request.Transactions.Add(key.Transfer(Chain, nonce, recipient, 1));
+        }
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await client.SubmitTransactionsAsync(request, deadline: DateTime.UtcNow.AddSeconds(60)));
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.Contains("Aurigraph:IngressTransactions = 65536", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("send fewer transactions per call", refused.Status.Detail, StringComparison.Ordinal);
+
+        // Nothing of it was remembered: its first transaction is unknown, and the same transaction alone commits.
+        var first = TransactionId.Of(request.Transactions[0].Body.Span);
+        var lookup = await client.GetTransactionAsync(new GetTransactionRequest { TxId = first.ToString() });
+        Assert.Equal(TransactionState.Unknown, lookup.State);
+        var alone = new SubmitTransactionsRequest();
+        alone.Transactions.Add(request.Transactions[0]);
+        var answer = await client.SubmitTransactionsAsync(alone, deadline: DateTime.UtcNow.AddSeconds(60));
+        Assert.Equal(TransactionState.Committed, Assert.Single(answer.Results).State);
+    }
+
+    [Fact]
     public async Task An_oversized_message_later_in_a_client_stream_is_resource_exhausted_naming_the_setting()
     {
         using var channel = GrpcChannel.ForAddress(fixture.GrpcAddress, new GrpcChannelOptions { MaxSendMessageSize = null });

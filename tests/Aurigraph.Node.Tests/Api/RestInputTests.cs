@@ -94,7 +94,11 @@ public sealed class RestInputTests
         var tooSmall = new NodeLimits { MaxMessageBytes = 64 * 1024 };
         var error = Assert.Single(tooSmall.Validate(new NodeOptions { MaxTransactionBytes = 64 * 1024 }));
         Assert.Contains("Aurigraph:Api:MaxMessageBytes must be at least Aurigraph:MaxTransactionBytes", error, StringComparison.Ordinal);
-        Assert.Single(new NodeLimits { MaxMessageBytes = int.MaxValue }.Validate(new NodeOptions()));
+        Assert.Contains("must be at most", Assert.Single(new NodeLimits { MaxMessageBytes = int.MaxValue }.Validate(new NodeOptions { IngressBytes = long.MaxValue })), StringComparison.Ordinal);
+
+        // The ingress gate must hold the largest request, or such a request could never be admitted.
+        var gate = Assert.Single(new NodeLimits { MaxMessageBytes = 2_000_000 }.Validate(new NodeOptions { IngressBytes = 1_999_999 }));
+        Assert.Contains("Aurigraph:IngressBytes must be at least Aurigraph:Api:MaxMessageBytes = 2000000", gate, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -162,6 +162,11 @@ public sealed partial class CarbonConservationTests
             Assert.All(stages, s => Assert.True(s.Value >= 0, $"node {id}: stage {s.Key} at {s.Value} s"));
             // /proc counts whole 10 ms ticks per thread; the stages count nanoseconds.
             Assert.True(stages.Values.Sum() <= processCpu + 0.05, $"node {id}: stages {stages.Values.Sum():F3} s > process {processCpu:F3} s");
+            // Every call was answered: nothing is left inside the ingress gate.
+            using var http = Rest(cluster, id);
+            var text = await http.GetStringAsync("/metrics");
+            Assert.Matches(@"(?m)^aurigraph_ingress_transactions(\{[^}]*\})? 0$", text);
+            Assert.Matches(@"(?m)^aurigraph_ingress_bytes(_bytes)?(\{[^}]*\})? 0$", text);
         }
     }
 
