@@ -32,7 +32,7 @@ internal sealed class CarbonPipeline : IDisposable
 
     private readonly ulong _self;
     private readonly CarbonServices _services;
-    private readonly PeerTransport _transport;
+    private readonly IPeerNetwork _transport;
     private readonly RaftLogStorage _log;
     private readonly ILogger _logger;
     private readonly CarbonLedger _ledger;
@@ -63,7 +63,7 @@ internal sealed class CarbonPipeline : IDisposable
         IReadOnlyCollection<ulong> reporters,
         CarbonServices services,
         NodeDatabase database,
-        PeerTransport transport,
+        IPeerNetwork transport,
         RaftLogStorage log,
         ulong ledgerHeight,
         ILogger logger,

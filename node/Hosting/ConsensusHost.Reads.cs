@@ -104,7 +104,7 @@ internal sealed partial class ConsensusHost
                 return;
             }
             HostLog.TransferStarted(_logger, _options.NodeId, chosen);
-            _transfers.Add((completion, chosen, System.Diagnostics.Stopwatch.GetTimestamp()));
+            _transfers.Add((completion, chosen, _time.GetTimestamp()));
         });
         return completion.Task;
     }
@@ -282,7 +282,7 @@ internal sealed partial class ConsensusHost
         var handedOver = _raft.Role != Consensus.NodeRole.Leader;
         foreach (var (done, target, started) in _transfers)
         {
-            var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var elapsed = _time.GetElapsedTime(started).TotalMilliseconds;
             HostLog.TransferFinished(_logger, _options.NodeId, target, handedOver, elapsed);
             if (handedOver)
             {

@@ -21,7 +21,6 @@ internal sealed partial class ConsensusHost
     /// <summary>Application channel of snapshot streaming (<see cref="SnapshotTransfer"/>).</summary>
     public const byte SnapshotChannel = 6;
 
-    private static readonly long ClockOrigin = Stopwatch.GetTimestamp();
 
     private readonly Dictionary<(ulong Index, ulong Term), string> _stagedSnapshots = [];
     private SnapshotTransfer _snapshots = null!;
@@ -30,7 +29,7 @@ internal sealed partial class ConsensusHost
 
     private string SnapshotFolder => Path.Combine(_options.DataDir, "snapshots");
 
-    private static long NowMs => (long)Stopwatch.GetElapsedTime(ClockOrigin).TotalMilliseconds;
+    private long NowMs => (long)_time.GetElapsedTime(_tickOrigin).TotalMilliseconds;
 
     /// <summary>The latest snapshot this node holds (written or installed), if any.</summary>
     public StateSnapshotInfo? LatestSnapshot => _latestSnapshot?.Info;
@@ -83,11 +82,11 @@ internal sealed partial class ConsensusHost
         _snapshotting = true;
         _ = Task.Run(() =>
         {
-            var started = Stopwatch.GetTimestamp();
+            var started = _time.GetTimestamp();
             try
             {
                 var info = StateSnapshotFile.Write(_database, view, header, path);
-                var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                var ms = _time.GetElapsedTime(started).TotalMilliseconds;
                 Post(() => OnSnapshotWritten(info, path, ms));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or RocksDbException)
@@ -162,7 +161,7 @@ internal sealed partial class ConsensusHost
         {
             throw new InvalidOperationException($"the core asked to install snapshot {meta.Index}@{meta.Term}, which this node does not hold");
         }
-        var started = Stopwatch.GetTimestamp();
+        var started = _time.GetTimestamp();
         var info = InstallSnapshotFile(_database, _log, _store, path);
         var loaded = _store.Load() ?? throw new InvalidOperationException("no ledger after a snapshot install");
         _ledger.Load(loaded.Records, loaded.Height, loaded.Hash);
@@ -175,7 +174,7 @@ internal sealed partial class ConsensusHost
         var kept = Path.Combine(SnapshotFolder, $"snap-{meta.Index}-{meta.Term}.snap");
         File.Move(path, kept, overwrite: true);
         KeepLatest(info, kept);
-        var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var ms = _time.GetElapsedTime(started).TotalMilliseconds;
         HostLog.SnapshotInstalled(_logger, _options.NodeId, meta.Index, meta.Term, info.Header.Height, info.Bytes, _raft.Leader, ms);
     }
 

@@ -53,7 +53,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     private readonly RaftLogStorage _log;
     private readonly LedgerStore _store;
     private readonly LedgerState _ledger;
-    private readonly PeerTransport _transport;
+    private readonly IPeerNetwork _transport;
     private readonly TransactionVerifier _verifier;
     private readonly SubmissionTracker _tracker;
     private readonly BlockFeed _feed;
@@ -73,7 +73,10 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     private long _ticks;
 
     // Ticks are counted from this moment: the core has been fed _ticksFed of them (see CatchUpTicks).
-    private readonly long _tickOrigin = Stopwatch.GetTimestamp();
+    private readonly long _tickOrigin;
+
+    // The clock every timing of the loop reads (ticks, the round budget, propose→commit); the system's outside tests.
+    private readonly TimeProvider _time;
     private long _ticksFed;
 
     // The latest paranoid-check failure (null: none since start), published in the snapshot.
@@ -97,7 +100,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         NodeDatabase database,
         RaftLogStorage log,
         LedgerState ledger,
-        PeerTransport transport,
+        IPeerNetwork transport,
         TransactionVerifier verifier,
         SubmissionTracker tracker,
         BlockFeed feed,
@@ -107,8 +110,11 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         CarbonPipeline carbon,
         StageMeter? stages = null,
         IngressGate? ingress = null,
-        int peerInputCapacity = 8192)
+        int peerInputCapacity = 8192,
+        TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
+        _tickOrigin = _time.GetTimestamp();
         _inputs = new LoopInbox(peerInputCapacity);
         _ingress = ingress;
         _stages = stages ?? StageMeter.Off;
@@ -137,6 +143,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             Random = random,
             ElectionTicks = options.ElectionTicks,
             HeartbeatTicks = options.HeartbeatTicks,
+            MaxCommittedBytesPerReady = options.CommittedBytesPerReady,
             Applied = log.ReadAppliedIndex(),
         });
         InitSnapshots();
@@ -171,7 +178,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     /// </summary>
     private void CatchUpTicks()
     {
-        var due = (long)(Stopwatch.GetElapsedTime(_tickOrigin).TotalMilliseconds / _options.TickMilliseconds);
+        var due = (long)(_time.GetElapsedTime(_tickOrigin).TotalMilliseconds / _options.TickMilliseconds);
         var behind = due - _ticksFed;
         var most = 4L * _options.ElectionTicks;
         if (behind > most)
@@ -194,7 +201,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
 
     private async Task TickAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(_options.TickMilliseconds));
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(_options.TickMilliseconds), _time);
         try
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
@@ -214,24 +221,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         {
             await foreach (var input in incoming.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                // Snapshot chunks are written to disk here, off the consensus loop.
-                if (input.Raft is null && input.Channel == SnapshotChannel)
-                {
-                    _snapshots.OnMessage(input.From, input.Payload, NowMs);
-                    continue;
-                }
-                // Forwarded transactions are parsed here, off the consensus loop; the loop only admits them.
-                if (input.Raft is null && input.Channel == ForwardChannel)
-                {
-                    var started = _stages.Start();
-                    var parsed = ParseForwarded(input.From, input.Payload);
-                    _stages.Lap(_verifyForwarded ? PipelineStage.Verify : PipelineStage.Forwarding, started);
-                    await _inputs.WritePeerAsync(new HostInput(input, null, Tick: false) { Forwarded = parsed }, ct).ConfigureAwait(false);
-                }
-                else
-                {
-                    await _inputs.WritePeerAsync(new HostInput(input, null, Tick: false), ct).ConfigureAwait(false);
-                }
+                await AcceptPeerInputAsync(input, ct).ConfigureAwait(false);
             }
         }, ct);
         try
@@ -261,6 +251,42 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             {
             }
         }
+    }
+
+    /// <summary>
+    /// Takes one input from a peer off the loop: snapshot chunks are written to disk here, forwarded transactions parsed
+    /// here (the loop only admits them); everything goes into the inbox, waiting while its peer capacity is taken.
+    /// </summary>
+    private async ValueTask AcceptPeerInputAsync(PeerInput input, CancellationToken ct)
+    {
+        if (input.Raft is null && input.Channel == SnapshotChannel)
+        {
+            _snapshots.OnMessage(input.From, input.Payload, NowMs);
+            return;
+        }
+        if (input.Raft is null && input.Channel == ForwardChannel)
+        {
+            var started = _stages.Start();
+            var parsed = ParseForwarded(input.From, input.Payload);
+            _stages.Lap(_verifyForwarded ? PipelineStage.Verify : PipelineStage.Forwarding, started);
+            await _inputs.WritePeerAsync(new HostInput(input, null, Tick: false) { Forwarded = parsed }, ct).ConfigureAwait(false);
+            return;
+        }
+        await _inputs.WritePeerAsync(new HostInput(input, null, Tick: false), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// For a harness that drives hosts that were never started, on its own thread: hands a peer input to the host as its
+    /// peer pump would (after <see cref="Start"/> the pump does this itself).
+    /// </summary>
+    internal ValueTask DeliverAsync(PeerInput input) => AcceptPeerInputAsync(input, CancellationToken.None);
+
+    /// <summary>For a harness: wakes the loop for its ticks and runs one round on the caller's thread (never after <see cref="Start"/>).</summary>
+    internal void RunRound()
+    {
+        Debug.Assert(_loop is null, "a started host runs its own rounds");
+        _inputs.Tick();
+        Round();
     }
 
     /// <summary>One round: take everything that arrived, then cut blocks and run the Ready contract once for all of it.</summary>
@@ -374,7 +400,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 return;
             }
             _lastProposedIndex = result.Index;
-            _proposedAt[result.Index] = System.Diagnostics.Stopwatch.GetTimestamp();
+            _proposedAt[result.Index] = _time.GetTimestamp();
             foreach (var tx in batch)
             {
                 _proposed.Add(tx.Id);
@@ -402,11 +428,23 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs Readies until none is left or the round has used its budget (<see cref="NodeOptions.RoundBudgetMilliseconds"/>).
+    /// With Readies left the loop wakes itself and takes what arrived meanwhile — ticks, acknowledgements, votes — before
+    /// it goes on, so a long run of committed blocks never holds heartbeats back for more than a budget plus one Ready
+    /// (whose committed entries are bounded by <see cref="NodeOptions.CommittedBytesPerReady"/>).
+    /// </summary>
     private void ProcessReady()
     {
         Lap(PipelineStage.LoopOther);
+        var started = _time.GetTimestamp();
         while (_raft.HasReady)
         {
+            if (_time.GetElapsedTime(started).TotalMilliseconds >= _options.RoundBudgetMilliseconds)
+            {
+                _inputs.Tick(); // wakes the loop; the Readies left wait one pass over the inbox
+                return;
+            }
             var ready = _raft.GetReady();
             Lap(PipelineStage.Raft);
             _carbon.OnReady(ready);
@@ -515,7 +553,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             var result = _ledger.Apply(entry.Index, entry.Term, entry.Data);
             if (_proposedAt.Remove(entry.Index, out var proposedAt))
             {
-                _batching.Observe(_mempool.Count, System.Diagnostics.Stopwatch.GetElapsedTime(proposedAt).TotalMilliseconds);
+                _batching.Observe(_mempool.Count, _time.GetElapsedTime(proposedAt).TotalMilliseconds);
             }
             Lap(PipelineStage.Apply);
             _store.AddBlock(batch, result, entry.Data, indexed);

@@ -151,6 +151,18 @@ public sealed class NodeOptions
     public bool StageAccounting { get; set; } = true;
 
     /// <summary>
+    /// How long one consensus-loop round may run Readies before it looks at its inbox again (derived: one tick), so
+    /// ticks and heartbeats wait behind apply and persist for at most about this long plus one Ready.
+    /// </summary>
+    public int RoundBudgetMilliseconds => TickMilliseconds;
+
+    /// <summary>
+    /// Bytes of committed entries one Ready hands to apply (derived: 4 MiB, about 20,000 transfers — tens of
+    /// milliseconds of apply; a single larger block still comes whole).
+    /// </summary>
+    public long CommittedBytesPerReady => 4L * 1024 * 1024;
+
+    /// <summary>
     /// Transactions clients have handed this node that it has not yet placed in its mempool or answered (in admission,
     /// or waiting for the consensus loop): beyond it a call is refused whole with RESOURCE_EXHAUSTED and a retry hint.
     /// </summary>

@@ -36,7 +36,7 @@ namespace Aurigraph.Node.Transport;
 /// claimed id must be that proven id: an unauthenticated client can neither deliver a frame nor displace a member.
 /// </para>
 /// </summary>
-public sealed partial class PeerTransport : IAsyncDisposable
+public sealed partial class PeerTransport : IPeerNetwork, IAsyncDisposable
 {
     private const int ListenBacklog = 512;
     private const int KeepAliveIdleSeconds = 10;

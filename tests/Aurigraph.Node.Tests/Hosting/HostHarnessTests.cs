@@ -1,0 +1,69 @@
+using Aurigraph.Consensus;
+
+namespace Aurigraph.Node.Tests.Hosting;
+
+/// <summary>The consensus host driven step by step with injected time and a held network (see <see cref="HostHarness"/>).</summary>
+public sealed class HostHarnessTests
+{
+    private static async Task<(ulong Leader, ulong Term, ulong Height, string Root)> RunAsync(ulong seed)
+    {
+        await using var harness = HostHarness.Create(validators: 3, seed);
+        await harness.StepUntil(() => harness.AgreedLeader() != 0, 200, "an agreed leader");
+        var leader = harness.AgreedLeader();
+        var recipient = new byte[32];
+        recipient[31] = 1;
+        harness.Node(leader).Submit(harness.Funded.Transfer(HostHarness.Chain, 0, recipient, 10), harness.Funded.Transfer(HostHarness.Chain, 1, recipient, 5));
+        await harness.StepUntil(() => harness.Ids.All(id => harness.Node(id).Host.Store.FindTransaction(Aurigraph.Node.Transactions.TransactionId.Of(harness.Funded.Transfer(HostHarness.Chain, 1, recipient, 5).Body.Span)) is not null), 100, "both transfers applied on every node");
+        var snapshot = harness.Node(leader).Host.Snapshot;
+        var roots = harness.Ids.Select(id => Convert.ToHexString(harness.Node(id).Host.Snapshot.StateRoot)).Distinct().ToList();
+        Assert.Single(roots); // one state on every node
+        return (leader, snapshot.Term, snapshot.Height, roots[0]);
+    }
+
+    [Fact]
+    public async Task Hosts_elect_a_leader_and_commit_transfers_on_every_node_and_a_seed_replays_the_run_exactly()
+    {
+        var first = await RunAsync(seed: 7);
+        var again = await RunAsync(seed: 7);
+        Assert.Equal(first, again);
+        Assert.True(first.Height >= 1, $"height {first.Height}");
+    }
+
+    [Fact]
+    public async Task A_follower_whose_loop_stalled_past_an_election_timeout_gets_every_elapsed_tick_in_its_next_round()
+    {
+        await using var harness = HostHarness.Create(validators: 3, seed: 11);
+        await harness.StepUntil(() => harness.AgreedLeader() != 0, 200, "an agreed leader");
+        var leader = harness.AgreedLeader();
+        var follower = harness.Ids.First(id => id != leader);
+        // A few quiet steps so the follower has heard heartbeats recently.
+        for (var i = 0; i < 3; i++)
+        {
+            await harness.Step();
+        }
+
+        // The leader and the follower stall together for more than the longest randomized election timeout (2 × ElectionTicks).
+        harness.Node(leader).Paused = true;
+        harness.Node(follower).Paused = true;
+        var other = harness.Ids.First(id => id != leader && id != follower);
+        harness.Node(other).Paused = true;
+        for (var i = 0; i < (2 * harness.ElectionTicks) + 2; i++)
+        {
+            await harness.Step();
+        }
+        harness.Node(follower).Network.TakeSent();
+        harness.Node(follower).Network.Log.Clear();
+
+        // One round after the stall: the follower takes what waited (old heartbeats) and then every tick that elapsed,
+        // so it campaigns now. A timer that merged its missed wake-ups into one tick would need ~40 more rounds.
+        harness.Node(follower).Paused = false;
+        while (harness.Node(follower).Waiting.TryDequeue(out var input))
+        {
+            await harness.Node(follower).Host.DeliverAsync(input);
+        }
+        harness.Node(follower).Host.RunRound();
+
+        Assert.Contains(harness.Node(follower).Network.Log, m => m.Type is MessageType.PreVote or MessageType.Vote);
+        Assert.NotEqual(Consensus.NodeRole.Follower, harness.Node(follower).Host.Snapshot.RaftRole);
+    }
+}
