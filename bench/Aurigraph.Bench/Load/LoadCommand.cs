@@ -20,9 +20,10 @@ public static class LoadCommand
         var signatures = new Option<string>("--signatures") { Description = "Signature mode of the devnet's nodes: ed25519 or none (with --targets: the mode the cluster runs in, for the report).", DefaultValueFactory = _ => "ed25519" };
         var peerTls = new Option<bool>("--peer-tls") { Description = "With --devnet: peers on mutual TLS (true, the default) or plaintext on loopback (false).", DefaultValueFactory = _ => true };
         var basePort = new Option<int>("--base-port") { Description = "With --devnet: the first port its nodes use.", DefaultValueFactory = _ => 27_100 };
+        var rate = new Option<double>("--rate") { Description = "Offered transactions per second, open loop (0: closed loop).", DefaultValueFactory = _ => 0 };
         var command = new Command("load", "Submit pre-signed transactions to a cluster and report committed tx/s, latency percentiles and node CPU / RSS.")
         {
-            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions, signatures, peerTls, basePort,
+            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions, signatures, peerTls, basePort, rate,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -39,6 +40,7 @@ public static class LoadCommand
                 SignatureMode = parse.GetValue(signatures)!,
                 PeerTls = parse.GetValue(peerTls),
                 BasePort = parse.GetValue(basePort),
+                RatePerSecond = parse.GetValue(rate),
             };
             var (result, _) = await RunAsync(options, parse.GetValue(devnet), ct);
             return result.Committed > 0 ? 0 : 1;

@@ -19,6 +19,13 @@ public sealed record LoadOptions
     /// <summary>Target size of each serialized transaction body (a key/value put padded to this size).</summary>
     public int BodyBytes { get; init; } = 128;
 
+    /// <summary>
+    /// Offered load in transactions per second (0: closed loop, each worker sends its next call when the last returns).
+    /// With a rate each worker sends on a fixed schedule and a call's latency counts from when it was due, so a cluster
+    /// that falls behind shows its queueing in the percentiles.
+    /// </summary>
+    public double RatePerSecond { get; init; }
+
     /// <summary>First port of a devnet the run starts (each node takes a few above it).</summary>
     public int BasePort { get; init; } = 27_100;
 
@@ -96,6 +103,9 @@ public static class LoadGenerator
         {
             latencies[w] = new LatencyHistogram();
             var client = clients[w % clients.Length];
+            // Open loop: worker w's calls are due every `interval`, the workers spread evenly over one interval.
+            var interval = options.RatePerSecond > 0 ? TimeSpan.FromSeconds(options.BatchSize * options.Concurrency / options.RatePerSecond) : TimeSpan.Zero;
+            var due = clock.Elapsed + (interval * w / Math.Max(1, options.Concurrency));
             foreach (var request in batches[w])
             {
                 if (clock.Elapsed >= end || ct.IsCancellationRequested)
@@ -103,6 +113,17 @@ public static class LoadGenerator
                     return;
                 }
                 var started = Stopwatch.GetTimestamp();
+                if (interval > TimeSpan.Zero)
+                {
+                    var wait = due - clock.Elapsed;
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, ct); // pacing of the offered load, not synchronisation
+                    }
+                    // Late calls count from when they were due.
+                    started = Stopwatch.GetTimestamp() - (long)(Math.Max(0, (clock.Elapsed - due).TotalSeconds) * Stopwatch.Frequency);
+                    due += interval;
+                }
                 SubmitTransactionsResponse response;
                 try
                 {

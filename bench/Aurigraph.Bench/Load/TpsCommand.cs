@@ -23,7 +23,8 @@ public static class TpsCommand
         var signatures = new Option<string>("--signatures") { Description = "Signature mode of our nodes: ed25519 or none.", DefaultValueFactory = _ => "ed25519" };
         var peerTls = new Option<bool>("--peer-tls") { Description = "Our peers on mutual TLS (true, the default) or plaintext on loopback (false).", DefaultValueFactory = _ => true };
         var basePort = new Option<int>("--base-port") { Description = "The first port our devnet's nodes use.", DefaultValueFactory = _ => 27_100 };
-        var command = new Command("tps", "Devnet + load + etcd peer run, one report with the ratio ours / etcd.") { duration, warmup, concurrency, batch, valueBytes, signatures, peerTls, basePort };
+        var latency = new Option<bool>("--latency-runs") { Description = "Also run half of peak (open loop) and light load (1 × 1) on fresh devnets for the latency targets.", DefaultValueFactory = _ => true };
+        var command = new Command("tps", "Devnet + load + etcd peer run, one report with the ratio ours / etcd.") { duration, warmup, concurrency, batch, valueBytes, signatures, peerTls, basePort, latency };
         command.SetAction(async (parse, ct) =>
         {
             var seconds = parse.GetValue(duration);
@@ -50,13 +51,13 @@ public static class TpsCommand
                 Warmup = load.Warmup,
                 BatchOps = load.BatchSize,
             };
-            await RunAsync(load, peer, ct);
+            await RunAsync(load, peer, ct, parse.GetValue(latency));
             return 0;
         });
         return command;
     }
 
-    public static async Task RunAsync(LoadOptions load, PeerRunOptions peer, CancellationToken cancellation)
+    public static async Task RunAsync(LoadOptions load, PeerRunOptions peer, CancellationToken cancellation, bool latencyRuns = true)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         using var signals = Aurigraph.Node.Hosting.ShutdownSignals.Cancel(stop);
@@ -68,6 +69,17 @@ public static class TpsCommand
         var (ours, ourMarkdown) = await LoadCommand.RunAsync(load, devnetValidators: 3, stop.Token);
         AnsiConsole.MarkupLine("[bold]2/2 etcd: 3 members on loopback, same shape[/]");
         var etcd = await EtcdPeer.RunAsync(peer, stop.Token);
+        LoadResult? half = null;
+        LoadResult? light = null;
+        string? halfMarkdown = null;
+        string? lightMarkdown = null;
+        if (latencyRuns && ours.CommittedPerSecond > 0)
+        {
+            AnsiConsole.MarkupLine($"[bold]latency: half of peak, {ours.CommittedPerSecond / 2:N0} tx/s offered (open loop), fresh devnet[/]");
+            (half, halfMarkdown) = await LoadCommand.RunAsync(load with { RatePerSecond = ours.CommittedPerSecond / 2 }, devnetValidators: 3, stop.Token);
+            AnsiConsole.MarkupLine("[bold]latency: light load, one transaction per call, one call in flight, fresh devnet[/]");
+            (light, lightMarkdown) = await LoadCommand.RunAsync(load with { BatchSize = 1, Concurrency = 1, Transactions = 50_000 }, devnetValidators: 3, stop.Token);
+        }
 
         var machine = MachineInfo.Read();
         var commit = RunReport.GitCommit();
@@ -98,26 +110,24 @@ public static class TpsCommand
         md.AppendLine();
         md.AppendLine(inv, $"Ed25519 verification on this machine in this run: {verify.OneCorePerSecond:N0}/s on one core, {verify.AllCoresPerSecond:N0}/s on all {verify.Cores}; limit (one core × cores) {verify.Limit:N0}/s.");
         md.AppendLine();
-        md.AppendLine("| target | needed | measured | met |");
-        md.AppendLine("|---|---:|---:|---|");
-        var etcdBest = etcd.Count > 0 ? etcd.Max(r => r.PutsPerSecond) : double.NaN;
-        if (load.SignatureMode == "none")
-        {
-            md.AppendLine(inv, $"| none mode ≥ 30 × etcd's best ({etcdBest:N0}/s) | {30 * etcdBest:N0}/s | {ours.CommittedPerSecond:N0}/s ({ours.CommittedPerSecond / etcdBest:F2}×) | {(ours.CommittedPerSecond >= 30 * etcdBest ? "yes" : "no")} |");
-        }
-        else
-        {
-            md.AppendLine(inv, $"| ed25519 mode ≥ 80 % of the verification limit | {0.8 * verify.Limit:N0}/s | {ours.CommittedPerSecond:N0}/s ({100 * ours.CommittedPerSecond / verify.Limit:F0} %) | {(ours.CommittedPerSecond >= 0.8 * verify.Limit ? "yes" : "no")} |");
-        }
-        md.AppendLine(inv, $"| peak RSS ≤ 256 MB per validator | 256 MB | {ours.Nodes.Select(n => n.PeakRssMb).DefaultIfEmpty(0).Max():N0} MB | {(ours.Nodes.All(n => n.PeakRssMb <= 256) ? "yes" : "no")} |");
-        md.AppendLine();
+        md.Append(TpsTargets.Markdown(load, ours, etcd, verify, half, light));
         md.AppendLine("Latency is submit→commit per transaction (ours) and per put (etcd), as the client saw it.");
         md.AppendLine();
         md.AppendLine("## Aurigraph run detail");
         md.AppendLine();
         md.Append(ourMarkdown);
+        foreach (var (title, detail) in new[] { ("half of peak", halfMarkdown), ("light load", lightMarkdown) })
+        {
+            if (detail is not null)
+            {
+                md.AppendLine();
+                md.AppendLine(inv, $"## Aurigraph latency run: {title}");
+                md.AppendLine();
+                md.Append(detail);
+            }
+        }
         var markdown = md.ToString();
-        var (json, mdPath) = RunReport.Write("tps", new { machine, commit, load, peer, verify, ours, etcd }, markdown);
+        var (json, mdPath) = RunReport.Write("tps", new { machine, commit, load, peer, verify, ours, etcd, half, light }, markdown);
         AnsiConsole.WriteLine();
         Console.WriteLine(markdown);
         AnsiConsole.MarkupLine($"[grey]report: {Markup.Escape(mdPath)} and {Markup.Escape(json)}[/]");
