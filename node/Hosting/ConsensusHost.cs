@@ -115,7 +115,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     {
         _time = time ?? TimeProvider.System;
         _tickOrigin = _time.GetTimestamp();
-        _inputs = new LoopInbox(peerInputCapacity);
+        _inputs = new LoopInbox(peerInputCapacity, _time);
         _ingress = ingress;
         _stages = stages ?? StageMeter.Off;
         ledger.Stages = _stages;
@@ -172,13 +172,20 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     /// <summary>
     /// Feeds the core every tick that has elapsed on the monotonic clock since the last one it got. The timer only wakes
     /// the loop: a timer merges the ticks it missed (a GC pause, a stalled VM, a long fsync), and a leader whose tick
-    /// count fell behind wall time would trust a check-quorum lease its followers already let expire. Runs at each timer
-    /// wake-up (in its place among the inputs, so what arrived before it is handled first) and right before a lease read
-    /// is decided. After a stall longer than a few election timeouts the rest is skipped: more ticks would change nothing.
+    /// count fell behind wall time would trust a check-quorum lease its followers already let expire. Runs before each
+    /// input up to its arrival, at the end of a round's inputs, and right before a lease read is decided. After a stall longer than a few election timeouts the rest is skipped: more ticks would change nothing.
     /// </summary>
-    private void CatchUpTicks()
+    private void CatchUpTicks() => CatchUpTicks(_time.GetTimestamp());
+
+    /// <summary>
+    /// Feeds the ticks that had elapsed by <paramref name="until"/> (a timestamp of the loop's clock). The loop calls it
+    /// with each input's arrival time before handling the input, so an input that waited while the loop was busy (a long
+    /// apply, a GC pause) is handled at the tick count of its arrival: a heartbeat that arrived in time resets the
+    /// election timer in time, an acknowledgement counts toward check-quorum in the period it arrived in.
+    /// </summary>
+    private void CatchUpTicks(long until)
     {
-        var due = (long)(_time.GetElapsedTime(_tickOrigin).TotalMilliseconds / _options.TickMilliseconds);
+        var due = (long)(_time.GetElapsedTime(_tickOrigin, until).TotalMilliseconds / _options.TickMilliseconds);
         var behind = due - _ticksFed;
         var most = 4L * _options.ElectionTicks;
         if (behind > most)
@@ -295,9 +302,9 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         _lapAt = _stages.Start();
         while (_inputs.TryRead(out var input))
         {
+            CatchUpTicks(input.Arrived);
             if (input.Tick)
             {
-                CatchUpTicks();
                 Lap(PipelineStage.Raft);
             }
             else if (input.Transactions is { } batch)
@@ -326,6 +333,8 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 Lap(HandlePeerInput(input.Peer));
             }
         }
+        CatchUpTicks();
+        Lap(PipelineStage.Raft);
         AdmitCaughtUp();
         Lap(PipelineStage.Mempool);
         FlushForwards();
@@ -670,5 +679,8 @@ internal readonly record struct HostInput(PeerInput Peer, VerifiedTransaction[]?
 
     /// <summary>Work that must run on the loop (reads of the ledger, operator commands).</summary>
     public Action? Command { get; init; }
+
+    /// <summary>When it arrived (the loop's clock, stamped by the inbox): the loop feeds the ticks up to then before handling it.</summary>
+    public long Arrived { get; init; }
 }
 

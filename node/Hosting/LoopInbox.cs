@@ -13,15 +13,19 @@ namespace Aurigraph.Node.Hosting;
 /// <item>ticks: at most one waits (a tick only wakes the loop; the loop counts elapsed time itself);</item>
 /// <item>commands: client reads are bounded by the read limit, the rest are internal and few.</item>
 /// </list>
+/// Every input is stamped with the time it arrived (<see cref="HostInput.Arrived"/>), so the loop handles it at that
+/// moment of its tick count, however long the loop was busy before it got to it.
 /// </summary>
 internal sealed class LoopInbox : IDisposable
 {
     private readonly Channel<HostInput> _channel = Channel.CreateUnbounded<HostInput>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim _peerSlots;
     private int _tickWaiting;
+    private readonly TimeProvider _time;
 
-    public LoopInbox(int peerCapacity)
+    public LoopInbox(int peerCapacity, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         ArgumentOutOfRangeException.ThrowIfLessThan(peerCapacity, 1);
         PeerCapacity = peerCapacity;
         _peerSlots = new SemaphoreSlim(peerCapacity, peerCapacity);
@@ -37,6 +41,7 @@ internal sealed class LoopInbox : IDisposable
     public async ValueTask WritePeerAsync(HostInput input, CancellationToken ct)
     {
         Debug.Assert(!input.Tick && input.Transactions is null && input.Command is null, "only peer inputs take a peer slot");
+        input = input with { Arrived = _time.GetTimestamp() }; // when the pump took it, before any wait for room
         await _peerSlots.WaitAsync(ct).ConfigureAwait(false);
         if (!_channel.Writer.TryWrite(input))
         {
@@ -48,20 +53,20 @@ internal sealed class LoopInbox : IDisposable
     public void Submit(HostInput input)
     {
         Debug.Assert(input.Transactions is not null, "a submission carries transactions");
-        _channel.Writer.TryWrite(input);
+        _channel.Writer.TryWrite(input with { Arrived = _time.GetTimestamp() });
     }
 
     /// <summary>Wakes the loop for its ticks, unless a tick already waits.</summary>
     public void Tick()
     {
-        if (Interlocked.Exchange(ref _tickWaiting, 1) == 0 && !_channel.Writer.TryWrite(new HostInput(default, null, Tick: true)))
+        if (Interlocked.Exchange(ref _tickWaiting, 1) == 0 && !_channel.Writer.TryWrite(new HostInput(default, null, Tick: true) { Arrived = _time.GetTimestamp() }))
         {
             Volatile.Write(ref _tickWaiting, 0);
         }
     }
 
     /// <summary>Queues work for the loop.</summary>
-    public void Command(Action action) => _channel.Writer.TryWrite(new HostInput(default, null, Tick: false) { Command = action });
+    public void Command(Action action) => _channel.Writer.TryWrite(new HostInput(default, null, Tick: false) { Command = action, Arrived = _time.GetTimestamp() });
 
     public ValueTask<bool> WaitToReadAsync(CancellationToken ct) => _channel.Reader.WaitToReadAsync(ct);
 

@@ -23,6 +23,9 @@ public sealed record NodePipeline(
     /// <summary>Times the node saw the leader change during the phase.</summary>
     public double LeaderChanges { get; init; }
 
+    /// <summary>The GC heap (every generation) after its last collection, at the end of the phase.</summary>
+    public double? GcHeapBytes { get; init; }
+
     public static NodePipeline Between(ulong nodeId, (ProcessReading Process, Dictionary<string, double> Scrape) first, (ProcessReading Process, Dictionary<string, double> Scrape) last)
     {
         static Dictionary<string, double> Delta(IReadOnlyDictionary<string, double> a, IReadOnlyDictionary<string, double> b)
@@ -46,6 +49,7 @@ public sealed record NodePipeline(
             Diff(MetricsScrape.Sum(first.Scrape, "dotnet_gc_pause_time_seconds_total"), MetricsScrape.Sum(last.Scrape, "dotnet_gc_pause_time_seconds_total")),
             last.Process.DiskWriteBytes - first.Process.DiskWriteBytes)
         {
+            GcHeapBytes = MetricsScrape.Sum(last.Scrape, "dotnet_gc_last_collection_heap_size_bytes"),
             LeaderChanges = Diff(MetricsScrape.Sum(first.Scrape, "aurigraph_consensus_leader_changes_total"), MetricsScrape.Sum(last.Scrape, "aurigraph_consensus_leader_changes_total")) ?? 0,
         };
     }
@@ -133,6 +137,7 @@ public static class StageTable
         Line("collections gen0 / gen1 / gen2", n => string.Join(" / ", Generations.Select(g => n.GcCollections.GetValueOrDefault(g).ToString("N0", inv))));
         Line("GC pause, ms in the phase", n => n.GcPauseSeconds is { } p ? (p * 1000).ToString("N0", inv) : "—");
         Line("leader changes seen in the phase", n => n.LeaderChanges.ToString("N0", inv));
+        Line("GC heap after the last collection, MB (end of the phase)", n => n.GcHeapBytes is { } h ? (h / 1048576).ToString("N0", inv) : "—");
         sb.AppendLine();
         return sb.ToString();
     }

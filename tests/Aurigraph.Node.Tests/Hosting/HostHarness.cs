@@ -17,7 +17,8 @@ namespace Aurigraph.Node.Tests.Hosting;
 /// threads, sockets or wall clock of their own: one fake clock for all, and a network that holds every message until
 /// <see cref="Step"/> delivers it. A step advances the clock one tick, delivers what was sent (in sender order, then
 /// send order), then runs one loop round on each running node in id order — so a seed replays a run exactly.
-/// A paused node runs no round and sends nothing; what is sent to it waits, as in its socket buffers.
+/// A paused node's loop runs no round, so it sends nothing; its peer pump still takes what arrives (a loop busy with a
+/// long apply), and the inputs wait in its inbox, stamped with the time they arrived.
 /// </summary>
 internal sealed class HostHarness : IAsyncDisposable
 {
@@ -72,16 +73,12 @@ internal sealed class HostHarness : IAsyncDisposable
             {
                 if (_nodes.TryGetValue(to, out var target))
                 {
-                    target.Waiting.Enqueue(input);
+                    await target.Host.DeliverAsync(input);
                 }
             }
         }
         foreach (var node in _nodes.Values.Where(n => !n.Paused))
         {
-            while (node.Waiting.TryDequeue(out var input))
-            {
-                await node.Host.DeliverAsync(input);
-            }
             node.Host.RunRound();
         }
     }
@@ -134,9 +131,6 @@ internal sealed class HostHarness : IAsyncDisposable
         public HeldNetwork Network { get; private set; } = null!;
 
         public TransactionVerifier Verifier { get; private set; } = null!;
-
-        /// <summary>Inputs delivered to this node that it has not taken yet (it was paused).</summary>
-        public Queue<PeerInput> Waiting { get; } = new();
 
         public bool Paused { get; set; }
 

@@ -57,13 +57,37 @@ public sealed class HostHarnessTests
         // One round after the stall: the follower takes what waited (old heartbeats) and then every tick that elapsed,
         // so it campaigns now. A timer that merged its missed wake-ups into one tick would need ~40 more rounds.
         harness.Node(follower).Paused = false;
-        while (harness.Node(follower).Waiting.TryDequeue(out var input))
-        {
-            await harness.Node(follower).Host.DeliverAsync(input);
-        }
         harness.Node(follower).Host.RunRound();
 
         Assert.Contains(harness.Node(follower).Network.Log, m => m.Type is MessageType.PreVote or MessageType.Vote);
         Assert.NotEqual(Consensus.NodeRole.Follower, harness.Node(follower).Host.Snapshot.RaftRole);
+    }
+
+    [Fact]
+    public async Task A_follower_whose_loop_was_busy_while_heartbeats_arrived_handles_each_at_its_arrival_and_does_not_campaign()
+    {
+        await using var harness = HostHarness.Create(validators: 3, seed: 13);
+        await harness.StepUntil(() => harness.AgreedLeader() != 0, 200, "an agreed leader");
+        var leader = harness.AgreedLeader();
+        var follower = harness.Ids.First(id => id != leader);
+        var term = harness.Node(follower).Host.Snapshot.Term;
+
+        // The follower's loop is busy for three election timeouts (a long apply); the leader keeps sending heartbeats,
+        // which its pump takes as they come.
+        harness.Node(follower).Paused = true;
+        for (var i = 0; i < 3 * harness.ElectionTicks; i++)
+        {
+            await harness.Step();
+        }
+        harness.Node(follower).Network.Log.Clear();
+        harness.Node(follower).Paused = false;
+        harness.Node(follower).Host.RunRound();
+
+        // Each heartbeat is handled at the tick it arrived, so the election timer never ran out: no campaign, same term.
+        // Handling them all at once after three election timeouts of ticks (or before them) would start one.
+        Assert.DoesNotContain(harness.Node(follower).Network.Log, m => m.Type is MessageType.PreVote or MessageType.Vote);
+        Assert.Equal(Consensus.NodeRole.Follower, harness.Node(follower).Host.Snapshot.RaftRole);
+        Assert.Equal(term, harness.Node(follower).Host.Snapshot.Term);
+        Assert.Equal(leader, harness.AgreedLeader());
     }
 }
