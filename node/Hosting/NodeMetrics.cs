@@ -9,8 +9,21 @@ internal sealed class NodeMetrics : IDisposable
 
     private readonly Meter _meter = new(MeterName);
 
-    public NodeMetrics(Func<NodeSnapshot> snapshot)
+    public NodeMetrics(Func<NodeSnapshot> snapshot, Storage.StorageStatistics? storage = null, Func<long>? syncedWrites = null)
     {
+        if (storage is not null)
+        {
+            foreach (var ticker in Storage.StorageStatistics.Tickers)
+            {
+                // rocksdb.wal.bytes → aurigraph.storage.wal_bytes (Prometheus: aurigraph_storage_wal_bytes_total)
+                var name = "aurigraph.storage." + ticker["rocksdb.".Length..].Replace('.', '_');
+                _meter.CreateObservableCounter(name, () => storage.Read()[ticker], description: $"RocksDB ticker {ticker}");
+            }
+        }
+        if (syncedWrites is not null)
+        {
+            _meter.CreateObservableCounter("aurigraph.storage.raft_log_synced_writes", syncedWrites, description: "Synced raft log batches written since start");
+        }
         _meter.CreateObservableGauge("aurigraph.consensus.term", () => (long)snapshot().Term, description: "Current Raft term");
         _meter.CreateObservableGauge("aurigraph.consensus.leader", () => (long)snapshot().Leader, description: "Id of the known leader (0 = none)");
         _meter.CreateObservableGauge("aurigraph.consensus.commit_index", () => (long)snapshot().CommitIndex);

@@ -64,7 +64,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             new TransportOptions { ClusterId = _options.ChainId },
             loggers.CreateLogger<PeerTransport>(),
             PeerSecurity.StreamFactory(_options, loggers));
-        Metrics = new NodeMetrics(() => _host!.Snapshot);
+        Metrics = new NodeMetrics(() => _host!.Snapshot, _database.Statistics, () => log.SyncedWrites);
         var validators = _options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
         var members = _options.Members.Select(m => m.Id).ToList();
         Carbon = new CarbonPipeline(_options.NodeId, validators, members, carbon ?? CarbonServices.CreateOffline(), _database, _transport, log, ledger.Height, loggers.CreateLogger<CarbonPipeline>());

@@ -60,9 +60,10 @@ public sealed class NodeDatabase : IDisposable
     private static readonly byte[] IncarnationKey = "node/incarnation"u8.ToArray();
     private static readonly byte[] IdentityMagic = "AGDB"u8.ToArray();
 
-    private NodeDatabase(RocksDb db, string path)
+    private NodeDatabase(RocksDb db, string path, DbOptions options)
     {
         Db = db;
+        Statistics = new StorageStatistics(options);
         Path = path;
         RaftLog = db.GetColumnFamily(RaftLogFamily);
         RaftState = db.GetColumnFamily(RaftStateFamily);
@@ -76,6 +77,9 @@ public sealed class NodeDatabase : IDisposable
     }
 
     public RocksDb Db { get; }
+
+    /// <summary>RocksDB's write counters (WAL, flush, compaction bytes).</summary>
+    public StorageStatistics Statistics { get; }
 
     public string Path { get; }
 
@@ -125,6 +129,7 @@ public sealed class NodeDatabase : IDisposable
             .IncreaseParallelism(2)
             .SetKeepLogFileNum(4)
             ;
+        options.EnableStatistics();
         if (exists)
         {
             string[]? found;
@@ -162,7 +167,7 @@ public sealed class NodeDatabase : IDisposable
             throw new StorageException($"data folder '{full}' cannot be opened: {ex.Message}", ex);
         }
 
-        var database = new NodeDatabase(db, full);
+        var database = new NodeDatabase(db, full, options);
         try
         {
             database.CheckIdentity(chainId, nodeId, created: !exists);
