@@ -113,7 +113,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         _logger = logger;
         _mempool = new Mempool(options.MempoolCapacity, options.MempoolMaxBytes);
         _batching = new BatchPolicy(options.MinBlockTransactions, options.MaxBlockTransactions, options.BlockLatencyGoalMilliseconds);
-        _store = new LedgerStore(database.Db, database.Blocks, database.TxIndex, database.Ledger, database.Meta);
+        _store = new LedgerStore(database);
         _raft = new RaftNode(new Consensus.RaftConfig
         {
             Id = options.NodeId,
@@ -464,7 +464,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             {
                 _batching.Observe(_mempool.Count, System.Diagnostics.Stopwatch.GetElapsedTime(proposedAt).TotalMilliseconds);
             }
-            _store.AddBlock(batch, result, entry.Data, indexed);
+            _store.AddBlock(batch, result, indexed);
             _carbon.OnBlockApplied(batch, result);
             if (_options.Role == NodeRole.Slim && result.Height > (ulong)_options.SlimRetainedBlocks)
             {
@@ -474,7 +474,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         }
         _log.AddAppliedIndex(batch, entries[^1].Index);
         _carbon.OnApplyRound(batch);
-        _database.Db.Write(batch);
+        _database.Db.Write(batch, _database.StateWrite); // no WAL: a restart re-applies from the durable applied index
 
         foreach (var (result, payload) in applied)
         {

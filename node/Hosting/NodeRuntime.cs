@@ -42,8 +42,8 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         }
         Directory.CreateDirectory(_options.DataDir);
         _database = NodeDatabase.Open(Path.GetFullPath(_options.DataDir), _options.ChainId, _options.NodeId);
-        var log = new RaftLogStorage(_database, _options.LogCacheBytes);
-        ConsensusHost.ResumeSnapshotInstall(_database, log, new LedgerStore(_database.Db, _database.Blocks, _database.TxIndex, _database.Ledger, _database.Meta));
+        var log = new RaftLogStorage(_database, _options.LogCacheBytes, keepBodies: _options.Role != NodeRole.Slim);
+        ConsensusHost.ResumeSnapshotInstall(_database, log, new LedgerStore(_database));
         var ledger = LoadLedger(genesis, log);
         ledger.ParallelApplyThreshold = _options.ParallelApplyThreshold;
         _ledger = ledger;
@@ -92,7 +92,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
 
     private LedgerState LoadLedger(Genesis genesis, RaftLogStorage log)
     {
-        var store = new LedgerStore(_database.Db, _database.Blocks, _database.TxIndex, _database.Ledger, _database.Meta);
+        var store = new LedgerStore(_database);
         var loaded = store.Load();
         if (loaded is { } state)
         {
