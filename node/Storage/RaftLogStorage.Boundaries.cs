@@ -6,8 +6,8 @@ using RocksDbSharp;
 namespace Aurigraph.Node.Storage;
 
 /// <summary>
-/// The log's boundaries: compaction after a snapshot, the reset to an installed snapshot, the applied index, and the
-/// committed entries kept below the core's first index as block bodies.
+/// The log's boundaries: compaction after a snapshot, the reset to an installed snapshot, the applied index, the committed
+/// entries kept below the core's first index as block bodies, and recovery of all of it at open.
 /// </summary>
 public sealed partial class RaftLogStorage
 {
@@ -210,5 +210,87 @@ public sealed partial class RaftLogStorage
         BinaryPrimitives.WriteUInt64LittleEndian(value, index);
         BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(8), Checksum.Crc32C(value.AsSpan(0, 8)));
         batch.Put(AppliedKey, value, _db.RaftState);
+    }
+
+    private void Recover()
+    {
+        var raw = _db.Db.Get(HardStateKey, _db.RaftState);
+        if (raw is not null)
+        {
+            if (raw.Length != 28 || BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(24)) != Checksum.Crc32C(raw.AsSpan(0, 24)))
+            {
+                throw new StorageCorruptionException("the raft hard state record fails its CRC32C check");
+            }
+            _hardState = new HardState(
+                BinaryPrimitives.ReadUInt64LittleEndian(raw),
+                BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(8)),
+                BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(16)));
+        }
+
+        if (_db.Db.Get(SnapshotKey, _db.RaftState) is { } snapshot)
+        {
+            _snapshot = ReadSnapshot(snapshot);
+        }
+
+        using (var it = _db.Db.NewIterator(_db.RaftState))
+        {
+            for (it.Seek([TermRunPrefix]); it.Valid(); it.Next())
+            {
+                var key = it.Key();
+                if (key.Length != 9 || key[0] != TermRunPrefix)
+                {
+                    break;
+                }
+                var value = it.Value();
+                if (value.Length != 8)
+                {
+                    throw new StorageCorruptionException("a raft term record has the wrong length");
+                }
+                _termRuns.Add((BinaryPrimitives.ReadUInt64BigEndian(key.AsSpan(1)), BinaryPrimitives.ReadUInt64LittleEndian(value)));
+            }
+        }
+
+        using (var it = _db.Db.NewIterator(_db.RaftLog))
+        {
+            it.SeekToLast();
+            if (it.Valid())
+            {
+                var key = it.Key();
+                if (key.Length != 8)
+                {
+                    throw new StorageCorruptionException("the raft log holds a malformed key");
+                }
+                _lastIndex = BinaryPrimitives.ReadUInt64BigEndian(key);
+            }
+            if (it.Valid() && _lastIndex > _snapshot.Index)
+            {
+                var key = it.Key();
+                // The tail must decode and agree with the term records: a torn or foreign log stops the node here.
+                var last = Decode(key, it.Value(), _lastIndex);
+                if (_lastIndex <= _snapshot.Index || _termRuns.Count == 0 || _termRuns[0].First > FirstIndex || _termRuns[^1].First > _lastIndex || Term(_lastIndex) != last.Term)
+                {
+                    throw new StorageCorruptionException($"the raft term records disagree with the log's last entry {_lastIndex} (term {last.Term})");
+                }
+            }
+            else if (_termRuns.Count > 0 && _snapshot.Index == 0)
+            {
+                throw new StorageCorruptionException("the raft log is empty but term records exist");
+            }
+            else
+            {
+                // Compacted or installed up to the snapshot, nothing after it yet (rows below it are block bodies).
+                _lastIndex = _snapshot.Index;
+            }
+        }
+        // State is written without the WAL and rebuilt from the log after a crash, so the log must still hold every entry
+        // after the applied index on disk (Compact flushes before it moves the boundary; an install lands both at once).
+        if (ReadAppliedIndex() < _snapshot.Index)
+        {
+            throw new StorageCorruptionException($"the applied index on disk ({ReadAppliedIndex()}) is below the log's boundary {_snapshot.Index}: entries the ledger needs to re-apply are gone");
+        }
+        if (_hardState.Commit > _lastIndex)
+        {
+            throw new StorageCorruptionException($"the hard state's commit index {_hardState.Commit} is beyond the log's last entry {_lastIndex}");
+        }
     }
 }
