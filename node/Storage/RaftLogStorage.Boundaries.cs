@@ -32,11 +32,13 @@ public sealed partial class RaftLogStorage
         {
             throw new ArgumentOutOfRangeException(nameof(meta), meta, $"not an entry of this log (last index {_lastIndex})");
         }
-        _db.FlushAll();
-        var durableApplied = ReadAppliedIndex();
-        if (durableApplied < meta.Index)
+        if (FlushedAppliedIndex < meta.Index)
         {
-            throw new InvalidOperationException($"compaction to {meta.Index} would pass the durable applied index {durableApplied}");
+            FlushState(); // the host flushes off the loop after writing its snapshot file; this is the fallback
+        }
+        if (FlushedAppliedIndex < meta.Index)
+        {
+            throw new InvalidOperationException($"compaction to {meta.Index} would pass the applied index on disk {FlushedAppliedIndex}");
         }
         using var batch = new WriteBatch();
         if (!_keepBodies)
@@ -65,6 +67,27 @@ public sealed partial class RaftLogStorage
             _cacheHead++;
             _cacheFirst++;
         }
+    }
+
+    /// <summary>An applied index known to be on disk (in table files, not only in memtables): compaction may reach it.</summary>
+    public ulong FlushedAppliedIndex => Interlocked.Read(ref _flushedApplied);
+
+    /// <summary>
+    /// Flushes every column family and returns the applied index that is then on disk. Safe on any thread (it touches the
+    /// database and one atomic field only), so the host runs it off the consensus loop: a flush of full memtables takes a while.
+    /// </summary>
+    public ulong FlushState()
+    {
+        var applied = ReadAppliedIndex(); // read before the flush: every write up to it is in what the flush takes
+        _db.FlushAll();
+        for (var seen = Interlocked.Read(ref _flushedApplied); seen < applied; seen = Interlocked.Read(ref _flushedApplied))
+        {
+            if (Interlocked.CompareExchange(ref _flushedApplied, applied, seen) == seen)
+            {
+                break;
+            }
+        }
+        return applied;
     }
 
     /// <summary>
@@ -132,6 +155,7 @@ public sealed partial class RaftLogStorage
     /// <summary>The in-memory view follows a durable <see cref="AddSnapshotReset"/>.</summary>
     public void SnapshotInstalled(SnapshotMeta meta)
     {
+        Interlocked.Exchange(ref _flushedApplied, meta.Index); // the install's final batch went through the synced WAL
         if (_pendingCommitFloor is { } floor)
         {
             _hardState = floor;
@@ -284,9 +308,10 @@ public sealed partial class RaftLogStorage
         }
         // State is written without the WAL and rebuilt from the log after a crash, so the log must still hold every entry
         // after the applied index on disk (Compact flushes before it moves the boundary; an install lands both at once).
-        if (ReadAppliedIndex() < _snapshot.Index)
+        _flushedApplied = ReadAppliedIndex(); // what a start finds is on disk
+        if (_flushedApplied < _snapshot.Index)
         {
-            throw new StorageCorruptionException($"the applied index on disk ({ReadAppliedIndex()}) is below the log's boundary {_snapshot.Index}: entries the ledger needs to re-apply are gone");
+            throw new StorageCorruptionException($"the applied index on disk ({_flushedApplied}) is below the log's boundary {_snapshot.Index}: entries the ledger needs to re-apply are gone");
         }
         if (_hardState.Commit > _lastIndex)
         {

@@ -38,6 +38,9 @@ public sealed partial class RaftLogStorage : ILogStorage
 
     // Without kept bodies: entries below this index were deleted by an earlier compaction (0 after a restart).
     private ulong _bodiesDeletedBelow;
+
+    // An applied index that is in table files (FlushState); read and raised from any thread.
+    private ulong _flushedApplied;
     private readonly List<(ulong First, ulong Term)> _termRuns = [];
     private readonly List<Entry> _cache = [];
 
