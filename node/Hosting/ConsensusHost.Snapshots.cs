@@ -87,6 +87,9 @@ internal sealed partial class ConsensusHost
             {
                 var info = StateSnapshotFile.Write(_database, view, header, path);
                 var ms = _time.GetElapsedTime(started).TotalMilliseconds;
+                // State is written without the WAL: put it on disk here, off the loop, so the compaction that follows
+                // (never past the applied index on disk) does not flush on the loop.
+                _log.FlushState();
                 Post(() => OnSnapshotWritten(info, path, ms));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or RocksDbException)

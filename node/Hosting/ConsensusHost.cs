@@ -133,7 +133,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         _logger = logger;
         _mempool = new Mempool(options.MempoolCapacity, options.MempoolMaxBytes);
         _batching = new BatchPolicy(options.MinBlockTransactions, options.MaxBlockTransactions, options.BlockLatencyGoalMilliseconds);
-        _store = new LedgerStore(database.Db, database.Blocks, database.TxIndex, database.Ledger, database.Meta);
+        _store = new LedgerStore(database);
         _raft = new RaftNode(new Consensus.RaftConfig
         {
             Id = options.NodeId,
@@ -565,7 +565,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 _batching.Observe(_mempool.Count, _time.GetElapsedTime(proposedAt).TotalMilliseconds);
             }
             Lap(PipelineStage.Apply);
-            _store.AddBlock(batch, result, entry.Data, indexed);
+            _store.AddBlock(batch, result, indexed);
             Lap(PipelineStage.Index);
             _carbon.OnBlockApplied(batch, result);
             Lap(PipelineStage.Carbon);
@@ -579,7 +579,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         _log.AddAppliedIndex(batch, entries[^1].Index);
         _carbon.OnApplyRound(batch);
         Lap(PipelineStage.Carbon);
-        _database.Db.Write(batch);
+        _database.Db.Write(batch, _database.StateWrite); // no WAL: a restart re-applies from the durable applied index
         Lap(PipelineStage.StoreWrite);
 
         foreach (var (result, payload) in applied)

@@ -9,12 +9,25 @@ internal sealed class NodeMetrics : IDisposable
 
     private readonly Meter _meter = new(MeterName);
 
-    public NodeMetrics(Func<NodeSnapshot> snapshot, Transactions.IngressGate? ingress = null)
+    public NodeMetrics(Func<NodeSnapshot> snapshot, Transactions.IngressGate? ingress = null, Storage.StorageStatistics? storage = null, Func<long>? syncedWrites = null)
     {
         if (ingress is not null)
         {
             _meter.CreateObservableGauge("aurigraph.ingress.transactions", () => ingress.Transactions, unit: "{transaction}", description: "Transactions handed in by clients and not yet placed in the mempool or answered (bounded by IngressTransactions)");
             _meter.CreateObservableGauge("aurigraph.ingress.bytes", () => ingress.Bytes, unit: "By", description: "Their bytes (bounded by IngressBytes)");
+        }
+        if (storage is not null)
+        {
+            foreach (var ticker in Storage.StorageStatistics.Tickers)
+            {
+                // rocksdb.wal.bytes → aurigraph.storage.wal_bytes (Prometheus: aurigraph_storage_wal_bytes_total)
+                var name = "aurigraph.storage." + ticker["rocksdb.".Length..].Replace('.', '_');
+                _meter.CreateObservableCounter(name, () => storage.Read()[ticker], description: $"RocksDB ticker {ticker}");
+            }
+        }
+        if (syncedWrites is not null)
+        {
+            _meter.CreateObservableCounter("aurigraph.storage.raft_log_synced_writes", syncedWrites, description: "Synced raft log batches written since start");
         }
         _meter.CreateObservableGauge("aurigraph.consensus.term", () => (long)snapshot().Term, description: "Current Raft term");
         _meter.CreateObservableGauge("aurigraph.consensus.leader", () => (long)snapshot().Leader, description: "Id of the known leader (0 = none)");

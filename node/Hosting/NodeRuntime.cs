@@ -43,8 +43,8 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         }
         Directory.CreateDirectory(_options.DataDir);
         _database = NodeDatabase.Open(Path.GetFullPath(_options.DataDir), _options.ChainId, _options.NodeId);
-        var log = new RaftLogStorage(_database, _options.LogCacheBytes);
-        ConsensusHost.ResumeSnapshotInstall(_database, log, new LedgerStore(_database.Db, _database.Blocks, _database.TxIndex, _database.Ledger, _database.Meta));
+        var log = new RaftLogStorage(_database, _options.LogCacheBytes, keepBodies: _options.Role != NodeRole.Slim);
+        ConsensusHost.ResumeSnapshotInstall(_database, log, new LedgerStore(_database));
         var ledger = LoadLedger(genesis, log);
         ledger.ParallelApplyThreshold = _options.ParallelApplyThreshold;
         _ledger = ledger;
@@ -70,7 +70,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             loggers.CreateLogger<PeerTransport>(),
             PeerSecurity.StreamFactory(_options, loggers),
             Stages);
-        Metrics = new NodeMetrics(() => _host!.Snapshot, Ingress);
+        Metrics = new NodeMetrics(() => _host!.Snapshot, Ingress, _database.Statistics, () => log.SyncedWrites);
         var validators = _options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
         var members = _options.Members.Select(m => m.Id).ToList();
         Carbon = new CarbonPipeline(_options.NodeId, validators, members, carbon ?? CarbonServices.CreateOffline(), _database, _transport, log, ledger.Height, loggers.CreateLogger<CarbonPipeline>());
@@ -104,7 +104,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
 
     private LedgerState LoadLedger(Genesis genesis, RaftLogStorage log)
     {
-        var store = new LedgerStore(_database.Db, _database.Blocks, _database.TxIndex, _database.Ledger, _database.Meta);
+        var store = new LedgerStore(_database);
         var loaded = store.Load();
         if (loaded is { } state)
         {

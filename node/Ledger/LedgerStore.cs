@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Storage;
 using Aurigraph.Node.Transactions;
 using Google.Protobuf;
 using RocksDbSharp;
@@ -10,23 +12,39 @@ namespace Aurigraph.Node.Ledger;
 public sealed class CorruptRecordException(string message) : Exception(message);
 
 /// <summary>
-/// Persists what applying blocks produces — blocks by height (each with a CRC32C), the transaction index, the
-/// ledger's state records and the chain tip — into the node database's column families, all in the caller's
-/// write batch so a block lands atomically with the applied index.
+/// Persists what applying blocks produces — a record per block height (its header and failed receipts, with a CRC32C), the
+/// transaction index, the ledger's state records and the chain tip — into the node database's column families, all in the
+/// caller's write batch so a block lands atomically with the applied index.
+/// <para>
+/// A block's transactions are stored once: in the raft log entry that committed it. The block record names that entry
+/// (header log index and term), and reading a block reads the payload from the log (<see cref="RaftLogStorage.ReadBody"/>).
+/// Invariant: the entry of every block record with a body is committed, so it is never truncated, and it is kept past log
+/// compaction (except on slim nodes, which serve bodies only from <see cref="BodiesFromKey"/> on). A node that installed a
+/// state snapshot holds no entries of the blocks it never applied, and has no block records for them either.
+/// </para>
 /// </summary>
-internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnFamilyHandle txIndex, ColumnFamilyHandle ledger, ColumnFamilyHandle meta)
+internal sealed class LedgerStore(NodeDatabase database)
 {
     private static readonly byte[] TipKey = "ledger/tip"u8.ToArray();
 
+    // Slim nodes: the lowest height whose body is served (meta family, u64 big-endian); absent = every body.
+    private static readonly byte[] BodiesFromKey = "blocks/bodies-from"u8.ToArray();
+
+    private readonly RocksDb db = database.Db;
+    private readonly ColumnFamilyHandle blocks = database.Blocks;
+    private readonly ColumnFamilyHandle txIndex = database.TxIndex;
+    private readonly ColumnFamilyHandle ledger = database.Ledger;
+    private readonly ColumnFamilyHandle meta = database.Meta;
+
     /// <summary>
-    /// Adds a block to the caller's batch: the record is the header, the failed receipts and the block payload
-    /// exactly as it came through consensus — no per-transaction objects are built to store it.
+    /// Adds a block to the caller's batch: the record is the header and the failed receipts; the transactions stay in the
+    /// raft log entry <paramref name="applied"/> came from — no per-transaction objects are built to store it.
     /// </summary>
-    public void AddBlock(WriteBatch batch, AppliedBlock applied, ReadOnlyMemory<byte> payload, HashSet<TransactionId>? indexedInBatch = null)
+    public void AddBlock(WriteBatch batch, AppliedBlock applied, HashSet<TransactionId>? indexedInBatch = null)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(applied);
-        batch.Put(HeightKey(applied.Height), EncodeRecord(Header(applied), applied.Receipts, payload.Span), blocks);
+        batch.Put(HeightKey(applied.Height), EncodeRecord(Header(applied), applied.Receipts), blocks);
         Span<byte> value = stackalloc byte[12];
         for (var i = 0; i < applied.TransactionIds.Length; i++)
         {
@@ -130,19 +148,30 @@ internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnF
         batch.Put(TipKey, new byte[40], meta);
     }
 
-    /// <summary>Replaces a stored block by its header alone (slim nodes keep headers of every block).</summary>
+    /// <summary>
+    /// Slim nodes: from this batch on, blocks up to <paramref name="height"/> are served by their header alone. Their log
+    /// entries go at the next compaction (<see cref="RaftLogStorage"/> without kept bodies).
+    /// </summary>
     public void PruneBody(WriteBatch batch, ulong height)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (ReadRecord(height) is not { } record || record.Payload.IsEmpty)
-        {
-            return;
-        }
-        batch.Put(HeightKey(height), EncodeRecord(record.Header, [], default), blocks);
+        var from = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(from, height + 1);
+        batch.Put(BodiesFromKey, from, meta);
     }
 
-    public Block? ReadBlock(ulong height) =>
-        ReadRecord(height) is { } record ? Assemble(record.Header, record.Failures, record.Payload) : null;
+    /// <summary>The block at <paramref name="height"/>, its transactions read from the raft log entry that committed it.</summary>
+    public Block? ReadBlock(ulong height)
+    {
+        if (ReadRecord(height) is not { } record)
+        {
+            return null;
+        }
+        var payload = height >= BodiesFrom() ? RaftLogStorage.ReadBody(database, record.Header.LogIndex, record.Header.Term) ?? default : default;
+        return Assemble(record.Header, record.Failures, payload);
+    }
+
+    private ulong BodiesFrom() => db.Get(BodiesFromKey, meta) is { Length: 8 } raw ? BinaryPrimitives.ReadUInt64BigEndian(raw) : 0;
 
     /// <summary>One transaction's receipt, read from the block record without building the block.</summary>
     public Receipt? ReadReceipt(ulong height, uint index)
@@ -161,14 +190,14 @@ internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnF
         return new Receipt { Success = true };
     }
 
-    // Block record: u32 CRC32C of the rest | u8 format (2) | u32 header length | BlockHeader | u32 failed receipts |
-    // failures × (u32 index | u32 reason length | UTF-8 reason) | the block payload as committed (empty once pruned).
-    private const byte RecordFormat = 2;
+    // Block record: u32 CRC32C of the rest | u8 format (3) | u32 header length | BlockHeader | u32 failed receipts |
+    // failures × (u32 index | u32 reason length | UTF-8 reason). The transactions are in the raft log at header.LogIndex.
+    private const byte RecordFormat = 3;
 
-    private static byte[] EncodeRecord(BlockHeader header, ReceiptRecord[] receipts, ReadOnlySpan<byte> payload)
+    private static byte[] EncodeRecord(BlockHeader header, ReceiptRecord[] receipts)
     {
         var headerSize = header.CalculateSize();
-        var size = 4 + 1 + 4 + headerSize + 4 + payload.Length;
+        var size = 4 + 1 + 4 + headerSize + 4;
         var failures = 0;
         foreach (var receipt in receipts)
         {
@@ -197,12 +226,12 @@ internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnF
             BinaryPrimitives.WriteInt32LittleEndian(span[(at + 4)..], written);
             at += 8 + written;
         }
-        payload.CopyTo(span[at..]);
+        Debug.Assert(at == size, "the record is exactly the size computed for it");
         BinaryPrimitives.WriteUInt32LittleEndian(span, Crc32C(span[4..]));
         return bytes;
     }
 
-    private (BlockHeader Header, List<(uint Index, string Reason)> Failures, ReadOnlyMemory<byte> Payload)? ReadRecord(ulong height)
+    private (BlockHeader Header, List<(uint Index, string Reason)> Failures)? ReadRecord(ulong height)
     {
         var raw = db.Get(HeightKey(height), blocks);
         if (raw is null)
@@ -233,7 +262,11 @@ internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnF
                 failures.Add((index, System.Text.Encoding.UTF8.GetString(span.Slice(at + 8, length))));
                 at += 8 + length;
             }
-            return (header, failures, raw.AsMemory(at));
+            if (at != raw.Length)
+            {
+                throw new CorruptRecordException($"block {height} in column family 'blocks' has {raw.Length - at} bytes after its receipts");
+            }
+            return (header, failures);
         }
         catch (Exception ex) when (ex is InvalidProtocolBufferException or ArgumentOutOfRangeException or FormatException)
         {

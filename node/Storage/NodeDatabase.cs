@@ -42,15 +42,18 @@ public sealed class NodeDatabase : IDisposable
     /// <summary>Bytes of uncompressed blocks RocksDB keeps in memory for reads, shared by all column families of the process.</summary>
     public const ulong BlockCacheBytes = 16UL * 1024 * 1024;
 
+    private readonly FlushOptions _waitingFlush = new FlushOptions().SetWaitForFlush(true);
+
     private static readonly Cache SharedBlockCache = Cache.CreateLru(BlockCacheBytes);
 
 
     /// <summary>
     /// Version of the on-disk layout; a folder written by another version is refused. 2: block payloads carry the
     /// transactions root and a carbon section, and block records keep the payload bytes. 3: key/value records are
-    /// keyed by their owner (the putting sender) and the key.
+    /// keyed by their owner (the putting sender) and the key. 4: block records hold no payload (the committed raft log
+    /// entry is the block body and is kept past compaction), and the apply batch is written without the write-ahead log.
     /// </summary>
-    public const ushort FormatVersion = 3;
+    public const ushort FormatVersion = 4;
 
     private static readonly string[] Families = [RaftLogFamily, RaftStateFamily, BlocksFamily, TxIndexFamily, LedgerFamily, MetaFamily];
 
@@ -60,9 +63,10 @@ public sealed class NodeDatabase : IDisposable
     private static readonly byte[] IncarnationKey = "node/incarnation"u8.ToArray();
     private static readonly byte[] IdentityMagic = "AGDB"u8.ToArray();
 
-    private NodeDatabase(RocksDb db, string path)
+    private NodeDatabase(RocksDb db, string path, DbOptions options)
     {
         Db = db;
+        Statistics = new StorageStatistics(options);
         Path = path;
         RaftLog = db.GetColumnFamily(RaftLogFamily);
         RaftState = db.GetColumnFamily(RaftStateFamily);
@@ -73,9 +77,13 @@ public sealed class NodeDatabase : IDisposable
         Carbon = db.GetColumnFamily(CarbonFamily);
         SyncWrite = new WriteOptions().SetSync(true);
         NoSyncWrite = new WriteOptions().SetSync(false);
+        StateWrite = new WriteOptions().SetSync(false).DisableWal(1);
     }
 
     public RocksDb Db { get; }
+
+    /// <summary>RocksDB's write counters (WAL, flush, compaction bytes).</summary>
+    public StorageStatistics Statistics { get; }
 
     public string Path { get; }
 
@@ -98,6 +106,25 @@ public sealed class NodeDatabase : IDisposable
 
     /// <summary>Write options for records that can be rebuilt from the durable log after a crash.</summary>
     public WriteOptions NoSyncWrite { get; }
+
+    /// <summary>
+    /// Write options of the apply batch: no write-ahead log at all. The synced raft log already holds every byte the batch
+    /// derives from, and a restart re-applies committed entries after the applied index it finds. Sound because the
+    /// database flushes atomically (every column family's memtables in one step), so after a crash the state families and
+    /// the applied index on disk are the same prefix of the applied entries, and because the log is never compacted past
+    /// what is flushed (<see cref="RaftLogStorage.Compact"/>).
+    /// </summary>
+    public WriteOptions StateWrite { get; }
+
+    /// <summary>
+    /// Flushes every column family's memtables to table files and waits (atomically, as every flush of this database):
+    /// afterwards everything written, with the write-ahead log or without, is on disk.
+    /// </summary>
+    public void FlushAll()
+    {
+        var handles = new[] { RaftLog, RaftState, Blocks, TxIndex, Ledger, Meta, Carbon }.Select(h => h.Handle).ToArray();
+        Native.Instance.rocksdb_flush_cfs(Db.Handle, _waitingFlush.Handle, handles, handles.Length);
+    }
 
     /// <summary>
     /// Opens the database in <paramref name="path"/>, creating it if the folder is missing or empty.
@@ -125,6 +152,10 @@ public sealed class NodeDatabase : IDisposable
             .IncreaseParallelism(2)
             .SetKeepLogFileNum(4)
             ;
+        options.EnableStatistics();
+        // Every flush takes all column families at one point of the write order, so state written without the WAL and the
+        // applied index written with it in one batch reach disk together (see StateWrite).
+        Native.Instance.rocksdb_options_set_atomic_flush(options.Handle, 1);
         if (exists)
         {
             string[]? found;
@@ -162,7 +193,7 @@ public sealed class NodeDatabase : IDisposable
             throw new StorageException($"data folder '{full}' cannot be opened: {ex.Message}", ex);
         }
 
-        var database = new NodeDatabase(db, full);
+        var database = new NodeDatabase(db, full, options);
         try
         {
             database.CheckIdentity(chainId, nodeId, created: !exists);
@@ -231,7 +262,11 @@ public sealed class NodeDatabase : IDisposable
         var (version, storedChain, storedNode) = DecodeIdentity(raw);
         if (version != FormatVersion)
         {
-            throw new StorageException($"data folder '{Path}' was written in storage format {version}; this node reads format {FormatVersion}");
+            throw new StorageException(
+                $"data folder '{Path}' was written in storage format {version}; this node reads format {FormatVersion}" +
+                (version < FormatVersion
+                    ? " and does not convert older folders (format 4 reads block bodies from the raft log, which earlier formats delete at compaction); start this node on an empty folder and it catches up from its peers"
+                    : ""));
         }
         if (storedChain != chainId || storedNode != nodeId)
         {

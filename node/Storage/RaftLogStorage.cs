@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using Aurigraph.Consensus;
 using Aurigraph.Node.Ledger;
 using RocksDbSharp;
@@ -23,7 +24,7 @@ namespace Aurigraph.Node.Storage;
 /// <see cref="StorageCorruptionException"/> — a damaged entry is never handed to the core.
 /// </para>
 /// </summary>
-public sealed class RaftLogStorage : ILogStorage
+public sealed partial class RaftLogStorage : ILogStorage
 {
     private const int EntryHeaderBytes = 4 + 8 + 1;
     private static readonly byte[] HardStateKey = "hard"u8.ToArray();
@@ -33,6 +34,13 @@ public sealed class RaftLogStorage : ILogStorage
 
     private readonly NodeDatabase _db;
     private readonly long _cacheMaxBytes;
+    private readonly bool _keepBodies;
+
+    // Without kept bodies: entries below this index were deleted by an earlier compaction (0 after a restart).
+    private ulong _bodiesDeletedBelow;
+
+    // An applied index that is in table files (FlushState); read and raised from any thread.
+    private ulong _flushedApplied;
     private readonly List<(ulong First, ulong Term)> _termRuns = [];
     private readonly List<Entry> _cache = [];
 
@@ -49,14 +57,24 @@ public sealed class RaftLogStorage : ILogStorage
     private ulong _cacheFirst;
     private long _cacheBytes;
 
-    public RaftLogStorage(NodeDatabase database, long cacheMaxBytes = 64L * 1024 * 1024)
+    /// <param name="database">The node database.</param>
+    /// <param name="cacheMaxBytes">Bytes of recent entries kept in memory.</param>
+    /// <param name="keepBodies">
+    /// Whether committed entries stay on disk as block bodies after the core's log is compacted past them (validators and
+    /// business nodes: the raft log is the block store); false drops them at compaction (slim nodes keep no old bodies).
+    /// </param>
+    public RaftLogStorage(NodeDatabase database, long cacheMaxBytes = 64L * 1024 * 1024, bool keepBodies = true)
     {
         ArgumentNullException.ThrowIfNull(database);
         ArgumentOutOfRangeException.ThrowIfNegative(cacheMaxBytes);
         _db = database;
         _cacheMaxBytes = cacheMaxBytes;
+        _keepBodies = keepBodies;
         Recover();
     }
+
+    /// <summary>Whether committed entries stay on disk below the core's first index (see the constructor).</summary>
+    public bool KeepsBodies => _keepBodies;
 
     /// <summary>Bytes written to RocksDB by <see cref="Append"/> since start (keys and values), for metering.</summary>
     public long BytesWritten { get; private set; }
@@ -160,6 +178,8 @@ public sealed class RaftLogStorage : ILogStorage
             }
             if (first <= _lastIndex)
             {
+                // Only an uncommitted suffix is ever replaced: committed entries are block bodies that blocks point at.
+                Debug.Assert(first > _hardState.Commit, $"truncation at {first} would replace committed entries (commit {_hardState.Commit})");
                 batch.DeleteRange(IndexKey(first), 8, IndexKey(_lastIndex + 1), 8, _db.RaftLog);
                 for (var i = _termRuns.Count - 1; i >= 0 && _termRuns[i].First >= first; i--)
                 {
@@ -226,157 +246,6 @@ public sealed class RaftLogStorage : ILogStorage
         }
     }
 
-    /// <summary>
-    /// Drops every entry up to <paramref name="meta"/>'s index (whose effects the host's snapshot holds) and records the
-    /// boundary; the log then starts at <c>meta.Index + 1</c>. A no-op when the log already starts past it.
-    /// </summary>
-    public void Compact(SnapshotMeta meta)
-    {
-        if (meta.Index <= _snapshot.Index)
-        {
-            return;
-        }
-        if (meta.Index > _lastIndex || Term(meta.Index) != meta.Term)
-        {
-            throw new ArgumentOutOfRangeException(nameof(meta), meta, $"not an entry of this log (last index {_lastIndex})");
-        }
-        using var batch = new WriteBatch();
-        batch.DeleteRange(IndexKey(FirstIndex), 8, IndexKey(meta.Index + 1), 8, _db.RaftLog);
-        // Term runs that end before the new first index go; the run holding it stays (its start may precede it).
-        var drop = 0;
-        while (drop + 1 < _termRuns.Count && _termRuns[drop + 1].First <= meta.Index + 1)
-        {
-            batch.Delete(TermRunKey(_termRuns[drop].First), _db.RaftState);
-            drop++;
-        }
-        PutSnapshot(batch, meta);
-        _db.Db.Write(batch, _db.SyncWrite);
-        _termRuns.RemoveRange(0, drop);
-        _snapshot = meta;
-        while (CachedCount > 0 && _cacheFirst <= meta.Index)
-        {
-            _cacheBytes -= _cache[_cacheHead].Size;
-            _cache[_cacheHead] = default;
-            _cacheHead++;
-            _cacheFirst++;
-        }
-    }
-
-    /// <summary>
-    /// Adds to the caller's batch the reset of the log to an installed snapshot: every entry and term record goes and the
-    /// log starts after <paramref name="meta"/>. Call <see cref="SnapshotInstalled"/> once the batch is durable.
-    /// </summary>
-    public void AddSnapshotReset(WriteBatch batch, SnapshotMeta meta)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        batch.DeleteRange(IndexKey(0), 8, IndexKey(ulong.MaxValue), 8, _db.RaftLog);
-        foreach (var (first, _) in _termRuns)
-        {
-            batch.Delete(TermRunKey(first), _db.RaftState);
-        }
-        PutSnapshot(batch, meta);
-    }
-
-    /// <summary>
-    /// Adds to the caller's batch the durable hard state with its commit index raised to <paramref name="commit"/> (term and
-    /// vote unchanged): an installed snapshot is committed state, so a restart between the install and the Ready's own
-    /// hard state write never finds the applied index ahead of the commit index.
-    /// </summary>
-    public void AddCommitFloor(WriteBatch batch, ulong commit)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (commit <= _hardState.Commit)
-        {
-            return;
-        }
-        var floor = _hardState with { Commit = commit };
-        batch.Put(HardStateKey, EncodeHardState(floor), _db.RaftState);
-        _pendingCommitFloor = floor;
-    }
-
-    /// <summary>The in-memory view follows a durable <see cref="AddSnapshotReset"/>.</summary>
-    public void SnapshotInstalled(SnapshotMeta meta)
-    {
-        if (_pendingCommitFloor is { } floor)
-        {
-            _hardState = floor;
-            _pendingCommitFloor = null;
-        }
-        _snapshot = meta;
-        _termRuns.Clear();
-        _cache.Clear();
-        _cacheHead = 0;
-        _cacheBytes = 0;
-        _lastIndex = meta.Index;
-    }
-
-    private void PutSnapshot(WriteBatch batch, SnapshotMeta meta)
-    {
-        var voters = meta.Config.Voters;
-        var learners = meta.Config.Learners;
-        var value = new byte[8 + 8 + 4 + 4 + (8 * (voters.Count + learners.Count)) + 4];
-        BinaryPrimitives.WriteUInt64LittleEndian(value, meta.Index);
-        BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(8), meta.Term);
-        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(16), (uint)voters.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(20), (uint)learners.Count);
-        var at = 24;
-        foreach (var id in voters.Concat(learners))
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(value.AsSpan(at), id);
-            at += 8;
-        }
-        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(at), Checksum.Crc32C(value.AsSpan(0, at)));
-        batch.Put(SnapshotKey, value, _db.RaftState);
-    }
-
-    private static SnapshotMeta ReadSnapshot(byte[] raw)
-    {
-        if (raw.Length < 28 || BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(raw.Length - 4)) != Checksum.Crc32C(raw.AsSpan(0, raw.Length - 4)))
-        {
-            throw new StorageCorruptionException("the raft snapshot record fails its CRC32C check");
-        }
-        var voters = BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(16));
-        var learners = BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(20));
-        if ((ulong)raw.Length != 28 + (8 * ((ulong)voters + learners)))
-        {
-            throw new StorageCorruptionException("the raft snapshot record has the wrong length");
-        }
-        var ids = new ulong[voters + learners];
-        for (var i = 0; i < ids.Length; i++)
-        {
-            ids[i] = BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(24 + (8 * i)));
-        }
-        return new SnapshotMeta(
-            BinaryPrimitives.ReadUInt64LittleEndian(raw),
-            BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(8)),
-            new MembershipConfig(ids.AsSpan(0, (int)voters).ToArray(), ids.AsSpan((int)voters).ToArray()));
-    }
-
-    /// <summary>The index of the last entry whose effects are in the ledger (0 before any).</summary>
-    public ulong ReadAppliedIndex()
-    {
-        var raw = _db.Db.Get(AppliedKey, _db.RaftState);
-        if (raw is null)
-        {
-            return 0;
-        }
-        if (raw.Length != 12 || BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(8)) != Checksum.Crc32C(raw.AsSpan(0, 8)))
-        {
-            throw new StorageCorruptionException("the applied-index record fails its CRC32C check");
-        }
-        return BinaryPrimitives.ReadUInt64LittleEndian(raw);
-    }
-
-    /// <summary>Records the applied index in the caller's batch, so it lands atomically with the ledger writes.</summary>
-    public void AddAppliedIndex(WriteBatch batch, ulong index)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        var value = new byte[12];
-        BinaryPrimitives.WriteUInt64LittleEndian(value, index);
-        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(8), Checksum.Crc32C(value.AsSpan(0, 8)));
-        batch.Put(AppliedKey, value, _db.RaftState);
-    }
-
     private static byte[] EncodeHardState(HardState hs)
     {
         var value = new byte[28];
@@ -429,7 +298,7 @@ public sealed class RaftLogStorage : ILogStorage
         return bytes;
     }
 
-    private static Entry Decode(byte[] key, byte[] value, ulong expectedIndex)
+    internal static Entry Decode(byte[] key, byte[] value, ulong expectedIndex)
     {
         if (key.Length != 8 || BinaryPrimitives.ReadUInt64BigEndian(key) != expectedIndex)
         {
@@ -489,77 +358,6 @@ public sealed class RaftLogStorage : ILogStorage
         {
             _cache.RemoveRange(0, _cacheHead);
             _cacheHead = 0;
-        }
-    }
-
-    private void Recover()
-    {
-        var raw = _db.Db.Get(HardStateKey, _db.RaftState);
-        if (raw is not null)
-        {
-            if (raw.Length != 28 || BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(24)) != Checksum.Crc32C(raw.AsSpan(0, 24)))
-            {
-                throw new StorageCorruptionException("the raft hard state record fails its CRC32C check");
-            }
-            _hardState = new HardState(
-                BinaryPrimitives.ReadUInt64LittleEndian(raw),
-                BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(8)),
-                BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(16)));
-        }
-
-        if (_db.Db.Get(SnapshotKey, _db.RaftState) is { } snapshot)
-        {
-            _snapshot = ReadSnapshot(snapshot);
-        }
-
-        using (var it = _db.Db.NewIterator(_db.RaftState))
-        {
-            for (it.Seek([TermRunPrefix]); it.Valid(); it.Next())
-            {
-                var key = it.Key();
-                if (key.Length != 9 || key[0] != TermRunPrefix)
-                {
-                    break;
-                }
-                var value = it.Value();
-                if (value.Length != 8)
-                {
-                    throw new StorageCorruptionException("a raft term record has the wrong length");
-                }
-                _termRuns.Add((BinaryPrimitives.ReadUInt64BigEndian(key.AsSpan(1)), BinaryPrimitives.ReadUInt64LittleEndian(value)));
-            }
-        }
-
-        using (var it = _db.Db.NewIterator(_db.RaftLog))
-        {
-            it.SeekToLast();
-            if (it.Valid())
-            {
-                var key = it.Key();
-                if (key.Length != 8)
-                {
-                    throw new StorageCorruptionException("the raft log holds a malformed key");
-                }
-                _lastIndex = BinaryPrimitives.ReadUInt64BigEndian(key);
-                // The tail must decode and agree with the term records: a torn or foreign log stops the node here.
-                var last = Decode(key, it.Value(), _lastIndex);
-                if (_lastIndex <= _snapshot.Index || _termRuns.Count == 0 || _termRuns[0].First > FirstIndex || _termRuns[^1].First > _lastIndex || Term(_lastIndex) != last.Term)
-                {
-                    throw new StorageCorruptionException($"the raft term records disagree with the log's last entry {_lastIndex} (term {last.Term})");
-                }
-            }
-            else if (_termRuns.Count > 0)
-            {
-                throw new StorageCorruptionException("the raft log is empty but term records exist");
-            }
-            else
-            {
-                _lastIndex = _snapshot.Index; // compacted or installed up to the snapshot, nothing after it yet
-            }
-        }
-        if (_hardState.Commit > _lastIndex)
-        {
-            throw new StorageCorruptionException($"the hard state's commit index {_hardState.Commit} is beyond the log's last entry {_lastIndex}");
         }
     }
 

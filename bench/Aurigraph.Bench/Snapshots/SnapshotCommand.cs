@@ -53,7 +53,7 @@ public static class SnapshotCommand
             using var source = NodeDatabase.Open(Path.Combine(dir, "source"), Chain, 1);
             using (var batch = new WriteBatch())
             {
-                new LedgerStore(source.Db, source.Blocks, source.TxIndex, source.Ledger, source.Meta).AddGenesis(batch, ledger);
+                new LedgerStore(source).AddGenesis(batch, ledger);
                 source.Db.Write(batch, source.SyncWrite);
             }
             var setup = clock.Elapsed.TotalSeconds;
@@ -85,7 +85,7 @@ public static class SnapshotCommand
 
             clock.Restart();
             using var target = NodeDatabase.Open(Path.Combine(dir, "target"), Chain, 4);
-            var store = new LedgerStore(target.Db, target.Blocks, target.TxIndex, target.Ledger, target.Meta);
+            var store = new LedgerStore(target);
             StateSnapshotInstaller.Install(target, received, (batch, i) => store.SetTip(batch, i.Header.Height, i.Header.BlockHash));
             var install = clock.Elapsed.TotalSeconds;
 

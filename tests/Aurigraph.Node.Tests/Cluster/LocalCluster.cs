@@ -157,6 +157,16 @@ internal sealed class LocalCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Every line node <paramref name="id"/> printed since the cluster started (all its runs).</summary>
+    public List<string> LinesOf(ulong id)
+    {
+        var prefix = $"[node-{id}] ";
+        lock (_output)
+        {
+            return [.. _output.Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).Select(l => l[prefix.Length..])];
+        }
+    }
+
     public GrpcChannel Channel(ulong id)
     {
         if (!_channels.TryGetValue(id, out var channel))

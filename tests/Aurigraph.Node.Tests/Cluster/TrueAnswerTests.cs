@@ -50,6 +50,8 @@ public sealed class TrueAnswerTests
         // Answered as the original (now in order), and the block holds the signature that was verified.
         Assert.Equal(refused.TxId, copy.TxId);
         Assert.Equal(TransactionState.Committed, copy.State);
+        // Node 4 answered once it applied the block; node 1 may learn the commit a heartbeat later.
+        await cluster.WaitForHeightAsync(copy.Height, TimeSpan.FromSeconds(10));
         var block = await cluster.Blocks(1).GetBlockAsync(new GetBlockRequest { Height = copy.Height });
         var stored = block.Transactions[(int)copy.Index];
         Assert.Equal(early.Body, stored.Body);

@@ -155,7 +155,7 @@ internal sealed class HostHarness : IAsyncDisposable
             var ledger = LedgerState.FromGenesis(genesis);
             using (var batch = new WriteBatch())
             {
-                new LedgerStore(node._database.Db, node._database.Blocks, node._database.TxIndex, node._database.Ledger, node._database.Meta).AddGenesis(batch, ledger);
+                new LedgerStore(node._database).AddGenesis(batch, ledger);
                 node._database.Db.Write(batch, node._database.SyncWrite);
             }
             node.Verifier = new TransactionVerifier(Chain, options.MaxTransactionBytes);

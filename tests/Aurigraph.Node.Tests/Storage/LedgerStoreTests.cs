@@ -40,16 +40,35 @@ public sealed class LedgerStoreTests : IDisposable
         Assert.Equal(ByteString.CopyFrom(applied.TransactionsRoot), block.Header.TransactionsRoot);
 
         using var db = NodeDatabase.Open(_dir, Chain, 1);
-        var store = new LedgerStore(db.Db, db.Blocks, db.TxIndex, db.Ledger, db.Meta);
+        var store = new LedgerStore(db);
+        var log = new RaftLogStorage(db);
+        log.Append(new Aurigraph.Consensus.HardState(1, 1, 2), [new(1, 1, Aurigraph.Consensus.EntryType.NoOp, default), new(2, 1, Aurigraph.Consensus.EntryType.Normal, payload)]);
         using (var batch = new WriteBatch())
         {
-            store.AddBlock(batch, applied, payload);
-            db.Db.Write(batch, db.SyncWrite);
+            store.AddBlock(batch, applied);
+            db.Db.Write(batch, db.StateWrite);
         }
+        // The block's transactions are read from the raft log entry that committed it: same block, bytes for bytes.
         Assert.Equal(block, store.ReadBlock(1));
+        Assert.Equal(block.ToByteArray(), store.ReadBlock(1)!.ToByteArray());
         Assert.Equal((1UL, 0U), store.FindTransaction(tx.Id));
         Assert.Equal(block.Receipts[1], store.ReadReceipt(1, 1));
         Assert.Null(store.ReadReceipt(1, 2));
+
+        var key = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(key, 1);
+        var raw = db.Db.Get(key, db.Blocks);
+        Assert.True(raw.Length < payload.Length, $"the block record ({raw.Length} bytes) holds no copy of the payload ({payload.Length} bytes)");
+
+        // A damaged log entry is reported, not served as the block's transactions.
+        var logKey = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(logKey, 2);
+        var entry = db.Db.Get(logKey, db.RaftLog);
+        entry[^2] ^= 0x01;
+        db.Db.Put(logKey, entry, db.RaftLog);
+        Assert.Throws<StorageCorruptionException>(() => store.ReadBlock(1));
+        entry[^2] ^= 0x01;
+        db.Db.Put(logKey, entry, db.RaftLog);
 
         // A slim node's pruning keeps the header and drops the transactions.
         using (var batch = new WriteBatch())
@@ -58,15 +77,7 @@ public sealed class LedgerStoreTests : IDisposable
             db.Db.Write(batch, db.SyncWrite);
         }
         Assert.Equal(new Block { Header = block.Header }, store.ReadBlock(1));
-        using (var batch = new WriteBatch())
-        {
-            store.AddBlock(batch, applied, payload);
-            db.Db.Write(batch, db.SyncWrite);
-        }
 
-        var key = new byte[8];
-        BinaryPrimitives.WriteUInt64BigEndian(key, 1);
-        var raw = db.Db.Get(key, db.Blocks);
         raw[^3] ^= 0x10;
         db.Db.Put(key, raw, db.Blocks);
 

@@ -28,4 +28,21 @@ public sealed class NodeDatabaseTests : IDisposable
         Assert.Equal(seen.Order(), seen); // increasing, so ids built on them never meet an earlier run's
         Assert.True(seen[0] > 0);
     }
+
+    [Fact]
+    public void A_folder_of_an_older_storage_format_is_refused_with_what_to_do()
+    {
+        using (var db = NodeDatabase.Open(_dir, "format-test", 1))
+        {
+            // Rewrite the identity record as format 3 wrote it (the version is the u16 after the magic).
+            var key = "node/identity"u8.ToArray();
+            var identity = db.Db.Get(key, db.Meta);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(identity.AsSpan(4), 3);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(identity.AsSpan(identity.Length - 4), Aurigraph.Node.Ledger.Checksum.Crc32C(identity.AsSpan(0, identity.Length - 4)));
+            db.Db.Put(key, identity, db.Meta, db.SyncWrite);
+        }
+        var ex = Assert.Throws<StorageException>(() => NodeDatabase.Open(_dir, "format-test", 1));
+        Assert.Contains("storage format 3; this node reads format 4", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("empty folder", ex.Message, StringComparison.Ordinal);
+    }
 }

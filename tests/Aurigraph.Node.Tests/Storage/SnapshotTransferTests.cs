@@ -70,7 +70,7 @@ public sealed class SnapshotTransferTests : IDisposable
         using var db = NodeDatabase.Open(Path.Combine(_dir, "source-db"), Chain, 1);
         using (var batch = new WriteBatch())
         {
-            new LedgerStore(db.Db, db.Blocks, db.TxIndex, db.Ledger, db.Meta).AddGenesis(batch, ledger);
+            new LedgerStore(db).AddGenesis(batch, ledger);
             db.Db.Write(batch, db.SyncWrite);
         }
         var view = db.Db.CreateSnapshot();

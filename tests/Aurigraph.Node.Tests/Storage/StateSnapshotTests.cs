@@ -21,7 +21,7 @@ public sealed class StateSnapshotTests : IDisposable
         }
     }
 
-    private static LedgerStore Store(NodeDatabase db) => new(db.Db, db.Blocks, db.TxIndex, db.Ledger, db.Meta);
+    private static LedgerStore Store(NodeDatabase db) => new(db);
 
     /// <summary>A ledger of <paramref name="accounts"/> accounts plus a key/value written by a real block.</summary>
     private static (LedgerState Ledger, AppliedBlock Block, ReadOnlyMemory<byte> Payload) Ledger(int accounts)
@@ -50,7 +50,7 @@ public sealed class StateSnapshotTests : IDisposable
         using (var batch = new WriteBatch())
         {
             Store(source).AddGenesis(batch, ledger);
-            Store(source).AddBlock(batch, block, payload);
+            Store(source).AddBlock(batch, block);
             source.Db.Write(batch, source.SyncWrite);
         }
         var view = source.Db.CreateSnapshot();
@@ -83,7 +83,7 @@ public sealed class StateSnapshotTests : IDisposable
             {
                 var store = Store(source);
                 store.AddGenesis(batch, ledger);
-                store.AddBlock(batch, block, payload);
+                store.AddBlock(batch, block);
                 batch.Put("h\0\0\0\0\0\0\0\x01"u8.ToArray(), "view"u8.ToArray(), source.Carbon);
                 batch.Put("t"u8.ToArray(), "totals"u8.ToArray(), source.Carbon);
                 batch.Put("o\0\0\0\0\0\0\0\x01"u8.ToArray(), "source's own reading"u8.ToArray(), source.Carbon);
