@@ -56,7 +56,10 @@ public sealed record RaftConfig
     public int? LeaseMarginTicks { get; init; }
 
     /// <summary>The lease margin in effect: <see cref="LeaseMarginTicks"/> or its default.</summary>
-    internal int EffectiveLeaseMarginTicks => LeaseMarginTicks ?? Math.Max(1, ElectionTicks / 5);
+    internal int EffectiveLeaseMarginTicks => LeaseMarginTicks ?? DefaultLeaseMarginTicks(ElectionTicks);
+
+    /// <summary>The lease margin when <see cref="LeaseMarginTicks"/> is not set: <c>max(1, electionTicks / 5)</c>.</summary>
+    public static int DefaultLeaseMarginTicks(int electionTicks) => Math.Max(1, electionTicks / 5);
 
     /// <summary>
     /// The last index the host's state machine applied durably (on restart). At least the storage's snapshot index:

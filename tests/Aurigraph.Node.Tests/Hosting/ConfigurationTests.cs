@@ -92,6 +92,39 @@ public sealed class ConfigurationTests
         Assert.Contains(errors, e => e.Contains("Aurigraph:ElectionTicks", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(10, 1, true)]  // the defaults: a lease of 8 ticks, a heartbeat every tick
+    [InlineData(10, 7, true)]
+    [InlineData(10, 8, false)] // heartbeats 8 ticks apart outlast the 8-tick lease
+    [InlineData(5, 4, false)]  // lease 4 ticks (margin 1)
+    [InlineData(20, 15, true)] // lease 16 ticks (margin 4)
+    public void Heartbeats_must_come_within_the_leaders_lease(int electionTicks, int heartbeatTicks, bool valid)
+    {
+        var environment = ComposeEnvironments()["validator-aws"];
+        environment["AURIGRAPH__ELECTIONTICKS"] = electionTicks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        environment["AURIGRAPH__HEARTBEATTICKS"] = heartbeatTicks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var errors = Bind(environment).Validate().Where(e => e.Contains("Aurigraph:HeartbeatTicks", StringComparison.Ordinal)).ToList();
+
+        if (valid)
+        {
+            Assert.Empty(errors);
+        }
+        else
+        {
+            Assert.Contains(errors, e => e.Contains("lease", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void The_tick_defaults_are_etcds_heartbeat_and_election_timeout()
+    {
+        var options = new NodeOptions();
+
+        Assert.Equal(100, options.TickMilliseconds * options.HeartbeatTicks);
+        Assert.Equal(1_000, options.TickMilliseconds * options.ElectionTicks);
+    }
+
     private static async Task<(int ExitCode, string Output)> RunNodeAsync(string config, Dictionary<string, string> environment)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
