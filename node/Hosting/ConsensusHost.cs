@@ -639,19 +639,57 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         Receipt = new Receipt { Success = block.Receipts[index].Success, FailureReason = block.Receipts[index].FailureReason ?? "" },
     };
 
+    /// <summary>
+    /// The snapshot for this round: the previous one when nothing it shows changed (most rounds of an idle node are a
+    /// tick or a heartbeat), so such a round allocates nothing. The ledger changes only when the applied index moves.
+    /// </summary>
     private NodeSnapshot Publish()
     {
-        var peers = _options.Members.Where(m => m.Id != _options.NodeId).Select(m =>
+        if (_snapshot is { } last && Unchanged(last))
         {
-            var p = _raft.ProgressOf(m.Id);
-            return (m.Id, p?.Match ?? 0, p?.RecentActive ?? false);
-        }).ToList();
+            return last;
+        }
+        var peers = new List<(ulong Id, ulong Match, bool Active)>(_options.Members.Count);
+        foreach (var m in _options.Members)
+        {
+            if (m.Id != _options.NodeId)
+            {
+                var p = _raft.ProgressOf(m.Id);
+                peers.Add((m.Id, p?.Match ?? 0, p?.RecentActive ?? false));
+            }
+        }
         return new NodeSnapshot(_raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _raft.AppliedIndex, _ledger.Height, _ledger.StateRoot, _batching.Target, peers)
         {
             LogFirstIndex = _log.FirstIndex,
             SnapshotIndex = _latestSnapshot?.Info.Header.Index ?? 0,
             IntegrityAlarm = _integrityAlarm,
         };
+    }
+
+    private bool Unchanged(NodeSnapshot last)
+    {
+        if (last.RaftRole != _raft.Role || last.Term != _raft.Term || last.Leader != _raft.Leader || last.CommitIndex != _raft.CommitIndex
+            || last.AppliedIndex != _raft.AppliedIndex || last.Height != _ledger.Height || last.BlockTarget != _batching.Target
+            || last.LogFirstIndex != _log.FirstIndex || last.SnapshotIndex != (_latestSnapshot?.Info.Header.Index ?? 0)
+            || !ReferenceEquals(last.IntegrityAlarm, _integrityAlarm))
+        {
+            return false;
+        }
+        var i = 0;
+        foreach (var m in _options.Members)
+        {
+            if (m.Id == _options.NodeId)
+            {
+                continue;
+            }
+            var p = _raft.ProgressOf(m.Id);
+            if (i >= last.Peers.Count || last.Peers[i] != (m.Id, p?.Match ?? 0, p?.RecentActive ?? false))
+            {
+                return false;
+            }
+            i++;
+        }
+        return i == last.Peers.Count;
     }
 
     public async ValueTask DisposeAsync()
