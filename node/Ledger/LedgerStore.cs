@@ -41,17 +41,7 @@ internal sealed class LedgerStore(RocksDb db, ColumnFamilyHandle blocks, ColumnF
             BinaryPrimitives.WriteUInt32BigEndian(value[8..], (uint)i);
             batch.Put(applied.TransactionIds[i].ToBytes(), value.ToArray(), txIndex);
         }
-        foreach (var (key, stateValue) in applied.StateWrites)
-        {
-            if (stateValue is null)
-            {
-                batch.Delete(key, ledger);
-            }
-            else
-            {
-                batch.Put(key, stateValue, ledger);
-            }
-        }
+        applied.StateWrites.ForEach((batch, ledger), static (s, key, stateValue) => s.batch.Put(key, stateValue, s.ledger));
         SetTip(batch, applied.Height, applied.Hash);
     }
 
