@@ -75,7 +75,8 @@ internal readonly record struct Range32(int Offset, int Length)
 /// unknown fields skipped (groups included, nested at most <see cref="RecursionLimit"/> deep), the last value of a
 /// scalar field wins, a oneof's last set field wins and a repeated occurrence of the same message field merges into
 /// it; a tag of field 0, wire types 6 and 7, an end-group tag outside its group, a varint longer than 10 bytes, a
-/// negative or overlong length and truncation anywhere are refused. The chain id is left as bytes: compare them with
+/// negative or overlong length, a chain id that is not valid UTF-8 and truncation anywhere are refused. The chain id is
+/// left as bytes: compare them with
 /// <see cref="ChainIdBytes"/>. The differential property tests hold it to the protobuf parser.
 /// </summary>
 public static class TransactionBodyReader
@@ -119,7 +120,8 @@ public static class TransactionBodyReader
                     }
                     break;
                 case 26:
-                    if (!cursor.TryReadLengthDelimited(out chainId))
+                    // A proto3 string: protobuf refuses one that is not valid UTF-8.
+                    if (!cursor.TryReadLengthDelimited(out chainId) || !System.Text.Unicode.Utf8.IsValid(chainId.Of(body)))
                     {
                         return false;
                     }
@@ -156,23 +158,24 @@ public static class TransactionBodyReader
         return true;
     }
 
-    /// <summary>The UTF-8 bytes a chain id field must hold to equal <paramref name="chainId"/>; null when no byte comparison is exact.</summary>
+    /// <summary>The UTF-8 bytes a chain id field must hold to equal <paramref name="chainId"/>; null when no field can (a lone surrogate).</summary>
     /// <remarks>
-    /// Protobuf decodes the field with replacement characters for invalid UTF-8. If the chain id has no U+FFFD and
-    /// survives a UTF-8 round trip (no lone surrogates), a field decodes to it exactly when its bytes are these bytes:
-    /// a decoding without replacements is injective. Otherwise the caller must decode and compare strings.
+    /// A body's chain id is valid UTF-8 (<see cref="TryRead"/> refuses one that is not, as protobuf does), and decoding
+    /// valid UTF-8 is injective, so the field decodes to <paramref name="chainId"/> exactly when its bytes are these bytes.
+    /// A chain id that does not survive a UTF-8 round trip is no decoding of any valid field.
     /// </remarks>
     public static byte[]? ChainIdBytes(string chainId)
     {
         ArgumentNullException.ThrowIfNull(chainId);
         var bytes = System.Text.Encoding.UTF8.GetBytes(chainId);
-        return chainId.Contains('\uFFFD', StringComparison.Ordinal) || System.Text.Encoding.UTF8.GetString(bytes) != chainId ? null : bytes;
+        return System.Text.Encoding.UTF8.GetString(bytes) == chainId ? bytes : null;
     }
 
     /// <summary>True when the body's chain id field equals <paramref name="chainId"/> as protobuf's string would.</summary>
     public static bool ChainIdEquals(in TransactionBodyFields fields, ReadOnlySpan<byte> body, string chainId, byte[]? chainIdBytes)
     {
         var field = fields.ChainIdUtf8(body);
+        Debug.Assert(System.Text.Unicode.Utf8.IsValid(field), "the reader refuses chain ids that are not UTF-8");
         return chainIdBytes is not null ? field.SequenceEqual(chainIdBytes) : System.Text.Encoding.UTF8.GetString(field) == chainId;
     }
 
