@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Aurigraph.Node.Transactions;
 
@@ -55,42 +56,72 @@ public static class BlockPayload
     /// <summary>Reads a payload's framing; throws <see cref="FormatException"/> if it is not a well-formed block.</summary>
     public static BlockView Read(ReadOnlyMemory<byte> payload)
     {
-        var span = payload.Span;
+        var count = ReadBodies(payload.Span, out var carbonLength, out var bodies);
+        try
+        {
+            var transactions = new List<(ReadOnlyMemory<byte>, ReadOnlyMemory<byte>)>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var body = bodies[i];
+                transactions.Add((payload.Slice(body.Offset, body.Length), payload.Slice(body.Offset + body.Length, TransactionVerifier.SignatureSize)));
+            }
+            return new BlockView(payload.Slice(8, 32), payload.Slice(HeaderSize, carbonLength), transactions);
+        }
+        finally
+        {
+            ArrayPool<Range32>.Shared.Return(bodies);
+        }
+    }
+
+    /// <summary>
+    /// Checks a payload's framing and finds each transaction's body (its signature follows it): the count, the carbon
+    /// section's length (it starts at <see cref="HeaderSize"/>; the transactions root is bytes 8..40) and the bodies in
+    /// an array rented from <see cref="ArrayPool{T}.Shared"/>, which the caller returns. Throws
+    /// <see cref="FormatException"/> if it is not a well-formed block (nothing is rented then).
+    /// </summary>
+    internal static int ReadBodies(ReadOnlySpan<byte> span, out int carbonLength, out Range32[] bodies)
+    {
         if (span.Length < HeaderSize || !span[..4].SequenceEqual(Magic))
         {
             throw new FormatException("not a block payload");
         }
         var count = BinaryPrimitives.ReadUInt32LittleEndian(span[4..]);
-        var carbonLength = BinaryPrimitives.ReadUInt32LittleEndian(span[40..]);
-        if (carbonLength > (uint)(span.Length - HeaderSize))
+        var carbon = BinaryPrimitives.ReadUInt32LittleEndian(span[40..]);
+        if (carbon > (uint)(span.Length - HeaderSize))
         {
             throw new FormatException("block payload truncated in its carbon section");
         }
-        var at = HeaderSize + (int)carbonLength;
+        var at = HeaderSize + (int)carbon;
         // Sized by what the bytes can hold (each transaction takes at least its length and signature), not by the
         // claimed count: a 44-byte header claiming 2^32 transactions is refused without allocating for them.
         var fits = (span.Length - at) / (4 + TransactionVerifier.SignatureSize);
-        var transactions = new List<(ReadOnlyMemory<byte>, ReadOnlyMemory<byte>)>((int)Math.Min(count, (uint)fits));
+        bodies = ArrayPool<Range32>.Shared.Rent((int)Math.Min(count, (uint)fits));
         for (var i = 0u; i < count; i++)
         {
             if (at + 4 > span.Length)
             {
+                ArrayPool<Range32>.Shared.Return(bodies);
                 throw new FormatException($"block payload truncated at transaction {i}");
             }
             var len = (int)BinaryPrimitives.ReadUInt32LittleEndian(span[at..]);
             at += 4;
             if (len < 0 || len > span.Length - at - TransactionVerifier.SignatureSize)
             {
+                ArrayPool<Range32>.Shared.Return(bodies);
                 throw new FormatException($"block payload truncated at transaction {i}");
             }
-            transactions.Add((payload.Slice(at, len), payload.Slice(at + len, TransactionVerifier.SignatureSize)));
+            // Each transaction takes at least 68 bytes, so one past what fits has already been refused.
+            System.Diagnostics.Debug.Assert(i < (uint)fits, "a transaction index within what the bytes can hold");
+            bodies[i] = new Range32(at, len);
             at += len + TransactionVerifier.SignatureSize;
         }
         if (at != span.Length)
         {
+            ArrayPool<Range32>.Shared.Return(bodies);
             throw new FormatException("trailing bytes after the last transaction");
         }
-        return new BlockView(payload.Slice(8, 32), payload.Slice(HeaderSize, (int)carbonLength), transactions);
+        carbonLength = (int)carbon;
+        return (int)count;
     }
 
     /// <summary>Slices a payload into (body, signature) pairs; throws <see cref="FormatException"/> if it is not a block.</summary>

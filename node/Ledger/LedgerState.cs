@@ -1,10 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using Aurigraph.Node.Api.V1;
 using Aurigraph.Node.Diagnostics;
 using Aurigraph.Node.Transactions;
-using Google.Protobuf;
 
 namespace Aurigraph.Node.Ledger;
 
@@ -12,6 +10,14 @@ namespace Aurigraph.Node.Ledger;
 public readonly record struct ReceiptRecord(bool Success, string? FailureReason)
 {
     public static readonly ReceiptRecord Ok = new(true, null);
+
+    // The fixed failures, built once: a receipt is two words, and only a bad nonce's carries text made for it.
+    internal static readonly ReceiptRecord Malformed = new(false, "malformed transaction body");
+    internal static readonly ReceiptRecord WrongChain = new(false, "wrong chain id");
+    internal static readonly ReceiptRecord InsufficientBalance = new(false, "insufficient balance");
+    internal static readonly ReceiptRecord RecipientOverflow = new(false, "recipient balance would overflow");
+    internal static readonly ReceiptRecord PutNeedsAccountSender = new(false, $"a put needs a {TransactionVerifier.PublicKeySize}-byte sender");
+    internal static readonly ReceiptRecord NoOperation = new(false, "no operation");
 }
 
 /// <summary>A block as applied: its header fields, transaction ids and receipts, and the state writes to persist.</summary>
@@ -25,8 +31,8 @@ public sealed record AppliedBlock(
     byte[] Hash,
     TransactionId[] TransactionIds,
     ReceiptRecord[] Receipts,
-    byte[]?[] Senders,
-    IReadOnlyList<KeyValuePair<byte[], byte[]?>> StateWrites)
+    SenderList Senders,
+    StateWriteSet StateWrites)
 {
     /// <summary>The block's carbon section (committed carbon records), a slice of the payload; empty in most blocks.</summary>
     public ReadOnlyMemory<byte> Carbon { get; init; }
@@ -41,18 +47,31 @@ public sealed class BlockIntegrityException(string message) : Exception(message)
 /// (S, K), so no account can change another's records and no ownership state is needed. Deterministic — no clock, randomness or I/O — so equal heights give equal state
 /// roots on every node. The state root commits to the whole state, not the history: it is an additive
 /// accumulator (sum mod 2^256 of SHA-256 over every live key/value record) hashed with the height, updated
-/// incrementally per write.
+/// once per changed record per block.
 /// </summary>
-public sealed class LedgerState
+/// <remarks>
+/// Applying reads each transaction body in place (<see cref="TransactionBodyReader"/>), keys 32-byte accounts by value
+/// (<see cref="AccountKey"/>; ids of other lengths, which only a block built by hand can hold, by their bytes), and runs
+/// the block against a per-block working set of the records it touches (<see cref="BlockExecution"/>), so the work
+/// and the memory per transaction are a few dictionary probes and no objects.
+/// </remarks>
+public sealed partial class LedgerState
 {
-    private const byte AccountPrefix = (byte)'a';
-    private const byte KeyValuePrefix = (byte)'k';
+    private const byte AccountPrefix = StateWriteSet.AccountPrefix;
+    private const byte KeyValuePrefix = StateWriteSet.KeyValuePrefix;
 
-    private readonly Dictionary<ByteKey, (ulong Balance, ulong Nonce)> _accounts = [];
+    private readonly Dictionary<AccountKey, (ulong Balance, ulong Nonce)> _accounts = [];
+    private readonly Dictionary<ByteKey, (ulong Balance, ulong Nonce)> _oddAccounts = [];
     private readonly Dictionary<ByteKey, byte[]> _values = [];
     private readonly StateAccumulator _accumulator = new();
+    private readonly byte[]? _chainIdBytes;
+    private BlockExecution? _execution;
 
-    public LedgerState(string chainId) => ChainId = chainId;
+    public LedgerState(string chainId)
+    {
+        ChainId = chainId;
+        _chainIdBytes = TransactionBodyReader.ChainIdBytes(chainId);
+    }
 
     public string ChainId { get; }
 
@@ -62,7 +81,7 @@ public sealed class LedgerState
 
     public byte[] StateRoot => ComputeRoot(Height);
 
-    public int AccountCount => _accounts.Count;
+    public int AccountCount => _accounts.Count + _oddAccounts.Count;
 
     public static LedgerState FromGenesis(Genesis genesis)
     {
@@ -70,14 +89,12 @@ public sealed class LedgerState
         var state = new LedgerState(genesis.ChainId);
         foreach (var account in genesis.Accounts)
         {
-            var key = new ByteKey(Convert.FromHexString(account.PublicKey));
-            state.SetAccount(key, account.Balance, 0);
+            state.SetAccount(Convert.FromHexString(account.PublicKey), account.Balance, 0);
         }
         return state;
     }
 
-    public (ulong Balance, ulong Nonce) Account(ReadOnlySpan<byte> publicKey) =>
-        _accounts.TryGetValue(new ByteKey(publicKey.ToArray()), out var a) ? a : (0, 0);
+    public (ulong Balance, ulong Nonce) Account(ReadOnlySpan<byte> publicKey) => TryAccount(publicKey, out var a) ? a : (0, 0);
 
     /// <summary>The value <paramref name="owner"/> (a 32-byte account id) last put under <paramref name="key"/>; null when it never did.</summary>
     public byte[]? Value(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> key)
@@ -90,8 +107,8 @@ public sealed class LedgerState
     }
 
     /// <summary>
-    /// Blocks with at least this many transactions are applied in parallel groups (see <see cref="Apply(ulong, ulong, ReadOnlyMemory{byte}, bool)"/>);
-    /// smaller blocks run on the calling thread. 0 or less turns parallel apply off.
+    /// Blocks with at least this many transactions are applied with parallel reading and hashing (see
+    /// <see cref="Apply(ulong, ulong, ReadOnlyMemory{byte}, bool)"/>); smaller blocks run on the calling thread. 0 or less turns it off.
     /// </summary>
     public int ParallelApplyThreshold { get; set; } = 256;
 
@@ -113,300 +130,130 @@ public sealed class LedgerState
 
     /// <summary>Applies the next block, choosing sequential or parallel execution explicitly (for tests and benchmarks).</summary>
     /// <remarks>
-    /// Parallel apply: transactions are grouped by the records they touch (union-find over sender and recipient; a
-    /// put's record is in its sender's namespace, so the sender covers it), so no two groups share a record. Each group runs in block order against the state as it was before the
-    /// block plus its own writes; groups run concurrently, then their writes and state-root deltas are merged in the
-    /// order of each group's first transaction. Because groups share no record, every transaction sees exactly what
-    /// it would have seen in sequential order, and the accumulator is a sum, so the result is bit-identical.
+    /// Three passes. (1) Read: each body's id (SHA-256) and fields, independent per transaction, so a parallel apply
+    /// splits them across threads. (2) Execute: the transactions in block order against the block's working set — each
+    /// touched record read once from the state, then changed in place — on one thread: it is a few dictionary probes per
+    /// transaction. (3) Commit: every changed record's old value leaves the accumulator and its final value enters it
+    /// (the sum is order-free, so a parallel apply hashes them on several threads), and the final values replace the
+    /// state's. Sequential and parallel apply run the same execution, so they are bit-identical by construction.
     /// </remarks>
     public AppliedBlock Apply(ulong logIndex, ulong term, ReadOnlyMemory<byte> payload, bool allowParallel)
     {
-        var view = BlockPayload.Read(payload);
-        var transactions = view.Transactions;
-        var count = transactions.Count;
-        var height = Height + 1;
-        var ids = new TransactionId[count];
-        var bodies = new TransactionBody?[count];
-        var parallel = allowParallel && count >= Math.Max(1, ParallelApplyThreshold);
-        if (parallel)
-        {
-            Stages.For(count, new ParallelOptions { MaxDegreeOfParallelism = MaxApplyParallelism }, PipelineStage.Apply, i => Parse(transactions[i].Body, out ids[i], out bodies[i]));
-        }
-        else
-        {
-            for (var i = 0; i < count; i++)
-            {
-                Parse(transactions[i].Body, out ids[i], out bodies[i]);
-            }
-        }
-        var txRoot = TransactionsRoot(ids);
-        if (!view.TransactionsRoot.Span.SequenceEqual(txRoot))
-        {
-            throw new BlockIntegrityException($"block at log index {logIndex}: transactions root {Convert.ToHexStringLower(view.TransactionsRoot.Span)} in the payload, {Convert.ToHexStringLower(txRoot)} recomputed from its bodies");
-        }
-        var receipts = new ReceiptRecord[count];
-        var senders = new byte[]?[count];
-        List<KeyValuePair<byte[], byte[]?>> writes;
-        var groups = parallel ? Group(bodies) : null;
-        if (groups is null || groups.Count < 2)
-        {
-            var execution = new Execution(this, direct: true);
-            for (var i = 0; i < count; i++)
-            {
-                receipts[i] = execution.Run(bodies[i], out senders[i]);
-            }
-            writes = execution.Writes;
-        }
-        else
-        {
-            var executions = new Execution[groups.Count];
-            Stages.For(groups.Count, new ParallelOptions { MaxDegreeOfParallelism = MaxApplyParallelism }, PipelineStage.Apply, g =>
-            {
-                var execution = new Execution(this, direct: false);
-                foreach (var i in groups[g])
-                {
-                    receipts[i] = execution.Run(bodies[i], out senders[i]);
-                }
-                executions[g] = execution;
-            });
-            writes = [];
-            foreach (var execution in executions)
-            {
-                execution.MergeInto(this);
-                writes.AddRange(execution.Writes);
-            }
-        }
-        var rootStarted = Stages.Start();
-        var stateRoot = ComputeRoot(height);
-        var hash = BlockHash(height, logIndex, term, LastBlockHash, txRoot, stateRoot);
-        // The caller times the whole Apply; the root's share moves from Apply to StateRoot.
-        var rootTime = Stages.Enabled ? ThreadCpuClock.Now() - rootStarted : 0;
-        Stages.Add(PipelineStage.StateRoot, rootTime);
-        Stages.Add(PipelineStage.Apply, -rootTime);
-        var block = new AppliedBlock(height, logIndex, term, LastBlockHash, txRoot, stateRoot, hash, ids, receipts, senders, writes) { Carbon = view.Carbon };
-        Height = height;
-        LastBlockHash = hash;
-        return block;
-    }
-
-    private static void Parse(ReadOnlyMemory<byte> bodyBytes, out TransactionId id, out TransactionBody? body)
-    {
-        id = TransactionId.Of(bodyBytes.Span);
+        var count = BlockPayload.ReadBodies(payload.Span, out var carbonLength, out var bodies);
+        var parsed = ArrayPool<ParsedBody>.Shared.Rent(count);
         try
         {
-            body = TransactionBody.Parser.ParseFrom(bodyBytes.Span);
-        }
-        catch (InvalidProtocolBufferException)
-        {
-            body = null;
-        }
-    }
-
-    /// <summary>
-    /// Splits a block into groups of transactions that share no account or key (union-find over the records each
-    /// touches), each group in block order, groups ordered by their first transaction.
-    /// </summary>
-    private List<List<int>> Group(TransactionBody?[] bodies)
-    {
-        var parent = new int[bodies.Length];
-        var owner = new Dictionary<ByteKey, int>(bodies.Length * 2);
-        for (var i = 0; i < bodies.Length; i++)
-        {
-            parent[i] = i;
-            if (bodies[i] is not { } body || body.ChainId != ChainId)
+            var height = Height + 1;
+            var ids = new TransactionId[count];
+            var parallel = allowParallel && MaxApplyParallelism > 1 && count >= Math.Max(1, ParallelApplyThreshold);
+            if (parallel)
             {
-                continue; // touches nothing: its receipt is a failure decided without state
-            }
-            // A put writes only the record (sender, key): touching the sender puts every write to it in one group.
-            Touch(new ByteKey(Prefixed(AccountPrefix, body.Sender.Span)), i);
-            if (body.OperationCase == TransactionBody.OperationOneofCase.Transfer)
-            {
-                Touch(new ByteKey(Prefixed(AccountPrefix, body.Transfer.To.Span)), i);
-            }
-        }
-        var groups = new List<List<int>>();
-        var groupOfRoot = new Dictionary<int, int>();
-        for (var i = 0; i < bodies.Length; i++)
-        {
-            var root = Find(i);
-            if (!groupOfRoot.TryGetValue(root, out var g))
-            {
-                g = groups.Count;
-                groupOfRoot[root] = g;
-                groups.Add([]);
-            }
-            groups[g].Add(i);
-        }
-        return groups;
-
-        void Touch(ByteKey record, int i)
-        {
-            if (owner.TryGetValue(record, out var other))
-            {
-                Union(other, i);
+                var chunks = Math.Min(count, MaxApplyParallelism * 4);
+                Stages.For(chunks, new ParallelOptions { MaxDegreeOfParallelism = MaxApplyParallelism }, PipelineStage.Apply, c =>
+                {
+                    var span = payload.Span;
+                    for (var i = (int)((long)count * c / chunks); i < (int)((long)count * (c + 1) / chunks); i++)
+                    {
+                        Read(span, bodies[i], out ids[i], out parsed[i]);
+                    }
+                });
             }
             else
             {
-                owner[record] = i;
-            }
-        }
-
-        int Find(int x)
-        {
-            while (parent[x] != x)
-            {
-                parent[x] = parent[parent[x]];
-                x = parent[x];
-            }
-            return x;
-        }
-
-        void Union(int a, int b)
-        {
-            var ra = Find(a);
-            var rb = Find(b);
-            if (ra != rb)
-            {
-                // The smaller index stays the root, so a group's root is its first transaction.
-                if (ra < rb)
+                var span = payload.Span;
+                for (var i = 0; i < count; i++)
                 {
-                    parent[rb] = ra;
-                }
-                else
-                {
-                    parent[ra] = rb;
+                    Read(span, bodies[i], out ids[i], out parsed[i]);
                 }
             }
+            var txRoot = TransactionsRoot(ids);
+            var claimedRoot = payload.Span.Slice(8, 32);
+            if (!claimedRoot.SequenceEqual(txRoot))
+            {
+                throw new BlockIntegrityException($"block at log index {logIndex}: transactions root {Convert.ToHexStringLower(claimedRoot)} in the payload, {Convert.ToHexStringLower(txRoot)} recomputed from its bodies");
+            }
+            var receipts = new ReceiptRecord[count];
+            var senders = new Range32[count];
+            var execution = _execution ??= new BlockExecution(this);
+            {
+                var span = payload.Span;
+                for (var i = 0; i < count; i++)
+                {
+                    var body = span.Slice(bodies[i].Offset, bodies[i].Length);
+                    ref readonly var p = ref parsed[i];
+                    senders[i] = new Range32(0, -1);
+                    if (!p.Ok)
+                    {
+                        receipts[i] = ReceiptRecord.Malformed;
+                        continue;
+                    }
+                    if (!TransactionBodyReader.ChainIdEquals(p.Fields, body, ChainId, _chainIdBytes))
+                    {
+                        receipts[i] = ReceiptRecord.WrongChain;
+                        continue;
+                    }
+                    senders[i] = new Range32(bodies[i].Offset + p.Fields.SenderRange.Offset, p.Fields.SenderRange.Length);
+                    receipts[i] = execution.Run(body, p.Fields);
+                }
+            }
+            var writes = execution.Commit(parallel);
+            var rootStarted = Stages.Start();
+            var stateRoot = ComputeRoot(height);
+            var hash = BlockHash(height, logIndex, term, LastBlockHash, txRoot, stateRoot);
+            // The caller times the whole Apply; the root's share moves from Apply to StateRoot.
+            var rootTime = Stages.Enabled ? ThreadCpuClock.Now() - rootStarted : 0;
+            Stages.Add(PipelineStage.StateRoot, rootTime);
+            Stages.Add(PipelineStage.Apply, -rootTime);
+            var block = new AppliedBlock(height, logIndex, term, LastBlockHash, txRoot, stateRoot, hash, ids, receipts, new SenderList(payload, senders), writes)
+            {
+                Carbon = payload.Slice(BlockPayload.HeaderSize, carbonLength),
+            };
+            Height = height;
+            LastBlockHash = hash;
+            return block;
+        }
+        finally
+        {
+            ArrayPool<Range32>.Shared.Return(bodies);
+            ArrayPool<ParsedBody>.Shared.Return(parsed);
         }
     }
 
-    /// <summary>
-    /// Runs transactions against the ledger. Direct: reads and writes the ledger itself (sequential apply).
-    /// Overlay: reads the ledger (unchanged while groups run) plus its own writes, and keeps its writes and its
-    /// state-root delta to itself until <see cref="MergeInto"/> (one group of a parallel apply).
-    /// </summary>
-    private sealed class Execution(LedgerState state, bool direct)
+    /// <summary>A body as read in the first pass: whether it parses, and its fields.</summary>
+    private readonly record struct ParsedBody(bool Ok, TransactionBodyFields Fields);
+
+    private static void Read(ReadOnlySpan<byte> payload, Range32 range, out TransactionId id, out ParsedBody parsed)
     {
-        private readonly Dictionary<ByteKey, (ulong Balance, ulong Nonce)>? _accounts = direct ? null : [];
-        private readonly Dictionary<ByteKey, byte[]>? _values = direct ? null : [];
-        private readonly StateAccumulator _accumulator = direct ? state._accumulator : new();
-
-        public List<KeyValuePair<byte[], byte[]?>> Writes { get; } = [];
-
-        public ReceiptRecord Run(TransactionBody? body, out byte[]? senderKey)
-        {
-            senderKey = null;
-            if (body is null)
-            {
-                return new ReceiptRecord(false, "malformed transaction body");
-            }
-            if (body.ChainId != state.ChainId)
-            {
-                return new ReceiptRecord(false, "wrong chain id");
-            }
-            senderKey = body.Sender.ToByteArray();
-            var sender = new ByteKey(senderKey);
-            var (balance, nonce) = TryAccount(sender, out var a) ? a : (0UL, 0UL);
-            if (body.Nonce != nonce)
-            {
-                return new ReceiptRecord(false, $"bad nonce: expected {nonce}, got {body.Nonce}");
-            }
-            switch (body.OperationCase)
-            {
-                case TransactionBody.OperationOneofCase.Transfer:
-                    {
-                        var amount = body.Transfer.Amount;
-                        if (balance < amount)
-                        {
-                            // The nonce is consumed: the failed transaction is part of the block.
-                            SetAccount(sender, balance, nonce + 1);
-                            return new ReceiptRecord(false, "insufficient balance");
-                        }
-                        var to = new ByteKey(body.Transfer.To.ToByteArray());
-                        if (to.Equals(sender))
-                        {
-                            SetAccount(sender, balance, nonce + 1);
-                            return ReceiptRecord.Ok;
-                        }
-                        var (toBalance, toNonce) = TryAccount(to, out var t) ? t : (0UL, 0UL);
-                        if (ulong.MaxValue - toBalance < amount)
-                        {
-                            SetAccount(sender, balance, nonce + 1);
-                            return new ReceiptRecord(false, "recipient balance would overflow");
-                        }
-                        SetAccount(sender, balance - amount, nonce + 1);
-                        SetAccount(to, toBalance + amount, toNonce);
-                        return ReceiptRecord.Ok;
-                    }
-                case TransactionBody.OperationOneofCase.Put:
-                    SetAccount(sender, balance, nonce + 1);
-                    if (senderKey.Length != TransactionVerifier.PublicKeySize)
-                    {
-                        // Admission refuses such senders; a block is applied as committed, so decide it here too.
-                        return new ReceiptRecord(false, $"a put needs a {TransactionVerifier.PublicKeySize}-byte sender");
-                    }
-                    SetValue(new ByteKey(OwnedKey(senderKey, body.Put.Key.Span)), body.Put.Value.ToByteArray());
-                    return ReceiptRecord.Ok;
-                default:
-                    return new ReceiptRecord(false, "no operation");
-            }
-        }
-
-        private bool TryAccount(ByteKey key, out (ulong Balance, ulong Nonce) account) =>
-            (_accounts is not null && _accounts.TryGetValue(key, out account)) || state._accounts.TryGetValue(key, out account);
-
-        private bool TryValue(ByteKey key, out byte[] value) =>
-            (_values is not null && _values.TryGetValue(key, out value!)) || state._values.TryGetValue(key, out value!);
-
-        private void SetAccount(ByteKey key, ulong balance, ulong nonce)
-        {
-            var recordKey = Prefixed(AccountPrefix, key.Bytes);
-            if (TryAccount(key, out var old))
-            {
-                _accumulator.Remove(recordKey, EncodeAccount(old.Balance, old.Nonce));
-            }
-            var value = EncodeAccount(balance, nonce);
-            _accumulator.Add(recordKey, value);
-            (_accounts ?? state._accounts)[key] = (balance, nonce);
-            Writes.Add(new(recordKey, value));
-        }
-
-        private void SetValue(ByteKey key, byte[] value)
-        {
-            var recordKey = Prefixed(KeyValuePrefix, key.Bytes);
-            if (TryValue(key, out var old))
-            {
-                _accumulator.Remove(recordKey, old);
-            }
-            _accumulator.Add(recordKey, value);
-            (_values ?? state._values)[key] = value;
-            Writes.Add(new(recordKey, value));
-        }
-
-        public void MergeInto(LedgerState target)
-        {
-            foreach (var (key, account) in _accounts!)
-            {
-                target._accounts[key] = account;
-            }
-            foreach (var (key, value) in _values!)
-            {
-                target._values[key] = value;
-            }
-            target._accumulator.Add(_accumulator);
-        }
+        var body = payload.Slice(range.Offset, range.Length);
+        id = TransactionId.Of(body);
+        var ok = TransactionBodyReader.TryRead(body, out var fields);
+        parsed = new ParsedBody(ok, fields);
     }
+
+    private bool TryAccount(ReadOnlySpan<byte> id, out (ulong Balance, ulong Nonce) account) =>
+        id.Length == AccountKey.Size
+            ? _accounts.TryGetValue(new AccountKey(id), out account)
+            : _oddAccounts.TryGetValue(new ByteKey(id.ToArray()), out account);
 
     /// <summary>Sets an account outside any block (genesis).</summary>
-    private void SetAccount(ByteKey key, ulong balance, ulong nonce)
+    private void SetAccount(ReadOnlySpan<byte> id, ulong balance, ulong nonce)
     {
-        var recordKey = Prefixed(AccountPrefix, key.Bytes);
-        if (_accounts.TryGetValue(key, out var old))
+        Span<byte> value = stackalloc byte[16];
+        if (TryAccount(id, out var old))
         {
-            _accumulator.Remove(recordKey, EncodeAccount(old.Balance, old.Nonce));
+            StateWriteSet.EncodeAccount(old.Balance, old.Nonce, value);
+            _accumulator.Remove(AccountPrefix, id, value);
         }
-        _accumulator.Add(recordKey, EncodeAccount(balance, nonce));
-        _accounts[key] = (balance, nonce);
+        StateWriteSet.EncodeAccount(balance, nonce, value);
+        _accumulator.Add(AccountPrefix, id, value);
+        if (id.Length == AccountKey.Size)
+        {
+            _accounts[new AccountKey(id)] = (balance, nonce);
+        }
+        else
+        {
+            _oddAccounts[new ByteKey(id.ToArray())] = (balance, nonce);
+        }
     }
 
     /// <summary>Rebuilds the state from persisted records (as written through <see cref="AppliedBlock.StateWrites"/>).</summary>
@@ -414,22 +261,31 @@ public sealed class LedgerState
     {
         ArgumentNullException.ThrowIfNull(records);
         _accounts.Clear();
+        _oddAccounts.Clear();
         _values.Clear();
         _accumulator.Clear();
         foreach (var (key, value) in records)
         {
-            var id = new ByteKey(key[1..]);
+            var id = key.AsSpan(1);
             switch (key[0])
             {
                 case AccountPrefix:
-                    _accounts[id] = (BinaryPrimitives.ReadUInt64LittleEndian(value), BinaryPrimitives.ReadUInt64LittleEndian(value.AsSpan(8)));
+                    var account = (BinaryPrimitives.ReadUInt64LittleEndian(value), BinaryPrimitives.ReadUInt64LittleEndian(value.AsSpan(8)));
+                    if (id.Length == AccountKey.Size)
+                    {
+                        _accounts[new AccountKey(id)] = account;
+                    }
+                    else
+                    {
+                        _oddAccounts[new ByteKey(id.ToArray())] = account;
+                    }
                     break;
                 case KeyValuePrefix:
-                    if (id.Bytes.Length < TransactionVerifier.PublicKeySize)
+                    if (id.Length < TransactionVerifier.PublicKeySize)
                     {
-                        throw new InvalidDataException($"key/value record of {id.Bytes.Length} bytes: shorter than its owner's {TransactionVerifier.PublicKeySize}-byte account id");
+                        throw new InvalidDataException($"key/value record of {id.Length} bytes: shorter than its owner's {TransactionVerifier.PublicKeySize}-byte account id");
                     }
-                    _values[id] = value;
+                    _values[new ByteKey(id.ToArray())] = value;
                     break;
                 default:
                     throw new InvalidDataException($"unknown ledger record prefix {key[0]}");
@@ -445,11 +301,15 @@ public sealed class LedgerState
     {
         foreach (var (key, a) in _accounts)
         {
-            yield return new(Prefixed(AccountPrefix, key.Bytes), EncodeAccount(a.Balance, a.Nonce));
+            yield return new([AccountPrefix, .. key.ToArray()], EncodeAccount(a.Balance, a.Nonce));
+        }
+        foreach (var (key, a) in _oddAccounts)
+        {
+            yield return new([AccountPrefix, .. key.Bytes], EncodeAccount(a.Balance, a.Nonce));
         }
         foreach (var (key, v) in _values)
         {
-            yield return new(Prefixed(KeyValuePrefix, key.Bytes), v);
+            yield return new([KeyValuePrefix, .. key.Bytes], v);
         }
     }
 
@@ -464,8 +324,7 @@ public sealed class LedgerState
     private static byte[] EncodeAccount(ulong balance, ulong nonce)
     {
         var bytes = new byte[16];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, balance);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), nonce);
+        StateWriteSet.EncodeAccount(balance, nonce, bytes);
         return bytes;
     }
 
@@ -476,14 +335,6 @@ public sealed class LedgerState
         var bytes = new byte[owner.Length + key.Length];
         owner.CopyTo(bytes);
         key.CopyTo(bytes.AsSpan(owner.Length));
-        return bytes;
-    }
-
-    private static byte[] Prefixed(byte prefix, ReadOnlySpan<byte> key)
-    {
-        var bytes = new byte[key.Length + 1];
-        bytes[0] = prefix;
-        key.CopyTo(bytes.AsSpan(1));
         return bytes;
     }
 
@@ -498,16 +349,23 @@ public sealed class LedgerState
     /// <summary>Writes the transactions root of <paramref name="ids"/> to the first 32 bytes of <paramref name="destination"/>.</summary>
     public static void TransactionsRoot(ReadOnlySpan<TransactionId> ids, Span<byte> destination)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> buffer = stackalloc byte[TransactionId.Size];
-        BinaryPrimitives.WriteUInt64BigEndian(buffer, (ulong)ids.Length);
-        hash.AppendData(buffer[..8]);
-        foreach (var id in ids)
+        // One hash call over a pooled buffer of (u64 count | ids): the same bytes a streamed hash would see.
+        var size = 8 + (ids.Length * TransactionId.Size);
+        var rented = ArrayPool<byte>.Shared.Rent(size);
+        try
         {
-            id.WriteTo(buffer);
-            hash.AppendData(buffer);
+            var buffer = rented.AsSpan(0, size);
+            BinaryPrimitives.WriteUInt64BigEndian(buffer, (ulong)ids.Length);
+            for (var i = 0; i < ids.Length; i++)
+            {
+                ids[i].WriteTo(buffer[(8 + (i * TransactionId.Size))..]);
+            }
+            SHA256.HashData(buffer, destination[..32]);
         }
-        hash.GetHashAndReset(destination);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     private static byte[] BlockHash(ulong height, ulong logIndex, ulong term, byte[] previous, byte[] txRoot, byte[] stateRoot)
@@ -520,106 +378,5 @@ public sealed class LedgerState
         txRoot.CopyTo(buffer[56..]);
         stateRoot.CopyTo(buffer[88..]);
         return SHA256.HashData(buffer);
-    }
-}
-
-/// <summary>A byte-array dictionary key compared by content.</summary>
-internal readonly struct ByteKey(byte[] bytes) : IEquatable<ByteKey>
-{
-    public byte[] Bytes { get; } = bytes;
-
-    public bool Equals(ByteKey other) => Bytes.AsSpan().SequenceEqual(other.Bytes);
-
-    public override bool Equals(object? obj) => obj is ByteKey other && Equals(other);
-
-    public override int GetHashCode()
-    {
-        var hash = new HashCode();
-        hash.AddBytes(Bytes);
-        return hash.ToHashCode();
-    }
-}
-
-/// <summary>A multiset hash: the sum, mod 2^256, of SHA-256 over each (key, value) record. Order-independent and incremental.</summary>
-internal sealed class StateAccumulator
-{
-    private readonly ulong[] _limbs = new ulong[4];
-
-    public void Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Combine(key, value, subtract: false);
-
-    public void Remove(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Combine(key, value, subtract: true);
-
-    public void Clear() => Array.Clear(_limbs);
-
-    /// <summary>Adds another accumulator's sum (mod 2^256): merges the delta of a group applied on its own.</summary>
-    public void Add(StateAccumulator other) => AddLimbs(other._limbs);
-
-    public void WriteTo(Span<byte> destination)
-    {
-        for (var i = 0; i < 4; i++)
-        {
-            BinaryPrimitives.WriteUInt64BigEndian(destination[(i * 8)..], _limbs[i]);
-        }
-    }
-
-    private void Combine(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool subtract)
-    {
-        // SHA-256 over (u32 key length | key | value), hashed in one call from a stack or pooled buffer.
-        var size = 4 + key.Length + value.Length;
-        byte[]? rented = null;
-        var buffer = size <= 512 ? stackalloc byte[size] : (rented = ArrayPool<byte>.Shared.Rent(size)).AsSpan(0, size);
-        BinaryPrimitives.WriteInt32BigEndian(buffer, key.Length);
-        key.CopyTo(buffer[4..]);
-        value.CopyTo(buffer[(4 + key.Length)..]);
-        Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(buffer, digest);
-        if (rented is not null)
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-        Span<ulong> limbs = stackalloc ulong[4];
-        for (var i = 0; i < 4; i++)
-        {
-            limbs[i] = BinaryPrimitives.ReadUInt64BigEndian(digest[(i * 8)..]);
-        }
-        if (subtract)
-        {
-            SubtractLimbs(limbs);
-        }
-        else
-        {
-            AddLimbs(limbs);
-        }
-    }
-
-    // Limb 3 is least significant; carries and borrows ripple towards limb 0 and off the top (mod 2^256).
-    private void AddLimbs(ReadOnlySpan<ulong> other)
-    {
-        ulong carry = 0;
-        for (var i = 3; i >= 0; i--)
-        {
-            var d = other[i];
-            var sum = _limbs[i] + d;
-            var c1 = sum < d ? 1UL : 0UL;
-            var sum2 = sum + carry;
-            var c2 = sum2 < sum ? 1UL : 0UL;
-            _limbs[i] = sum2;
-            carry = c1 + c2;
-        }
-    }
-
-    private void SubtractLimbs(ReadOnlySpan<ulong> other)
-    {
-        ulong borrow = 0;
-        for (var i = 3; i >= 0; i--)
-        {
-            var d = other[i];
-            var diff = _limbs[i] - d;
-            var b1 = _limbs[i] < d ? 1UL : 0UL;
-            var diff2 = diff - borrow;
-            var b2 = diff < borrow ? 1UL : 0UL;
-            _limbs[i] = diff2;
-            borrow = b1 + b2;
-        }
     }
 }

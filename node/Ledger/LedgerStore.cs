@@ -59,17 +59,7 @@ internal sealed class LedgerStore(NodeDatabase database)
             BinaryPrimitives.WriteUInt32BigEndian(value[8..], (uint)i);
             batch.Put(applied.TransactionIds[i].ToBytes(), value.ToArray(), txIndex);
         }
-        foreach (var (key, stateValue) in applied.StateWrites)
-        {
-            if (stateValue is null)
-            {
-                batch.Delete(key, ledger);
-            }
-            else
-            {
-                batch.Put(key, stateValue, ledger);
-            }
-        }
+        applied.StateWrites.ForEach((batch, ledger), static (s, key, stateValue) => s.batch.Put(key, stateValue, s.ledger));
         SetTip(batch, applied.Height, applied.Hash);
     }
 

@@ -163,7 +163,7 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
     }
 
     /// <summary>Forgets sequencing state for senders whose applied nonce caught up.</summary>
-    public void OnApplied(Func<byte[], ulong> ledgerNonce, IEnumerable<byte[]?> senders)
+    public void OnApplied(Func<byte[], ulong> ledgerNonce, Ledger.SenderList senders)
     {
         ArgumentNullException.ThrowIfNull(ledgerNonce);
         ArgumentNullException.ThrowIfNull(senders);
@@ -171,14 +171,15 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
         {
             return;
         }
-        foreach (var key in senders)
+        for (var i = 0; i < senders.Count; i++)
         {
-            if (key is null)
+            // The senders are slices of the block: copied only for a sender this mempool tracks.
+            if (!senders.TryGet(i, out var key))
             {
                 continue;
             }
             var sender = Convert.ToHexString(key);
-            if (_nextNonce.TryGetValue(sender, out var next) && next <= ledgerNonce(key))
+            if (_nextNonce.TryGetValue(sender, out var next) && next <= ledgerNonce(key.ToArray()))
             {
                 _nextNonce.Remove(sender);
             }

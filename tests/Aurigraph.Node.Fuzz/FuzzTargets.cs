@@ -84,8 +84,16 @@ internal static class FuzzTargets
     /// </summary>
     public static void Block(ReadOnlyMemory<byte> input) => BlockHash(input);
 
-    /// <summary>A transaction body as admission parses it (the signature is checked separately, on the parsed body).</summary>
-    public static void Transaction(ReadOnlyMemory<byte> input) => TransactionHash(input, NoSignature);
+    /// <summary>
+    /// A transaction body as admission parses it (the signature is checked separately, on the parsed body), and as the
+    /// ledger reads it in place: <see cref="TransactionBodyReader"/> must accept exactly what the protobuf parser
+    /// accepts and read the same fields.
+    /// </summary>
+    public static void Transaction(ReadOnlyMemory<byte> input)
+    {
+        TransactionHash(input, NoSignature);
+        ReaderAgreesWithParser(input.Span);
+    }
 
     /// <summary>
     /// A REST request body: the node's own pass over the body bytes for each request message of the API (bytes fields in
@@ -295,6 +303,40 @@ internal static class FuzzTargets
         }
         // The signature check on a well-formed body: any 32 bytes as a key, any 64 bytes as a signature.
         return (TransactionVerifier.SignatureRejection(tx) ?? "valid").GetHashCode(StringComparison.Ordinal);
+    }
+
+    private static void ReaderAgreesWithParser(ReadOnlySpan<byte> body)
+    {
+        TransactionBody? parsed;
+        try
+        {
+            parsed = TransactionBody.Parser.ParseFrom(body);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            parsed = null;
+        }
+        var read = TransactionBodyReader.TryRead(body, out var fields);
+        if (read != parsed is not null)
+        {
+            throw new FuzzInvariantException($"the body reader {(read ? "accepts" : "refuses")} a body protobuf {(read ? "refuses" : "accepts")}");
+        }
+        if (parsed is null)
+        {
+            return;
+        }
+        var same = parsed.Sender.Span.SequenceEqual(fields.Sender(body))
+            && parsed.Nonce == fields.Nonce
+            && parsed.ChainId == Encoding.UTF8.GetString(fields.ChainIdUtf8(body))
+            && (int)parsed.OperationCase == (int)fields.Operation
+            && (parsed.Transfer is { } t ? t.To.Span : default).SequenceEqual(fields.To(body))
+            && (parsed.Transfer?.Amount ?? 0) == fields.Amount
+            && (parsed.Put is { } pk ? pk.Key.Span : default).SequenceEqual(fields.PutKey(body))
+            && (parsed.Put is { } pv ? pv.Value.Span : default).SequenceEqual(fields.PutValue(body));
+        if (!same)
+        {
+            throw new FuzzInvariantException("the body reader reads other fields than protobuf parses");
+        }
     }
 
     private static void RequireRoundTrip(string what, ReadOnlySpan<byte> decoded, ReadOnlySpan<byte> encoded)

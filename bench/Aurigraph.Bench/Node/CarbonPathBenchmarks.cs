@@ -75,7 +75,7 @@ public class CarbonPathBenchmarks
     {
         var height = ++_height;
         using var batch = new WriteBatch();
-        var block = new AppliedBlock(height, height, 1, new byte[32], new byte[32], new byte[32], new byte[32], _ids, _receipts, _senders, [])
+        var block = new AppliedBlock(height, height, 1, new byte[32], new byte[32], new byte[32], new byte[32], _ids, _receipts, SenderList.FromArrays(_senders), StateWriteSet.Empty)
         {
             Carbon = _section,
         };
