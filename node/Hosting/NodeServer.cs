@@ -14,7 +14,10 @@ internal static class NodeServer
 {
     public static async Task<int> RunAsync(string? configFile, string[] configArgs, CancellationToken ct)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = configArgs });
+        // No watching of appsettings files under the working directory: the watcher is recursive, and a data folder
+        // below it (the devnet's) would turn every RocksDB write into file events in every node. The node reads its
+        // configuration once, at start.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false", .. configArgs] });
         if (configFile is not null)
         {
             if (!File.Exists(configFile))
