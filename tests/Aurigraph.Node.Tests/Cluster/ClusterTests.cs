@@ -2,12 +2,13 @@ using System.Diagnostics;
 using Aurigraph.Node.Api.V1;
 using Aurigraph.Node.Transactions;
 using Google.Protobuf;
+using Xunit.Abstractions;
 
 namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>Five real node processes (3 validators, 1 business, 1 slim) on loopback.</summary>
 [Collection("real cluster")]
-public sealed class ClusterTests
+public sealed class ClusterTests(ITestOutputHelper output)
 {
     private const string Chain = "aurigraph-devnet";
 
@@ -123,6 +124,7 @@ public sealed class ClusterTests
         cluster.Kill(leader);
         var newLeader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(10), excluding: leader);
         var failover = clock.Elapsed;
+        output.WriteLine($"failover: {failover.TotalMilliseconds:F0} ms from the kill to an agreed new leader");
         await SubmitSome(5);
 
         Assert.NotEqual(leader, newLeader);

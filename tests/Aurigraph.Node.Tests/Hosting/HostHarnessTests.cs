@@ -20,6 +20,23 @@ public sealed class HostHarnessTests
         return (leader, snapshot.Term, snapshot.Height, roots[0]);
     }
 
+    /// <summary>A started harness with an agreed leader, and one of its followers.</summary>
+    private static async Task<(HostHarness Harness, ulong Leader, ulong Follower)> ElectedAsync(ulong seed)
+    {
+        var harness = HostHarness.Create(validators: 3, seed);
+        await harness.StepUntil(() => harness.AgreedLeader() != 0, 200, "an agreed leader");
+        var leader = harness.AgreedLeader();
+        return (harness, leader, harness.Ids.First(id => id != leader));
+    }
+
+    /// <summary>Un-pauses <paramref name="id"/> with a clean message log and runs one round of its loop.</summary>
+    private static void ResumeForOneRound(HostHarness harness, ulong id)
+    {
+        harness.Node(id).Network.Log.Clear();
+        harness.Node(id).Paused = false;
+        harness.Node(id).Host.RunRound();
+    }
+
     [Fact]
     public async Task Hosts_elect_a_leader_and_commit_transfers_on_every_node_and_a_seed_replays_the_run_exactly()
     {
@@ -32,10 +49,8 @@ public sealed class HostHarnessTests
     [Fact]
     public async Task A_follower_whose_loop_stalled_past_an_election_timeout_gets_every_elapsed_tick_in_its_next_round()
     {
-        await using var harness = HostHarness.Create(validators: 3, seed: 11);
-        await harness.StepUntil(() => harness.AgreedLeader() != 0, 200, "an agreed leader");
-        var leader = harness.AgreedLeader();
-        var follower = harness.Ids.First(id => id != leader);
+        var (harness, leader, follower) = await ElectedAsync(seed: 11);
+        await using var _ = harness;
         // A few quiet steps so the follower has heard heartbeats recently.
         for (var i = 0; i < 3; i++)
         {
@@ -52,12 +67,10 @@ public sealed class HostHarnessTests
             await harness.Step();
         }
         harness.Node(follower).Network.TakeSent();
-        harness.Node(follower).Network.Log.Clear();
 
         // One round after the stall: the follower takes what waited (old heartbeats) and then every tick that elapsed,
         // so it campaigns now. A timer that merged its missed wake-ups into one tick would need ~40 more rounds.
-        harness.Node(follower).Paused = false;
-        harness.Node(follower).Host.RunRound();
+        ResumeForOneRound(harness, follower);
 
         Assert.Contains(harness.Node(follower).Network.Log, m => m.Type is MessageType.PreVote or MessageType.Vote);
         Assert.NotEqual(Consensus.NodeRole.Follower, harness.Node(follower).Host.Snapshot.RaftRole);
@@ -66,10 +79,8 @@ public sealed class HostHarnessTests
     [Fact]
     public async Task A_follower_whose_loop_was_busy_while_heartbeats_arrived_handles_each_at_its_arrival_and_does_not_campaign()
     {
-        await using var harness = HostHarness.Create(validators: 3, seed: 13);
-        await harness.StepUntil(() => harness.AgreedLeader() != 0, 200, "an agreed leader");
-        var leader = harness.AgreedLeader();
-        var follower = harness.Ids.First(id => id != leader);
+        var (harness, leader, follower) = await ElectedAsync(seed: 13);
+        await using var _ = harness;
         var term = harness.Node(follower).Host.Snapshot.Term;
 
         // The follower's loop is busy for three election timeouts (a long apply); the leader keeps sending heartbeats,
@@ -79,9 +90,7 @@ public sealed class HostHarnessTests
         {
             await harness.Step();
         }
-        harness.Node(follower).Network.Log.Clear();
-        harness.Node(follower).Paused = false;
-        harness.Node(follower).Host.RunRound();
+        ResumeForOneRound(harness, follower);
 
         // Each heartbeat is handled at the tick it arrived, so the election timer never ran out: no campaign, same term.
         // Handling them all at once after three election timeouts of ticks (or before them) would start one.
