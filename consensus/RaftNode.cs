@@ -219,6 +219,29 @@ public sealed partial class RaftNode
         return ready;
     }
 
+    /// <summary>
+    /// While a Ready is outstanding, hands over the messages that promise nothing durable (appends, heartbeats and
+    /// their answers, pre-votes, TimeoutNow, snapshots; see <see cref="Send"/>) that arose since it was taken, replicating
+    /// what was proposed meanwhile first. A Ready's own such messages go before its write too, so these are as safe to
+    /// send now: a long write of the outstanding Ready holds no heartbeat back. What waits for a write stays for the
+    /// next Ready. Empty when no Ready is outstanding: then <see cref="GetReady"/> carries them.
+    /// </summary>
+    public IReadOnlyList<Message> TakeMessages()
+    {
+        if (!_readyOutstanding)
+        {
+            return [];
+        }
+        FlushBroadcast();
+        if (_messages.Count == 0)
+        {
+            return [];
+        }
+        var messages = _messages;
+        _messages = [];
+        return messages;
+    }
+
     /// <summary>The host persisted, sent and applied everything in <paramref name="ready"/>.</summary>
     public void Advance(Ready ready)
     {

@@ -61,7 +61,7 @@ internal sealed partial class ConsensusHost
             {
                 return; // already in a block: its submitters learn the outcome when that block is applied
             }
-            var reason = _mempool.TryAdd(tx, _ledger.Account(tx.Body.Sender.Span).Nonce);
+            var reason = _proposer.Pool.TryAdd(tx, _ledger.Account(tx.Body.Sender.Span).Nonce);
             if (reason is not null)
             {
                 if (forwardedBy == 0)
@@ -95,7 +95,7 @@ internal sealed partial class ConsensusHost
 
     private void HoldUntilCaughtUp(VerifiedTransaction tx, ulong from)
     {
-        if (_awaitingCatchUp.Count < _mempool.Capacity)
+        if (_awaitingCatchUp.Count < _proposer.Pool.Capacity)
         {
             _awaitingCatchUp.Add((tx, from));
         }
@@ -301,7 +301,7 @@ internal sealed partial class ConsensusHost
     private void OnLeadershipLost()
     {
         _proposed.Clear();
-        _proposedAt.Clear();
+        _proposer.OnLeadershipLost();
         foreach (var (tx, from) in _awaitingCatchUp)
         {
             if (from == 0)
@@ -310,7 +310,7 @@ internal sealed partial class ConsensusHost
             }
         }
         _awaitingCatchUp.Clear();
-        foreach (var tx in _mempool.Clear())
+        foreach (var tx in _proposer.Pool.Clear())
         {
             if (_tracker.IsPending(tx.Id) && !_departed.ContainsKey(tx.Id))
             {

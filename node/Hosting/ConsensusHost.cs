@@ -38,15 +38,16 @@ internal sealed record NodeSnapshot(
 }
 
 /// <summary>
-/// The node's single consensus loop: feeds ticks, peer messages and admitted transactions to the core, cuts
-/// blocks on the leader, and runs the Ready contract — send, persist (one synced write per Ready), send what
-/// waited for the write, apply committed blocks, advance. Everything that touches the core or the ledger runs
-/// on this loop; other threads talk to it through <see cref="Submit"/> and read <see cref="Snapshot"/>.
+/// The node's consensus loop and the stages around it. Inputs (peer frames, ticks, submissions, commands) arrive
+/// through one bounded inbox (<see cref="LoopInbox"/>); the loop admits transactions (the mempool of the
+/// <see cref="BlockProposer"/>, or forwarding to the leader), cuts blocks, and runs the Ready contract: send, hand the
+/// write to the <see cref="LogPersister"/> (one synced write per Ready, on its own thread; it sends what waited for
+/// it), keep taking inputs and sending heartbeats meanwhile, then apply committed blocks (<see cref="BlockApplier"/>)
+/// and advance; the <see cref="CommitNotifier"/> answers clients on its own thread. Everything that touches the core
+/// or the ledger runs on the loop; other threads talk to it through <see cref="Submit"/> and read <see cref="Snapshot"/>.
 /// </summary>
 internal sealed partial class ConsensusHost : IAsyncDisposable
 {
-    private const int MaxBlocksInFlight = 4;
-
     private readonly NodeOptions _options;
     private readonly RaftNode _raft;
     private readonly NodeDatabase _database;
@@ -56,16 +57,13 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     private readonly IPeerNetwork _transport;
     private readonly TransactionVerifier _verifier;
     private readonly SubmissionTracker _tracker;
-    private readonly BlockFeed _feed;
     private readonly ILogger _logger;
     private readonly NodeMetrics _metrics;
     private ulong _lastLeader;
-    private readonly Mempool _mempool;
-    private readonly BatchPolicy _batching;
+    private readonly BlockProposer _proposer;
+    private readonly Action<VerifiedTransaction> _onProposed;
     private readonly CarbonPipeline _carbon;
 
-    // On the leader: when each of its blocks was proposed (log index → timestamp), to measure propose→commit.
-    private readonly Dictionary<ulong, long> _proposedAt = [];
     // Every input to the loop — peer frames, ticks, submissions, commands — arrives through this one bounded inbox.
     private readonly LoopInbox _inputs;
     // Submitted transactions count against the ingress gate until the loop takes them (null: no gate, for tests).
@@ -79,17 +77,20 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     private readonly TimeProvider _time;
     private long _ticksFed;
 
-    // The latest paranoid-check failure (null: none since start), published in the snapshot.
-    private string? _integrityAlarm;
-
     // Whether the leader checks forwarded transactions' signatures again (see ParseForwarded).
     private readonly bool _verifyForwarded;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
     private Task? _ticker;
     private NodeSnapshot _snapshot;
-    private ulong _lastProposedIndex;
     private Consensus.NodeRole _lastRole;
+
+    // The stages after the core; _persisting is the Ready whose write the persister holds (null: none), see ProcessReady.
+    private readonly LogPersister _persister;
+    private readonly BlockApplier _applier;
+    private readonly CommitNotifier _notifier;
+    private readonly Action<ulong> _onBlockApplied;
+    private Ready? _persisting;
 
     // Stage accounting: the loop thread's CPU reading at the last stage boundary of the current round (see Lap).
     private readonly StageMeter _stages;
@@ -129,11 +130,18 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         _transport = transport;
         _verifier = verifier;
         _tracker = tracker;
-        _feed = feed;
         _logger = logger;
-        _mempool = new Mempool(options.MempoolCapacity, options.MempoolMaxBytes);
-        _batching = new BatchPolicy(options.MinBlockTransactions, options.MaxBlockTransactions, options.BlockLatencyGoalMilliseconds);
+        _proposer = new BlockProposer(options, _time, logger);
+        _onProposed = tx =>
+        {
+            _proposed.Add(tx.Id);
+            Departed(tx, _options.NodeId);
+        };
         _store = new LedgerStore(database);
+        _persister = new LogPersister(log, transport, _stages, _inputs.Tick);
+        _notifier = new CommitNotifier(tracker, feed, metrics, _stages);
+        _applier = new BlockApplier(options, database, log, ledger, _store, carbon, verifier, _stages, metrics, logger);
+        _onBlockApplied = _proposer.OnApplied;
         _raft = new RaftNode(new Consensus.RaftConfig
         {
             Id = options.NodeId,
@@ -162,6 +170,8 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
 
     public void Start()
     {
+        _persister.Start();
+        _notifier.Start();
         _loop = Task.Run(() => RunAsync(_stop.Token));
         _ticker = Task.Run(() => TickAsync(_stop.Token));
     }
@@ -339,9 +349,9 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         Lap(PipelineStage.Mempool);
         FlushForwards();
         Lap(PipelineStage.Forwarding);
-        CutBlocks();
+        _proposer.Cut(_raft, _carbon, _onProposed);
         Lap(PipelineStage.BlockBuild);
-        CutCarbonBlock();
+        _proposer.CutCarbonOnly(_raft, _carbon);
         Lap(PipelineStage.Carbon);
         ProcessReady();
         CompleteTransfers();
@@ -382,70 +392,27 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Cuts blocks while the pipeline has room: a lone transaction goes out at once; under load, transactions
-    /// gather while earlier blocks commit, and each block takes up to the dynamic target (<see cref="BatchPolicy"/>).
-    /// </summary>
-    private void CutBlocks()
-    {
-        if (_raft.Role != Consensus.NodeRole.Leader)
-        {
-            return;
-        }
-        while (_mempool.Count > 0)
-        {
-            var inFlight = _lastProposedIndex > _raft.CommitIndex ? _lastProposedIndex - _raft.CommitIndex : 0;
-            if (inFlight >= MaxBlocksInFlight && _mempool.Count < _batching.Target)
-            {
-                return;
-            }
-            var batch = _mempool.Take(_batching.Target);
-            var result = _raft.Propose(BlockPayload.Encode(batch, _carbon.TakeSection()));
-            if (!result.Accepted)
-            {
-                // Not now (back-pressure, a transfer under way): the transactions wait at the head of the pool. None
-                // is refused — a refusal must mean it can never commit. Lost leadership hands the pool on.
-                _mempool.Requeue(batch);
-                HostLog.ProposalDeferred(_logger, batch.Count, result.Refusal);
-                return;
-            }
-            _lastProposedIndex = result.Index;
-            _proposedAt[result.Index] = _time.GetTimestamp();
-            foreach (var tx in batch)
-            {
-                _proposed.Add(tx.Id);
-                Departed(tx, _options.NodeId);
-            }
-        }
-    }
-
-    /// <summary>
-    /// With no transaction waiting, a block of carbon records alone once records have waited an idle-flush interval for a
-    /// transaction block. Such a block closes no metering interval, so it never makes a record of its own: an idle cluster
-    /// stays idle.
-    /// </summary>
-    private void CutCarbonBlock()
-    {
-        _carbon.OnRound(_raft.Role == Consensus.NodeRole.Leader, _raft.Leader);
-        if (_raft.Role != Consensus.NodeRole.Leader || _mempool.Count > 0 || _lastProposedIndex > _raft.CommitIndex + MaxBlocksInFlight - 1 || !_carbon.CarbonOnlyBlockDue)
-        {
-            return;
-        }
-        var result = _raft.Propose(BlockPayload.Encode([], _carbon.TakeSection()));
-        if (result.Accepted)
-        {
-            _lastProposedIndex = result.Index;
-        }
-    }
-
-    /// <summary>
-    /// Runs Readies until none is left or the round has used its budget (<see cref="NodeOptions.RoundBudgetMilliseconds"/>).
-    /// With Readies left the loop wakes itself and takes what arrived meanwhile — ticks, acknowledgements, votes — before
-    /// it goes on, so a long run of committed blocks never holds heartbeats back for more than a budget plus one Ready
-    /// (whose committed entries are bounded by <see cref="NodeOptions.CommittedBytesPerReady"/>).
+    /// Runs Readies until none is left, a Ready's write is on the persister, or the round has used its budget
+    /// (<see cref="NodeOptions.RoundBudgetMilliseconds"/>). With Readies left the loop wakes itself and takes what arrived
+    /// meanwhile — ticks, acknowledgements, votes — before it goes on, so a long run of committed blocks never holds
+    /// heartbeats back for more than a budget plus one Ready (whose committed entries are bounded by
+    /// <see cref="NodeOptions.CommittedBytesPerReady"/>). While the persister syncs, the loop sends what the core produced
+    /// that needs no write (heartbeats, appends of new proposals) and finishes the Ready in the round after the write.
     /// </summary>
     private void ProcessReady()
     {
         Lap(PipelineStage.LoopOther);
+        if (_persisting is { } waiting)
+        {
+            if (!_persister.TryFinish())
+            {
+                SendAll(_raft.TakeMessages());
+                Lap(PipelineStage.ReplicationSend);
+                return;
+            }
+            _persisting = null;
+            FinishReady(waiting);
+        }
         var started = _time.GetTimestamp();
         while (_raft.HasReady)
         {
@@ -458,17 +425,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             Lap(PipelineStage.Raft);
             _carbon.OnReady(ready);
             Lap(PipelineStage.Carbon);
-            foreach (var m in ready.Messages)
-            {
-                if (m.Type == MessageType.Snapshot)
-                {
-                    SendSnapshot(m);
-                }
-                else
-                {
-                    _transport.Send(m);
-                }
-            }
+            SendAll(ready.Messages);
             Lap(PipelineStage.ReplicationSend);
             if (ready.Snapshot is { } snapshot)
             {
@@ -477,54 +434,74 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             }
             if (ready.MustPersist)
             {
-                FaultPoints.Hit(FaultPoints.BeforeLogWrite);
-                _log.Append(ready.HardState, ready.Entries);
-                FaultPoints.Hit(FaultPoints.AfterLogWrite);
+                _persister.Begin(_log.Prepare(ready.HardState, ready.Entries), ready.MessagesAfterPersist, ready.Entries.Count > 0);
                 Lap(PipelineStage.LogPersist);
+                if (!_persister.TryFinish())
+                {
+                    _persisting = ready; // finished in the round after the write (the persister wakes the loop)
+                    return;
+                }
             }
-            if (ready.Entries.Count > 0 || ready.MessagesAfterPersist.Count > 0)
+            else if (ready.MessagesAfterPersist.Count > 0)
             {
-                // Durable but not yet acknowledged: a follower's acknowledgements below, or the leader's own count
-                // at Advance, are what let the entries commit.
                 FaultPoints.Hit(FaultPoints.BeforeCommit);
+                SendAll(ready.MessagesAfterPersist);
+                Lap(PipelineStage.ReplicationSend);
             }
-            foreach (var m in ready.MessagesAfterPersist)
+            FinishReady(ready);
+        }
+    }
+
+    /// <summary>The rest of a Ready once its write is durable: reads, apply, leadership, advance, and what follows them.</summary>
+    private void FinishReady(Ready ready)
+    {
+        if (ready.ReadStates.Count > 0)
+        {
+            OnReadStates(ready.ReadStates);
+        }
+        if (ready.CommittedEntries.Count > 0)
+        {
+            FaultPoints.Hit(FaultPoints.BeforeApply);
+            Lap(PipelineStage.LoopOther);
+            Apply(ready.CommittedEntries);
+        }
+        if (ready.Leader != _lastLeader)
+        {
+            _lastLeader = ready.Leader;
+            _metrics.LeaderChanges.Add(1);
+            if (ready.Leader != 0 && ready.Leader != _options.NodeId)
+            {
+                RetryForwards(); // what went to the old leader goes to the new one now, not at the next retry round
+            }
+            FailReadsAwaitingIndex("leadership changed before the read was confirmed; retry");
+        }
+        if (ready.Role != _lastRole)
+        {
+            OnRoleChanged(_lastRole, ready.Role);
+            _lastRole = ready.Role;
+        }
+        Lap(PipelineStage.LoopOther);
+        _raft.Advance(ready);
+        Lap(PipelineStage.Raft);
+        ServeAppliedReads();
+        CompleteMembershipWaits(ready);
+        MaybeSnapshot();
+        Lap(PipelineStage.LoopOther);
+    }
+
+    /// <summary>Sends what the core produced; snapshots go through the snapshot sender.</summary>
+    private void SendAll(IReadOnlyList<Message> messages)
+    {
+        foreach (var m in messages)
+        {
+            if (m.Type == MessageType.Snapshot)
+            {
+                SendSnapshot(m);
+            }
+            else
             {
                 _transport.Send(m);
             }
-            Lap(PipelineStage.ReplicationSend);
-            if (ready.ReadStates.Count > 0)
-            {
-                OnReadStates(ready.ReadStates);
-            }
-            if (ready.CommittedEntries.Count > 0)
-            {
-                FaultPoints.Hit(FaultPoints.BeforeApply);
-                Lap(PipelineStage.LoopOther);
-                Apply(ready.CommittedEntries);
-            }
-            if (ready.Leader != _lastLeader)
-            {
-                _lastLeader = ready.Leader;
-                _metrics.LeaderChanges.Add(1);
-                if (ready.Leader != 0 && ready.Leader != _options.NodeId)
-                {
-                    RetryForwards(); // what went to the old leader goes to the new one now, not at the next retry round
-                }
-                FailReadsAwaitingIndex("leadership changed before the read was confirmed; retry");
-            }
-            if (ready.Role != _lastRole)
-            {
-                OnRoleChanged(_lastRole, ready.Role);
-                _lastRole = ready.Role;
-            }
-            Lap(PipelineStage.LoopOther);
-            _raft.Advance(ready);
-            Lap(PipelineStage.Raft);
-            ServeAppliedReads();
-            CompleteMembershipWaits(ready);
-            MaybeSnapshot();
-            Lap(PipelineStage.LoopOther);
         }
     }
 
@@ -537,107 +514,30 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         }
         if (to == Consensus.NodeRole.Leader)
         {
-            _lastProposedIndex = _raft.LastIndex;
+            _proposer.OnBecameLeader(_raft.LastIndex);
             _termStartIndex = _raft.LastIndex; // the term's no-op: admission waits until it is applied
         }
     }
 
+    /// <summary>Applies committed entries (the applier), does the loop's own bookkeeping, hands the answers to the notifier.</summary>
     private void Apply(IReadOnlyList<Entry> entries)
     {
-        using var batch = new WriteBatch();
-        var applied = new List<(AppliedBlock Applied, ReadOnlyMemory<byte> Payload)>();
-        var indexed = new HashSet<TransactionId>();
-        foreach (var entry in entries)
-        {
-            if (entry.Type != EntryType.Normal)
-            {
-                continue;
-            }
-            if (_options.Paranoid)
-            {
-                VerifyCommittedSignatures(entry.Index, entry.Data);
-                Lap(PipelineStage.Verify);
-            }
-            // The ledger charges its state root to StateRoot and its parallel workers' time to Apply itself.
-            var result = _ledger.Apply(entry.Index, entry.Term, entry.Data);
-            if (_proposedAt.Remove(entry.Index, out var proposedAt))
-            {
-                _batching.Observe(_mempool.Count, _time.GetElapsedTime(proposedAt).TotalMilliseconds);
-            }
-            Lap(PipelineStage.Apply);
-            _store.AddBlock(batch, result, indexed);
-            Lap(PipelineStage.Index);
-            _carbon.OnBlockApplied(batch, result);
-            Lap(PipelineStage.Carbon);
-            if (_options.Role == NodeRole.Slim && result.Height > (ulong)_options.SlimRetainedBlocks)
-            {
-                _store.PruneBody(batch, result.Height - (ulong)_options.SlimRetainedBlocks);
-                Lap(PipelineStage.Index);
-            }
-            applied.Add((result, entry.Data));
-        }
-        _log.AddAppliedIndex(batch, entries[^1].Index);
-        _carbon.OnApplyRound(batch);
-        Lap(PipelineStage.Carbon);
-        _database.Db.Write(batch, _database.StateWrite); // no WAL: a restart re-applies from the durable applied index
-        Lap(PipelineStage.StoreWrite);
-
-        foreach (var (result, payload) in applied)
+        var applied = _applier.Apply(entries, ref _lapAt, _onBlockApplied);
+        foreach (var (result, _) in applied)
         {
             for (var i = 0; i < result.TransactionIds.Length; i++)
             {
-                _tracker.Complete(result.TransactionIds[i], static c => Committed(c.result, c.i), (result, i));
                 _proposed.Remove(result.TransactionIds[i]);
                 if (_departed.Count > 0)
                 {
                     _departed.Remove(result.TransactionIds[i]);
                 }
             }
-            _mempool.OnApplied(key => _ledger.Account(key).Nonce, result.Senders);
-            _metrics.TransactionsCommitted.Add(result.TransactionIds.Length);
-            if (_feed.HasSubscribers)
-            {
-                _feed.Publish(LedgerStore.ToBlock(result, payload));
-            }
+            _proposer.Pool.OnApplied(key => _ledger.Account(key).Nonce, result.Senders);
         }
+        _notifier.Notify(applied); // the clients' answers and the block feed, off the loop
         Lap(PipelineStage.Completion);
     }
-
-    /// <summary>
-    /// Paranoid mode: every signature of a committed block is checked again (in parallel) before it is applied. The
-    /// leader proposes only what it verified, so a failure means a leader that is not paranoid proposed it. The block
-    /// is committed: every node applies it, this one too, so the cluster stays one state and this node does not stop
-    /// again at every restart; the failure is raised as an integrity alarm for the operator.
-    /// </summary>
-    private void VerifyCommittedSignatures(ulong index, ReadOnlyMemory<byte> payload)
-    {
-        var transactions = BlockPayload.Decode(payload);
-        var failures = new string?[transactions.Count];
-        _stages.For(transactions.Count, new ParallelOptions(), PipelineStage.Verify, i =>
-        {
-            var (_, rejection) = _verifier.Verify(transactions[i].Body, transactions[i].Signature, checkSignature: true);
-            failures[i] = rejection?.Reason;
-        });
-        for (var i = 0; i < failures.Length; i++)
-        {
-            if (failures[i] is { } reason)
-            {
-                var alarm = $"paranoid check: transaction {i} ({TransactionId.Of(transactions[i].Body.Span)}) of the committed block at log index {index} fails verification ({reason}); applied as committed, proposed by a leader that is not paranoid";
-                _integrityAlarm = alarm;
-                _metrics.ParanoidFailures.Add(1);
-                HostLog.IntegrityAlarm(_logger, _options.NodeId, alarm);
-            }
-        }
-    }
-
-    private static TransactionResult Committed(AppliedBlock block, int index) => new()
-    {
-        TxId = block.TransactionIds[index].ToString(),
-        State = TransactionState.Committed,
-        Height = block.Height,
-        Index = (uint)index,
-        Receipt = new Receipt { Success = block.Receipts[index].Success, FailureReason = block.Receipts[index].FailureReason ?? "" },
-    };
 
     /// <summary>
     /// The snapshot for this round: the previous one when nothing it shows changed (most rounds of an idle node are a
@@ -658,20 +558,20 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 peers.Add((m.Id, p?.Match ?? 0, p?.RecentActive ?? false));
             }
         }
-        return new NodeSnapshot(_raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _raft.AppliedIndex, _ledger.Height, _ledger.StateRoot, _batching.Target, peers)
+        return new NodeSnapshot(_raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _raft.AppliedIndex, _ledger.Height, _ledger.StateRoot, _proposer.Target, peers)
         {
             LogFirstIndex = _log.FirstIndex,
             SnapshotIndex = _latestSnapshot?.Info.Header.Index ?? 0,
-            IntegrityAlarm = _integrityAlarm,
+            IntegrityAlarm = _applier.IntegrityAlarm,
         };
     }
 
     private bool Unchanged(NodeSnapshot last)
     {
         if (last.RaftRole != _raft.Role || last.Term != _raft.Term || last.Leader != _raft.Leader || last.CommitIndex != _raft.CommitIndex
-            || last.AppliedIndex != _raft.AppliedIndex || last.Height != _ledger.Height || last.BlockTarget != _batching.Target
+            || last.AppliedIndex != _raft.AppliedIndex || last.Height != _ledger.Height || last.BlockTarget != _proposer.Target
             || last.LogFirstIndex != _log.FirstIndex || last.SnapshotIndex != (_latestSnapshot?.Info.Header.Index ?? 0)
-            || !ReferenceEquals(last.IntegrityAlarm, _integrityAlarm))
+            || !ReferenceEquals(last.IntegrityAlarm, _applier.IntegrityAlarm))
         {
             return false;
         }
@@ -704,6 +604,8 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 await task.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
             }
         }
+        _persister.Dispose();
+        _notifier.Dispose();
         _stop.Dispose();
         _inputs.Dispose();
     }

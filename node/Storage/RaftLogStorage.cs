@@ -53,6 +53,9 @@ public sealed partial class RaftLogStorage : ILogStorage
     private HardState? _pendingCommitFloor;
     private SnapshotMeta _snapshot = SnapshotMeta.None;
     private ulong _lastIndex;
+
+    // The append between Prepare and Complete (null: none). Nothing else changes the log while one is in progress.
+    private LogWrite? _inProgress;
     private int _cacheHead;
     private ulong _cacheFirst;
     private long _cacheBytes;
@@ -161,12 +164,22 @@ public sealed partial class RaftLogStorage : ILogStorage
     /// </summary>
     public void Append(HardState? hardState, IReadOnlyList<Entry> entries)
     {
+        using var write = Prepare(hardState, entries);
+        Write(write);
+        Complete(write);
+    }
+
+    /// <summary>
+    /// The first of three steps of an append (<see cref="Append"/> runs all three): builds the batch and changes nothing.
+    /// <see cref="Write"/> may then run on another thread while this one still reads the log, and <see cref="Complete"/>
+    /// brings the in-memory view up to the write once it is durable. One write is in progress at a time, and nothing
+    /// else changes the log until it completes.
+    /// </summary>
+    public LogWrite Prepare(HardState? hardState, IReadOnlyList<Entry> entries)
+    {
         ArgumentNullException.ThrowIfNull(entries);
-        if (hardState is null && entries.Count == 0)
-        {
-            return;
-        }
-        using var batch = new WriteBatch();
+        Debug.Assert(_inProgress is null, "one log write at a time");
+        var batch = new WriteBatch();
         long bytes = 0;
         var first = entries.Count > 0 ? entries[0].Index : 0;
         var truncatedRuns = 0;
@@ -174,6 +187,7 @@ public sealed partial class RaftLogStorage : ILogStorage
         {
             if (first == 0 || first > _lastIndex + 1)
             {
+                batch.Dispose();
                 throw new InvalidOperationException($"append at {first} leaves a gap after {_lastIndex}");
             }
             if (first <= _lastIndex)
@@ -193,6 +207,7 @@ public sealed partial class RaftLogStorage : ILogStorage
                 var e = entries[i];
                 if (e.Index != first + (ulong)i)
                 {
+                    batch.Dispose();
                     throw new InvalidOperationException($"entries are not contiguous: {e.Index} follows {first + (ulong)i - 1}");
                 }
                 bytes += PutEntry(batch, e);
@@ -211,20 +226,49 @@ public sealed partial class RaftLogStorage : ILogStorage
             batch.Put(HardStateKey, value, _db.RaftState);
             bytes += HardStateKey.Length + value.Length;
         }
+        var write = new LogWrite(batch, hardState, entries, truncatedRuns, bytes);
+        _inProgress = write;
+        return write;
+    }
 
-        _db.Db.Write(batch, _db.SyncWrite);
-        BytesWritten += bytes;
+    /// <summary>
+    /// The durable write (synced), the second step: touches only the database, so it may run on another thread while
+    /// the log is read. An empty write (no hard state, no entries) writes nothing.
+    /// </summary>
+    public void Write(LogWrite write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        Debug.Assert(ReferenceEquals(write, _inProgress), "the write in progress");
+        if (write.IsEmpty)
+        {
+            return;
+        }
+        _db.Db.Write(write.Batch, _db.SyncWrite);
+        write.Durable = true;
+    }
+
+    /// <summary>The third step, after <see cref="Write"/> returned: the in-memory view follows the durable write.</summary>
+    public void Complete(LogWrite write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        Debug.Assert(ReferenceEquals(write, _inProgress), "the write in progress");
+        Debug.Assert(write.Durable || write.IsEmpty, "complete only what is durable");
+        _inProgress = null;
+        if (write.IsEmpty)
+        {
+            return;
+        }
+        BytesWritten += write.Bytes;
         SyncedWrites++;
-
-        // The write is durable: now the in-memory view follows it.
-        if (hardState is { } state)
+        if (write.HardState is { } state)
         {
             _hardState = state;
         }
+        var entries = write.Entries;
         if (entries.Count > 0)
         {
-            _termRuns.RemoveRange(_termRuns.Count - truncatedRuns, truncatedRuns);
-            TruncateCache(first);
+            _termRuns.RemoveRange(_termRuns.Count - write.TruncatedRuns, write.TruncatedRuns);
+            TruncateCache(entries[0].Index);
             var lastTerm = _termRuns.Count > 0 ? _termRuns[^1].Term : 0;
             for (var i = 0; i < entries.Count; i++)
             {

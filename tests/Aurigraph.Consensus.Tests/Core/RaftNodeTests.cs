@@ -103,6 +103,38 @@ public sealed class RaftNodeTests
     }
 
     [Fact]
+    public void While_a_write_is_outstanding_heartbeats_and_new_appends_go_out_and_what_waits_for_a_write_does_not()
+    {
+        var c = LedCluster(3);
+        var leader = c[1];
+        Assert.Empty(leader.TakeMessages()); // nothing outstanding: the next Ready carries everything
+
+        leader.Propose(new byte[] { 1 });
+        var ready = leader.GetReady(); // its write is held
+        var second = leader.Propose(new byte[] { 2 });
+        c.Tick(1, times: 1); // a heartbeat is due at every tick (HeartbeatTicks = 1)
+        var sent = leader.TakeMessages();
+        Assert.Contains(sent, m => m.Type == MessageType.Heartbeat);
+        Assert.Contains(sent, m => m.Type == MessageType.Append && m.Entries.Any(e => e.Index == second.Index));
+        Assert.Empty(leader.TakeMessages()); // taken once
+
+        // A follower with its own write outstanding answers heartbeats at once, but its acknowledgement of new
+        // entries waits for the next Ready, after a write.
+        var follower = c[2];
+        follower.Step(sent.First(m => m.To == 2 && m.Type == MessageType.Append));
+        var followerReady = follower.GetReady();
+        follower.Step(sent.First(m => m.To == 2 && m.Type == MessageType.Heartbeat));
+        var answers = follower.TakeMessages();
+        Assert.Contains(answers, m => m.Type == MessageType.HeartbeatResponse);
+        Assert.DoesNotContain(answers, m => m.Type == MessageType.AppendResponse);
+        Assert.Contains(followerReady.MessagesAfterPersist, m => m.Type == MessageType.AppendResponse);
+
+        c.Handle(2, followerReady);
+        c.Handle(1, ready);
+        Assert.True(leader.HasReady);
+    }
+
+    [Fact]
     public void A_follower_that_lost_its_in_flight_appends_catches_up_from_heartbeats_alone()
     {
         var c = LedCluster(3);
