@@ -9,7 +9,7 @@ internal sealed class NodeMetrics : IDisposable
 
     private readonly Meter _meter = new(MeterName);
 
-    public NodeMetrics(Func<NodeSnapshot> snapshot, Transactions.IngressGate? ingress = null, Storage.StorageStatistics? storage = null, Func<long>? syncedWrites = null)
+    public NodeMetrics(Func<NodeSnapshot> snapshot, Transactions.IngressGate? ingress = null, Storage.StorageStatistics? storage = null, Func<long>? syncedWrites = null, Storage.StorageMemory? memory = null)
     {
         if (ingress is not null)
         {
@@ -24,6 +24,13 @@ internal sealed class NodeMetrics : IDisposable
                 var name = "aurigraph.storage." + ticker["rocksdb.".Length..].Replace('.', '_');
                 _meter.CreateObservableCounter(name, () => storage.Read()[ticker], description: $"RocksDB ticker {ticker}");
             }
+        }
+        if (memory is not null)
+        {
+            // RocksDB's native memory, for the breakdown of the resident set (the GC heap is on dotnet_gc_*).
+            _meter.CreateObservableGauge("aurigraph.storage.memtable_bytes", memory.MemtableBytes, unit: "By", description: "Bytes in every column family's memtables (bounded by the memory budget's memtable share)");
+            _meter.CreateObservableGauge("aurigraph.storage.block_cache_bytes", memory.BlockCacheBytes, unit: "By", description: "Bytes in RocksDB's block cache");
+            _meter.CreateObservableGauge("aurigraph.storage.table_readers_bytes", memory.TableReaderBytes, unit: "By", description: "Bytes of table readers' index and filter blocks outside the block cache");
         }
         if (syncedWrites is not null)
         {

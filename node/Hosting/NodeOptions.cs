@@ -91,7 +91,7 @@ public sealed class ApiSettings
 /// The node's configuration, bound from the "Aurigraph" section: appsettings.json, environment variables
 /// (AURIGRAPH__NODEID, AURIGRAPH__MEMBERS__0__ID, ...) and the command line. Validated at start-up; an error names the setting.
 /// </summary>
-public sealed class NodeOptions
+public sealed partial class NodeOptions
 {
     public const string Section = "Aurigraph";
 
@@ -131,9 +131,6 @@ public sealed class NodeOptions
     /// <summary>Transactions waiting for a block on the leader; beyond it submissions get RESOURCE_EXHAUSTED.</summary>
     public int MempoolCapacity { get; set; } = 200_000;
 
-    /// <summary>Bytes of transactions waiting on the leader; beyond it submissions get RESOURCE_EXHAUSTED.</summary>
-    public long MempoolMaxBytes { get; set; } = 64L * 1024 * 1024;
-
     public SignatureMode SignatureMode { get; set; } = SignatureMode.Ed25519;
 
     /// <summary>
@@ -172,9 +169,6 @@ public sealed class NodeOptions
     /// </summary>
     public int IngressTransactions { get; set; } = 65_536;
 
-    /// <summary>The same bound in bytes (bodies plus signatures as submitted); at least Api:MaxMessageBytes, so the largest call fits.</summary>
-    public long IngressBytes { get; set; } = 64L * 1024 * 1024;
-
     /// <summary>
     /// Whether the leader verifies forwarded transactions' signatures again: in paranoid mode, and when the peer
     /// transport is plaintext (a forwarder is then not proven to be a member) in signature mode ed25519 (in mode none
@@ -193,12 +187,6 @@ public sealed class NodeOptions
     /// refuses every call. Set it from the environment (AURIGRAPH__ADMINTOKEN) or a secret store, not a checked-in file.
     /// </summary>
     public string AdminToken { get; set; } = "";
-
-    /// <summary>
-    /// Recent raft log entries kept in memory for replication and apply (older ones are read from RocksDB). A
-    /// follower that keeps up never needs more than the blocks in flight.
-    /// </summary>
-    public long LogCacheBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>Admission shards keyed by sender (1–256); 0 means one per processor.</summary>
     public int ValidationShards { get; set; }
@@ -364,6 +352,7 @@ public sealed class NodeOptions
         {
             errors.Add($"{Section}:SlimRetainedBlocks must be positive");
         }
+        errors.AddRange(Memory.Validate(ExplicitMemorySettings));
         return errors;
     }
 

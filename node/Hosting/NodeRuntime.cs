@@ -42,7 +42,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             throw new InvalidOperationException($"Aurigraph:ChainId '{_options.ChainId}' differs from the genesis file's chainId '{genesis.ChainId}'");
         }
         Directory.CreateDirectory(_options.DataDir);
-        _database = NodeDatabase.Open(Path.GetFullPath(_options.DataDir), _options.ChainId, _options.NodeId);
+        _database = NodeDatabase.Open(Path.GetFullPath(_options.DataDir), _options.ChainId, _options.NodeId, _options.Memory.Storage);
         var log = new RaftLogStorage(_database, _options.LogCacheBytes, keepBodies: _options.Role != NodeRole.Slim);
         ConsensusHost.ResumeSnapshotInstall(_database, log, new LedgerStore(_database));
         var ledger = LoadLedger(genesis, log);
@@ -70,7 +70,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             loggers.CreateLogger<PeerTransport>(),
             PeerSecurity.StreamFactory(_options, loggers),
             Stages);
-        Metrics = new NodeMetrics(() => _host!.Snapshot, Ingress, _database.Statistics, () => log.SyncedWrites);
+        Metrics = new NodeMetrics(() => _host!.Snapshot, Ingress, _database.Statistics, () => log.SyncedWrites, _database.Memory);
         var validators = _options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
         var members = _options.Members.Select(m => m.Id).ToList();
         Carbon = new CarbonPipeline(_options.NodeId, validators, members, carbon ?? CarbonServices.CreateOffline(), _database, _transport, log, ledger.Height, loggers.CreateLogger<CarbonPipeline>());

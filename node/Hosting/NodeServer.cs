@@ -36,6 +36,7 @@ internal static class NodeServer
         try
         {
             builder.Configuration.GetSection(NodeOptions.Section).Bind(options);
+            options.DeriveUnsetMemoryBounds(builder.Configuration.GetSection(NodeOptions.Section));
             builder.Configuration.GetSection(CarbonOptions.Section).Bind(carbon);
             builder.Configuration.GetSection(NodeLimits.Section).Bind(limits);
         }
@@ -65,7 +66,12 @@ internal static class NodeServer
             return ExitCodes.BadConfiguration;
         }
 
-        builder.Services.Configure<NodeOptions>(builder.Configuration.GetSection(NodeOptions.Section));
+        builder.Services.Configure<NodeOptions>(o =>
+        {
+            var section = builder.Configuration.GetSection(NodeOptions.Section);
+            section.Bind(o);
+            o.DeriveUnsetMemoryBounds(section);
+        });
         var api = new Uri(options.Self.ApiAddress);
         var rest = new Uri(options.Self.RestAddress);
         if (options.ApiTls)

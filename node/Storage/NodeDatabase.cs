@@ -39,13 +39,13 @@ public sealed class NodeDatabase : IDisposable
     /// <summary>Committed carbon records by height, their running totals, and this node's readings on their way to a record.</summary>
     public const string CarbonFamily = "carbon";
 
-    /// <summary>Bytes of uncompressed blocks RocksDB keeps in memory for reads, shared by all column families of the process.</summary>
-    public const ulong BlockCacheBytes = 16UL * 1024 * 1024;
+    /// <summary>
+    /// RocksDB's memory when the caller gives none: the shares of the default memory budget (256 MB: 32 MiB of memtables
+    /// in all, 8 MiB write buffers, 8 MiB block cache; see <c>Hosting.MemoryBudget</c>).
+    /// </summary>
+    public static readonly StorageMemoryLimits DefaultMemory = new(32L << 20, 8L << 20, 2, 8L << 20);
 
     private readonly FlushOptions _waitingFlush = new FlushOptions().SetWaitForFlush(true);
-
-    private static readonly Cache SharedBlockCache = Cache.CreateLru(BlockCacheBytes);
-
 
     /// <summary>
     /// Version of the on-disk layout; a folder written by another version is refused. 2: block payloads carry the
@@ -63,9 +63,10 @@ public sealed class NodeDatabase : IDisposable
     private static readonly byte[] IncarnationKey = "node/incarnation"u8.ToArray();
     private static readonly byte[] IdentityMagic = "AGDB"u8.ToArray();
 
-    private NodeDatabase(RocksDb db, string path, DbOptions options)
+    private NodeDatabase(RocksDb db, string path, DbOptions options, StorageMemory memory)
     {
         Db = db;
+        Memory = memory;
         Statistics = new StorageStatistics(options);
         Path = path;
         RaftLog = db.GetColumnFamily(RaftLogFamily);
@@ -75,12 +76,18 @@ public sealed class NodeDatabase : IDisposable
         Ledger = db.GetColumnFamily(LedgerFamily);
         Meta = db.GetColumnFamily(MetaFamily);
         Carbon = db.GetColumnFamily(CarbonFamily);
+        memory.Attach(db, AllFamilies);
         SyncWrite = new WriteOptions().SetSync(true);
         NoSyncWrite = new WriteOptions().SetSync(false);
         StateWrite = new WriteOptions().SetSync(false).DisableWal(1);
     }
 
     public RocksDb Db { get; }
+
+    /// <summary>The database's native memory: its limits and what memtables, block cache and table readers hold now.</summary>
+    public StorageMemory Memory { get; }
+
+    private ColumnFamilyHandle[] AllFamilies => [RaftLog, RaftState, Blocks, TxIndex, Ledger, Meta, Carbon];
 
     /// <summary>RocksDB's write counters (WAL, flush, compaction bytes).</summary>
     public StorageStatistics Statistics { get; }
@@ -122,7 +129,7 @@ public sealed class NodeDatabase : IDisposable
     /// </summary>
     public void FlushAll()
     {
-        var handles = new[] { RaftLog, RaftState, Blocks, TxIndex, Ledger, Meta, Carbon }.Select(h => h.Handle).ToArray();
+        var handles = AllFamilies.Select(h => h.Handle).ToArray();
         Native.Instance.rocksdb_flush_cfs(Db.Handle, _waitingFlush.Handle, handles, handles.Length);
     }
 
@@ -130,7 +137,7 @@ public sealed class NodeDatabase : IDisposable
     /// Opens the database in <paramref name="path"/>, creating it if the folder is missing or empty.
     /// </summary>
     /// <exception cref="StorageException">The folder holds something else, or another chain's or node's data, or is damaged.</exception>
-    public static NodeDatabase Open(string path, string chainId, ulong nodeId)
+    public static NodeDatabase Open(string path, string chainId, ulong nodeId, StorageMemoryLimits? memoryLimits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentException.ThrowIfNullOrEmpty(chainId);
@@ -178,10 +185,13 @@ public sealed class NodeDatabase : IDisposable
             }
         }
 
+        var memory = new StorageMemory(memoryLimits ?? DefaultMemory);
+        // All families' memtables together stay within the budget's share: past it the manager has the largest flushed.
+        Native.Instance.rocksdb_options_set_write_buffer_manager(options.Handle, memory.WriteBufferManager);
         var families = new ColumnFamilies();
         foreach (var name in Families.Concat(AddedFamilies))
         {
-            families.Add(name, FamilyOptions(name));
+            families.Add(name, FamilyOptions(name, memory));
         }
         RocksDb db;
         try
@@ -190,10 +200,11 @@ public sealed class NodeDatabase : IDisposable
         }
         catch (RocksDbException ex)
         {
+            memory.Dispose();
             throw new StorageException($"data folder '{full}' cannot be opened: {ex.Message}", ex);
         }
 
-        var database = new NodeDatabase(db, full, options);
+        var database = new NodeDatabase(db, full, options, memory);
         try
         {
             database.CheckIdentity(chainId, nodeId, created: !exists);
@@ -206,22 +217,17 @@ public sealed class NodeDatabase : IDisposable
         return database;
     }
 
-    private static ColumnFamilyOptions FamilyOptions(string name)
+    private static ColumnFamilyOptions FamilyOptions(string name, StorageMemory memory)
     {
-        // Memtables: a big one for the raft log (entries are large, written once in index order, never compressed);
-        // RocksDB's default (64 MiB) elsewhere. Smaller memtables or a database-wide cap (tried: 16/8 MiB and 48 MiB in
-        // all) cut the resident set but flush and compact so often that throughput at moderate load fell by a fifth.
-        var options = new ColumnFamilyOptions();
-        if (name == RaftLogFamily)
-        {
-            options.SetWriteBufferSize(64UL * 1024 * 1024).SetCompression(Compression.No);
-        }
-        else
-        {
-            options.SetCompression(Compression.Lz4);
-        }
+        // Memtables: every family's write buffer is the budget's share (8 MiB at 256 MB), and the write buffer manager
+        // bounds them all together. Before the budget: 64 MiB each and no bound (a loaded validator held up to ~200 MB).
+        // The raft log's entries are large, written once in index order and never compressed.
+        var options = new ColumnFamilyOptions()
+            .SetWriteBufferSize((ulong)memory.Limits.WriteBufferBytes)
+            .SetMaxWriteBufferNumber(memory.Limits.MaxWriteBuffers);
+        options.SetCompression(name == RaftLogFamily ? Compression.No : Compression.Lz4);
         // One block cache for every family, bounded, instead of one per family.
-        var table = new BlockBasedTableOptions().SetBlockCache(SharedBlockCache);
+        var table = new BlockBasedTableOptions().SetBlockCache(memory.Cache);
         if (name == TxIndexFamily)
         {
             // Admission asks the index about every new transaction, and almost all are absent: a bloom filter
@@ -318,5 +324,6 @@ public sealed class NodeDatabase : IDisposable
     public void Dispose()
     {
         Db.Dispose();
+        Memory.Dispose();
     }
 }

@@ -26,6 +26,12 @@ public sealed record NodePipeline(
     /// <summary>The GC heap (every generation) after its last collection, at the end of the phase.</summary>
     public double? GcHeapBytes { get; init; }
 
+    /// <summary>Memory the GC had committed at its last collection, at the end of the phase.</summary>
+    public double? GcCommittedBytes { get; init; }
+
+    /// <summary>RocksDB's memtables, block cache and table readers at the end of the phase (the node's aurigraph_storage_* gauges).</summary>
+    public (double? Memtables, double? BlockCache, double? TableReaders) StorageBytes { get; init; }
+
     public static NodePipeline Between(ulong nodeId, (ProcessReading Process, Dictionary<string, double> Scrape) first, (ProcessReading Process, Dictionary<string, double> Scrape) last)
     {
         static Dictionary<string, double> Delta(IReadOnlyDictionary<string, double> a, IReadOnlyDictionary<string, double> b)
@@ -50,6 +56,8 @@ public sealed record NodePipeline(
             last.Process.DiskWriteBytes - first.Process.DiskWriteBytes)
         {
             GcHeapBytes = MetricsScrape.Sum(last.Scrape, "dotnet_gc_last_collection_heap_size_bytes"),
+            GcCommittedBytes = MetricsScrape.Sum(last.Scrape, "dotnet_gc_last_collection_memory_committed_size_bytes"),
+            StorageBytes = (MetricsScrape.Sum(last.Scrape, "aurigraph_storage_memtable_bytes"), MetricsScrape.Sum(last.Scrape, "aurigraph_storage_block_cache_bytes"), MetricsScrape.Sum(last.Scrape, "aurigraph_storage_table_readers_bytes")),
             LeaderChanges = Diff(MetricsScrape.Sum(first.Scrape, "aurigraph_consensus_leader_changes_total"), MetricsScrape.Sum(last.Scrape, "aurigraph_consensus_leader_changes_total")) ?? 0,
         };
     }
@@ -137,7 +145,10 @@ public static class StageTable
         Line("collections gen0 / gen1 / gen2", n => string.Join(" / ", Generations.Select(g => n.GcCollections.GetValueOrDefault(g).ToString("N0", inv))));
         Line("GC pause, ms in the phase", n => n.GcPauseSeconds is { } p ? (p * 1000).ToString("N0", inv) : "—");
         Line("leader changes seen in the phase", n => n.LeaderChanges.ToString("N0", inv));
-        Line("GC heap after the last collection, MB (end of the phase)", n => n.GcHeapBytes is { } h ? (h / 1048576).ToString("N0", inv) : "—");
+        static string Mb(double? bytes) => bytes is { } b ? (b / 1048576).ToString("N0", CultureInfo.InvariantCulture) : "—";
+        Line("GC heap after the last collection, MB (end of the phase)", n => Mb(n.GcHeapBytes));
+        Line("GC memory committed at the last collection, MB", n => Mb(n.GcCommittedBytes));
+        Line("RocksDB memtables / block cache / table readers, MB", n => $"{Mb(n.StorageBytes.Memtables)} / {Mb(n.StorageBytes.BlockCache)} / {Mb(n.StorageBytes.TableReaders)}");
         sb.AppendLine();
         return sb.ToString();
     }
