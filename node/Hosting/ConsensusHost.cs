@@ -152,6 +152,9 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             ElectionTicks = options.ElectionTicks,
             HeartbeatTicks = options.HeartbeatTicks,
             MaxCommittedBytesPerReady = options.CommittedBytesPerReady,
+            // The memory budget's share for entries proposed and not committed, and for entries in flight to a follower.
+            MaxUncommittedBytes = options.Memory.UncommittedBytes,
+            MaxInflightBytes = options.Memory.UncommittedBytes,
             Applied = log.ReadAppliedIndex(),
         });
         InitSnapshots();
