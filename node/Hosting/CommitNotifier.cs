@@ -14,25 +14,17 @@ namespace Aurigraph.Node.Hosting;
 /// for room, as it would have waited doing the work itself. The loop keeps what is its own (the mempool's nonces, the
 /// forwarding sets); everything here is thread-safe to answer from another thread.
 /// </summary>
-internal sealed class CommitNotifier : IDisposable
+internal sealed class CommitNotifier(SubmissionTracker tracker, BlockFeed feed, NodeMetrics metrics, StageMeter stages) : IDisposable
 {
     /// <summary>Applied rounds that may wait for the notifier.</summary>
     public const int Capacity = 64;
 
-    private readonly SubmissionTracker _tracker;
-    private readonly BlockFeed _feed;
-    private readonly NodeMetrics _metrics;
-    private readonly StageMeter _stages;
+    private readonly SubmissionTracker _tracker = tracker;
+    private readonly BlockFeed _feed = feed;
+    private readonly NodeMetrics _metrics = metrics;
+    private readonly StageMeter _stages = stages;
     private readonly BlockingCollection<List<(AppliedBlock Block, ReadOnlyMemory<byte> Payload)>> _rounds = new(Capacity);
     private Thread? _thread;
-
-    public CommitNotifier(SubmissionTracker tracker, BlockFeed feed, NodeMetrics metrics, StageMeter stages)
-    {
-        _tracker = tracker;
-        _feed = feed;
-        _metrics = metrics;
-        _stages = stages;
-    }
 
     /// <summary>Starts the notifier's thread; from now on <see cref="Notify"/> returns before the clients are answered.</summary>
     public void Start()

@@ -16,12 +16,13 @@ namespace Aurigraph.Node.Hosting;
 /// durable (<see cref="TryFinish"/>). That is the stage's back-pressure; peer inputs queue in the loop's inbox meanwhile.
 /// </para>
 /// </summary>
-internal sealed class LogPersister : IDisposable
+/// <param name="wake">Wakes the loop once a write is durable (it finishes the Ready in its next round).</param>
+internal sealed class LogPersister(RaftLogStorage log, IPeerNetwork transport, StageMeter stages, Action wake) : IDisposable
 {
-    private readonly RaftLogStorage _log;
-    private readonly IPeerNetwork _transport;
-    private readonly StageMeter _stages;
-    private readonly Action _wake;
+    private readonly RaftLogStorage _log = log;
+    private readonly IPeerNetwork _transport = transport;
+    private readonly StageMeter _stages = stages;
+    private readonly Action _wake = wake;
     private readonly SemaphoreSlim _work = new(0);
     private Thread? _thread;
     private volatile bool _stopping;
@@ -34,15 +35,6 @@ internal sealed class LogPersister : IDisposable
     // Set by the persister thread when _write is durable and _after sent (or it failed); read by the loop.
     private volatile bool _done;
     private Exception? _failure;
-
-    /// <param name="wake">Wakes the loop once a write is durable (it finishes the Ready in its next round).</param>
-    public LogPersister(RaftLogStorage log, IPeerNetwork transport, StageMeter stages, Action wake)
-    {
-        _log = log;
-        _transport = transport;
-        _stages = stages;
-        _wake = wake;
-    }
 
     /// <summary>A write is in progress: the loop may not take another Ready until <see cref="TryFinish"/> says it is done.</summary>
     public bool Busy => _write is not null;
