@@ -11,6 +11,7 @@ namespace Aurigraph.Node.Hosting;
 /// block takes up to the dynamic target (<see cref="BatchPolicy"/>) — and learns from each applied block how long
 /// propose→commit took. Its bounds: the mempool's count and bytes, and <see cref="MaxBlocksInFlight"/> blocks
 /// proposed but not committed (beyond that it proposes only full blocks; the core's uncommitted-byte limit refuses more).
+/// A block holds at most <see cref="PipelineLimits.MaxBlockBytes"/>, its carbon section included.
 /// </summary>
 internal sealed class BlockProposer
 {
@@ -18,6 +19,7 @@ internal sealed class BlockProposer
     public const int MaxBlocksInFlight = 4;
 
     private readonly BatchPolicy _batching;
+    private readonly PipelineLimits _limits;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -30,6 +32,7 @@ internal sealed class BlockProposer
     public BlockProposer(NodeOptions options, TimeProvider time, ILogger logger)
     {
         Pool = new Mempool(options.MempoolCapacity, options.MempoolMaxBytes);
+        _limits = options.Pipeline;
         _batching = new BatchPolicy(options.MinBlockTransactions, options.MaxBlockTransactions, options.BlockLatencyGoalMilliseconds);
         _time = time;
         _logger = logger;
@@ -59,8 +62,9 @@ internal sealed class BlockProposer
             {
                 return;
             }
-            var batch = Pool.Take(_batching.Target);
-            var result = raft.Propose(BlockPayload.Encode(batch, carbon.TakeSection()));
+            var section = carbon.TakeSection();
+            var batch = Pool.Take(_batching.Target, _limits.TransactionBytesFor(section.Length));
+            var result = raft.Propose(BlockPayload.Encode(batch, section));
             if (!result.Accepted)
             {
                 Pool.Requeue(batch);

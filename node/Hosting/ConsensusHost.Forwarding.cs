@@ -28,6 +28,9 @@ internal sealed partial class ConsensusHost
 
     private readonly List<VerifiedTransaction> _forwardBuffer = [];
 
+    // The message sizes between nodes (forwarded chunks, rejections, appends, snapshot chunks).
+    private readonly PipelineLimits _limits;
+
     // Transactions a client here waits for that left this node: forwarded to a leader, or proposed by this node while
     // it led. Each is re-forwarded until it commits; an entry goes once nobody here waits for it any more.
     private readonly Dictionary<TransactionId, Departure> _departed = [];
@@ -134,7 +137,7 @@ internal sealed partial class ConsensusHost
         {
             if (rejections.Count > 0)
             {
-                _transport.SendApplication(from, RejectionChannel, EncodeRejections(rejections));
+                SendRejections(from, rejections);
             }
         }
     }
@@ -194,7 +197,7 @@ internal sealed partial class ConsensusHost
         }
         if (batch.Rejections.Count > 0)
         {
-            _transport.SendApplication(batch.From, RejectionChannel, EncodeRejections(batch.Rejections));
+            SendRejections(batch.From, batch.Rejections);
         }
     }
 
@@ -241,14 +244,26 @@ internal sealed partial class ConsensusHost
         }
         else
         {
-            _transport.SendApplication(leader, ForwardChannel, BlockPayload.Encode(_forwardBuffer));
-            foreach (var tx in _forwardBuffer)
-            {
-                Departed(tx, leader);
-            }
+            SendForwards(leader);
         }
         _forwardBuffer.Clear();
         _forwardBufferSince = _ticks;
+    }
+
+    /// <summary>
+    /// Sends the forward buffer to <paramref name="leader"/> in chunks of at most <see cref="PipelineLimits.ForwardChunkBytes"/>
+    /// (block layout), each of which fits one peer frame and one block.
+    /// </summary>
+    private void SendForwards(ulong leader)
+    {
+        foreach (var (start, count) in BlockPayload.Split(_forwardBuffer, _limits.ForwardChunkBytes))
+        {
+            _transport.SendApplication(leader, ForwardChannel, BlockPayload.Encode(_forwardBuffer.GetRange(start, count)));
+        }
+        foreach (var tx in _forwardBuffer)
+        {
+            Departed(tx, leader);
+        }
     }
 
     /// <summary>Records that <paramref name="tx"/> left this node towards <paramref name="target"/> (this node's id: proposed here).</summary>
@@ -319,24 +334,71 @@ internal sealed partial class ConsensusHost
         }
     }
 
-    private static byte[] EncodeRejections(List<(TransactionId Id, string Reason)> rejections)
+    /// <summary>
+    /// Tells a forwarder which of its transactions were refused, in messages of at most
+    /// <see cref="PipelineLimits.ForwardChunkBytes"/>; each reason is cut to <see cref="PipelineLimits.MaxReasonBytes"/>.
+    /// </summary>
+    private void SendRejections(ulong to, List<(TransactionId Id, string Reason)> rejections)
     {
-        using var stream = new MemoryStream();
-        Span<byte> header = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(header, rejections.Count);
-        stream.Write(header);
-        foreach (var (id, reason) in rejections)
+        foreach (var message in EncodeRejections(rejections, _limits.ForwardChunkBytes))
         {
-            stream.Write(id.ToBytes());
-            var text = Encoding.UTF8.GetBytes(reason);
-            BinaryPrimitives.WriteInt32LittleEndian(header, text.Length);
-            stream.Write(header);
-            stream.Write(text);
+            _transport.SendApplication(to, RejectionChannel, message);
         }
-        return stream.ToArray();
     }
 
-    private static List<(TransactionId Id, string Reason)> DecodeRejections(ReadOnlySpan<byte> bytes)
+    /// <summary>Rejection messages (<c>i32 count | count × (id | i32 length | UTF-8 reason)</c>), each at most <paramref name="maxBytes"/>.</summary>
+    internal static List<byte[]> EncodeRejections(List<(TransactionId Id, string Reason)> rejections, int maxBytes)
+    {
+        var messages = new List<byte[]>();
+        using var stream = new MemoryStream();
+        Span<byte> header = stackalloc byte[4];
+        var count = 0;
+        var countAt = 0L;
+        Span<byte> reason = stackalloc byte[PipelineLimits.MaxReasonBytes];
+        foreach (var (id, text) in rejections)
+        {
+            var length = Utf8Prefix(text, reason);
+            var entryBytes = TransactionId.Size + 4 + length;
+            if (count > 0 && stream.Length + entryBytes > maxBytes)
+            {
+                messages.Add(Finish(stream, countAt, count));
+                stream.SetLength(0);
+                count = 0;
+            }
+            if (count == 0)
+            {
+                countAt = stream.Position;
+                stream.Write(header); // the count, written when the message is finished
+            }
+            stream.Write(id.ToBytes());
+            BinaryPrimitives.WriteInt32LittleEndian(header, length);
+            stream.Write(header);
+            stream.Write(reason[..length]);
+            count++;
+        }
+        if (count > 0)
+        {
+            messages.Add(Finish(stream, countAt, count));
+        }
+        return messages;
+
+        static byte[] Finish(MemoryStream stream, long countAt, int count)
+        {
+            var bytes = stream.ToArray();
+            BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan((int)countAt), count);
+            return bytes;
+        }
+    }
+
+    /// <summary>The UTF-8 bytes of <paramref name="text"/> that fit <paramref name="into"/>, cut at a character boundary.</summary>
+    private static int Utf8Prefix(string text, Span<byte> into)
+    {
+        var encoder = Encoding.UTF8.GetEncoder();
+        encoder.Convert(text, into, flush: true, out _, out var written, out _);
+        return written;
+    }
+
+    internal static List<(TransactionId Id, string Reason)> DecodeRejections(ReadOnlySpan<byte> bytes)
     {
         var result = new List<(TransactionId, string)>();
         if (bytes.Length < 4)

@@ -38,7 +38,7 @@ internal sealed partial class ConsensusHost
     {
         _snapshots = new SnapshotTransfer(
             SnapshotFolder,
-            new SnapshotTransferOptions(),
+            new SnapshotTransferOptions { ChunkBytes = _limits.SnapshotChunkBytes },
             (to, message) => _transport.SendApplication(to, SnapshotChannel, message),
             OnSnapshotReceived,
             (peer, ok) => Post(() => _raft.ReportSnapshot(peer, ok)),

@@ -137,6 +137,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             _proposed.Add(tx.Id);
             Departed(tx, _options.NodeId);
         };
+        _limits = options.Pipeline;
         _store = new LedgerStore(database);
         _persister = new LogPersister(log, transport, _stages, _inputs.Tick);
         _notifier = new CommitNotifier(tracker, feed, metrics, _stages);
@@ -152,6 +153,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             ElectionTicks = options.ElectionTicks,
             HeartbeatTicks = options.HeartbeatTicks,
             MaxCommittedBytesPerReady = options.CommittedBytesPerReady,
+            MaxSizePerMessage = _limits.MaxAppendBytes,
             // The memory budget's share for entries proposed and not committed, and for entries in flight to a follower.
             MaxUncommittedBytes = options.Memory.UncommittedBytes,
             MaxInflightBytes = options.Memory.UncommittedBytes,

@@ -51,6 +51,10 @@ public sealed partial class NodeOptions
     [JsonIgnore]
     public MemoryBudget Memory => Derived with { MempoolBytes = MempoolMaxBytes, IngressBytes = IngressBytes, LogCacheBytes = LogCacheBytes };
 
+    /// <summary>The message size limits between stages and nodes, derived from <see cref="MaxBlockBytes"/> and the plan.</summary>
+    [JsonIgnore]
+    public PipelineLimits Pipeline => PipelineLimits.Derive(this);
+
     /// <summary>The memory bounds set explicitly (configuration names, without the section).</summary>
     [JsonIgnore]
     public IReadOnlyCollection<string> ExplicitMemorySettings =>

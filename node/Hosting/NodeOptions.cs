@@ -128,6 +128,12 @@ public sealed partial class NodeOptions
 
     public int MaxTransactionBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// Bytes of one block (one raft entry); the peer frame limit, forwarded chunks and snapshot chunks derive from it
+    /// (<see cref="PipelineLimits"/>). The same on every member.
+    /// </summary>
+    public int MaxBlockBytes { get; set; } = PipelineLimits.DefaultMaxBlockBytes;
+
     /// <summary>Transactions waiting for a block on the leader; beyond it submissions get RESOURCE_EXHAUSTED.</summary>
     public int MempoolCapacity { get; set; } = 200_000;
 
@@ -353,6 +359,7 @@ public sealed partial class NodeOptions
             errors.Add($"{Section}:SlimRetainedBlocks must be positive");
         }
         errors.AddRange(Memory.Validate(ExplicitMemorySettings));
+        errors.AddRange(PipelineLimits.Validate(this));
         return errors;
     }
 

@@ -61,7 +61,8 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             Stages);
         Feed = new BlockFeed();
         var peers = _options.Members.Where(m => m.Id != _options.NodeId).ToDictionary(m => m.Id, m => IPEndPoint.Parse(m.PeerAddress));
-        var transportOptions = new TransportOptions { ClusterId = _options.ChainId };
+        var limits = _options.Pipeline;
+        var transportOptions = new TransportOptions { ClusterId = _options.ChainId, MaxFrameBytes = limits.MaxFrameBytes, BulkQueueMaxBytes = limits.PeerQueueBytes };
         _transport = new PeerTransport(
             _options.NodeId,
             IPEndPoint.Parse(_options.Self.PeerAddress),

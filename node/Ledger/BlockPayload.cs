@@ -53,6 +53,34 @@ public static class BlockPayload
         return bytes;
     }
 
+    /// <summary>
+    /// Cuts <paramref name="transactions"/> into runs whose payloads (<see cref="Encode"/>, without a carbon section)
+    /// are at most <paramref name="maxBytes"/> each, in order; a transaction too large for any run goes alone.
+    /// </summary>
+    public static List<(int Start, int Count)> Split(IReadOnlyList<VerifiedTransaction> transactions, int maxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(transactions);
+        var runs = new List<(int, int)>();
+        var start = 0;
+        long bytes = HeaderSize;
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            var framed = 4L + transactions[i].BodyBytes.Length + TransactionVerifier.SignatureSize;
+            if (i > start && bytes + framed > maxBytes)
+            {
+                runs.Add((start, i - start));
+                start = i;
+                bytes = HeaderSize;
+            }
+            bytes += framed;
+        }
+        if (transactions.Count > start)
+        {
+            runs.Add((start, transactions.Count - start));
+        }
+        return runs;
+    }
+
     /// <summary>Reads a payload's framing; throws <see cref="FormatException"/> if it is not a well-formed block.</summary>
     public static BlockView Read(ReadOnlyMemory<byte> payload)
     {

@@ -67,15 +67,25 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
     }
 
     /// <summary>
-    /// Takes up to <paramref name="max"/> transactions for the next block: one from each waiting sender in turn,
-    /// each sender's in nonce order.
+    /// Takes up to <paramref name="max"/> transactions for the next block, whose block framing
+    /// (<see cref="Hosting.PipelineLimits.BlockBytesPerTransaction"/> each, plus the body) stays within
+    /// <paramref name="maxBytes"/>: one from each waiting sender in turn, each sender's in nonce order. The first
+    /// transaction is always taken (a block of one must be possible: the limits guarantee a largest one fits).
     /// </summary>
-    public List<VerifiedTransaction> Take(int max)
+    public List<VerifiedTransaction> Take(int max, long maxBytes = long.MaxValue)
     {
         var batch = new List<VerifiedTransaction>(Math.Min(max, Count));
-        while (batch.Count < max && _ready.TryDequeue(out var sender))
+        long bytes = 0;
+        while (batch.Count < max && _ready.TryPeek(out var sender))
         {
             var queue = _bySender[sender];
+            var framed = queue.Peek().BodyBytes.Length + (long)Hosting.PipelineLimits.BlockBytesPerTransaction;
+            if (batch.Count > 0 && bytes + framed > maxBytes)
+            {
+                break;
+            }
+            bytes += framed;
+            _ready.Dequeue();
             var tx = queue.Dequeue();
             _ids.Remove(tx.Id);
             Count--;

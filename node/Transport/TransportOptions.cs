@@ -6,7 +6,7 @@ public sealed class TransportOptions
     /// <summary>Members of different clusters refuse each other at the handshake, so a mis-addressed node cannot join.</summary>
     public string ClusterId { get; set; } = "aurigraph";
 
-    /// <summary>Largest frame accepted or sent (kind byte and body): a 64 MB block plus room for the header.</summary>
+    /// <summary>Largest frame accepted or sent (kind byte and body). A node sets it from its <c>MaxBlockBytes</c> (<c>PipelineLimits</c>).</summary>
     public int MaxFrameBytes { get; set; } = (64 + 1) * 1024 * 1024;
 
     /// <summary>Messages queued per peer on the control lane (votes, heartbeats, responses, empty appends) before new ones are dropped.</summary>

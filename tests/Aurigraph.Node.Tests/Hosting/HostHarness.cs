@@ -44,7 +44,8 @@ internal sealed class HostHarness : IAsyncDisposable
 
     public HarnessNode Node(ulong id) => _nodes[id];
 
-    public static HostHarness Create(int validators, ulong seed)
+    /// <param name="configure">Changes every node's options before its host is built (limits under test).</param>
+    public static HostHarness Create(int validators, ulong seed, Action<NodeOptions>? configure = null)
     {
         var harness = new HostHarness();
         var genesis = new Genesis { ChainId = Chain, Accounts = [new GenesisAccount { PublicKey = Convert.ToHexString(harness.Funded.PublicKey), Balance = 1_000_000 }] };
@@ -58,7 +59,7 @@ internal sealed class HostHarness : IAsyncDisposable
         }).ToList();
         foreach (var member in members)
         {
-            harness._nodes[member.Id] = HarnessNode.Create(harness, member.Id, members, genesis, seed);
+            harness._nodes[member.Id] = HarnessNode.Create(harness, member.Id, members, genesis, seed, configure);
         }
         return harness;
     }
@@ -134,7 +135,7 @@ internal sealed class HostHarness : IAsyncDisposable
 
         public bool Paused { get; set; }
 
-        public static HarnessNode Create(HostHarness harness, ulong id, List<MemberOptions> members, Genesis genesis, ulong seed)
+        public static HarnessNode Create(HostHarness harness, ulong id, List<MemberOptions> members, Genesis genesis, ulong seed, Action<NodeOptions>? configure)
         {
             var dir = Path.Combine(harness._directory, $"node-{id}");
             Directory.CreateDirectory(dir);
@@ -149,6 +150,7 @@ internal sealed class HostHarness : IAsyncDisposable
                 HeartbeatTicks = 1,
                 SignatureMode = SignatureMode.None,
             };
+            configure?.Invoke(options);
             var node = new HarnessNode { Network = new HeldNetwork(id) };
             node._database = NodeDatabase.Open(dir, Chain, id);
             var log = new RaftLogStorage(node._database, options.LogCacheBytes);
@@ -192,6 +194,9 @@ internal sealed class HostHarness : IAsyncDisposable
         /// <summary>Every message sent since the harness last took them, kept for inspection.</summary>
         public List<Message> Log { get; } = [];
 
+        /// <summary>Every application message sent, kept for inspection: its destination, channel and size.</summary>
+        public List<(ulong To, byte Channel, int Bytes)> Applications { get; } = [];
+
         public ChannelReader<PeerInput> Incoming => _never.Reader;
 
         public IReadOnlyList<PeerTrafficCounters> Traffic => [];
@@ -210,6 +215,7 @@ internal sealed class HostHarness : IAsyncDisposable
             lock (_sent)
             {
                 _sent.Add((to, new PeerInput(self, null, channel, payload)));
+                Applications.Add((to, channel, payload.Length));
             }
         }
 
