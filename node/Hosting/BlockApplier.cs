@@ -86,6 +86,7 @@ internal sealed class BlockApplier
         _carbon.OnApplyRound(batch);
         lapAt = _stages.Lap(PipelineStage.Carbon, lapAt);
         _database.Db.Write(batch, _database.StateWrite); // no WAL: a restart re-applies from the durable applied index
+        _ledger.Persisted(); // readable from the database now: the ledger's copies of these writes may go
         lapAt = _stages.Lap(PipelineStage.StoreWrite, lapAt);
         return applied;
     }

@@ -50,13 +50,16 @@ public sealed record MemoryBudget
     /// <summary>Proposed but uncommitted entries on a leader (the core's <c>MaxUncommittedBytes</c>); also the bytes in flight per follower.</summary>
     public required long UncommittedBytes { get; init; }
 
+    /// <summary>Persisted key/value records the ledger keeps in memory (<see cref="Ledger.ValueCache"/>); the rest are read from RocksDB.</summary>
+    public required long StateCacheBytes { get; init; }
+
     /// <summary>The bounded shares together.</summary>
-    public long SharesBytes => MemtableBytes + BlockCacheBytes + LogCacheBytes + MempoolBytes + IngressBytes + UncommittedBytes;
+    public long SharesBytes => MemtableBytes + BlockCacheBytes + LogCacheBytes + MempoolBytes + IngressBytes + UncommittedBytes + StateCacheBytes;
 
     /// <summary>What is left for the runtime, code, stacks, network buffers and the GC heap's live data.</summary>
     public long RuntimeBytes => BudgetBytes - SharesBytes;
 
-    /// <summary>The plan of a budget of <paramref name="megabytes"/> MB with no explicit settings: memtables 1/8, block cache 1/32, log cache 1/32, mempool 1/16, ingress 1/4 (at 256 MB: 64 MiB, the default Api:MaxMessageBytes, so the largest call fits), uncommitted 1/16 (7/16 left).</summary>
+    /// <summary>The plan of a budget of <paramref name="megabytes"/> MB with no explicit settings: memtables 1/8, block cache 1/32, log cache 1/32, mempool 1/16, ingress 1/4 (at 256 MB: 64 MiB, the default Api:MaxMessageBytes, so the largest call fits), uncommitted 1/16, state cache 1/64 (27/64 left).</summary>
     public static MemoryBudget Derive(int megabytes)
     {
         var budget = Math.Max(0, megabytes) * MiB;
@@ -69,11 +72,12 @@ public sealed record MemoryBudget
             MempoolBytes = budget / 16,
             IngressBytes = budget / 4,
             UncommittedBytes = budget / 16,
+            StateCacheBytes = budget / 64,
         };
     }
 
-    /// <summary>The smallest budget (MB) whose derived plan leaves <see cref="MinimumRuntimeBytes"/>: 7/16 of it must cover them.</summary>
-    public static int MinimumMegabytes => (int)((MinimumRuntimeBytes * 16 / 7 + MiB - 1) / MiB);
+    /// <summary>The smallest budget (MB) whose derived plan leaves <see cref="MinimumRuntimeBytes"/>: 27/64 of it must cover them.</summary>
+    public static int MinimumMegabytes => (int)((MinimumRuntimeBytes * 64 / 27 + MiB - 1) / MiB);
 
     /// <summary>
     /// Every problem with the plan, each naming its settings; empty when valid. <paramref name="explicitSettings"/> names
@@ -93,7 +97,7 @@ public sealed record MemoryBudget
             return errors;
         }
         var shares = $"memtables {Mb(MemtableBytes)} + block cache {Mb(BlockCacheBytes)} + {nameof(NodeOptions.LogCacheBytes)} {Mb(LogCacheBytes)} + " +
-            $"{nameof(NodeOptions.MempoolMaxBytes)} {Mb(MempoolBytes)} + {nameof(NodeOptions.IngressBytes)} {Mb(IngressBytes)} + uncommitted {Mb(UncommittedBytes)} = {Mb(SharesBytes)}";
+            $"{nameof(NodeOptions.MempoolMaxBytes)} {Mb(MempoolBytes)} + {nameof(NodeOptions.IngressBytes)} {Mb(IngressBytes)} + uncommitted {Mb(UncommittedBytes)} + state cache {Mb(StateCacheBytes)} = {Mb(SharesBytes)}";
         errors.Add(explicitSettings.Count == 0
             ? $"{setting} = {BudgetBytes / MiB} is too small: its shares ({shares}) leave {Mb(RuntimeBytes)} for the runtime, code and heap, less than {Mb(MinimumRuntimeBytes)}; give at least {MinimumMegabytes}"
             : $"{string.Join(", ", explicitSettings.Select(s => $"{NodeOptions.Section}:{s}"))} with {setting} = {BudgetBytes / MiB} do not fit: the shares ({shares}) leave {Mb(RuntimeBytes)} for the runtime, code and heap, less than {Mb(MinimumRuntimeBytes)}; lower them or raise {setting}");

@@ -109,16 +109,17 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         var loaded = store.Load();
         if (loaded is { } state)
         {
-            var ledger = new LedgerState(genesis.ChainId);
+            var ledger = new LedgerState(genesis.ChainId, store, _options.Memory.StateCacheBytes);
             ledger.Load(state.Records, state.Height, state.Hash);
             var applied = log.ReadAppliedIndex();
             HostLog.LedgerRecovered(_logger, _options.NodeId, state.Height, applied);
             return ledger;
         }
-        var fresh = LedgerState.FromGenesis(genesis);
+        var fresh = LedgerState.FromGenesis(genesis, store, _options.Memory.StateCacheBytes);
         using var batch = new WriteBatch();
         store.AddGenesis(batch, fresh);
         _database.Db.Write(batch, _database.SyncWrite);
+        fresh.Persisted();
         HostLog.LedgerInitialised(_logger, _options.NodeId, fresh.AccountCount);
         return fresh;
     }

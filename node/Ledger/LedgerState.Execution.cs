@@ -154,7 +154,7 @@ public sealed partial class LedgerState
             }
             foreach (var v in valueWrites)
             {
-                state._values[new ByteKey(v.OwnedKey)] = v.Value;
+                state._values.Set(new ByteKey(v.OwnedKey), v.Value);
             }
             Clear();
             return new StateWriteSet(accountWrites, accountWrites.Length, valueWrites, valueWrites.Length);
@@ -277,7 +277,7 @@ public sealed partial class LedgerState
             {
                 Array.Resize(ref _values, _values.Length * 2);
             }
-            _values[_valueCount] = new ValueSlot { OwnedKey = ownedKey, Before = state._values.GetValueOrDefault(key), Value = value };
+            _values[_valueCount] = new ValueSlot { OwnedKey = ownedKey, Before = state._values.Get(key), Value = value };
             slot = _valueCount++;
         }
     }

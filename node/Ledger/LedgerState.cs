@@ -62,15 +62,26 @@ public sealed partial class LedgerState
 
     private readonly Dictionary<AccountKey, (ulong Balance, ulong Nonce)> _accounts = [];
     private readonly Dictionary<ByteKey, (ulong Balance, ulong Nonce)> _oddAccounts = [];
-    private readonly Dictionary<ByteKey, byte[]> _values = [];
+    private readonly ValueCache _values;
     private readonly StateAccumulator _accumulator = new();
     private readonly byte[]? _chainIdBytes;
     private BlockExecution? _execution;
 
+    /// <summary>A ledger that holds its whole state in memory (tools and tests).</summary>
     public LedgerState(string chainId)
+        : this(chainId, null, 0)
+    {
+    }
+
+    /// <summary>
+    /// A ledger whose key/value records live in <paramref name="source"/> once persisted, with up to
+    /// <paramref name="cacheBytes"/> of them kept in memory (see <see cref="Persisted"/>); null keeps every record in memory.
+    /// </summary>
+    public LedgerState(string chainId, IStateSource? source, long cacheBytes)
     {
         ChainId = chainId;
         _chainIdBytes = TransactionBodyReader.ChainIdBytes(chainId);
+        _values = source is null ? new ValueCache() : new ValueCache(source, cacheBytes);
     }
 
     public string ChainId { get; }
@@ -83,10 +94,23 @@ public sealed partial class LedgerState
 
     public int AccountCount => _accounts.Count + _oddAccounts.Count;
 
-    public static LedgerState FromGenesis(Genesis genesis)
+    /// <summary>Key/value records held in memory (not yet persisted, or cached) and reads of the source that missed them.</summary>
+    public (int Unpersisted, int Cached, long CachedBytes, long SourceReads) ValueCacheStatistics =>
+        (_values.UnpersistedCount, _values.CachedCount, _values.CachedBytes, _values.SourceReads);
+
+    /// <summary>
+    /// Every block applied so far is persisted (the host's write of its state writes returned): its records may leave
+    /// memory, to be read from the source again when needed. Without a source it does nothing.
+    /// </summary>
+    public void Persisted() => _values.Persisted();
+
+    public static LedgerState FromGenesis(Genesis genesis) => FromGenesis(genesis, null, 0);
+
+    /// <summary>The genesis state, its key/value records read through <paramref name="source"/> once persisted.</summary>
+    public static LedgerState FromGenesis(Genesis genesis, IStateSource? source, long cacheBytes)
     {
         ArgumentNullException.ThrowIfNull(genesis);
-        var state = new LedgerState(genesis.ChainId);
+        var state = new LedgerState(genesis.ChainId, source, cacheBytes);
         foreach (var account in genesis.Accounts)
         {
             state.SetAccount(Convert.FromHexString(account.PublicKey), account.Balance, 0);
@@ -103,7 +127,7 @@ public sealed partial class LedgerState
         {
             throw new ArgumentException($"the owner must be a {TransactionVerifier.PublicKeySize}-byte account id, got {owner.Length} bytes", nameof(owner));
         }
-        return _values.TryGetValue(new ByteKey(OwnedKey(owner, key)), out var v) ? v : null;
+        return _values.Get(new ByteKey(OwnedKey(owner, key)));
     }
 
     /// <summary>
@@ -256,7 +280,10 @@ public sealed partial class LedgerState
         }
     }
 
-    /// <summary>Rebuilds the state from persisted records (as written through <see cref="AppliedBlock.StateWrites"/>).</summary>
+    /// <summary>
+    /// Rebuilds the state from persisted records (as written through <see cref="AppliedBlock.StateWrites"/>), read once in
+    /// order. With a source the key/value records only enter the accumulator: they stay in the source.
+    /// </summary>
     public void Load(IEnumerable<KeyValuePair<byte[], byte[]>> records, ulong height, byte[] lastBlockHash)
     {
         ArgumentNullException.ThrowIfNull(records);
@@ -285,7 +312,10 @@ public sealed partial class LedgerState
                     {
                         throw new InvalidDataException($"key/value record of {id.Length} bytes: shorter than its owner's {TransactionVerifier.PublicKeySize}-byte account id");
                     }
-                    _values[new ByteKey(id.ToArray())] = value;
+                    if (!_values.Backed)
+                    {
+                        _values.Set(new ByteKey(id.ToArray()), value);
+                    }
                     break;
                 default:
                     throw new InvalidDataException($"unknown ledger record prefix {key[0]}");
@@ -296,7 +326,10 @@ public sealed partial class LedgerState
         LastBlockHash = lastBlockHash;
     }
 
-    /// <summary>Every live record, for persistence of the genesis state and for snapshots.</summary>
+    /// <summary>
+    /// Every record held in memory: every account, and the key/value records — all of them without a source, else those
+    /// not yet persisted or cached. For the genesis state (written whole before anything is applied) and for tools.
+    /// </summary>
     public IEnumerable<KeyValuePair<byte[], byte[]>> Records()
     {
         foreach (var (key, a) in _accounts)
@@ -307,7 +340,7 @@ public sealed partial class LedgerState
         {
             yield return new([AccountPrefix, .. key.Bytes], EncodeAccount(a.Balance, a.Nonce));
         }
-        foreach (var (key, v) in _values)
+        foreach (var (key, v) in _values.Held)
         {
             yield return new([KeyValuePrefix, .. key.Bytes], v);
         }

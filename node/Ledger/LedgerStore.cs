@@ -23,7 +23,7 @@ public sealed class CorruptRecordException(string message) : Exception(message);
 /// state snapshot holds no entries of the blocks it never applied, and has no block records for them either.
 /// </para>
 /// </summary>
-internal sealed class LedgerStore(NodeDatabase database)
+internal sealed class LedgerStore(NodeDatabase database) : IStateSource
 {
     private static readonly byte[] TipKey = "ledger/tip"u8.ToArray();
 
@@ -270,8 +270,20 @@ internal sealed class LedgerStore(NodeDatabase database)
         return raw is { Length: 12 } ? (BinaryPrimitives.ReadUInt64BigEndian(raw), BinaryPrimitives.ReadUInt32BigEndian(raw.AsSpan(8))) : null;
     }
 
-    /// <summary>The chain tip (height and block hash) and every state record, to rebuild the ledger at start.</summary>
-    public (ulong Height, byte[] Hash, List<KeyValuePair<byte[], byte[]>> Records)? Load()
+    /// <summary>A persisted state record (the ledger's reads of what it does not hold in memory).</summary>
+    public byte[]? Read(byte prefix, ReadOnlySpan<byte> id)
+    {
+        var key = new byte[1 + id.Length];
+        key[0] = prefix;
+        id.CopyTo(key.AsSpan(1));
+        return db.Get(key, ledger);
+    }
+
+    /// <summary>
+    /// The chain tip (height and block hash) and every state record, to rebuild the ledger at start. The records are
+    /// read as they are enumerated (once, while the database is open), so a large state is never held whole.
+    /// </summary>
+    public (ulong Height, byte[] Hash, IEnumerable<KeyValuePair<byte[], byte[]>> Records)? Load()
     {
         var tip = db.Get(TipKey, meta);
         if (tip is null)
@@ -282,15 +294,16 @@ internal sealed class LedgerStore(NodeDatabase database)
         {
             throw new CorruptRecordException("ledger tip record has the wrong length");
         }
-        var records = new List<KeyValuePair<byte[], byte[]>>();
-        using (var it = db.NewIterator(ledger))
+        return (BinaryPrimitives.ReadUInt64BigEndian(tip), tip[8..], Records());
+    }
+
+    private IEnumerable<KeyValuePair<byte[], byte[]>> Records()
+    {
+        using var it = db.NewIterator(ledger);
+        for (it.SeekToFirst(); it.Valid(); it.Next())
         {
-            for (it.SeekToFirst(); it.Valid(); it.Next())
-            {
-                records.Add(new(it.Key(), it.Value()));
-            }
+            yield return new(it.Key(), it.Value());
         }
-        return (BinaryPrimitives.ReadUInt64BigEndian(tip), tip[8..], records);
     }
 
     private static byte[] HeightKey(ulong height)

@@ -228,10 +228,10 @@ public sealed class NodeDatabase : IDisposable
         options.SetCompression(name == RaftLogFamily ? Compression.No : Compression.Lz4);
         // One block cache for every family, bounded, instead of one per family.
         var table = new BlockBasedTableOptions().SetBlockCache(memory.Cache);
-        if (name == TxIndexFamily)
+        if (name is TxIndexFamily or LedgerFamily)
         {
-            // Admission asks the index about every new transaction, and almost all are absent: a bloom filter
-            // answers those from memory.
+            // Admission asks the index about every new transaction, and almost all are absent; a put of a new key asks
+            // the ledger family for a value it does not hold: a bloom filter answers those from memory.
             table.SetFilterPolicy(BloomFilterPolicy.Create(10, false)).SetWholeKeyFiltering(true);
         }
         options.SetBlockBasedTableFactory(table);

@@ -1,3 +1,5 @@
+using Aurigraph.Node.Ledger;
+
 namespace Aurigraph.Node.Transactions;
 
 /// <summary>
@@ -12,14 +14,15 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
     /// <summary>Reason given when the pool is full; the API turns it into RESOURCE_EXHAUSTED with a retry hint.</summary>
     public const string FullReason = "mempool full";
 
-    private readonly Dictionary<string, Queue<VerifiedTransaction>> _bySender = new(StringComparer.Ordinal);
+    // Keyed by the sender's 32-byte key held by value: no string or array per transaction.
+    private readonly Dictionary<AccountKey, Queue<VerifiedTransaction>> _bySender = [];
 
     // Senders with queued transactions, in the order they are served next.
-    private readonly Queue<string> _ready = new();
+    private readonly Queue<AccountKey> _ready = new();
     private readonly HashSet<TransactionId> _ids = [];
 
     // Next nonce per sender counting transactions already queued or proposed but not yet applied.
-    private readonly Dictionary<string, ulong> _nextNonce = new(StringComparer.Ordinal);
+    private readonly Dictionary<AccountKey, ulong> _nextNonce = [];
 
     public int Count { get; private set; }
 
@@ -41,7 +44,7 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
         {
             return null; // already queued: the same submission twice is one transaction
         }
-        var sender = Convert.ToHexString(tx.Body.Sender.Span);
+        var sender = new AccountKey(tx.Body.Sender.Span);
         var expected = _nextNonce.TryGetValue(sender, out var pending) ? Math.Max(pending, ledgerNonce) : ledgerNonce;
         if (tx.Body.Nonce != expected)
         {
@@ -116,11 +119,11 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
         {
             return;
         }
-        var heads = new Dictionary<string, Queue<VerifiedTransaction>>(StringComparer.Ordinal);
-        var order = new List<string>();
+        var heads = new Dictionary<AccountKey, Queue<VerifiedTransaction>>();
+        var order = new List<AccountKey>();
         foreach (var tx in batch)
         {
-            var sender = Convert.ToHexString(tx.Body.Sender.Span);
+            var sender = new AccountKey(tx.Body.Sender.Span);
             if (!heads.TryGetValue(sender, out var head))
             {
                 head = new Queue<VerifiedTransaction>();
@@ -132,7 +135,7 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
             Count++;
             Bytes += tx.Size;
         }
-        var ready = new List<string>(order);
+        var ready = new List<AccountKey>(order);
         foreach (var sender in _ready)
         {
             if (!heads.ContainsKey(sender))
@@ -173,7 +176,7 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
     }
 
     /// <summary>Forgets sequencing state for senders whose applied nonce caught up.</summary>
-    public void OnApplied(Func<byte[], ulong> ledgerNonce, Ledger.SenderList senders)
+    public void OnApplied(Func<ReadOnlySpan<byte>, ulong> ledgerNonce, Ledger.SenderList senders)
     {
         ArgumentNullException.ThrowIfNull(ledgerNonce);
         ArgumentNullException.ThrowIfNull(senders);
@@ -184,12 +187,12 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
         for (var i = 0; i < senders.Count; i++)
         {
             // The senders are slices of the block: copied only for a sender this mempool tracks.
-            if (!senders.TryGet(i, out var key))
+            if (!senders.TryGet(i, out var key) || key.Length != AccountKey.Size)
             {
                 continue;
             }
-            var sender = Convert.ToHexString(key);
-            if (_nextNonce.TryGetValue(sender, out var next) && next <= ledgerNonce(key.ToArray()))
+            var sender = new AccountKey(key);
+            if (_nextNonce.TryGetValue(sender, out var next) && next <= ledgerNonce(key))
             {
                 _nextNonce.Remove(sender);
             }

@@ -154,12 +154,14 @@ internal sealed class HostHarness : IAsyncDisposable
             var node = new HarnessNode { Network = new HeldNetwork(id) };
             node._database = NodeDatabase.Open(dir, Chain, id);
             var log = new RaftLogStorage(node._database, options.LogCacheBytes);
-            var ledger = LedgerState.FromGenesis(genesis);
+            var store = new LedgerStore(node._database);
+            var ledger = LedgerState.FromGenesis(genesis, store, options.Memory.StateCacheBytes);
             using (var batch = new WriteBatch())
             {
-                new LedgerStore(node._database).AddGenesis(batch, ledger);
+                store.AddGenesis(batch, ledger);
                 node._database.Db.Write(batch, node._database.SyncWrite);
             }
+            ledger.Persisted();
             node.Verifier = new TransactionVerifier(Chain, options.MaxTransactionBytes);
             var carbonOptions = new CarbonOptions { Metering = false };
             var grid = new GridIntensityProviderChain([], StaticGridIntensityTable.LoadEmbedded(), carbonOptions.GridIntensity, harness.Time);

@@ -35,7 +35,8 @@ public sealed class MemoryBudgetTests
         Assert.Equal(16 * MiB, options.MempoolMaxBytes);
         Assert.Equal(64 * MiB, options.IngressBytes);
         Assert.Equal(8 * MiB, options.LogCacheBytes);
-        Assert.Equal(112 * MiB, plan.RuntimeBytes);
+        Assert.Equal(4 * MiB, plan.StateCacheBytes);
+        Assert.Equal(108 * MiB, plan.RuntimeBytes);
         Assert.Empty(MemoryErrors(options));
         Assert.Empty(options.ExplicitMemorySettings);
         // The database's default is the default budget's share.
@@ -77,10 +78,10 @@ public sealed class MemoryBudgetTests
     [Fact]
     public void An_explicit_bound_replaces_its_share_and_the_others_stay_derived()
     {
-        var options = Bind(("MempoolMaxBytes", (32 * MiB).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var options = Bind(("MempoolMaxBytes", (24 * MiB).ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
-        Assert.Equal(32 * MiB, options.MempoolMaxBytes);
-        Assert.Equal(32 * MiB, options.Memory.MempoolBytes);
+        Assert.Equal(24 * MiB, options.MempoolMaxBytes);
+        Assert.Equal(24 * MiB, options.Memory.MempoolBytes);
         Assert.Equal(8 * MiB, options.LogCacheBytes);
         Assert.Equal(["MempoolMaxBytes"], options.ExplicitMemorySettings);
         Assert.Empty(MemoryErrors(options));

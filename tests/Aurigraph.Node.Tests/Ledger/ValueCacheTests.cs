@@ -1,0 +1,183 @@
+using Aurigraph.Node.Ledger;
+using Aurigraph.Node.Storage;
+using Aurigraph.Node.Transactions;
+using RocksDbSharp;
+
+namespace Aurigraph.Node.Tests.Ledger;
+
+/// <summary>
+/// Key/value records leave memory once persisted: the ledger holds what is not yet written and a bounded cache, reads
+/// the rest from the database, and stays the same state as a ledger that holds everything.
+/// </summary>
+public sealed class ValueCacheTests : IDisposable
+{
+    private const string Chain = "value-cache-test";
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "aurigraph-values-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    /// <summary>A source over a dictionary, counting its reads.</summary>
+    private sealed class DictionarySource : IStateSource
+    {
+        public Dictionary<string, byte[]> Records { get; } = [];
+
+        public int Reads { get; private set; }
+
+        public byte[]? Read(byte prefix, ReadOnlySpan<byte> id)
+        {
+            Reads++;
+            return Records.GetValueOrDefault(prefix + ":" + Convert.ToHexString(id));
+        }
+
+        public void Put(ByteKey key, byte[] value) => Records[StateWriteSet.KeyValuePrefix + ":" + Convert.ToHexString(key.Bytes)] = value;
+    }
+
+    private static ByteKey Key(int i) => new(BitConverter.GetBytes(i));
+
+    private static byte[] Value(int i, int size = 100) => Enumerable.Repeat((byte)i, size).ToArray();
+
+    [Fact]
+    public void Unpersisted_records_are_never_evicted_and_persisted_ones_stay_within_the_bound()
+    {
+        var source = new DictionarySource();
+        var cache = new ValueCache(source, 1000);
+        for (var i = 0; i < 50; i++)
+        {
+            cache.Set(Key(i), Value(i));
+        }
+
+        // Nothing is persisted yet: every record is held, whatever the bound, and none is read from the source.
+        Assert.Equal(50, cache.UnpersistedCount);
+        Assert.All(Enumerable.Range(0, 50), i => Assert.Equal(Value(i), cache.Get(Key(i))));
+        Assert.Equal(0, source.Reads);
+
+        for (var i = 0; i < 50; i++)
+        {
+            source.Put(Key(i), Value(i));
+        }
+        cache.Persisted();
+
+        Assert.Equal(0, cache.UnpersistedCount);
+        Assert.InRange(cache.CachedBytes, 1, 1000);
+        Assert.InRange(cache.CachedCount, 1, 5); // 184 bytes each: at most five fit
+        // The newest stayed; the oldest come back from the source, and every answer is the value written.
+        Assert.Equal(Value(49), cache.Get(Key(49)));
+        Assert.Equal(0, source.Reads);
+        Assert.All(Enumerable.Range(0, 50), i => Assert.Equal(Value(i), cache.Get(Key(i))));
+        Assert.True(source.Reads >= 45, $"{source.Reads} reads");
+        Assert.InRange(cache.CachedBytes, 1, 1000);
+        Assert.Null(cache.Get(Key(99)));
+    }
+
+    [Fact]
+    public void A_write_replaces_a_cached_copy_and_a_cache_without_a_source_holds_everything()
+    {
+        var source = new DictionarySource();
+        var cache = new ValueCache(source, 10_000);
+        source.Put(Key(1), Value(1));
+        Assert.Equal(Value(1), cache.Get(Key(1)));
+        var cachedBefore = cache.CachedBytes;
+
+        cache.Set(Key(1), Value(2));
+
+        Assert.Equal(Value(2), cache.Get(Key(1)));
+        Assert.Equal(0, cache.CachedBytes);
+        Assert.True(cachedBefore > 0);
+
+        var memory = new ValueCache();
+        for (var i = 0; i < 1000; i++)
+        {
+            memory.Set(Key(i), Value(i));
+        }
+        memory.Persisted();
+        Assert.Equal(1000, memory.UnpersistedCount);
+        Assert.Equal(1000, memory.Held.Count());
+        Assert.Equal(Value(7), memory.Get(Key(7)));
+    }
+
+    [Fact]
+    public void A_ledger_over_the_database_with_a_tiny_cache_keeps_the_state_of_one_that_holds_everything_and_reloads_it()
+    {
+        using var alice = TransactionSigner.Generate();
+        using var bob = TransactionSigner.Generate();
+        var verifier = new TransactionVerifier(Chain, 64 * 1024);
+        var genesis = new Genesis { ChainId = Chain, Accounts = [new GenesisAccount { PublicKey = Convert.ToHexString(alice.PublicKey), Balance = 1000 }] };
+        var memory = LedgerState.FromGenesis(genesis);
+        byte[] root;
+        {
+            using var database = NodeDatabase.Open(_dir, Chain, 1);
+            var store = new LedgerStore(database);
+            var backed = LedgerState.FromGenesis(genesis, store, cacheBytes: 2048);
+            using (var batch = new WriteBatch())
+            {
+                store.AddGenesis(batch, backed);
+                database.Db.Write(batch, database.SyncWrite);
+            }
+            backed.Persisted();
+
+            // Blocks put over a small key space, so most puts replace a value that left the cache: its old value,
+            // read back from the database, must leave the state root's accumulator.
+            var random = new Random(3);
+            ulong aliceNonce = 0, bobNonce = 0;
+            for (ulong height = 1; height <= 40; height++)
+            {
+                var block = new List<VerifiedTransaction>();
+                for (var i = 0; i < 20; i++)
+                {
+                    var (signer, nonce) = random.Next(2) == 0 ? (alice, aliceNonce++) : (bob, bobNonce++);
+                    var key = System.Text.Encoding.UTF8.GetBytes($"key-{random.Next(60)}");
+                    var signed = signer.Put(Chain, nonce, key, Value(random.Next(256), random.Next(1, 200)));
+                    block.Add(verifier.Verify(signed.Body.Memory, signed.Signature.Memory).Transaction!);
+                }
+                var payload = BlockPayload.Encode(block);
+                var expected = memory.Apply(height, 1, payload);
+                var applied = backed.Apply(height, 1, payload);
+                Assert.Equal(expected.StateRoot, applied.StateRoot);
+                Assert.Equal(expected.Receipts, applied.Receipts);
+                // Persist every other block, so some blocks read what the one before them wrote and did not persist.
+                if (height % 2 == 0)
+                {
+                    using var batch = new WriteBatch();
+                    store.AddBlock(batch, applied);
+                    database.Db.Write(batch, database.StateWrite);
+                    backed.Persisted();
+                }
+                else
+                {
+                    using var batch = new WriteBatch();
+                    store.AddBlock(batch, applied);
+                    database.Db.Write(batch, database.StateWrite);
+                }
+            }
+
+            var (unpersisted, _, cachedBytes, sourceReads) = backed.ValueCacheStatistics;
+            Assert.InRange(cachedBytes, 0, 2048);
+            Assert.True(sourceReads > 100, $"{sourceReads} reads of the database");
+            Assert.True(unpersisted == 0, $"{unpersisted} records held after the last write");
+            for (var k = 0; k < 60; k++)
+            {
+                var key = System.Text.Encoding.UTF8.GetBytes($"key-{k}");
+                Assert.Equal(memory.Value(alice.PublicKey, key), backed.Value(alice.PublicKey, key));
+                Assert.Equal(memory.Value(bob.PublicKey, key), backed.Value(bob.PublicKey, key));
+            }
+            root = backed.StateRoot;
+            Assert.Equal(memory.StateRoot, root);
+        }
+
+        // After a restart the state loads from the database without its values in memory, and is the same state.
+        using var reopened = NodeDatabase.Open(_dir, Chain, 1);
+        var reloadedStore = new LedgerStore(reopened);
+        var loaded = reloadedStore.Load()!.Value;
+        var reloaded = new LedgerState(Chain, reloadedStore, 2048);
+        reloaded.Load(loaded.Records, loaded.Height, loaded.Hash);
+        Assert.Equal(root, reloaded.StateRoot);
+        Assert.Equal((0, 0), (reloaded.ValueCacheStatistics.Unpersisted, reloaded.ValueCacheStatistics.Cached));
+        Assert.Equal(memory.Value(bob.PublicKey, "key-5"u8), reloaded.Value(bob.PublicKey, "key-5"u8));
+    }
+}
