@@ -50,7 +50,7 @@ public sealed record MemoryBudget
     /// <summary>Proposed but uncommitted entries on a leader (the core's <c>MaxUncommittedBytes</c>); also the bytes in flight per follower.</summary>
     public required long UncommittedBytes { get; init; }
 
-    /// <summary>Persisted key/value records the ledger keeps in memory (<see cref="Ledger.ValueCache"/>); the rest are read from RocksDB.</summary>
+    /// <summary>The ledger's memory for key/value records: half a cache of persisted ones (<see cref="Ledger.ValueCache"/>), half a filter over every key (<see cref="Ledger.KeyFilter"/>); the rest are read from RocksDB.</summary>
     public required long StateCacheBytes { get; init; }
 
     /// <summary>The bounded shares together.</summary>
@@ -59,7 +59,7 @@ public sealed record MemoryBudget
     /// <summary>What is left for the runtime, code, stacks, network buffers and the GC heap's live data.</summary>
     public long RuntimeBytes => BudgetBytes - SharesBytes;
 
-    /// <summary>The plan of a budget of <paramref name="megabytes"/> MB with no explicit settings: memtables 1/8, block cache 1/32, log cache 1/32, mempool 1/16, ingress 1/4 (at 256 MB: 64 MiB, the default Api:MaxMessageBytes, so the largest call fits), uncommitted 1/16, state cache 1/64 (27/64 left).</summary>
+    /// <summary>The plan of a budget of <paramref name="megabytes"/> MB with no explicit settings: memtables 1/8, block cache 1/32, log cache 1/32, mempool 1/16, ingress 1/4 (at 256 MB: 64 MiB, the default Api:MaxMessageBytes, so the largest call fits), uncommitted 1/16, state cache 1/32 (13/32 left).</summary>
     public static MemoryBudget Derive(int megabytes)
     {
         var budget = Math.Max(0, megabytes) * MiB;
@@ -72,12 +72,12 @@ public sealed record MemoryBudget
             MempoolBytes = budget / 16,
             IngressBytes = budget / 4,
             UncommittedBytes = budget / 16,
-            StateCacheBytes = budget / 64,
+            StateCacheBytes = budget / 32,
         };
     }
 
-    /// <summary>The smallest budget (MB) whose derived plan leaves <see cref="MinimumRuntimeBytes"/>: 27/64 of it must cover them.</summary>
-    public static int MinimumMegabytes => (int)((MinimumRuntimeBytes * 64 / 27 + MiB - 1) / MiB);
+    /// <summary>The smallest budget (MB) whose derived plan leaves <see cref="MinimumRuntimeBytes"/>: 13/32 of it must cover them.</summary>
+    public static int MinimumMegabytes => (int)((MinimumRuntimeBytes * 32 / 13 + MiB - 1) / MiB);
 
     /// <summary>
     /// Every problem with the plan, each naming its settings; empty when valid. <paramref name="explicitSettings"/> names

@@ -74,14 +74,15 @@ public sealed partial class LedgerState
     }
 
     /// <summary>
-    /// A ledger whose key/value records live in <paramref name="source"/> once persisted, with up to
-    /// <paramref name="cacheBytes"/> of them kept in memory (see <see cref="Persisted"/>); null keeps every record in memory.
+    /// A ledger whose key/value records live in <paramref name="source"/> once persisted (see <see cref="Persisted"/>);
+    /// <paramref name="cacheBytes"/> is its memory for them: half a cache of persisted records, half a filter over every
+    /// key. Null keeps every record in memory.
     /// </summary>
     public LedgerState(string chainId, IStateSource? source, long cacheBytes)
     {
         ChainId = chainId;
         _chainIdBytes = TransactionBodyReader.ChainIdBytes(chainId);
-        _values = source is null ? new ValueCache() : new ValueCache(source, cacheBytes);
+        _values = source is null ? new ValueCache() : new ValueCache(source, cacheBytes / 2, cacheBytes / 2);
     }
 
     public string ChainId { get; }
@@ -95,8 +96,8 @@ public sealed partial class LedgerState
     public int AccountCount => _accounts.Count + _oddAccounts.Count;
 
     /// <summary>Key/value records held in memory (not yet persisted, or cached) and reads of the source that missed them.</summary>
-    public (int Unpersisted, int Cached, long CachedBytes, long SourceReads) ValueCacheStatistics =>
-        (_values.UnpersistedCount, _values.CachedCount, _values.CachedBytes, _values.SourceReads);
+    public (int Unpersisted, int Cached, long CachedBytes, long SourceReads, long FilterAnswers, bool FilterOff) ValueCacheStatistics =>
+        (_values.UnpersistedCount, _values.CachedCount, _values.CachedBytes, _values.SourceReads, _values.FilterAnswers, _values.FilterOff);
 
     /// <summary>
     /// Every block applied so far is persisted (the host's write of its state writes returned): its records may leave
@@ -312,7 +313,11 @@ public sealed partial class LedgerState
                     {
                         throw new InvalidDataException($"key/value record of {id.Length} bytes: shorter than its owner's {TransactionVerifier.PublicKeySize}-byte account id");
                     }
-                    if (!_values.Backed)
+                    if (_values.Backed)
+                    {
+                        _values.Known(id);
+                    }
+                    else
                     {
                         _values.Set(new ByteKey(id.ToArray()), value);
                     }

@@ -13,7 +13,9 @@ public interface IStateSource
 /// The ledger's key/value records in memory. Records written by applied blocks and not yet persisted are always held
 /// (<see cref="Persisted"/> releases them: the host calls it once its write of those blocks returned); persisted ones
 /// stay in a cache bounded by bytes, evicted oldest first; the rest are read from the <see cref="IStateSource"/> on
-/// demand. Without a source (tools, tests) nothing is ever released: every record stays in memory.
+/// demand, unless the <see cref="KeyFilter"/> over every key the state holds says the key has no record (a put of a new
+/// key, most puts, then reads nothing). Without a source (tools, tests) nothing is ever released: every record stays in
+/// memory.
 /// <para>
 /// Invariant: a key is in at most one of the two maps, and <see cref="CachedBytes"/> is the cost of the clean map's
 /// entries, at most the bound once an insert returns. Owned by the consensus loop: not thread-safe. The source is read
@@ -21,7 +23,7 @@ public interface IStateSource
 /// held: reading through it keeps applying deterministic.
 /// </para>
 /// </summary>
-internal sealed class ValueCache(IStateSource? source, long maxCachedBytes)
+internal sealed class ValueCache(IStateSource? source, long maxCachedBytes, long filterBytes)
 {
     /// <summary>What an entry costs beyond its key and value bytes: two array headers and a dictionary entry.</summary>
     public const int EntryOverheadBytes = 80;
@@ -32,11 +34,20 @@ internal sealed class ValueCache(IStateSource? source, long maxCachedBytes)
     // Cached keys in insertion order (eviction order); may hold keys that left the cache since (skipped when met).
     private readonly Queue<ByteKey> _order = new();
 
+    // Every key the state holds (with a source only): absent from it means no record.
+    private readonly KeyFilter? _filter = source is null ? null : new KeyFilter(filterBytes);
+
     /// <summary>An in-memory cache: no source, every record held.</summary>
     public ValueCache()
-        : this(null, 0)
+        : this(null, 0, 0)
     {
     }
+
+    /// <summary>Misses the key filter answered without a read (the key has no record).</summary>
+    public long FilterAnswers { get; private set; }
+
+    /// <summary>The key filter is off: too many keys for its share of memory, so every miss is read.</summary>
+    public bool FilterOff => _filter?.Off ?? false;
 
     /// <summary>Records are read from a source and may be released once persisted.</summary>
     public bool Backed => source is not null;
@@ -64,6 +75,11 @@ internal sealed class ValueCache(IStateSource? source, long maxCachedBytes)
         {
             return null;
         }
+        if (!_filter!.MightContain(key.Bytes))
+        {
+            FilterAnswers++;
+            return null;
+        }
         SourceReads++;
         value = source.Read(StateWriteSet.KeyValuePrefix, key.Bytes);
         if (value is not null)
@@ -76,6 +92,7 @@ internal sealed class ValueCache(IStateSource? source, long maxCachedBytes)
     /// <summary>A block's final value for the record; held until <see cref="Persisted"/>.</summary>
     public void Set(ByteKey key, byte[] value)
     {
+        Known(key.Bytes);
         _unpersisted[key] = value;
         if (_cached.Remove(key, out var old))
         {
@@ -97,9 +114,20 @@ internal sealed class ValueCache(IStateSource? source, long maxCachedBytes)
         _unpersisted.Clear();
     }
 
+    /// <summary>The state holds a record under <paramref name="key"/> (in the source: a record loaded at start).</summary>
+    public void Known(ReadOnlySpan<byte> key)
+    {
+        // A key the filter may already hold is not added again: its bits are set, and the count stays a count of keys.
+        if (_filter is not null && !_filter.MightContain(key))
+        {
+            _filter.Add(key);
+        }
+    }
+
     /// <summary>Forgets every record (the state is being rebuilt).</summary>
     public void Clear()
     {
+        _filter?.Clear();
         _unpersisted.Clear();
         _cached.Clear();
         _order.Clear();

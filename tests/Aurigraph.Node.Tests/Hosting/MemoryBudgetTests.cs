@@ -35,8 +35,8 @@ public sealed class MemoryBudgetTests
         Assert.Equal(16 * MiB, options.MempoolMaxBytes);
         Assert.Equal(64 * MiB, options.IngressBytes);
         Assert.Equal(8 * MiB, options.LogCacheBytes);
-        Assert.Equal(4 * MiB, plan.StateCacheBytes);
-        Assert.Equal(108 * MiB, plan.RuntimeBytes);
+        Assert.Equal(8 * MiB, plan.StateCacheBytes);
+        Assert.Equal(104 * MiB, plan.RuntimeBytes);
         Assert.Empty(MemoryErrors(options));
         Assert.Empty(options.ExplicitMemorySettings);
         // The database's default is the default budget's share.

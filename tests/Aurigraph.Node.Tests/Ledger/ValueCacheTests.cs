@@ -46,7 +46,7 @@ public sealed class ValueCacheTests : IDisposable
     public void Unpersisted_records_are_never_evicted_and_persisted_ones_stay_within_the_bound()
     {
         var source = new DictionarySource();
-        var cache = new ValueCache(source, 1000);
+        var cache = new ValueCache(source, 1000, 4096);
         for (var i = 0; i < 50; i++)
         {
             cache.Set(Key(i), Value(i));
@@ -72,15 +72,58 @@ public sealed class ValueCacheTests : IDisposable
         Assert.All(Enumerable.Range(0, 50), i => Assert.Equal(Value(i), cache.Get(Key(i))));
         Assert.True(source.Reads >= 45, $"{source.Reads} reads");
         Assert.InRange(cache.CachedBytes, 1, 1000);
+        // A key the state never held is answered by the key filter, without a read.
+        var reads = source.Reads;
         Assert.Null(cache.Get(Key(99)));
+        Assert.Equal(reads, source.Reads);
+        Assert.Equal(1, cache.FilterAnswers);
+    }
+
+    [Fact]
+    public void The_key_filter_never_forgets_a_key_rarely_claims_an_absent_one_and_turns_off_when_overfull()
+    {
+        var filter = new KeyFilter(64 * 1024);
+        var design = (int)filter.DesignKeys;
+        var random = new Random(11);
+        var added = new List<byte[]>();
+        for (var i = 0; i < design; i++)
+        {
+            var key = new byte[40];
+            random.NextBytes(key);
+            filter.Add(key);
+            added.Add(key);
+        }
+
+        Assert.All(added, k => Assert.True(filter.MightContain(k)));
+        var falsePositives = 0;
+        for (var i = 0; i < 20_000; i++)
+        {
+            var key = new byte[40];
+            random.NextBytes(key);
+            falsePositives += filter.MightContain(key) ? 1 : 0;
+        }
+        Assert.InRange(falsePositives, 0, 20_000 * 3 / 100); // about 1 % expected at the design load
+        Assert.False(filter.Off);
+
+        for (var i = design; i <= filter.MaxKeys; i++)
+        {
+            filter.Add(BitConverter.GetBytes(i));
+        }
+        Assert.True(filter.Off);
+        Assert.True(filter.MightContain("never added"u8));
+        filter.Clear();
+        Assert.False(filter.Off);
+        Assert.False(filter.MightContain(added[0]));
     }
 
     [Fact]
     public void A_write_replaces_a_cached_copy_and_a_cache_without_a_source_holds_everything()
     {
         var source = new DictionarySource();
-        var cache = new ValueCache(source, 10_000);
+        var cache = new ValueCache(source, 10_000, 4096);
         source.Put(Key(1), Value(1));
+        Assert.Null(cache.Get(Key(1))); // a record the cache was never told of is not the state's: the filter says so
+        cache.Known(Key(1).Bytes);
         Assert.Equal(Value(1), cache.Get(Key(1)));
         var cachedBefore = cache.CachedBytes;
 
@@ -156,8 +199,10 @@ public sealed class ValueCacheTests : IDisposable
                 }
             }
 
-            var (unpersisted, _, cachedBytes, sourceReads) = backed.ValueCacheStatistics;
-            Assert.InRange(cachedBytes, 0, 2048);
+            var (unpersisted, _, cachedBytes, sourceReads, filterAnswers, filterOff) = backed.ValueCacheStatistics;
+            Assert.InRange(cachedBytes, 0, 1024); // half of the ledger's 2048 bytes; the other half is the key filter
+            Assert.False(filterOff);
+            Assert.InRange(filterAnswers, 1, 120); // first puts of a key (120 keys, two owners) read nothing
             Assert.True(sourceReads > 100, $"{sourceReads} reads of the database");
             Assert.True(unpersisted == 0, $"{unpersisted} records held after the last write");
             for (var k = 0; k < 60; k++)
