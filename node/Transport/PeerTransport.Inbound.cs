@@ -106,6 +106,9 @@ public sealed partial class PeerTransport
                 }
                 catch
                 {
+                    // The slot is free before the socket closes: a peer that sees its connection end may dial again at once.
+                    EndHandshake(address);
+                    pending = false;
                     socket.Dispose();
                     throw;
                 }

@@ -118,6 +118,18 @@ public sealed partial class PeerTransport : IPeerNetwork, IAsyncDisposable
     /// <summary>Connections refused because the other side did not authenticate (see <see cref="IPeerStreamFactory"/>), in either direction, or because too many were in their handshake.</summary>
     public long RefusedConnections => _metrics.RefusedConnections;
 
+    /// <summary>Accepted connections still in their handshake (each holds a slot of <see cref="TransportOptions.MaxPendingHandshakes"/>).</summary>
+    public int PendingHandshakes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pendingHandshakes;
+            }
+        }
+    }
+
     /// <summary>The address the listener is bound to (the actual port when configured with port 0); null before <see cref="StartAsync"/>.</summary>
     public IPEndPoint? LocalEndPoint { get; private set; }
 

@@ -220,15 +220,18 @@ internal sealed class LocalCluster : IAsyncDisposable
         throw new TimeoutException($"{what}: not within {timeout}\n{Output()}");
     }
 
-    /// <summary>Waits until every running node agrees on one leader; returns it.</summary>
-    public async Task<ulong> WaitForLeaderAsync(TimeSpan timeout, ulong? excluding = null)
+    /// <summary>
+    /// Waits until every running node (or every running one of <paramref name="among"/>: a node removed from the
+    /// cluster hears no leader any more) agrees on one leader; returns it.
+    /// </summary>
+    public async Task<ulong> WaitForLeaderAsync(TimeSpan timeout, ulong? excluding = null, IReadOnlyCollection<ulong>? among = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
             // All nodes at once: asked one after another, a loaded machine would add every answer's latency to the
             // moment a test reads (e.g. a failover time).
-            var statuses = await Task.WhenAll(Running.Select(TryStatusAsync)).ConfigureAwait(false);
+            var statuses = await Task.WhenAll(Running.Where(id => among is null || among.Contains(id)).Select(TryStatusAsync)).ConfigureAwait(false);
             if (statuses.All(s => s is not null))
             {
                 var leaders = statuses.Select(s => s!.Leader).Distinct().ToList();
