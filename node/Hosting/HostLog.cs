@@ -8,7 +8,7 @@ internal static partial class HostLog
     public static partial void LedgerRecovered(ILogger logger, ulong nodeId, ulong height, ulong applied);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "node {NodeId}: ledger initialised from genesis ({Accounts} accounts)")]
-    public static partial void LedgerInitialised(ILogger logger, ulong nodeId, int accounts);
+    public static partial void LedgerInitialised(ILogger logger, ulong nodeId, long accounts);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "node {NodeId} ({Role}) started: peers on {PeerAddress}, API on {ApiAddress}")]
     public static partial void Started(ILogger logger, ulong nodeId, NodeRole role, string peerAddress, string apiAddress);

@@ -108,6 +108,10 @@ public sealed partial class LedgerState
             for (var i = 0; i < _accountCount; i++)
             {
                 ref readonly var a = ref _accounts[i];
+                if (a.Written && !a.Existed)
+                {
+                    state.AccountCount++;
+                }
                 if (a.Written)
                 {
                     accountWrites[w++] = new AccountWrite(a.Key, a.OddId, a.Balance, a.Nonce);
@@ -145,7 +149,7 @@ public sealed partial class LedgerState
             {
                 if (a.OddId is null)
                 {
-                    state._accounts[a.Key] = (a.Balance, a.Nonce);
+                    state._accounts.Set(a.Key, (a.Balance, a.Nonce));
                 }
                 else
                 {
@@ -208,7 +212,7 @@ public sealed partial class LedgerState
             _valueCount = 0;
         }
 
-        /// <summary>The slot of account <paramref name="id"/>, read from the state the first time the block touches it.</summary>
+        /// <summary>The slot of account <paramref name="id"/>, read from the state (the source, on a miss) the first time the block touches it.</summary>
         private int SlotOf(ReadOnlySpan<byte> id)
         {
             if (id.Length == AccountKey.Size)
@@ -217,7 +221,7 @@ public sealed partial class LedgerState
                 ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_slotOf, key, out var exists);
                 if (!exists)
                 {
-                    var existed = state._accounts.TryGetValue(key, out var account);
+                    var existed = state._accounts.TryGet(key, out var account);
                     slot = NewSlot(key, null, existed, account);
                 }
                 return slot;

@@ -60,7 +60,7 @@ public sealed partial class LedgerState
     private const byte AccountPrefix = StateWriteSet.AccountPrefix;
     private const byte KeyValuePrefix = StateWriteSet.KeyValuePrefix;
 
-    private readonly Dictionary<AccountKey, (ulong Balance, ulong Nonce)> _accounts = [];
+    private readonly AccountCache _accounts;
     private readonly Dictionary<ByteKey, (ulong Balance, ulong Nonce)> _oddAccounts = [];
     private readonly ValueCache _values;
     private readonly StateAccumulator _accumulator = new();
@@ -75,14 +75,16 @@ public sealed partial class LedgerState
 
     /// <summary>
     /// A ledger whose key/value records live in <paramref name="source"/> once persisted (see <see cref="Persisted"/>);
-    /// <paramref name="cacheBytes"/> is its memory for them: half a cache of persisted records, half a filter over every
-    /// key. Null keeps every record in memory.
+    /// <paramref name="cacheBytes"/> is its memory for them and for accounts: a quarter for cached records, three eighths
+    /// for the filter over their keys, a quarter for cached accounts, an eighth for the filter over accounts. Null keeps
+    /// every record and account in memory.
     /// </summary>
     public LedgerState(string chainId, IStateSource? source, long cacheBytes)
     {
         ChainId = chainId;
         _chainIdBytes = TransactionBodyReader.ChainIdBytes(chainId);
-        _values = source is null ? new ValueCache() : new ValueCache(source, cacheBytes / 2, cacheBytes / 2);
+        _values = source is null ? new ValueCache() : new ValueCache(source, cacheBytes / 4, cacheBytes * 3 / 8);
+        _accounts = source is null ? new AccountCache() : new AccountCache(source, cacheBytes / 4, cacheBytes / 8);
     }
 
     public string ChainId { get; }
@@ -93,7 +95,8 @@ public sealed partial class LedgerState
 
     public byte[] StateRoot => ComputeRoot(Height);
 
-    public int AccountCount => _accounts.Count + _oddAccounts.Count;
+    /// <summary>Accounts the state holds (in memory or in the source).</summary>
+    public long AccountCount { get; private set; }
 
     /// <summary>Key/value records held in memory (not yet persisted, or cached) and reads of the source that missed them.</summary>
     public (int Unpersisted, int Cached, long CachedBytes, long SourceReads, long FilterAnswers, bool FilterOff) ValueCacheStatistics =>
@@ -103,7 +106,15 @@ public sealed partial class LedgerState
     /// Every block applied so far is persisted (the host's write of its state writes returned): its records may leave
     /// memory, to be read from the source again when needed. Without a source it does nothing.
     /// </summary>
-    public void Persisted() => _values.Persisted();
+    public void Persisted()
+    {
+        _values.Persisted();
+        _accounts.Persisted();
+    }
+
+    /// <summary>32-byte accounts held in memory (not yet persisted, or cached) and reads of the source that missed them.</summary>
+    public (int Unpersisted, int Cached, long SourceReads) AccountCacheStatistics =>
+        (_accounts.UnpersistedCount, _accounts.CachedCount, _accounts.SourceReads);
 
     public static LedgerState FromGenesis(Genesis genesis) => FromGenesis(genesis, null, 0);
 
@@ -257,14 +268,18 @@ public sealed partial class LedgerState
 
     private bool TryAccount(ReadOnlySpan<byte> id, out (ulong Balance, ulong Nonce) account) =>
         id.Length == AccountKey.Size
-            ? _accounts.TryGetValue(new AccountKey(id), out account)
+            ? _accounts.TryGet(new AccountKey(id), out account)
             : _oddAccounts.TryGetValue(new ByteKey(id.ToArray()), out account);
 
     /// <summary>Sets an account outside any block (genesis).</summary>
     private void SetAccount(ReadOnlySpan<byte> id, ulong balance, ulong nonce)
     {
         Span<byte> value = stackalloc byte[16];
-        if (TryAccount(id, out var old))
+        if (!TryAccount(id, out var old))
+        {
+            AccountCount++;
+        }
+        else
         {
             StateWriteSet.EncodeAccount(old.Balance, old.Nonce, value);
             _accumulator.Remove(AccountPrefix, id, value);
@@ -273,7 +288,7 @@ public sealed partial class LedgerState
         _accumulator.Add(AccountPrefix, id, value);
         if (id.Length == AccountKey.Size)
         {
-            _accounts[new AccountKey(id)] = (balance, nonce);
+            _accounts.Set(new AccountKey(id), (balance, nonce));
         }
         else
         {
@@ -290,6 +305,7 @@ public sealed partial class LedgerState
         ArgumentNullException.ThrowIfNull(records);
         _accounts.Clear();
         _oddAccounts.Clear();
+        AccountCount = 0;
         _values.Clear();
         _accumulator.Clear();
         foreach (var (key, value) in records)
@@ -299,9 +315,14 @@ public sealed partial class LedgerState
             {
                 case AccountPrefix:
                     var account = (BinaryPrimitives.ReadUInt64LittleEndian(value), BinaryPrimitives.ReadUInt64LittleEndian(value.AsSpan(8)));
-                    if (id.Length == AccountKey.Size)
+                    AccountCount++;
+                    if (id.Length == AccountKey.Size && _accounts.Backed)
                     {
-                        _accounts[new AccountKey(id)] = account;
+                        _accounts.Known(new AccountKey(id));
+                    }
+                    else if (id.Length == AccountKey.Size)
+                    {
+                        _accounts.Set(new AccountKey(id), account);
                     }
                     else
                     {
@@ -332,12 +353,12 @@ public sealed partial class LedgerState
     }
 
     /// <summary>
-    /// Every record held in memory: every account, and the key/value records — all of them without a source, else those
-    /// not yet persisted or cached. For the genesis state (written whole before anything is applied) and for tools.
+    /// Every record held in memory: every account and key/value record without a source, else those not yet persisted or
+    /// cached. For the genesis state (written whole before anything is applied) and for tools.
     /// </summary>
     public IEnumerable<KeyValuePair<byte[], byte[]>> Records()
     {
-        foreach (var (key, a) in _accounts)
+        foreach (var (key, a) in _accounts.Held)
         {
             yield return new([AccountPrefix, .. key.ToArray()], EncodeAccount(a.Balance, a.Nonce));
         }
