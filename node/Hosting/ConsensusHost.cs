@@ -314,6 +314,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     /// <summary>One round: take everything that arrived, then cut blocks and run the Ready contract once for all of it.</summary>
     private void Round()
     {
+        _metrics.LoopRounds.Add(1);
         _lapAt = _stages.Start();
         while (_inputs.TryRead(out var input))
         {

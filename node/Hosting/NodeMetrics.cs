@@ -44,11 +44,15 @@ internal sealed class NodeMetrics : IDisposable
         _meter.CreateObservableGauge("aurigraph.batching.block_target", () => (long)snapshot().BlockTarget, unit: "{transaction}", description: "Transactions the next block may take (dynamic batching; moves between MinBlockTransactions and MaxBlockTransactions)");
         LeaderChanges = _meter.CreateCounter<long>("aurigraph.consensus.leader_changes", description: "Times this node saw the leader change");
         TransactionsCommitted = _meter.CreateCounter<long>("aurigraph.transactions.committed", description: "Transactions applied in committed blocks");
+        LoopRounds = _meter.CreateCounter<long>("aurigraph.consensus.loop_rounds", unit: "{round}", description: "Rounds of the consensus loop (each takes what arrived, then runs the Ready contract once): what an idle node's wake-ups cost is read against it");
         ParanoidFailures = _meter.CreateCounter<long>("aurigraph.paranoid.failures", description: "Committed transactions whose signature failed the paranoid check (integrity alarm)");
         CommitLatency = _meter.CreateHistogram<double>("aurigraph.transactions.commit_latency", unit: "ms", description: "Submit to commit, as seen by the node that received the submission");
     }
 
     public Counter<long> LeaderChanges { get; }
+
+    /// <summary>Rounds of the consensus loop.</summary>
+    public Counter<long> LoopRounds { get; }
 
     /// <summary>Committed transactions that failed the paranoid signature check.</summary>
     public Counter<long> ParanoidFailures { get; }

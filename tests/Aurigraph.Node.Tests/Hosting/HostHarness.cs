@@ -127,6 +127,8 @@ internal sealed class HostHarness : IAsyncDisposable
         private CarbonPipeline _carbon = null!;
         private NodeMetrics _metrics = null!;
 
+        public NodeMetrics Metrics => _metrics;
+
         public ConsensusHost Host { get; private set; } = null!;
 
         public HeldNetwork Network { get; private set; } = null!;

@@ -38,6 +38,38 @@ public sealed class HostHarnessTests
     }
 
     [Fact]
+    public async Task Every_round_of_the_loop_is_counted_on_its_nodes_metrics()
+    {
+        await using var harness = HostHarness.Create(validators: 3, seed: 13);
+        var instruments = harness.Ids.ToDictionary(id => (System.Diagnostics.Metrics.Instrument)harness.Node(id).Metrics.LoopRounds, id => id);
+        var rounds = harness.Ids.ToDictionary(id => id, _ => 0L);
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instruments.ContainsKey(instrument))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            lock (rounds)
+            {
+                rounds[instruments[instrument]] += value;
+            }
+        });
+        listener.Start();
+
+        for (var i = 0; i < 25; i++)
+        {
+            await harness.Step();
+        }
+
+        // One round per node per step; none on its own (the harness drives every round).
+        Assert.All(harness.Ids, id => Assert.Equal(25L, rounds[id]));
+    }
+
+    [Fact]
     public async Task Hosts_elect_a_leader_and_commit_transfers_on_every_node_and_a_seed_replays_the_run_exactly()
     {
         var first = await RunAsync(seed: 7);
