@@ -31,7 +31,7 @@ public sealed record PipelineLimits
     public const int MaximumMaxBlockBytes = 256 << 20;
 
     /// <summary>Bytes a block adds around one transaction: its body length and its signature.</summary>
-    public const int BlockBytesPerTransaction = 4 + TransactionVerifier.SignatureSize;
+    public const int BlockBytesPerTransaction = BlockPayload.FramingBytesPerTransaction;
 
     /// <summary>Room kept in a block for its carbon section (a few records of every validator's reading).</summary>
     public const int CarbonSectionReserveBytes = 32 << 10;

@@ -17,6 +17,12 @@ public static class BlockPayload
 {
     public const int HeaderSize = 4 + 4 + 32 + 4;
 
+    /// <summary>Bytes a block adds around each transaction's body: its length and its signature.</summary>
+    public const int FramingBytesPerTransaction = 4 + TransactionVerifier.SignatureSize;
+
+    /// <summary>The bytes <paramref name="tx"/> takes in a block.</summary>
+    public static long FramedBytes(VerifiedTransaction tx) => (long)tx.BodyBytes.Length + FramingBytesPerTransaction;
+
     private static ReadOnlySpan<byte> Magic => "AGB2"u8;
 
     /// <summary>Encodes a block of verified transactions, computing the transactions root from their ids.</summary>
@@ -26,7 +32,7 @@ public static class BlockPayload
         var size = HeaderSize + carbon.Length;
         foreach (var tx in transactions)
         {
-            size += 4 + tx.BodyBytes.Length + TransactionVerifier.SignatureSize;
+            size += (int)FramedBytes(tx);
         }
         var bytes = new byte[size];
         var span = bytes.AsSpan();
@@ -65,7 +71,7 @@ public static class BlockPayload
         long bytes = HeaderSize;
         for (var i = 0; i < transactions.Count; i++)
         {
-            var framed = 4L + transactions[i].BodyBytes.Length + TransactionVerifier.SignatureSize;
+            var framed = FramedBytes(transactions[i]);
             if (i > start && bytes + framed > maxBytes)
             {
                 runs.Add((start, i - start));

@@ -71,7 +71,7 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
 
     /// <summary>
     /// Takes up to <paramref name="max"/> transactions for the next block, whose block framing
-    /// (<see cref="Hosting.PipelineLimits.BlockBytesPerTransaction"/> each, plus the body) stays within
+    /// (<see cref="BlockPayload.FramedBytes"/> each) stays within
     /// <paramref name="maxBytes"/>: one from each waiting sender in turn, each sender's in nonce order. The first
     /// transaction is always taken (a block of one must be possible: the limits guarantee a largest one fits).
     /// </summary>
@@ -82,7 +82,7 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
         while (batch.Count < max && _ready.TryPeek(out var sender))
         {
             var queue = _bySender[sender];
-            var framed = queue.Peek().BodyBytes.Length + (long)Hosting.PipelineLimits.BlockBytesPerTransaction;
+            var framed = BlockPayload.FramedBytes(queue.Peek());
             if (batch.Count > 0 && bytes + framed > maxBytes)
             {
                 break;
