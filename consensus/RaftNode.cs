@@ -180,10 +180,18 @@ public sealed partial class RaftNode
         return new ProposeResult(true, entry.Index, entry.Term, RefusalReason.None, Id);
     }
 
+    /// <summary>
+    /// While true, Readies carry no committed entries (and committed entries alone make no Ready): the host's applier has
+    /// no room for more. Everything else — messages, entries to persist, hard state, read states — still flows, so a
+    /// slow applier never holds back heartbeats, votes or replication. The entries come in the first Ready after it is
+    /// set back to false.
+    /// </summary>
+    public bool HoldCommitted { get; set; }
+
     public bool HasReady =>
         !_readyOutstanding &&
         (_broadcastPending || _messages.Count > 0 || _messagesAfterPersist.Count > 0 || _log.UnstableCount > 0 ||
-         _log.HasNextCommitted || _readStates.Count > 0 || CurrentHardState != _persistedHardState ||
+         (_log.HasNextCommitted && !HoldCommitted) || _readStates.Count > 0 || CurrentHardState != _persistedHardState ||
          _log.PendingSnapshot is not null || _membershipChanged);
 
     /// <summary>
@@ -206,7 +214,7 @@ public sealed partial class RaftNode
             Entries = _log.UnstableEntries(),
             Messages = _messages,
             MessagesAfterPersist = _messagesAfterPersist,
-            CommittedEntries = _log.HasNextCommitted ? _log.NextCommittedEntries(_config.MaxCommittedBytesPerReady) : [],
+            CommittedEntries = _log.HasNextCommitted && !HoldCommitted ? _log.NextCommittedEntries(_config.MaxCommittedBytesPerReady) : [],
             ReadStates = _readStates,
             Leader = Leader,
             Role = Role,

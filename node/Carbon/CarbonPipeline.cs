@@ -10,8 +10,10 @@ namespace Aurigraph.Node.Carbon;
 
 /// <summary>
 /// A node's carbon metering as the consensus loop drives it: the meter, this node's readings on their way to the
-/// leader, the leader's collection of readings into records, and the committed records stored at apply. Every method but
-/// <see cref="AddIngress"/> runs on the consensus loop.
+/// leader, the leader's collection of readings into records, and the committed records stored at apply. Two threads drive
+/// it — the consensus loop (Readies, rounds, readings from peers, block cutting) and the applier (applied blocks and
+/// rounds) — so every method but <see cref="AddIngress"/> (API threads, lock-free) holds one lock; each is short and runs
+/// once per round or block, never per transaction.
 /// </summary>
 /// <remarks>
 /// Flow: at each apply round the meter closes its interval over the blocks with transactions (<see cref="CarbonMeter"/>);
@@ -43,6 +45,7 @@ internal sealed class CarbonPipeline : IDisposable
     private readonly SortedDictionary<ulong, Outgoing> _outbox = [];
     private readonly List<MeteredBlock> _round = [];
     private readonly long _origin;
+    private readonly Lock _gate = new();
     private ulong _tip;
     private ulong _leader;
     private bool _leading;
@@ -131,36 +134,45 @@ internal sealed class CarbonPipeline : IDisposable
     }
 
     /// <summary>Counts a Ready's appends and vote requests.</summary>
-    public void OnReady(Ready ready) => _meter?.Observe(ready);
+    public void OnReady(Ready ready)
+    {
+        lock (_gate)
+        {
+            _meter?.Observe(ready);
+        }
+    }
 
     /// <summary>Stores an applied block's carbon records (and registers it when it has transactions) in the apply batch.</summary>
     public void OnBlockApplied(WriteBatch batch, AppliedBlock block)
     {
-        ArgumentNullException.ThrowIfNull(block);
-        var result = _ledger.Apply(batch, block.Height, block.TransactionIds.Length, block.Carbon.Span);
-        foreach (var reason in result.Ignored)
+        lock (_gate)
         {
-            CarbonLog.Ignored(_logger, block.Height, reason);
-        }
-        _round.Add(new MeteredBlock(block.Height, block.LogIndex, block.TransactionIds.Length));
-        _tip = block.Height;
-        _metrics.Recorded(result.Accepted, _ledger);
-        foreach (var record in result.Accepted)
-        {
-            foreach (var entry in record.Entries)
+            ArgumentNullException.ThrowIfNull(block);
+            var result = _ledger.Apply(batch, block.Height, block.TransactionIds.Length, block.Carbon.Span);
+            foreach (var reason in result.Ignored)
             {
-                if (entry.NodeId != _self || !_outbox.TryGetValue(record.Height, out var own))
+                CarbonLog.Ignored(_logger, block.Height, reason);
+            }
+            _round.Add(new MeteredBlock(block.Height, block.LogIndex, block.TransactionIds.Length));
+            _tip = block.Height;
+            _metrics.Recorded(result.Accepted, _ledger);
+            foreach (var record in result.Accepted)
+            {
+                foreach (var entry in record.Entries)
                 {
-                    continue;
-                }
-                if (entry.Status == CarbonReadingStatus.Missing)
-                {
-                    own.SentAtMs = null; // the record went without it: send it again, for a late record
-                }
-                else
-                {
-                    _outbox.Remove(record.Height);
-                    _ledger.DeleteOwnReading(batch, record.Height);
+                    if (entry.NodeId != _self || !_outbox.TryGetValue(record.Height, out var own))
+                    {
+                        continue;
+                    }
+                    if (entry.Status == CarbonReadingStatus.Missing)
+                    {
+                        own.SentAtMs = null; // the record went without it: send it again, for a late record
+                    }
+                    else
+                    {
+                        _outbox.Remove(record.Height);
+                        _ledger.DeleteOwnReading(batch, record.Height);
+                    }
                 }
             }
         }
@@ -172,115 +184,127 @@ internal sealed class CarbonPipeline : IDisposable
     /// </summary>
     public void OnApplyRound(WriteBatch batch)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (_round.Count == 0)
+        lock (_gate)
         {
-            return;
-        }
-        if (_meter is not null)
-        {
-            _meter.AddStored(batch.AsSpan().Length);
-            var usages = _meter.Close(_round, Counters());
-            if (usages.Count > 0)
+            ArgumentNullException.ThrowIfNull(batch);
+            if (_round.Count == 0)
             {
-                var grid = CurrentGrid();
-                var made = new List<CarbonReading>(usages.Count);
-                long kept = 0;
-                foreach (var usage in usages)
-                {
-                    CarbonReading reading;
-                    try
-                    {
-                        reading = MakeReading(usage, grid);
-                    }
-                    catch (ArgumentException ex)
-                    {
-                        CarbonLog.ReadingFailed(_logger, usage.Height, ex.Message);
-                        continue;
-                    }
-                    kept += _ledger.PutOwnReading(batch, reading);
-                    _outbox[reading.Height] = new Outgoing(reading);
-                    made.Add(reading);
-                }
-                // The readings' own bytes are written with this batch, after it was measured: they join the next interval.
-                _meter.AddStored(kept);
-                Trim(batch);
-                Deliver(made);
+                return;
             }
+            if (_meter is not null)
+            {
+                _meter.AddStored(batch.AsSpan().Length);
+                var usages = _meter.Close(_round, Counters());
+                if (usages.Count > 0)
+                {
+                    var grid = CurrentGrid();
+                    var made = new List<CarbonReading>(usages.Count);
+                    long kept = 0;
+                    foreach (var usage in usages)
+                    {
+                        CarbonReading reading;
+                        try
+                        {
+                            reading = MakeReading(usage, grid);
+                        }
+                        catch (ArgumentException ex)
+                        {
+                            CarbonLog.ReadingFailed(_logger, usage.Height, ex.Message);
+                            continue;
+                        }
+                        kept += _ledger.PutOwnReading(batch, reading);
+                        _outbox[reading.Height] = new Outgoing(reading);
+                        made.Add(reading);
+                    }
+                    // The readings' own bytes are written with this batch, after it was measured: they join the next interval.
+                    _meter.AddStored(kept);
+                    Trim(batch);
+                    Deliver(made);
+                }
+            }
+            _collector.OnApplied(_tip);
+            _round.Clear();
         }
-        _collector.OnApplied(_tip);
-        _round.Clear();
     }
 
     /// <summary>Once per loop round: follows leadership, and sends readings not yet in a committed record when they are due.</summary>
     public void OnRound(bool leading, ulong leader)
     {
-        var now = NowMs();
-        if (leader != _leader || leading != _leading)
+        lock (_gate)
         {
-            if (leading && !_leading)
+            var now = NowMs();
+            if (leader != _leader || leading != _leading)
             {
-                _collector.OnLeadership(_tip, now);
+                if (leading && !_leading)
+                {
+                    _collector.OnLeadership(_tip, now);
+                }
+                _leader = leader;
+                _leading = leading;
+                foreach (var own in _outbox.Values)
+                {
+                    own.SentAtMs = null; // everything still open goes to the new leader
+                }
             }
-            _leader = leader;
-            _leading = leading;
+            if (_leader == 0 || _outbox.Count == 0)
+            {
+                return;
+            }
+            List<CarbonReading>? due = null;
             foreach (var own in _outbox.Values)
             {
-                own.SentAtMs = null; // everything still open goes to the new leader
+                if (own.SentAtMs is not { } at || now - at >= _services.Options.Records.RetryMilliseconds)
+                {
+                    (due ??= []).Add(own.Reading);
+                }
             }
-        }
-        if (_leader == 0 || _outbox.Count == 0)
-        {
-            return;
-        }
-        List<CarbonReading>? due = null;
-        foreach (var own in _outbox.Values)
-        {
-            if (own.SentAtMs is not { } at || now - at >= _services.Options.Records.RetryMilliseconds)
+            if (due is not null)
             {
-                (due ??= []).Add(own.Reading);
+                if (!_leading)
+                {
+                    CarbonLog.Resent(_logger, due.Count, _leader);
+                }
+                Deliver(due);
             }
-        }
-        if (due is not null)
-        {
-            if (!_leading)
-            {
-                CarbonLog.Resent(_logger, due.Count, _leader);
-            }
-            Deliver(due);
         }
     }
 
     /// <summary>Takes a batch of readings a peer sent to this node as leader.</summary>
     public void OnReadings(ulong from, ReadOnlyMemory<byte> payload)
     {
-        List<CarbonReading> readings;
-        try
+        lock (_gate)
         {
-            readings = CarbonCodec.DecodeReadings(payload.Span);
-        }
-        catch (FormatException ex)
-        {
-            CarbonLog.MalformedReadings(_logger, from, ex.Message);
-            return;
-        }
-        var now = NowMs();
-        foreach (var reading in readings)
-        {
-            if (reading.NodeId != from)
+            List<CarbonReading> readings;
+            try
             {
-                CarbonLog.ForeignReading(_logger, from, reading.NodeId, reading.Height);
-                continue;
+                readings = CarbonCodec.DecodeReadings(payload.Span);
             }
-            _collector.Add(reading, _tip, now);
+            catch (FormatException ex)
+            {
+                CarbonLog.MalformedReadings(_logger, from, ex.Message);
+                return;
+            }
+            var now = NowMs();
+            foreach (var reading in readings)
+            {
+                if (reading.NodeId != from)
+                {
+                    CarbonLog.ForeignReading(_logger, from, reading.NodeId, reading.Height);
+                    continue;
+                }
+                _collector.Add(reading, _tip, now);
+            }
         }
     }
 
     /// <summary>The cluster's membership changed: readings are expected from the new members, rounds counted against the new voters.</summary>
     public void OnMembership(IReadOnlyCollection<ulong> voters, IReadOnlyCollection<ulong> members)
     {
-        _collector.SetReporters(members);
-        _meter?.SetVoters(voters);
+        lock (_gate)
+        {
+            _collector.SetReporters(members);
+            _meter?.SetVoters(voters);
+        }
     }
 
     /// <summary>
@@ -289,13 +313,25 @@ internal sealed class CarbonPipeline : IDisposable
     /// </summary>
     public void OnSnapshotInstalled(ulong height)
     {
-        _ledger.Load();
-        _tip = height;
-        _round.Clear();
+        lock (_gate)
+        {
+            _ledger.Load();
+            _tip = height;
+            _round.Clear();
+        }
     }
 
     /// <summary>Whether this node leads and has carbon records due (a block without transactions may carry them).</summary>
-    public bool RecordsDue => _leading && _collector.HasDue(_tip, NowMs());
+    public bool RecordsDue
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _leading && _collector.HasDue(_tip, NowMs());
+            }
+        }
+    }
 
     // When records were first seen due with no block to carry them (carbon-only block timing).
     private long? _dueSinceMs;
@@ -308,27 +344,33 @@ internal sealed class CarbonPipeline : IDisposable
     {
         get
         {
-            if (!RecordsDue)
+            lock (_gate)
             {
-                _dueSinceMs = null;
-                return false;
+                if (!(_leading && _collector.HasDue(_tip, NowMs())))
+                {
+                    _dueSinceMs = null;
+                    return false;
+                }
+                var now = NowMs();
+                _dueSinceMs ??= now;
+                return now - _dueSinceMs.Value >= _services.Options.Records.IdleFlushMilliseconds;
             }
-            var now = NowMs();
-            _dueSinceMs ??= now;
-            return now - _dueSinceMs.Value >= _services.Options.Records.IdleFlushMilliseconds;
         }
     }
 
     /// <summary>The carbon section for the block being cut: the records due now, or empty.</summary>
     public byte[] TakeSection()
     {
-        if (!_leading)
+        lock (_gate)
         {
-            return [];
+            if (!_leading)
+            {
+                return [];
+            }
+            _dueSinceMs = null;
+            var records = _collector.TakeDue(_tip, NowMs());
+            return records.Count == 0 ? [] : CarbonCodec.EncodeSection(records);
         }
-        _dueSinceMs = null;
-        var records = _collector.TakeDue(_tip, NowMs());
-        return records.Count == 0 ? [] : CarbonCodec.EncodeSection(records);
     }
 
     public void Dispose()

@@ -9,9 +9,9 @@ using RocksDbSharp;
 namespace Aurigraph.Node.Hosting;
 
 /// <summary>
-/// The applier stage, on the consensus loop (the ledger is the loop's: admission reads its nonces): applies a run of
-/// committed entries to the ledger, indexes their blocks and transactions, closes their carbon intervals, and writes
-/// all of it with the applied index in one batch. The batch goes without the WAL: the raft log is the write-ahead log,
+/// What the applier stage (<see cref="ApplyStage"/>, on its own thread) does with a run: applies committed entries to
+/// the ledger, indexes their blocks and transactions, closes their carbon intervals, and writes all of it with the
+/// applied index in one batch. The batch goes without the WAL: the raft log is the write-ahead log,
 /// and a restart re-applies what follows the durable applied index. How much one call applies is bounded by the core
 /// (<see cref="NodeOptions.CommittedBytesPerReady"/> per Ready).
 /// </summary>
@@ -43,15 +43,16 @@ internal sealed class BlockApplier
     }
 
     /// <summary>The latest paranoid-check failure since start, or null.</summary>
-    public string? IntegrityAlarm { get; private set; }
+    public string? IntegrityAlarm { get => Volatile.Read(ref _integrityAlarm); private set => Volatile.Write(ref _integrityAlarm, value); }
+
+    private string? _integrityAlarm;
 
     /// <summary>
     /// Applies <paramref name="entries"/> (committed, durable here, in log order) and writes the result; returns each
     /// block applied with its payload. <paramref name="lapAt"/> is the calling thread's stage cursor (see
-    /// <see cref="StageMeter.Lap"/>): every stage's time up to the write is charged here. <paramref name="onApplied"/>
-    /// runs for each block's log index as soon as the ledger took it.
+    /// <see cref="StageMeter.Lap"/>): every stage's time up to the write is charged here.
     /// </summary>
-    public List<(AppliedBlock Block, ReadOnlyMemory<byte> Payload)> Apply(IReadOnlyList<Entry> entries, ref long lapAt, Action<ulong> onApplied)
+    public List<(AppliedBlock Block, ReadOnlyMemory<byte> Payload)> Apply(IReadOnlyList<Entry> entries, ref long lapAt)
     {
         using var batch = new WriteBatch();
         var applied = new List<(AppliedBlock Block, ReadOnlyMemory<byte> Payload)>();
@@ -69,7 +70,6 @@ internal sealed class BlockApplier
             }
             // The ledger charges its state root to StateRoot and its parallel workers' time to Apply itself.
             var result = _ledger.Apply(entry.Index, entry.Term, entry.Data);
-            onApplied(entry.Index);
             lapAt = _stages.Lap(PipelineStage.Apply, lapAt);
             _store.AddBlock(batch, result, indexed);
             lapAt = _stages.Lap(PipelineStage.Index, lapAt);

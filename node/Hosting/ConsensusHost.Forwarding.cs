@@ -49,7 +49,7 @@ internal sealed partial class ConsensusHost
     private ulong _termStartIndex;
 
     /// <summary>This node leads and has applied every entry of earlier terms: its ledger's nonces are the whole truth.</summary>
-    private bool LeaderCaughtUp => _raft.Role == Consensus.NodeRole.Leader && _raft.AppliedIndex >= _termStartIndex;
+    private bool LeaderCaughtUp => _raft.Role == Consensus.NodeRole.Leader && _applier.State.Index >= _termStartIndex;
 
     private void Admit(VerifiedTransaction tx, ulong forwardedBy, List<(TransactionId, string)>? rejections)
     {

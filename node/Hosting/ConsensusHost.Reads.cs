@@ -20,9 +20,10 @@ internal enum ReadConsistency
 internal sealed class NodeUnavailableException(string message) : Exception(message);
 
 /// <summary>
-/// Reads and commands that must run on the consensus loop (the ledger is owned by it). Linearizable reads use
-/// ReadIndex: the leader confirms with a quorum that it still leads, takes its commit index as the read index, and
-/// the read runs once this node has applied that far. A follower asks the leader for a read index over the peer
+/// Reads and commands. Commands run on the consensus loop; reads are decided there and run on the applier (which owns
+/// the ledger), behind every run of entries handed to it before, so a read sees the state after a whole block, never a
+/// block half applied. Linearizable reads use ReadIndex: the leader confirms with a quorum that it still leads, takes
+/// its commit index as the read index, and the read runs once this node has applied that far. A follower asks the leader for a read index over the peer
 /// transport (channel 4, answered on channel 5) and then serves the read from its own state.
 /// </summary>
 internal sealed partial class ConsensusHost
@@ -58,7 +59,7 @@ internal sealed partial class ConsensusHost
 
     private readonly List<(TaskCompletionSource<ulong> Done, ulong Target, long Started)> _transfers = [];
 
-    /// <summary>Runs <paramref name="read"/> on the loop at the requested consistency.</summary>
+    /// <summary>Runs <paramref name="read"/> on the applier at the requested consistency.</summary>
     public Task<T> ReadAsync<T>(ReadConsistency consistency, Func<T> read)
     {
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -131,7 +132,7 @@ internal sealed partial class ConsensusHost
     {
         if (consistency == ReadConsistency.Local)
         {
-            read.Serve();
+            Serve(read);
             return;
         }
         var id = NextReadId();
@@ -211,6 +212,7 @@ internal sealed partial class ConsensusHost
             return;
         }
         _awaitingApply.Add((index, read));
+        ServeAppliedReads(); // an idle follower may have been handed that index already
     }
 
     /// <summary>Read states from a Ready: a peer's read gets its answer; a local read waits for apply.</summary>
@@ -233,24 +235,35 @@ internal sealed partial class ConsensusHost
         }
     }
 
-    /// <summary>After applying: serve every read whose index is now applied.</summary>
+    /// <summary>
+    /// After a Ready: every read whose index the applier has been handed goes to it; it runs once the runs before it
+    /// are applied (the core's applied index is what the loop handed over, the applier's may still be behind).
+    /// </summary>
     private void ServeAppliedReads()
     {
         if (_awaitingApply.Count == 0)
         {
             return;
         }
-        var applied = _raft.AppliedIndex;
-        for (var i = _awaitingApply.Count - 1; i >= 0; i--)
+        var handedOver = _raft.AppliedIndex;
+        // In arrival order: reads of one caller keep their order.
+        var kept = 0;
+        for (var i = 0; i < _awaitingApply.Count; i++)
         {
-            if (_awaitingApply[i].Index <= applied)
+            if (_awaitingApply[i].Index <= handedOver)
             {
-                var read = _awaitingApply[i].Read;
-                _awaitingApply.RemoveAt(i);
-                read.Serve();
+                Serve(_awaitingApply[i].Read);
+            }
+            else
+            {
+                _awaitingApply[kept++] = _awaitingApply[i];
             }
         }
+        _awaitingApply.RemoveRange(kept, _awaitingApply.Count - kept);
     }
+
+    /// <summary>Runs a read on the applier, after everything handed to it so far.</summary>
+    private void Serve(PendingRead read) => _applier.Run(read.Serve, read.Fail);
 
     /// <summary>On a change of role or leader: reads waiting for an index from the old leader cannot complete; tell them.</summary>
     private void FailReadsAwaitingIndex(string reason)

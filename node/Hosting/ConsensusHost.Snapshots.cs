@@ -8,9 +8,9 @@ using RocksDbSharp;
 namespace Aurigraph.Node.Hosting;
 
 /// <summary>
-/// Snapshots and log compaction on the consensus loop. Every <see cref="NodeOptions.SnapshotEntries"/> applied entries the
-/// node takes a RocksDB snapshot right after an apply batch (the state at exactly the applied index) and writes the
-/// snapshot file from it on a worker thread; when the file is complete, the log is compacted up to the snapshot minus
+/// Snapshots and log compaction, decided on the consensus loop. Every <see cref="NodeOptions.SnapshotEntries"/> applied
+/// entries the applier takes a RocksDB snapshot between two apply batches (the state at exactly its applied index) and
+/// the snapshot file is written from it on a worker thread; when the file is complete, the log is compacted up to the snapshot minus
 /// <see cref="NodeOptions.CompactionTrailingEntries"/>. When the core asks the leader to send a snapshot to a peer
 /// whose entries are gone, the latest file is streamed on <see cref="SnapshotChannel"/> (chunked, resumable); the
 /// receiver steps the core's snapshot message once it holds the whole verified file, and installs it when the core's
@@ -64,22 +64,47 @@ internal sealed partial class ConsensusHost
         {
             return;
         }
-        var applied = _raft.AppliedIndex;
+        var applied = _applier.State.Index;
         var last = Math.Max(_latestSnapshot?.Info.Header.Index ?? 0, _log.Snapshot.Index);
         if (applied >= last + (ulong)_options.SnapshotEntries)
         {
-            StartSnapshot(applied);
+            StartSnapshot();
         }
     }
 
-    private void StartSnapshot(ulong index)
+    /// <summary>
+    /// Has the applier capture its state between two batches (a RocksDB snapshot and the header fields at exactly its
+    /// applied index); the file is then written off the loop (<see cref="WriteSnapshot"/>).
+    /// </summary>
+    private void StartSnapshot()
     {
-        var meta = _raft.SnapshotMetaAt(index);
-        var header = new StateSnapshotHeader(
-            _options.ChainId, index, meta.Term, _ledger.Height, [.. _ledger.LastBlockHash], _ledger.StateRoot, [.. meta.Config.Voters], [.. meta.Config.Learners]);
-        var view = _database.Db.CreateSnapshot(); // the state right after the last apply batch: exactly `index`
-        var path = Path.Combine(SnapshotFolder, $"snap-{index}-{meta.Term}.snap");
         _snapshotting = true;
+        _applier.Run(() =>
+        {
+            var state = _applier.State; // on the applier, between batches: the database holds exactly this
+            var view = _database.Db.CreateSnapshot();
+            Post(() => WriteSnapshot(state, view));
+        }, _ => Post(() => _snapshotting = false));
+    }
+
+    private void WriteSnapshot(AppliedState state, RocksDbSharp.Snapshot view)
+    {
+        var index = state.Index;
+        SnapshotMeta meta;
+        try
+        {
+            meta = _raft.SnapshotMetaAt(index);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // An installed snapshot moved the log past the captured state meanwhile: nothing to write.
+            view.Dispose();
+            _snapshotting = false;
+            return;
+        }
+        var header = new StateSnapshotHeader(
+            _options.ChainId, index, meta.Term, state.Height, [.. state.LastBlockHash], state.StateRoot, [.. meta.Config.Voters], [.. meta.Config.Learners]);
+        var path = Path.Combine(SnapshotFolder, $"snap-{index}-{meta.Term}.snap");
         _ = Task.Run(() =>
         {
             var started = _time.GetTimestamp();
@@ -132,7 +157,7 @@ internal sealed partial class ConsensusHost
         // No file covers the compacted entries (e.g. it was removed): make one; the core asks again after this failure.
         if (!_snapshotting)
         {
-            StartSnapshot(_raft.AppliedIndex);
+            StartSnapshot();
         }
         Post(() => _raft.ReportSnapshot(m.To, false));
     }
@@ -165,6 +190,7 @@ internal sealed partial class ConsensusHost
             throw new InvalidOperationException($"the core asked to install snapshot {meta.Index}@{meta.Term}, which this node does not hold");
         }
         var started = _time.GetTimestamp();
+        _applier.Drain(); // the ledger is replaced: nothing may be applying meanwhile
         var info = InstallSnapshotFile(_database, _log, _store, path);
         var loaded = _store.Load() ?? throw new InvalidOperationException("no ledger after a snapshot install");
         _ledger.Load(loaded.Records, loaded.Height, loaded.Hash);
@@ -173,6 +199,7 @@ internal sealed partial class ConsensusHost
             throw new BlockIntegrityException($"the ledger loaded from snapshot {meta.Index} has state root {Convert.ToHexString(_ledger.StateRoot)}, the snapshot says {Convert.ToHexString(info.Header.StateRoot)}");
         }
         _carbon.OnSnapshotInstalled(info.Header.Height);
+        _applier.Reset(new AppliedState(meta.Index, _ledger.Height, _ledger.StateRoot, [.. _ledger.LastBlockHash]));
         _stagedSnapshots.Clear();
         var kept = Path.Combine(SnapshotFolder, $"snap-{meta.Index}-{meta.Term}.snap");
         File.Move(path, kept, overwrite: true);

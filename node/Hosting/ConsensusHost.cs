@@ -42,9 +42,11 @@ internal sealed record NodeSnapshot(
 /// through one bounded inbox (<see cref="LoopInbox"/>); the loop admits transactions (the mempool of the
 /// <see cref="BlockProposer"/>, or forwarding to the leader), cuts blocks, and runs the Ready contract: send, hand the
 /// write to the <see cref="LogPersister"/> (one synced write per Ready, on its own thread; it sends what waited for
-/// it), keep taking inputs and sending heartbeats meanwhile, then apply committed blocks (<see cref="BlockApplier"/>)
-/// and advance; the <see cref="CommitNotifier"/> answers clients on its own thread. Everything that touches the core
-/// or the ledger runs on the loop; other threads talk to it through <see cref="Submit"/> and read <see cref="Snapshot"/>.
+/// it), keep taking inputs and sending heartbeats meanwhile, then hand committed entries to the <see cref="ApplyStage"/>
+/// (its own thread: apply, index, write) and advance; the <see cref="CommitNotifier"/> answers clients on its own
+/// thread. Neither a write nor an apply runs on the loop, so ticks and heartbeats never wait behind them. Everything
+/// that touches the core runs on the loop; the ledger is the applier's (the loop only reads nonces, which the ledger
+/// serves to another thread); other threads talk to the loop through <see cref="Submit"/> and read <see cref="Snapshot"/>.
 /// </summary>
 internal sealed partial class ConsensusHost : IAsyncDisposable
 {
@@ -87,9 +89,8 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
 
     // The stages after the core; _persisting is the Ready whose write the persister holds (null: none), see ProcessReady.
     private readonly LogPersister _persister;
-    private readonly BlockApplier _applier;
+    private readonly ApplyStage _applier;
     private readonly CommitNotifier _notifier;
-    private readonly Action<ulong> _onBlockApplied;
     private Ready? _persisting;
 
     // Stage accounting: the loop thread's CPU reading at the last stage boundary of the current round (see Lap).
@@ -141,8 +142,13 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         _store = new LedgerStore(database);
         _persister = new LogPersister(log, transport, _stages, _inputs.Tick);
         _notifier = new CommitNotifier(tracker, feed, metrics, _stages);
-        _applier = new BlockApplier(options, database, log, ledger, _store, carbon, verifier, _stages, metrics, logger);
-        _onBlockApplied = _proposer.OnApplied;
+        _applier = new ApplyStage(
+            new BlockApplier(options, database, log, ledger, _store, carbon, verifier, _stages, metrics, logger),
+            _notifier,
+            _stages,
+            new AppliedState(log.ReadAppliedIndex(), ledger.Height, ledger.StateRoot, [.. ledger.LastBlockHash]),
+            _inputs.Command,
+            OnApplied);
         _raft = new RaftNode(new Consensus.RaftConfig
         {
             Id = options.NodeId,
@@ -177,6 +183,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     {
         _persister.Start();
         _notifier.Start();
+        _applier.Start();
         _loop = Task.Run(() => RunAsync(_stop.Token));
         _ticker = Task.Run(() => TickAsync(_stop.Token));
     }
@@ -420,7 +427,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             FinishReady(waiting);
         }
         var started = _time.GetTimestamp();
-        while (_raft.HasReady)
+        while (HasReady())
         {
             if (_time.GetElapsedTime(started).TotalMilliseconds >= _options.RoundBudgetMilliseconds)
             {
@@ -467,9 +474,9 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         }
         if (ready.CommittedEntries.Count > 0)
         {
-            FaultPoints.Hit(FaultPoints.BeforeApply);
             Lap(PipelineStage.LoopOther);
-            Apply(ready.CommittedEntries);
+            _applier.Apply(ready.CommittedEntries); // its answers come back through OnApplied
+            Lap(PipelineStage.Completion);
         }
         if (ready.Leader != _lastLeader)
         {
@@ -491,8 +498,14 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         Lap(PipelineStage.Raft);
         ServeAppliedReads();
         CompleteMembershipWaits(ready);
-        MaybeSnapshot();
         Lap(PipelineStage.LoopOther);
+    }
+
+    /// <summary>Whether the core has a Ready; committed entries count only while the applier has room for them.</summary>
+    private bool HasReady()
+    {
+        _raft.HoldCommitted = _applier.Full;
+        return _raft.HasReady;
     }
 
     /// <summary>Sends what the core produced; snapshots go through the snapshot sender.</summary>
@@ -525,12 +538,17 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Applies committed entries (the applier), does the loop's own bookkeeping, hands the answers to the notifier.</summary>
-    private void Apply(IReadOnlyList<Entry> entries)
+    /// <summary>
+    /// The applier finished a run (applied, written, handed to the notifier): the loop's own bookkeeping — what it
+    /// proposed and forwarded is settled, the mempool's nonce sequences catch up, the batch policy learns the latency —
+    /// and a snapshot when one is due.
+    /// </summary>
+    private void OnApplied(AppliedRun run)
     {
-        var applied = _applier.Apply(entries, ref _lapAt, _onBlockApplied);
-        foreach (var (result, _) in applied)
+        Lap(PipelineStage.LoopOther);
+        foreach (var (result, _) in run.Blocks)
         {
+            _proposer.OnApplied(result.LogIndex);
             for (var i = 0; i < result.TransactionIds.Length; i++)
             {
                 _proposed.Remove(result.TransactionIds[i]);
@@ -541,8 +559,9 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             }
             _proposer.Pool.OnApplied(key => _ledger.Account(key).Nonce, result.Senders);
         }
-        _notifier.Notify(applied); // the clients' answers and the block feed, off the loop
         Lap(PipelineStage.Completion);
+        MaybeSnapshot();
+        Lap(PipelineStage.LoopOther);
     }
 
     /// <summary>
@@ -564,7 +583,8 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 peers.Add((m.Id, p?.Match ?? 0, p?.RecentActive ?? false));
             }
         }
-        return new NodeSnapshot(_raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, _raft.AppliedIndex, _ledger.Height, _ledger.StateRoot, _proposer.Target, peers)
+        var applied = _applier.State;
+        return new NodeSnapshot(_raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, applied.Index, applied.Height, applied.StateRoot, _proposer.Target, peers)
         {
             LogFirstIndex = _log.FirstIndex,
             SnapshotIndex = _latestSnapshot?.Info.Header.Index ?? 0,
@@ -575,7 +595,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     private bool Unchanged(NodeSnapshot last)
     {
         if (last.RaftRole != _raft.Role || last.Term != _raft.Term || last.Leader != _raft.Leader || last.CommitIndex != _raft.CommitIndex
-            || last.AppliedIndex != _raft.AppliedIndex || last.Height != _ledger.Height || last.BlockTarget != _proposer.Target
+            || last.AppliedIndex != _applier.State.Index || last.Height != _applier.State.Height || last.BlockTarget != _proposer.Target
             || last.LogFirstIndex != _log.FirstIndex || last.SnapshotIndex != (_latestSnapshot?.Info.Header.Index ?? 0)
             || !ReferenceEquals(last.IntegrityAlarm, _applier.IntegrityAlarm))
         {
@@ -610,6 +630,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
                 await task.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
             }
         }
+        _applier.Dispose();
         _persister.Dispose();
         _notifier.Dispose();
         _stop.Dispose();

@@ -165,7 +165,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         await DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Runs a read of the ledger on the consensus loop at the requested consistency.</summary>
+    /// <summary>Runs a read of the ledger on the applier (which owns it) at the requested consistency, after the blocks before it.</summary>
     public Task<T> ReadAsync<T>(ReadConsistency consistency, Func<LedgerState, T> read) => _host!.ReadAsync(consistency, () => read(_ledger));
 
     /// <summary>Hands leadership over (this node must lead); completes with the target once this node stepped down.</summary>

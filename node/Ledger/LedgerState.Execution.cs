@@ -153,7 +153,10 @@ public sealed partial class LedgerState
                 }
                 else
                 {
-                    state._oddAccounts[new ByteKey(a.OddId)] = (a.Balance, a.Nonce);
+                    lock (state._oddAccounts) // the consensus loop reads accounts (TryAccount) while this thread applies
+                    {
+                        state._oddAccounts[new ByteKey(a.OddId)] = (a.Balance, a.Nonce);
+                    }
                 }
             }
             foreach (var v in valueWrites)

@@ -54,6 +54,8 @@ public sealed class BlockIntegrityException(string message) : Exception(message)
 /// (<see cref="AccountKey"/>; ids of other lengths, which only a block built by hand can hold, by their bytes), and runs
 /// the block against a per-block working set of the records it touches (<see cref="BlockExecution"/>), so the work
 /// and the memory per transaction are a few dictionary probes and no objects.
+/// <para>Threads: one thread applies (and owns everything else here); <see cref="Account"/> may be called from another
+/// thread meanwhile (the consensus loop's admission reads nonces) and sees each account before or after a block's write.</para>
 /// </remarks>
 public sealed partial class LedgerState
 {
@@ -266,10 +268,18 @@ public sealed partial class LedgerState
         parsed = new ParsedBody(ok, fields);
     }
 
-    private bool TryAccount(ReadOnlySpan<byte> id, out (ulong Balance, ulong Nonce) account) =>
-        id.Length == AccountKey.Size
-            ? _accounts.TryGet(new AccountKey(id), out account)
-            : _oddAccounts.TryGetValue(new ByteKey(id.ToArray()), out account);
+    /// <summary>Thread-safe against the thread that applies (the account cache locks; odd ids under their map's lock).</summary>
+    private bool TryAccount(ReadOnlySpan<byte> id, out (ulong Balance, ulong Nonce) account)
+    {
+        if (id.Length == AccountKey.Size)
+        {
+            return _accounts.TryGet(new AccountKey(id), out account);
+        }
+        lock (_oddAccounts)
+        {
+            return _oddAccounts.TryGetValue(new ByteKey(id.ToArray()), out account);
+        }
+    }
 
     /// <summary>Sets an account outside any block (genesis).</summary>
     private void SetAccount(ReadOnlySpan<byte> id, ulong balance, ulong nonce)

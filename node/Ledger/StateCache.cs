@@ -18,14 +18,17 @@ public interface IStateSource
 /// every record stays in memory.
 /// <para>
 /// Invariant: a key is in at most one of the two maps, and <see cref="CachedBytes"/> is the cost of the cached entries,
-/// at most the bound once an insert returns. Owned by the consensus loop: not thread-safe. The source is read only for
-/// records the state holds as of the last persisted block, so what it answers is what the ledger would have held:
-/// reading through it keeps applying deterministic.
+/// at most the bound once an insert returns. Thread-safe: the applier writes and reads while applying, the consensus
+/// loop reads accounts' nonces for admission; every call holds one lock for its whole length (a read through to the
+/// source included), so a reader sees each record either before or after a block's write, never a stale value cached
+/// over a newer one. The source is read only for records the state holds as of the last persisted block, so what it
+/// answers is what the ledger would have held: reading through it keeps applying deterministic.
 /// </para>
 /// </summary>
 internal abstract class StateCache<TKey, TValue>(IStateSource? source, long maxCachedBytes, long filterBytes)
     where TKey : notnull, IEquatable<TKey>
 {
+    private readonly Lock _gate = new();
     private readonly Dictionary<TKey, TValue> _unpersisted = [];
     private readonly Dictionary<TKey, TValue> _cached = [];
 
@@ -53,7 +56,10 @@ internal abstract class StateCache<TKey, TValue>(IStateSource? source, long maxC
     /// <summary>The key filter is off: too many keys for its share of memory, so every miss is read.</summary>
     public bool FilterOff => Filter?.Off ?? false;
 
-    /// <summary>The records held in memory: all of them without a source, else those not yet persisted or cached.</summary>
+    /// <summary>
+    /// The records held in memory: all of them without a source, else those not yet persisted or cached. Not locked:
+    /// enumerate only on the thread that applies, or while nothing applies.
+    /// </summary>
     public IEnumerable<KeyValuePair<TKey, TValue>> Held => source is null ? _unpersisted : _unpersisted.Concat(_cached);
 
     /// <summary>Every key the state holds (with a source only): absent from it means no record.</summary>
@@ -62,41 +68,55 @@ internal abstract class StateCache<TKey, TValue>(IStateSource? source, long maxC
     /// <summary>The record's value; false when it has none.</summary>
     public bool TryGet(TKey key, out TValue value)
     {
-        if (_unpersisted.TryGetValue(key, out value!) || _cached.TryGetValue(key, out value!))
+        lock (_gate)
         {
+            if (_unpersisted.TryGetValue(key, out value!) || _cached.TryGetValue(key, out value!))
+            {
+                return true;
+            }
+            if (source is null)
+            {
+                return false;
+            }
+            if (!MightHold(Filter!, key))
+            {
+                FilterAnswers++;
+                return false;
+            }
+            SourceReads++;
+            if (!TryRead(source, key, out value))
+            {
+                return false;
+            }
+            Cache(key, value);
             return true;
         }
-        if (source is null)
-        {
-            return false;
-        }
-        if (!MightHold(Filter!, key))
-        {
-            FilterAnswers++;
-            return false;
-        }
-        SourceReads++;
-        if (!TryRead(source, key, out value))
-        {
-            return false;
-        }
-        Cache(key, value);
-        return true;
     }
 
     /// <summary>A block's final value for the record; held until <see cref="Persisted"/>.</summary>
     public void Set(TKey key, TValue value)
     {
-        Known(key);
-        _unpersisted[key] = value;
-        if (_cached.Remove(key, out var old))
+        lock (_gate)
         {
-            CachedBytes -= Cost(key, old);
+            AddKey(key);
+            _unpersisted[key] = value;
+            if (_cached.Remove(key, out var old))
+            {
+                CachedBytes -= Cost(key, old);
+            }
         }
     }
 
     /// <summary>The state holds a record under <paramref name="key"/> (in the source: a record loaded at start).</summary>
     public void Known(TKey key)
+    {
+        lock (_gate)
+        {
+            AddKey(key);
+        }
+    }
+
+    private void AddKey(TKey key)
     {
         // A key the filter may already hold is not added again: its bits are set, and the count stays a count of keys.
         if (Filter is not null && !MightHold(Filter, key))
@@ -108,25 +128,31 @@ internal abstract class StateCache<TKey, TValue>(IStateSource? source, long maxC
     /// <summary>Every record written so far is persisted: with a source, they move to the bounded cache.</summary>
     public void Persisted()
     {
-        if (source is null || _unpersisted.Count == 0)
+        lock (_gate)
         {
-            return;
+            if (source is null || _unpersisted.Count == 0)
+            {
+                return;
+            }
+            foreach (var (key, value) in _unpersisted)
+            {
+                Cache(key, value);
+            }
+            _unpersisted.Clear();
         }
-        foreach (var (key, value) in _unpersisted)
-        {
-            Cache(key, value);
-        }
-        _unpersisted.Clear();
     }
 
     /// <summary>Forgets every record (the state is being rebuilt).</summary>
     public void Clear()
     {
-        Filter?.Clear();
-        _unpersisted.Clear();
-        _cached.Clear();
-        _order.Clear();
-        CachedBytes = 0;
+        lock (_gate)
+        {
+            Filter?.Clear();
+            _unpersisted.Clear();
+            _cached.Clear();
+            _order.Clear();
+            CachedBytes = 0;
+        }
     }
 
     /// <summary>What an entry costs in the cache's bound.</summary>

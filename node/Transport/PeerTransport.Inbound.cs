@@ -39,8 +39,9 @@ public sealed partial class PeerTransport
             var address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
             if (!TryStartHandshake(address))
             {
-                socket.Dispose();
+                // Counted before the close, so whoever sees the close also sees the refusal.
                 _metrics.Refused();
+                socket.Dispose();
                 continue;
             }
             var handler = Task.Run(() => HandleInboundAsync(socket, address, stopping), CancellationToken.None);

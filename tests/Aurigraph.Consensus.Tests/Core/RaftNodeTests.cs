@@ -44,6 +44,45 @@ public sealed class RaftNodeTests
     }
 
     [Fact]
+    public void Held_committed_entries_wait_while_replication_and_heartbeats_go_on()
+    {
+        var c = LedCluster(3);
+        var leader = c[1];
+        leader.HoldCommitted = true;
+        var first = leader.Propose(new byte[] { 1 });
+        c.Stabilize();
+        // Committed on a quorum, but the host said its applier has no room: nothing committed reaches a Ready.
+        Assert.Equal(first.Index, leader.CommitIndex);
+        Assert.DoesNotContain(c.Applied[1], e => e.Index == first.Index);
+        Assert.True(leader.AppliedIndex < first.Index);
+        Assert.False(leader.HasReady);
+
+        // Replication of new proposals and heartbeats still flow while held.
+        var second = leader.Propose(new byte[] { 2 });
+        Assert.True(leader.HasReady);
+        var ready = leader.GetReady();
+        Assert.Empty(ready.CommittedEntries);
+        Assert.Contains(ready.Messages, m => m.Type == MessageType.Append && m.Entries.Any(e => e.Index == second.Index));
+        c.Handle(1, ready);
+        leader.Tick();
+        leader.Tick();
+        Assert.True(leader.HasReady);
+        ready = leader.GetReady();
+        Assert.Contains(ready.Messages, m => m.Type == MessageType.Heartbeat);
+        Assert.Empty(ready.CommittedEntries);
+        c.Handle(1, ready);
+        c.Stabilize();
+        Assert.Equal(second.Index, leader.CommitIndex);
+
+        // Released: both come, in order, in the next Ready.
+        leader.HoldCommitted = false;
+        Assert.True(leader.HasReady);
+        var released = leader.GetReady().CommittedEntries.Select(e => e.Index).ToList();
+        Assert.Equal([first.Index, second.Index], released.Where(i => i == first.Index || i == second.Index));
+        Assert.Equal(released.Order(), released);
+    }
+
+    [Fact]
     public void The_leader_replicates_in_the_same_Ready_that_asks_it_to_persist()
     {
         var c = LedCluster(3);
