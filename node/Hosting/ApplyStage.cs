@@ -32,7 +32,7 @@ internal sealed class ApplyStage : IDisposable
     /// <summary>Runs that may wait for or be in the applier at once.</summary>
     public const int RunCapacity = 2;
 
-    private readonly BlockApplier _applier;
+    private readonly IRunApplier _applier;
     private readonly CommitNotifier _notifier;
     private readonly StageMeter _stages;
     private readonly Action<Action> _post;
@@ -51,7 +51,7 @@ internal sealed class ApplyStage : IDisposable
 
     /// <param name="post">Queues an action for the consensus loop (its inbox).</param>
     /// <param name="onApplied">The loop's bookkeeping for a finished run; runs on the loop (through <paramref name="post"/>).</param>
-    public ApplyStage(BlockApplier applier, CommitNotifier notifier, StageMeter stages, AppliedState initial, Action<Action> post, Action<AppliedRun> onApplied)
+    public ApplyStage(IRunApplier applier, CommitNotifier notifier, StageMeter stages, AppliedState initial, Action<Action> post, Action<AppliedRun> onApplied)
     {
         _applier = applier;
         _notifier = notifier;

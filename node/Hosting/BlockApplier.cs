@@ -8,6 +8,16 @@ using RocksDbSharp;
 
 namespace Aurigraph.Node.Hosting;
 
+/// <summary>What the <see cref="ApplyStage"/> runs for each run of committed entries (the node's: <see cref="BlockApplier"/>).</summary>
+internal interface IRunApplier
+{
+    /// <summary>The latest paranoid-check failure since start, or null.</summary>
+    string? IntegrityAlarm { get; }
+
+    /// <summary>Applies and writes a run; returns each block applied with its payload. <paramref name="lapAt"/> is the thread's stage cursor.</summary>
+    List<(AppliedBlock Block, ReadOnlyMemory<byte> Payload)> Apply(IReadOnlyList<Entry> entries, ref long lapAt);
+}
+
 /// <summary>
 /// What the applier stage (<see cref="ApplyStage"/>, on its own thread) does with a run: applies committed entries to
 /// the ledger, indexes their blocks and transactions, closes their carbon intervals, and writes all of it with the
@@ -15,7 +25,7 @@ namespace Aurigraph.Node.Hosting;
 /// and a restart re-applies what follows the durable applied index. How much one call applies is bounded by the core
 /// (<see cref="NodeOptions.CommittedBytesPerReady"/> per Ready).
 /// </summary>
-internal sealed class BlockApplier
+internal sealed class BlockApplier : IRunApplier
 {
     private readonly NodeOptions _options;
     private readonly NodeDatabase _database;
