@@ -64,7 +64,7 @@ internal sealed partial class ConsensusHost
             {
                 return; // already in a block: its submitters learn the outcome when that block is applied
             }
-            var reason = _proposer.Pool.TryAdd(tx, _ledger.Account(tx.Body.Sender.Span).Nonce);
+            var reason = _proposer.Pool.TryAdd(tx, _ledger.Account(tx.Sender.Span).Nonce);
             if (reason is not null)
             {
                 if (forwardedBy == 0)
@@ -305,7 +305,7 @@ internal sealed partial class ConsensusHost
         }
         // Ahead of anything new, and each sender's in nonce order: the leader's mempool takes a sender's nonces only in
         // sequence, so a later one arriving first would be refused.
-        again.Sort(static (a, b) => a.Body.Nonce.CompareTo(b.Body.Nonce));
+        again.Sort(static (a, b) => a.Nonce.CompareTo(b.Nonce));
         _forwardBuffer.InsertRange(0, again);
     }
 

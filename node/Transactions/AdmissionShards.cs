@@ -97,7 +97,7 @@ public sealed class AdmissionShards : IAsyncDisposable
                 continue;
             }
             verdicts[i] = new Admission(AdmissionOutcome.Fresh, tx, null);
-            var shard = ShardOf(tx.Body.Sender.Span, _shards.Length);
+            var shard = ShardOf(tx.Sender.Span, _shards.Length);
             if (parts[shard] is null)
             {
                 parts[shard] = [];
@@ -208,11 +208,11 @@ public sealed class AdmissionShards : IAsyncDisposable
             {
                 return new Admission(AdmissionOutcome.Duplicate, verified is null ? tx : tx with { Signature = verified }, null);
             }
-            var sender = new ByteKey32(tx.Body.Sender.Span);
-            if (_lastBySender.TryGetValue(sender, out var last) && last.Nonce == tx.Body.Nonce && last.Id != tx.Id && isPending(last.Id))
+            var sender = new ByteKey32(tx.Sender.Span);
+            if (_lastBySender.TryGetValue(sender, out var last) && last.Nonce == tx.Nonce && last.Id != tx.Id && isPending(last.Id))
             {
                 return new Admission(AdmissionOutcome.Rejected, null, new TransactionRejection(tx.Id,
-                    $"nonce {tx.Body.Nonce} is taken by transaction {last.Id} of the same sender, still waiting for its outcome"));
+                    $"nonce {tx.Nonce} is taken by transaction {last.Id} of the same sender, still waiting for its outcome"));
             }
             var verifyStarted = checkSignatures ? stages.Start() : 0;
             var bad = checkSignatures ? TransactionVerifier.SignatureRejection(tx) : null;
@@ -226,7 +226,7 @@ public sealed class AdmissionShards : IAsyncDisposable
                 return new Admission(AdmissionOutcome.Rejected, null, new TransactionRejection(tx.Id, bad)) { Forged = true };
             }
             _recent.Add(tx.Id, tx.Signature.Span);
-            if (last.Id == default || tx.Body.Nonce >= last.Nonce || !isPending(last.Id))
+            if (last.Id == default || tx.Nonce >= last.Nonce || !isPending(last.Id))
             {
                 if (_lastBySender.Count >= window && !_lastBySender.ContainsKey(sender))
                 {
@@ -239,7 +239,7 @@ public sealed class AdmissionShards : IAsyncDisposable
                         }
                     }
                 }
-                _lastBySender[sender] = (tx.Body.Nonce, tx.Id);
+                _lastBySender[sender] = (tx.Nonce, tx.Id);
             }
             return new Admission(AdmissionOutcome.Fresh, tx, null);
         }

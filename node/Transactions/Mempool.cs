@@ -44,14 +44,14 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
         {
             return null; // already queued: the same submission twice is one transaction
         }
-        var sender = new AccountKey(tx.Body.Sender.Span);
+        var sender = new AccountKey(tx.Sender.Span);
         var expected = _nextNonce.TryGetValue(sender, out var pending) ? Math.Max(pending, ledgerNonce) : ledgerNonce;
-        if (tx.Body.Nonce != expected)
+        if (tx.Nonce != expected)
         {
             _ids.Remove(tx.Id);
-            return tx.Body.Nonce < expected
-                ? $"nonce {tx.Body.Nonce} already used (next is {expected})"
-                : $"out-of-order nonce: expected {expected}, got {tx.Body.Nonce}";
+            return tx.Nonce < expected
+                ? $"nonce {tx.Nonce} already used (next is {expected})"
+                : $"out-of-order nonce: expected {expected}, got {tx.Nonce}";
         }
         _nextNonce[sender] = expected + 1;
         if (!_bySender.TryGetValue(sender, out var queue))
@@ -123,7 +123,7 @@ internal sealed class Mempool(int capacity, long maxBytes = long.MaxValue)
         var order = new List<AccountKey>();
         foreach (var tx in batch)
         {
-            var sender = new AccountKey(tx.Body.Sender.Span);
+            var sender = new AccountKey(tx.Sender.Span);
             if (!heads.TryGetValue(sender, out var head))
             {
                 head = new Queue<VerifiedTransaction>();

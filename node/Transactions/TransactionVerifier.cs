@@ -1,11 +1,16 @@
+using System.Text;
 using Aurigraph.Node.Api.V1;
 using Google.Protobuf;
 using NSec.Cryptography;
 
 namespace Aurigraph.Node.Transactions;
 
-/// <summary>A transaction that passed format and signature checks: its id, parsed body and the exact signed bytes.</summary>
-public sealed record VerifiedTransaction(TransactionId Id, TransactionBody Body, ReadOnlyMemory<byte> BodyBytes, ReadOnlyMemory<byte> Signature)
+/// <summary>
+/// A transaction that passed admission's checks: its id, the two body fields admission sequences it by (read in place,
+/// no protobuf object), and its bytes — slices of the buffer they arrived in.
+/// </summary>
+/// <param name="Sender">The sender's 32-byte public key, a slice of <paramref name="BodyBytes"/>.</param>
+public sealed record VerifiedTransaction(TransactionId Id, ulong Nonce, ReadOnlyMemory<byte> Sender, ReadOnlyMemory<byte> BodyBytes, ReadOnlyMemory<byte> Signature)
 {
     public int Size => BodyBytes.Length + Signature.Length;
 }
@@ -28,6 +33,8 @@ public sealed class TransactionVerifier(string chainId, int maxTransactionBytes)
 
     public int MaxTransactionBytes { get; } = maxTransactionBytes;
 
+    private readonly byte[]? _chainIdBytes = TransactionBodyReader.ChainIdBytes(chainId);
+
     /// <summary>Returns the verified transaction, or the reason it is rejected (never throws for bad input).</summary>
     public (VerifiedTransaction? Transaction, TransactionRejection? Rejection) Verify(ReadOnlyMemory<byte> bodyBytes, ReadOnlyMemory<byte> signature, bool checkSignature = true)
     {
@@ -40,37 +47,34 @@ public sealed class TransactionVerifier(string chainId, int maxTransactionBytes)
             return (null, new TransactionRejection(null, $"transaction of {bodyBytes.Length + signature.Length} bytes exceeds the limit of {MaxTransactionBytes}"));
         }
         var id = TransactionId.Of(bodyBytes.Span);
-        TransactionBody body;
-        try
+        var span = bodyBytes.Span;
+        if (!TransactionBodyReader.TryRead(span, out var fields))
         {
-            body = TransactionBody.Parser.ParseFrom(bodyBytes.Span);
+            return (null, new TransactionRejection(id, "malformed transaction body: not a valid TransactionBody message"));
         }
-        catch (InvalidProtocolBufferException ex)
+        var sender = fields.Sender(span);
+        if (sender.Length != PublicKeySize)
         {
-            return (null, new TransactionRejection(id, "malformed transaction body: " + ex.Message));
+            return (null, new TransactionRejection(id, $"sender must be a {PublicKeySize}-byte Ed25519 public key, got {sender.Length} bytes"));
         }
-        if (body.Sender.Length != PublicKeySize)
+        if (!TransactionBodyReader.ChainIdEquals(fields, span, ChainId, _chainIdBytes))
         {
-            return (null, new TransactionRejection(id, $"sender must be a {PublicKeySize}-byte Ed25519 public key, got {body.Sender.Length} bytes"));
+            return (null, new TransactionRejection(id, $"chain id '{Encoding.UTF8.GetString(fields.ChainIdUtf8(span))}' does not match this cluster's '{ChainId}'"));
         }
-        if (body.ChainId != ChainId)
+        switch (fields.Operation)
         {
-            return (null, new TransactionRejection(id, $"chain id '{body.ChainId}' does not match this cluster's '{ChainId}'"));
-        }
-        switch (body.OperationCase)
-        {
-            case TransactionBody.OperationOneofCase.Transfer:
-                if (body.Transfer.To.Length != PublicKeySize)
+            case BodyOperation.Transfer:
+                if (fields.To(span).Length != PublicKeySize)
                 {
                     return (null, new TransactionRejection(id, $"transfer recipient must be a {PublicKeySize}-byte account id"));
                 }
-                if (body.Transfer.Amount == 0)
+                if (fields.Amount == 0)
                 {
                     return (null, new TransactionRejection(id, "transfer amount must be positive"));
                 }
                 break;
-            case TransactionBody.OperationOneofCase.Put:
-                if (body.Put.Key.Length == 0)
+            case BodyOperation.Put:
+                if (fields.PutKey(span).Length == 0)
                 {
                     return (null, new TransactionRejection(id, "put key must not be empty"));
                 }
@@ -82,7 +86,7 @@ public sealed class TransactionVerifier(string chainId, int maxTransactionBytes)
         {
             return (null, new TransactionRejection(id, $"signature must be {SignatureSize} bytes, got {signature.Length}"));
         }
-        var verified = new VerifiedTransaction(id, body, bodyBytes, signature);
+        var verified = new VerifiedTransaction(id, fields.Nonce, bodyBytes.Slice(fields.SenderRange.Offset, PublicKeySize), bodyBytes, signature);
         if (checkSignature && SignatureRejection(verified) is { } bad)
         {
             return (null, new TransactionRejection(id, bad));
@@ -94,7 +98,7 @@ public sealed class TransactionVerifier(string chainId, int maxTransactionBytes)
     public static string? SignatureRejection(VerifiedTransaction tx)
     {
         ArgumentNullException.ThrowIfNull(tx);
-        if (!PublicKey.TryImport(Ed25519, tx.Body.Sender.Span, KeyBlobFormat.RawPublicKey, out var key) || key is null)
+        if (!PublicKey.TryImport(Ed25519, tx.Sender.Span, KeyBlobFormat.RawPublicKey, out var key) || key is null)
         {
             return "sender is not a valid Ed25519 public key";
         }

@@ -95,8 +95,8 @@ public sealed class PipelineLimitsTests : IDisposable
         var one = pool.Take(100, 1);
         var rest = pool.Take(100);
 
-        Assert.Equal([0UL, 1, 2], three.Select(t => t.Body.Nonce));
-        Assert.Equal([3UL], one.Select(t => t.Body.Nonce));
+        Assert.Equal([0UL, 1, 2], three.Select(t => t.Nonce));
+        Assert.Equal([3UL], one.Select(t => t.Nonce));
         Assert.Equal(6, rest.Count);
         Assert.Equal(0, pool.Count);
     }

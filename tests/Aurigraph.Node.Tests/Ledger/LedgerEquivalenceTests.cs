@@ -182,7 +182,7 @@ public sealed class LedgerEquivalenceTests
     private static ByteString Bytes(byte[] bytes) => ByteString.CopyFrom(bytes);
 
     private static VerifiedTransaction Raw(byte[] bytes) =>
-        new(TransactionId.Of(bytes), new TransactionBody(), bytes, new byte[TransactionVerifier.SignatureSize]);
+        new(TransactionId.Of(bytes), 0, ReadOnlyMemory<byte>.Empty, bytes, new byte[TransactionVerifier.SignatureSize]);
 
     private static byte[] Key(int i)
     {

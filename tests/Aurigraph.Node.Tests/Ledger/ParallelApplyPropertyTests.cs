@@ -135,7 +135,7 @@ public sealed class ParallelApplyPropertyTests
     private static VerifiedTransaction Verified(TransactionBody body) => Raw(body.ToByteArray());
 
     private static VerifiedTransaction Raw(byte[] bytes) =>
-        new(TransactionId.Of(bytes), new TransactionBody(), bytes, new byte[TransactionVerifier.SignatureSize]);
+        new(TransactionId.Of(bytes), 0, ReadOnlyMemory<byte>.Empty, bytes, new byte[TransactionVerifier.SignatureSize]);
 
     private static byte[] Key(int i)
     {

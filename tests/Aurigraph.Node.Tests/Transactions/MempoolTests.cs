@@ -69,7 +69,7 @@ public sealed class MempoolTests : IDisposable
     }
 
     private (TransactionSigner, ulong) Who(VerifiedTransaction tx) =>
-        (tx.Body.Sender.Span.SequenceEqual(_busy.PublicKey) ? _busy : _quiet, tx.Body.Nonce);
+        (tx.Sender.Span.SequenceEqual(_busy.PublicKey) ? _busy : _quiet, tx.Nonce);
 
     [Fact]
     public void A_full_pool_refuses_by_count_or_by_bytes_and_admits_again_once_drained()
