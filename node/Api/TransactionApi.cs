@@ -5,21 +5,25 @@ using Grpc.Core;
 
 namespace Aurigraph.Node.Api;
 
-/// <summary>Submitting transactions and looking them up (gRPC, and REST under /api/v11 through JSON transcoding).</summary>
-internal sealed class TransactionApi(NodeRuntime node) : TransactionService.TransactionServiceBase
+/// <summary>
+/// Submitting transactions and looking them up (gRPC, and REST under /api/v11 through JSON transcoding). Bound by
+/// <see cref="TransactionApiBase"/>: gRPC submissions arrive as <see cref="SubmissionBatch"/> (slices of the request),
+/// REST ones through <see cref="TransactionRestApi"/>.
+/// </summary>
+internal sealed class TransactionApi(NodeRuntime node) : TransactionApiBase
 {
-    public override Task<SubmitTransactionsResponse> SubmitTransactions(SubmitTransactionsRequest request, ServerCallContext context)
+    public override Task<SubmitTransactionsResponse> SubmitTransactions(SubmissionBatch request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        if (request.Transactions.Count == 0)
+        if (request.Count == 0)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "no transactions in the request"));
         }
-        return node.SubmitAsync(request.Transactions, context.CancellationToken);
+        return node.SubmitAsync(request, context.CancellationToken);
     }
 
-    public override async Task<SubmitTransactionsResponse> SubmitTransactionStream(IAsyncStreamReader<SubmitTransactionsRequest> requestStream, ServerCallContext context)
+    public override async Task<SubmitTransactionsResponse> SubmitTransactionStream(IAsyncStreamReader<SubmissionBatch> requestStream, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(requestStream);
         ArgumentNullException.ThrowIfNull(context);
@@ -27,9 +31,9 @@ internal sealed class TransactionApi(NodeRuntime node) : TransactionService.Tran
         var batches = new List<Task<SubmitTransactionsResponse>>();
         await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
         {
-            if (request.Transactions.Count > 0)
+            if (request.Count > 0)
             {
-                batches.Add(node.SubmitAsync(request.Transactions, context.CancellationToken));
+                batches.Add(node.SubmitAsync(request, context.CancellationToken));
             }
         }
         var response = new SubmitTransactionsResponse();

@@ -118,20 +118,7 @@ internal sealed class CarbonPipeline : IDisposable
     public GridIntensity CurrentGrid() => _services.Grid.Current(_services.Options.NodeRegion);
 
     /// <summary>Counts the client bytes (body + signature) of a submission this node received. Thread-safe.</summary>
-    public void AddIngress(IReadOnlyList<SignedTransaction> transactions)
-    {
-        ArgumentNullException.ThrowIfNull(transactions);
-        if (_meter is null)
-        {
-            return;
-        }
-        long bytes = 0;
-        for (var i = 0; i < transactions.Count; i++)
-        {
-            bytes += transactions[i].Body.Length + transactions[i].Signature.Length;
-        }
-        _meter.AddIngress(bytes);
-    }
+    public void AddIngress(long bytes) => _meter?.AddIngress(bytes);
 
     /// <summary>Counts a Ready's appends and vote requests.</summary>
     public void OnReady(Ready ready)

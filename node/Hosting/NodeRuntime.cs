@@ -198,21 +198,18 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     /// Verifies, admits and waits for a batch: each transaction ends committed (height, index, receipt), rejected
     /// (reason), or — if the commit timeout passes first — pending, for the client to look up later.
     /// </summary>
-    public async Task<SubmitTransactionsResponse> SubmitAsync(IReadOnlyList<SignedTransaction> transactions, CancellationToken ct)
+    public async Task<SubmitTransactionsResponse> SubmitAsync(SubmissionBatch transactions, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(transactions);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var cpu = Stages.Start();
-        long bytes = 0;
-        for (var i = 0; i < transactions.Count; i++)
-        {
-            bytes += transactions[i].Body.Length + transactions[i].Signature.Length;
-        }
-        EnterIngress(transactions.Count, bytes);
+        var bytes = transactions.Bytes;
+        EnterIngress(transactions.Count, bytes); // before the transactions are even indexed
         var batch = new BatchWait(transactions.Count);
         Admission[] verdicts;
         try
         {
-            Carbon.AddIngress(transactions);
+            Carbon.AddIngress(bytes);
             var validating = Admission.ValidateAsync(transactions, (v, part) => Admit(v, part, batch));
             Stages.Lap(PipelineStage.Ingress, cpu);
             verdicts = await validating.ConfigureAwait(false);

@@ -120,6 +120,7 @@ internal static class NodeServer
             .AddJsonTranscoding(transcoding => transcoding.JsonSettings.WriteInt64sAsStrings = true);
         builder.Services.AddCarbonModel(builder.Configuration);
         builder.Services.AddSingleton<NodeRuntime>();
+        builder.Services.AddSingleton<TransactionApi>(); // stateless; also serves TransactionRestApi
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeRuntime>());
         builder.Services.AddGrpcHealthChecks().AddCheck("consensus", () => HealthCheckResult.Healthy());
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
@@ -132,6 +133,7 @@ internal static class NodeServer
         app.UseRouting();
         app.UseMiddleware<ApiRequestGuard>();
         app.MapGrpcService<TransactionApi>();
+        app.MapGrpcService<TransactionRestApi>(); // the same service's REST routes
         app.MapGrpcService<BlockApi>();
         app.MapGrpcService<NodeApi>();
         app.MapGrpcService<CarbonApi>();

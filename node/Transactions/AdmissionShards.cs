@@ -79,7 +79,11 @@ public sealed class AdmissionShards : IAsyncDisposable
     /// every position of the batch exactly once, a part at a time — positions refused by the format checks first (on
     /// the calling thread), then each shard's part on that shard, in the shard's order — before the task completes.
     /// </summary>
-    public Task<Admission[]> ValidateAsync(IReadOnlyList<SignedTransaction> transactions, Action<Admission[], List<int>>? admit = null)
+    public Task<Admission[]> ValidateAsync(IReadOnlyList<SignedTransaction> transactions, Action<Admission[], List<int>>? admit = null) =>
+        ValidateAsync(SubmissionBatch.From(transactions), admit);
+
+    /// <inheritdoc cref="ValidateAsync(IReadOnlyList{SignedTransaction}, Action{Admission[], List{int}}?)"/>
+    public Task<Admission[]> ValidateAsync(SubmissionBatch transactions, Action<Admission[], List<int>>? admit = null)
     {
         ArgumentNullException.ThrowIfNull(transactions);
         var verdicts = new Admission[transactions.Count];
@@ -89,7 +93,7 @@ public sealed class AdmissionShards : IAsyncDisposable
         List<int>? refused = null;
         for (var i = 0; i < transactions.Count; i++)
         {
-            var (tx, rejection) = _verifier.Verify(transactions[i].Body.Memory, transactions[i].Signature.Memory, checkSignature: false);
+            var (tx, rejection) = _verifier.Verify(transactions.Body(i), transactions.Signature(i), checkSignature: false);
             if (tx is null)
             {
                 verdicts[i] = new Admission(AdmissionOutcome.Rejected, null, rejection);

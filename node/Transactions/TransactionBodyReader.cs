@@ -82,20 +82,15 @@ internal readonly record struct Range32(int Offset, int Length)
 public static class TransactionBodyReader
 {
     /// <summary>Google.Protobuf's default recursion limit (nested messages and groups).</summary>
-    public const int RecursionLimit = 100;
+    public const int RecursionLimit = WireCursor.RecursionLimit;
 
-    private const int WireVarint = 0;
-    private const int WireFixed64 = 1;
-    private const int WireLengthDelimited = 2;
-    private const int WireStartGroup = 3;
-    private const int WireEndGroup = 4;
-    private const int WireFixed32 = 5;
+    private const int WireEndGroup = WireCursor.WireEndGroup;
 
     /// <summary>Reads <paramref name="body"/>; false exactly when the protobuf parser would throw.</summary>
     public static bool TryRead(ReadOnlySpan<byte> body, out TransactionBodyFields fields)
     {
         fields = default;
-        var cursor = new Cursor(body, body.Length);
+        var cursor = new WireCursor(body, body.Length);
         Range32 sender = default, chainId = default, first = default, second = default;
         ulong nonce = 0, amount = 0;
         var operation = BodyOperation.None;
@@ -183,7 +178,7 @@ public static class TransactionBodyReader
     private static bool ReadOperation(ReadOnlySpan<byte> body, Range32 message, bool transfer, ref Range32 first, ref Range32 second, ref ulong amount)
     {
         // A nested message: one level deeper than the body, read up to its limit.
-        var cursor = new Cursor(body, message.Offset + message.Length) { Position = message.Offset };
+        var cursor = new WireCursor(body, message.Offset + message.Length) { Position = message.Offset };
         while (cursor.Position < cursor.End)
         {
             if (!cursor.TryReadTag(out var tag))
@@ -217,118 +212,5 @@ public static class TransactionBodyReader
             }
         }
         return true;
-    }
-
-    /// <summary>A read position in a body with the end of the message being read (a nested message's limit).</summary>
-    private ref struct Cursor(ReadOnlySpan<byte> bytes, int end)
-    {
-        private readonly ReadOnlySpan<byte> _bytes = bytes;
-
-        public int Position { get; set; }
-
-        public int End { get; } = end;
-
-        /// <summary>A varint of at most 10 bytes; bits past 64 are dropped, as protobuf does.</summary>
-        public bool TryReadVarint(out ulong value)
-        {
-            value = 0;
-            for (var shift = 0; shift < 64; shift += 7)
-            {
-                if (Position >= End)
-                {
-                    return false;
-                }
-                var b = _bytes[Position++];
-                value |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80)
-                {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        /// <summary>A tag: a varint truncated to 32 bits (protobuf's varint32), whose field number must not be 0.</summary>
-        public bool TryReadTag(out uint tag)
-        {
-            var ok = TryReadVarint(out var raw);
-            tag = (uint)raw;
-            return ok && (tag >> 3) != 0;
-        }
-
-        /// <summary>A length (varint32 as a signed int: negative is refused) and that many bytes, within the limit.</summary>
-        public bool TryReadLengthDelimited(out Range32 range)
-        {
-            range = default;
-            if (!TryReadVarint(out var raw))
-            {
-                return false;
-            }
-            var length = (int)(uint)raw;
-            if (length < 0 || length > End - Position)
-            {
-                return false;
-            }
-            range = new Range32(Position, length);
-            Position += length;
-            return true;
-        }
-
-        /// <summary>Skips the value of an unknown field whose tag was just read (not an end-group tag).</summary>
-        public bool TrySkipField(uint tag, int depth)
-        {
-            Debug.Assert((tag & 7) != WireEndGroup, "end-group tags are handled by the caller");
-            switch ((int)(tag & 7))
-            {
-                case WireVarint:
-                    return TryReadVarint(out _);
-                case WireFixed64:
-                    return TrySkip(8);
-                case WireFixed32:
-                    return TrySkip(4);
-                case WireLengthDelimited:
-                    return TryReadLengthDelimited(out _);
-                case WireStartGroup:
-                    return TrySkipGroup(tag, depth);
-                default:
-                    return false; // wire types 6 and 7
-            }
-        }
-
-        private bool TrySkip(int count)
-        {
-            if (count > End - Position)
-            {
-                return false;
-            }
-            Position += count;
-            return true;
-        }
-
-        /// <summary>An unknown group: fields up to the end-group tag of the same field number, one level deeper.</summary>
-        private bool TrySkipGroup(uint startTag, int depth)
-        {
-            if (depth >= RecursionLimit)
-            {
-                return false;
-            }
-            var endTag = (startTag & ~7u) | WireEndGroup;
-            while (true)
-            {
-                // Running out of bytes before the end-group tag is a truncated group.
-                if (Position >= End || !TryReadTag(out var tag))
-                {
-                    return false;
-                }
-                if ((tag & 7) == WireEndGroup)
-                {
-                    return tag == endTag;
-                }
-                if (!TrySkipField(tag, depth + 1))
-                {
-                    return false;
-                }
-            }
-        }
     }
 }

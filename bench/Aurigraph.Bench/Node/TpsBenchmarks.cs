@@ -94,7 +94,7 @@ public class TpsBenchmarks
         var calls = new List<Task<SubmitTransactionsResponse>>();
         for (var i = 0; i < _set.Transactions.Length; i += Batch)
         {
-            calls.Add(leader.SubmitAsync(_set.Transactions.AsMemory(i, Math.Min(Batch, _set.Transactions.Length - i)).ToArray(), CancellationToken.None));
+            calls.Add(leader.SubmitAsync(Aurigraph.Node.Transactions.SubmissionBatch.From(_set.Transactions.AsMemory(i, Math.Min(Batch, _set.Transactions.Length - i)).ToArray()), CancellationToken.None));
         }
         var committed = 0;
         foreach (var call in calls)

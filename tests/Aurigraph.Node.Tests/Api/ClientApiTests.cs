@@ -73,6 +73,25 @@ public sealed class ClientApiTests(SingleNodeFixture fixture) : IClassFixture<Si
     }
 
     [Fact]
+    public async Task A_submission_that_is_not_protobuf_is_invalid_argument_and_the_node_still_serves()
+    {
+        using var channel = GrpcChannel.ForAddress(fixture.GrpcAddress);
+        // Raw bytes on the service's own method: a truncated element (field 1 claims 5 bytes, 2 follow).
+        var raw = new Method<byte[], SubmitTransactionsResponse>(MethodType.Unary, "aurigraph.v1.TransactionService", "SubmitTransactions",
+            Marshallers.Create(static (byte[] b) => b, static b => b),
+            Marshallers.Create(static (SubmitTransactionsResponse r) => r.ToByteArray(), SubmitTransactionsResponse.Parser.ParseFrom));
+        var invoker = channel.CreateCallInvoker();
+        var bad = await Assert.ThrowsAsync<RpcException>(async () => await invoker.AsyncUnaryCall(raw, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)), new byte[] { 0x0A, 0x05, 0x0A, 0x01 }));
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+        Assert.Contains("malformed SubmitTransactionsRequest", bad.Status.Detail, StringComparison.Ordinal);
+
+        // Well-formed bytes on the same raw method are read as a submission (one element with an empty body: refused by admission).
+        var answer = await invoker.AsyncUnaryCall(raw, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)), new byte[] { 0x0A, 0x00 });
+        Assert.Equal(TransactionState.Rejected, Assert.Single(answer.Results).State);
+        Assert.Equal(1UL, (await new NodeService.NodeServiceClient(channel).GetStatusAsync(new GetStatusRequest())).Id);
+    }
+
+    [Fact]
     public async Task A_grpc_message_between_30_MB_and_the_limit_is_read_and_one_over_it_is_resource_exhausted_naming_the_setting()
     {
         using var channel = GrpcChannel.ForAddress(fixture.GrpcAddress, new GrpcChannelOptions { MaxSendMessageSize = null, MaxReceiveMessageSize = null });

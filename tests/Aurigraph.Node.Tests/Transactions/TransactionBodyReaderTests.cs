@@ -6,6 +6,8 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Google.Protobuf;
 
+using static Aurigraph.Node.Tests.Transactions.ProtoWire;
+
 namespace Aurigraph.Node.Tests.Transactions;
 
 /// <summary>
@@ -42,21 +44,7 @@ public sealed class TransactionBodyReaderTests
 
     private static readonly Gen<byte[]> Structured = Gen.ListOf(Field(0)).Select(l => Concat([.. l]));
 
-    private static readonly Gen<byte[]> Mutated = Structured.SelectMany(bytes => Gen.Choose(0, 4).SelectMany(kind => Gen.Choose(0, Math.Max(0, bytes.Length - 1)).SelectMany(at => Gen.Choose(0, 255).Select(b =>
-    {
-        if (bytes.Length == 0)
-        {
-            return new[] { (byte)b };
-        }
-        return kind switch
-        {
-            0 => bytes[..at],
-            1 => [.. bytes[..at], (byte)(bytes[at] ^ (1 << (b % 8))), .. bytes[(at + 1)..]],
-            2 => [.. bytes[..at], (byte)b, .. bytes[at..]],
-            3 => [.. bytes[..at], .. bytes[(at + 1)..]],
-            _ => [.. bytes[..at], (byte)b, .. bytes[(at + 1)..]],
-        };
-    }))));
+    private static readonly Gen<byte[]> Mutated = ProtoWire.Mutations(Structured);
 
     private static readonly Gen<byte[]> RandomBytes = Gen.Choose(0, 60).SelectMany(n => Gen.ArrayOf(Gen.Elements<byte>(0x0A, 0x10, 0x1A, 0x52, 0x5A, 0x08, 0x12, 0x03, 0x04, 0x0B, 0x0C, 0x80, 0xFF, 0x00, 0x01, 0x05, 0x06, 0x07), n));
 
@@ -166,28 +154,4 @@ public sealed class TransactionBodyReaderTests
         Assert.Equal(parsed.Put?.Value.ToByteArray() ?? [], read.PutValue(bytes).ToArray());
         return true;
     }
-
-    private static byte[] Varint(ulong value, int padding = 0)
-    {
-        var bytes = new List<byte>();
-        while (value >= 0x80 || padding > 0)
-        {
-            if (value < 0x80)
-            {
-                padding--; // a non-minimal encoding: continuation bytes that add nothing
-            }
-            bytes.Add((byte)(value | 0x80));
-            value >>= 7;
-            if (bytes.Count >= 9)
-            {
-                break;
-            }
-        }
-        bytes.Add((byte)value);
-        return [.. bytes];
-    }
-
-    private static byte[] Tagged(uint tag, byte[] payload) => Concat(Varint(tag), Varint((ulong)payload.Length), payload);
-
-    private static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
 }
