@@ -63,4 +63,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 132, Level = LogLevel.Critical, Message = "node {NodeId}: INTEGRITY ALARM: {Reason}")]
     public static partial void IntegrityAlarm(ILogger logger, ulong nodeId, string reason);
+
+    [LoggerMessage(EventId = 133, Level = LogLevel.Warning, Message = "node {NodeId} ({From}): WAN EMULATION ON: frames to node {Peer} ({To}) are delayed by a {RttMs} ms round trip, ±{JitterMs} ms jitter, {LossPercent} % loss (Aurigraph:Transport:Wan; for tests and benchmarks on one machine)")]
+    public static partial void WanEmulated(ILogger logger, ulong nodeId, string from, ulong peer, string to, double rttMs, double jitterMs, double lossPercent);
 }

@@ -43,6 +43,15 @@ public sealed class MemberOptions
     /// real membership from the log or a snapshot.
     /// </summary>
     public bool Joining { get; set; }
+
+    /// <summary>The member's cloud provider (aws, azure, gcp, ...); with <see cref="Region"/>, its location for WAN emulation.</summary>
+    public string Cloud { get; set; } = "";
+
+    /// <summary>The member's region in its cloud (us-east-1, eastus, us-central1, ...).</summary>
+    public string Region { get; set; } = "";
+
+    /// <summary>The member's zone in its region (optional: members of one zone are closer than two zones apart).</summary>
+    public string Zone { get; set; } = "";
 }
 
 /// <summary>Peer transport settings ("Aurigraph:Transport").</summary>
@@ -53,6 +62,9 @@ public sealed class PeerTransportSettings
     /// as a member. Refused unless every member's peer address is a loopback address; logged as critical at start.
     /// </summary>
     public bool Insecure { get; set; }
+
+    /// <summary>WAN emulation on loopback (off by default): see <see cref="WanSettings"/>.</summary>
+    public WanSettings Wan { get; set; } = new();
 }
 
 /// <summary>
@@ -233,8 +245,15 @@ public sealed partial class NodeOptions
     [JsonIgnore]
     public bool ApiTls => Uri.TryCreate(Self.ApiAddress, UriKind.Absolute, out var api) && api.Scheme == Uri.UriSchemeHttps;
 
+    /// <summary>
+    /// This node's entry of <see cref="Members"/>. Not written to configuration files: the configuration binder binds
+    /// into the object a getter returns, so a "Self" section would overwrite this member's settings (a location given
+    /// by environment for Members:N would be reset by the file's copy).
+    /// </summary>
+    [JsonIgnore]
     public MemberOptions Self => Members.First(m => m.Id == NodeId);
 
+    [JsonIgnore]
     public NodeRole Role => Self.Role;
 
     /// <summary>Every problem with the configuration, each naming its setting; empty when valid.</summary>
@@ -360,6 +379,10 @@ public sealed partial class NodeOptions
         }
         errors.AddRange(Memory.Validate(ExplicitMemorySettings));
         errors.AddRange(PipelineLimits.Validate(this));
+        if (TickMilliseconds > 0 && HeartbeatTicks > 0 && ElectionTicks > 0)
+        {
+            errors.AddRange(WanTopology.Validate(Section, Members, Transport.Wan, TickMilliseconds, HeartbeatTicks, ElectionTicks));
+        }
         return errors;
     }
 

@@ -62,7 +62,14 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         Feed = new BlockFeed();
         var peers = _options.Members.Where(m => m.Id != _options.NodeId).ToDictionary(m => m.Id, m => IPEndPoint.Parse(m.PeerAddress));
         var limits = _options.Pipeline;
-        var transportOptions = new TransportOptions { ClusterId = _options.ChainId, MaxFrameBytes = limits.MaxFrameBytes, BulkQueueMaxBytes = limits.PeerQueueBytes };
+        var transportOptions = new TransportOptions
+        {
+            ClusterId = _options.ChainId,
+            MaxFrameBytes = limits.MaxFrameBytes,
+            BulkQueueMaxBytes = limits.PeerQueueBytes,
+            WanLinks = WanLinks(loggers.CreateLogger<PeerTransport>()),
+            WanSeed = _options.Transport.Wan.Seed,
+        };
         _transport = new PeerTransport(
             _options.NodeId,
             IPEndPoint.Parse(_options.Self.PeerAddress),
@@ -163,6 +170,25 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             }
         }
         await DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The emulated path to each located peer when WAN emulation is on (logged: it slows the node on purpose).</summary>
+    private Dictionary<ulong, WanLink> WanLinks(ILogger logger)
+    {
+        var links = new Dictionary<ulong, WanLink>();
+        if (!_options.Transport.Wan.Enabled)
+        {
+            return links;
+        }
+        foreach (var member in _options.Members)
+        {
+            if (member.Id != _options.NodeId && WanTopology.Link(_options.Self, member, _options.Transport.Wan) is { } link)
+            {
+                links[member.Id] = link;
+                HostLog.WanEmulated(logger, _options.NodeId, WanTopology.Location(_options.Self)!, member.Id, WanTopology.Location(member)!, link.RttMilliseconds, link.JitterMilliseconds, link.LossPercent);
+            }
+        }
+        return links;
     }
 
     /// <summary>Runs a read of the ledger on the applier (which owns it) at the requested consistency, after the blocks before it.</summary>

@@ -33,6 +33,9 @@ internal sealed class OutboundLane
 
     public ulong PeerId { get; }
 
+    /// <summary>WAN emulation: the delay every frame of this lane takes (null: none). Used by the lane's sender loop only.</summary>
+    public WanDelay? Wan { get; init; }
+
     public TransportLane Lane { get; }
 
     /// <summary>The live connection, if any; kept so that shutdown can close it.</summary>

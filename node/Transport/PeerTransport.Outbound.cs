@@ -184,6 +184,20 @@ public sealed partial class PeerTransport
                 var cpu = _stages.Start();
                 while (lane.TryDequeue(out var item))
                 {
+                    if (lane.Wan is { } wan && Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), wan.DueAt(item.EnqueuedAt)) is var wait && wait > MinWanWait)
+                    {
+                        // Emulated latency: what was written goes now, this frame when it is due (the order holds).
+                        if (unflushedFrames > 0)
+                        {
+                            await PeerConnection.FlushAsync(writer, closed.Token).ConfigureAwait(false);
+                            _metrics.Sent(peerId, unflushedBytes, unflushedFrames);
+                            unflushedBytes = 0;
+                            unflushedFrames = 0;
+                        }
+                        _stages.Lap(Diagnostics.PipelineStage.ReplicationSend, cpu);
+                        await Task.Delay(wait, closed.Token).ConfigureAwait(false);
+                        cpu = _stages.Start();
+                    }
                     if (!TryWriteFrame(writer, item, scratch, out var frameBytes))
                     {
                         _metrics.Dropped(peerId);
@@ -228,6 +242,9 @@ public sealed partial class PeerTransport
             await watch.ConfigureAwait(false);
         }
     }
+
+    // Shorter emulated waits are not waited for: the timer's resolution is about a millisecond.
+    private static readonly TimeSpan MinWanWait = TimeSpan.FromMilliseconds(0.5);
 
     private bool TryWriteFrame(PipeWriter writer, in OutboundItem item, ArrayBufferWriter<byte> scratch, out long frameBytes) =>
         item.Raft is { } message

@@ -98,7 +98,7 @@ public sealed partial class PeerTransport : IPeerNetwork, IAsyncDisposable
         _stages = stages ?? Diagnostics.StageMeter.Off;
         _peers = peers
             .Where(p => p.Key != selfId)
-            .ToFrozenDictionary(p => p.Key, p => new PeerLink(p.Key, p.Value ?? throw new ArgumentException($"Peer {p.Key} has no address.", nameof(peers)), options));
+            .ToFrozenDictionary(p => p.Key, p => new PeerLink(selfId, p.Key, p.Value ?? throw new ArgumentException($"Peer {p.Key} has no address.", nameof(peers)), options));
         _metrics = new TransportMetrics(_peers.Keys, meterFactory: null);
         _incoming = Channel.CreateBounded<PeerInput>(new BoundedChannelOptions(options.IncomingCapacity)
         {
@@ -317,14 +317,17 @@ public sealed partial class PeerTransport : IPeerNetwork, IAsyncDisposable
     }
 
     /// <summary>A configured peer and its two outbound lanes.</summary>
-    private sealed class PeerLink(ulong id, IPEndPoint endPoint, TransportOptions options)
+    private sealed class PeerLink(ulong self, ulong id, IPEndPoint endPoint, TransportOptions options)
     {
         public ulong Id { get; } = id;
 
         public IPEndPoint EndPoint { get; } = endPoint;
 
-        public OutboundLane Control { get; } = new(id, TransportLane.Control, options.ControlQueueCapacity, long.MaxValue);
+        public OutboundLane Control { get; } = new(id, TransportLane.Control, options.ControlQueueCapacity, long.MaxValue) { Wan = Delay(self, id, TransportLane.Control, options) };
 
-        public OutboundLane Bulk { get; } = new(id, TransportLane.Bulk, options.BulkQueueCapacity, options.BulkQueueMaxBytes);
+        public OutboundLane Bulk { get; } = new(id, TransportLane.Bulk, options.BulkQueueCapacity, options.BulkQueueMaxBytes) { Wan = Delay(self, id, TransportLane.Bulk, options) };
+
+        private static WanDelay? Delay(ulong self, ulong peer, TransportLane lane, TransportOptions options) =>
+            options.WanLinks.TryGetValue(peer, out var link) ? new WanDelay(link, HashCode.Combine(options.WanSeed, self, peer, lane)) : null;
     }
 }

@@ -43,6 +43,12 @@ public sealed class TransportOptions
     /// </summary>
     public int MaxPendingHandshakesPerAddress { get; set; } = 16;
 
+    /// <summary>WAN emulation: the path to each peer (by id) whose frames are delayed by it; none by default.</summary>
+    public IReadOnlyDictionary<ulong, WanLink> WanLinks { get; set; } = new Dictionary<ulong, WanLink>();
+
+    /// <summary>Seed of the emulated jitter and loss (each lane's generator is derived from it, the peer and the lane).</summary>
+    public int WanSeed { get; set; } = 1;
+
     internal void Validate()
     {
         Require(!string.IsNullOrEmpty(ClusterId), nameof(ClusterId), "must not be empty");
@@ -57,6 +63,10 @@ public sealed class TransportOptions
         Require(HandshakeTimeout > TimeSpan.Zero, nameof(HandshakeTimeout), "must be positive");
         Require(MaxPendingHandshakes > 0, nameof(MaxPendingHandshakes), "must be positive");
         Require(MaxPendingHandshakesPerAddress > 0, nameof(MaxPendingHandshakesPerAddress), "must be positive");
+        foreach (var (peer, link) in WanLinks)
+        {
+            Require(link.Problem() is null, nameof(WanLinks), $"the path to peer {peer}: {link.Problem()}");
+        }
     }
 
     private static void Require(bool condition, string name, string rule)
