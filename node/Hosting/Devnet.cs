@@ -14,7 +14,13 @@ namespace Aurigraph.Node.Hosting;
 internal static class Devnet
 {
     /// <param name="ApiTls">The client API over HTTPS with the node certificates, gRPC and REST on one port (base+100+id).</param>
-    public sealed record Layout(string Directory, int Validators, int Business, int Slim, int BasePort, bool ApiTls = false);
+    /// <param name="Clouds">Locations ("cloud:region") the members are spread over, each role round-robin (zones a, b,
+    /// c in turn within a location); none: no locations.</param>
+    /// <param name="Wan">WAN emulation between the locations (<see cref="WanSettings"/>).</param>
+    public sealed record Layout(string Directory, int Validators, int Business, int Slim, int BasePort, bool ApiTls = false, IReadOnlyList<string>? Clouds = null, bool Wan = false);
+
+    /// <summary>The programme's three regions, one per cloud.</summary>
+    public static IReadOnlyList<string> ProgrammeClouds { get; } = ["aws:us-east-1", "azure:eastus", "gcp:us-central1"];
 
     /// <summary>The folder under the devnet's where the cluster CA and node certificates live.</summary>
     public static string CertificateDirectory(string devnetDirectory) => Path.Combine(Path.GetFullPath(devnetDirectory), "certs");
@@ -27,6 +33,10 @@ internal static class Devnet
     public static List<(MemberOptions Member, string ConfigPath)> Prepare(Layout layout)
     {
         ArgumentNullException.ThrowIfNull(layout);
+        if (layout.Clouds?.FirstOrDefault(c => c.Split(':') is not [{ Length: > 0 }, { Length: > 0 }]) is { } bad)
+        {
+            throw new ArgumentException($"a location must be \"cloud:region\", got '{bad}'", nameof(layout));
+        }
         var dir = Path.GetFullPath(layout.Directory);
         System.IO.Directory.CreateDirectory(Path.Combine(dir, "keys"));
         var genesisPath = Path.Combine(dir, "genesis.json");
@@ -45,12 +55,17 @@ internal static class Devnet
 
         var members = new List<MemberOptions>();
         var id = 1UL;
+        var clouds = layout.Clouds ?? [];
         void Add(int count, NodeRole role)
         {
             for (var i = 0; i < count; i++, id++)
             {
+                var location = clouds.Count == 0 ? null : clouds[i % clouds.Count].Split(':', 2);
                 members.Add(new MemberOptions
                 {
+                    Cloud = location?[0] ?? "",
+                    Region = location?[1] ?? "",
+                    Zone = location is null ? "" : ((char)('a' + (i / clouds.Count % 3))).ToString(),
                     Id = id,
                     Role = role,
                     PeerAddress = $"127.0.0.1:{layout.BasePort + (int)id}",
@@ -80,6 +95,7 @@ internal static class Devnet
                     DataDir = Path.Combine(nodeDir, "data"),
                     GenesisFile = genesisPath,
                     Members = members,
+                    Transport = new PeerTransportSettings { Wan = new WanSettings { Enabled = layout.Wan } },
                     Tls = new TlsSettings
                     {
                         CaFile = Path.Combine(certs, DevelopmentCertificates.CaCertificateFile),

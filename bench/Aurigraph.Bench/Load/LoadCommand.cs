@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Aurigraph.Node.Hosting;
 using Spectre.Console;
 
 namespace Aurigraph.Bench.Load;
@@ -20,10 +21,11 @@ public static class LoadCommand
         var signatures = new Option<string>("--signatures") { Description = "Signature mode of the devnet's nodes: ed25519 or none (with --targets: the mode the cluster runs in, for the report).", DefaultValueFactory = _ => "ed25519" };
         var peerTls = new Option<bool>("--peer-tls") { Description = "With --devnet: peers on mutual TLS (true, the default) or plaintext on loopback (false).", DefaultValueFactory = _ => true };
         var basePort = new Option<int>("--base-port") { Description = "With --devnet: the first port its nodes use.", DefaultValueFactory = _ => 27_100 };
+        var wanClouds = new Option<string[]>("--wan-clouds") { Description = "With --devnet: spread the validators over these locations (cloud:region; 'programme' = the three programme regions) with WAN emulation between them.", AllowMultipleArgumentsPerToken = true };
         var rate = new Option<double>("--rate") { Description = "Offered transactions per second, open loop (0: closed loop).", DefaultValueFactory = _ => 0 };
         var command = new Command("load", "Submit pre-signed transactions to a cluster and report committed tx/s, latency percentiles and node CPU / RSS.")
         {
-            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions, signatures, peerTls, basePort, rate,
+            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions, signatures, peerTls, basePort, rate, wanClouds,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -41,6 +43,7 @@ public static class LoadCommand
                 PeerTls = parse.GetValue(peerTls),
                 BasePort = parse.GetValue(basePort),
                 RatePerSecond = parse.GetValue(rate),
+                WanClouds = parse.GetValue(wanClouds) is { Length: > 0 } given ? (given is ["programme"] ? Devnet.ProgrammeClouds : [.. given.SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries))]) : [],
             };
             var (result, _) = await RunAsync(options, parse.GetValue(devnet), ct);
             return result.Committed > 0 ? 0 : 1;
@@ -71,7 +74,7 @@ public static class LoadCommand
                     ["AURIGRAPH__CARBON__METERING"] = options.Metering ? "true" : "false",
                     ["AURIGRAPH__TRANSPORT__INSECURE"] = options.PeerTls ? "false" : "true",
                 };
-                devnet = await LocalDevnet.StartAsync(devnetValidators, options.BasePort, settings, ct);
+                devnet = await LocalDevnet.StartAsync(devnetValidators, options.BasePort, settings, ct, options.WanClouds);
                 options = options with { Targets = devnet.GrpcTargets };
             }
             if (options.Targets.Count == 0)

@@ -53,6 +53,9 @@ public sealed record LoadOptions
 
     /// <summary>Whether the devnet's peers run mutual TLS (the default) or plaintext (Aurigraph:Transport:Insecure); stated in the report.</summary>
     public bool PeerTls { get; init; } = true;
+
+    /// <summary>With a devnet: the locations its validators are spread over, with WAN emulation between them (none: no emulation); stated in the report.</summary>
+    public IReadOnlyList<string> WanClouds { get; init; } = [];
 }
 
 /// <summary>The figures of one run.</summary>

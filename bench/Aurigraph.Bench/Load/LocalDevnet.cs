@@ -16,13 +16,13 @@ public sealed class LocalDevnet : IAsyncDisposable
 
     public IReadOnlyList<int> Pids => [.. _processes.Select(p => p.Id)];
 
-    public static async Task<LocalDevnet> StartAsync(int validators, int basePort, IReadOnlyDictionary<string, string> settings, CancellationToken ct)
+    public static async Task<LocalDevnet> StartAsync(int validators, int basePort, IReadOnlyDictionary<string, string> settings, CancellationToken ct, IReadOnlyList<string>? wanClouds = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "aurigraph-bench-devnet-" + Guid.NewGuid().ToString("N")[..8]);
         var devnet = new LocalDevnet(dir);
         try
         {
-            var nodes = Devnet.Prepare(new Devnet.Layout(dir, validators, 0, 0, basePort));
+            var nodes = Devnet.Prepare(new Devnet.Layout(dir, validators, 0, 0, basePort, Clouds: wanClouds is { Count: > 0 } ? wanClouds : null, Wan: wanClouds is { Count: > 0 }));
             // A port another cluster holds would make our node exit while that cluster answers in its place.
             foreach (var (member, _) in nodes)
             {

@@ -81,7 +81,7 @@ public static class RunReport
         sb.AppendLine();
         sb.AppendLine(inv, $"- machine: {machine.Cores} cores, {machine.MemoryGb} GiB, {machine.CpuModel}; {machine.Os}; .NET {machine.Runtime}");
         sb.AppendLine(inv, $"- commit: `{commit}`");
-        sb.AppendLine(inv, $"- options: {options.Targets.Count} targets, {options.BodyBytes}-byte bodies, {options.Senders} senders, batch {options.BatchSize}, concurrency {options.Concurrency}, {options.Duration.TotalSeconds:F0} s after {options.Warmup.TotalSeconds:F0} s warm-up, signatures {options.SignatureMode}, carbon metering {(options.Metering ? "on" : "off")}, peers {(options.PeerTls ? "mutual TLS" : "plaintext")}, {(options.RatePerSecond > 0 ? $"open loop at {options.RatePerSecond:N0} tx/s" : "closed loop")}");
+        sb.AppendLine(inv, $"- options: {options.Targets.Count} targets, {options.BodyBytes}-byte bodies, {options.Senders} senders, batch {options.BatchSize}, concurrency {options.Concurrency}, {options.Duration.TotalSeconds:F0} s after {options.Warmup.TotalSeconds:F0} s warm-up, signatures {options.SignatureMode}, carbon metering {(options.Metering ? "on" : "off")}, peers {(options.PeerTls ? "mutual TLS" : "plaintext")}{(options.WanClouds.Count > 0 ? $", WAN emulation across {string.Join(" / ", options.WanClouds)}" : "")}, {(options.RatePerSecond > 0 ? $"open loop at {options.RatePerSecond:N0} tx/s" : "closed loop")}");
         sb.AppendLine();
         sb.AppendLine("| committed tx/s | committed | p50 ms | p90 ms | p99 ms | p99.9 ms | rejected | errors | gCO2e/tx |");
         sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
