@@ -145,6 +145,32 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void A_devnet_over_clouds_spreads_each_role_round_robin_and_binds_back_with_emulation_on()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aurigraph-topology-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var nodes = Devnet.Prepare(new Devnet.Layout(dir, 4, 3, 0, 31_600, Clouds: Devnet.ProgrammeClouds, Wan: true));
+            var members = nodes.Select(n => n.Member).ToList();
+            Assert.Equal(["aws", "azure", "gcp", "aws", "aws", "azure", "gcp"], members.Select(m => m.Cloud));
+            Assert.Equal(["a", "a", "a", "b", "a", "a", "a"], members.Select(m => m.Zone)); // the fourth validator is aws's second
+            // What a node reads back from its file: every member's location, emulation on, and a valid configuration.
+            var configuration = new ConfigurationBuilder().AddJsonFile(nodes[2].ConfigPath).Build();
+            var options = new NodeOptions();
+            configuration.GetSection(NodeOptions.Section).Bind(options);
+            Assert.True(options.Transport.Wan.Enabled);
+            Assert.Equal("gcp:us-central1", WanTopology.Location(options.Self));
+            Assert.Equal(30, WanTopology.Link(options.Self, options.Members[0], options.Transport.Wan)!.Value.RttMilliseconds);
+            Assert.DoesNotContain("\"Self\"", File.ReadAllText(nodes[2].ConfigPath), StringComparison.Ordinal);
+            Assert.Throws<ArgumentException>(() => Devnet.Prepare(new Devnet.Layout(dir, 1, 0, 0, 31_700, Clouds: ["aws"])));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_node_process_with_a_bad_setting_or_a_foreign_data_folder_stops_at_start_and_says_why()
     {
         var dir = Path.Combine(Path.GetTempPath(), "aurigraph-config-" + Guid.NewGuid().ToString("N")[..8]);
