@@ -24,6 +24,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     private readonly ILogger<NodeRuntime> _logger;
     private readonly NodeDatabase _database;
     private readonly PeerTransport _transport;
+    private readonly WanPartition? _partition;
     private readonly ConsensusHost? _host;
     private readonly LedgerState _ledger;
 
@@ -70,6 +71,11 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             WanLinks = WanLinks(loggers.CreateLogger<PeerTransport>()),
             WanSeed = _options.Transport.Wan.Seed,
         };
+        if (_options.Transport.Wan.Enabled && _options.Transport.Wan.PartitionFile.Length > 0)
+        {
+            _partition = new WanPartition(_options.Transport.Wan.PartitionFile, _options.Self, _options.Members);
+            transportOptions.IsCut = _partition.IsCut;
+        }
         _transport = new PeerTransport(
             _options.NodeId,
             IPEndPoint.Parse(_options.Self.PeerAddress),
@@ -213,6 +219,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         }
         await _host!.DisposeAsync().ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
+        _partition?.Dispose();
         await Admission.DisposeAsync().ConfigureAwait(false);
         _database.Dispose();
         Metrics.Dispose();

@@ -17,6 +17,12 @@ public sealed class WanSettings
 
     /// <summary>Paths that replace the built-in table (<see cref="WanTopology.DefaultTable"/>), either direction.</summary>
     public List<WanLinkSettings> Links { get; set; } = [];
+
+    /// <summary>
+    /// A file listing locations cut off from the rest (see <see cref="WanPartition"/>), for partition drills; empty: none.
+    /// Only with <see cref="Enabled"/>.
+    /// </summary>
+    public string PartitionFile { get; set; } = "";
 }
 
 /// <summary>One configured path: <c>From</c> and <c>To</c> are "cloud:region" (e.g. "aws:us-east-1").</summary>
@@ -121,6 +127,10 @@ public static class WanTopology
     public static IEnumerable<string> Validate(string section, IReadOnlyList<MemberOptions> members, WanSettings settings, int tickMilliseconds, int heartbeatTicks, int electionTicks)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        if (settings.PartitionFile.Length > 0 && !settings.Enabled)
+        {
+            yield return $"{section}:Transport:Wan:PartitionFile is set but {section}:Transport:Wan:Enabled is false: partitions are part of WAN emulation";
+        }
         for (var i = 0; i < settings.Links.Count; i++)
         {
             var link = settings.Links[i];

@@ -184,6 +184,23 @@ public sealed partial class PeerTransport
                 var cpu = _stages.Start();
                 while (lane.TryDequeue(out var item))
                 {
+                    if (_options.IsCut is { } isCut && isCut(peerId))
+                    {
+                        // An emulated partition: nothing reaches the peer until it heals (the lane fills meanwhile).
+                        if (unflushedFrames > 0)
+                        {
+                            await PeerConnection.FlushAsync(writer, closed.Token).ConfigureAwait(false);
+                            _metrics.Sent(peerId, unflushedBytes, unflushedFrames);
+                            unflushedBytes = 0;
+                            unflushedFrames = 0;
+                        }
+                        _stages.Lap(Diagnostics.PipelineStage.ReplicationSend, cpu);
+                        while (isCut(peerId))
+                        {
+                            await Task.Delay(PartitionRecheck, closed.Token).ConfigureAwait(false);
+                        }
+                        cpu = _stages.Start();
+                    }
                     if (lane.Wan is { } wan && Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), wan.DueAt(item.EnqueuedAt)) is var wait && wait > MinWanWait)
                     {
                         // Emulated latency: what was written goes now, this frame when it is due (the order holds).
@@ -245,6 +262,9 @@ public sealed partial class PeerTransport
 
     // Shorter emulated waits are not waited for: the timer's resolution is about a millisecond.
     private static readonly TimeSpan MinWanWait = TimeSpan.FromMilliseconds(0.5);
+
+    // How often a lane held by an emulated partition looks whether it healed.
+    private static readonly TimeSpan PartitionRecheck = TimeSpan.FromMilliseconds(50);
 
     private bool TryWriteFrame(PipeWriter writer, in OutboundItem item, ArrayBufferWriter<byte> scratch, out long frameBytes) =>
         item.Raft is { } message

@@ -46,6 +46,9 @@ public sealed class TransportOptions
     /// <summary>WAN emulation: the path to each peer (by id) whose frames are delayed by it; none by default.</summary>
     public IReadOnlyDictionary<ulong, WanLink> WanLinks { get; set; } = new Dictionary<ulong, WanLink>();
 
+    /// <summary>WAN emulation: whether the path to a peer is cut now (frames to it are held); null: never.</summary>
+    public Func<ulong, bool>? IsCut { get; set; }
+
     /// <summary>Seed of the emulated jitter and loss (each lane's generator is derived from it, the peer and the lane).</summary>
     public int WanSeed { get; set; } = 1;
 

@@ -57,29 +57,186 @@ public sealed class WanClusterTests
         // Validators 1-3 and business nodes 4-6, one of each per cloud (node n and n + 3 share a cloud).
         var environment = Topology(6);
         await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 3, slim: 0, environment: environment);
-        var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
-        // The entry: a business node in another cloud than the leader's (checked again right before the loss).
-        var entry = cluster.Ids.First(id => id > 3 && id != leader + 3);
-        using var sender = cluster.DevKey(2);
-        using var recipient = TransactionSigner.Generate();
+        await using var load = await Writes.StartAsync(cluster);
 
-        using var stop = new CancellationTokenSource();
-        var acknowledged = new List<long>(); // when each commit was acknowledged
-        var writer = Task.Run(async () =>
+        var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(10));
+        ulong[] lost = [leader, leader + 3];
+        Assert.DoesNotContain(load.Entry, lost);
+        var killedAt = Stopwatch.GetTimestamp();
+        foreach (var id in lost)
+        {
+            cluster.Kill(id); // the whole cloud: its validator (the leader) and its business node
+        }
+        var failover = await load.PauseAfterAsync(killedAt);
+        Assert.True(failover < TimeSpan.FromSeconds(30), $"failover took {failover.TotalSeconds:F1} s");
+
+        // The cloud comes back and catches up while the writes go on; then they stop.
+        foreach (var id in lost)
+        {
+            cluster.Start(id, environment[id]);
+        }
+        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        var acked = await load.StopAsync();
+        await AssertNothingLostAndOneChainAsync(cluster, load, acked);
+        Console.WriteLine($"lost cloud of node {leader} under load: failover {failover.TotalMilliseconds:F0} ms, {acked} transactions acknowledged, none lost");
+    }
+
+    [Fact]
+    public async Task A_cloud_cut_off_by_a_partition_loses_its_leadership_and_rejoins_the_one_chain_when_it_heals()
+    {
+        var partition = Path.Combine(Path.GetTempPath(), "aurigraph-partition-" + Guid.NewGuid().ToString("N")[..8]);
+        var environment = Topology(6);
+        foreach (var settings in environment.Values)
+        {
+            settings["AURIGRAPH__TRANSPORT__WAN__PARTITIONFILE"] = partition;
+        }
+        try
+        {
+            await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 3, slim: 0, environment: environment);
+            await using var load = await Writes.StartAsync(cluster);
+            var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(10));
+            Assert.NotEqual(leader + 3, load.Entry);
+            var isolated = Clouds[(int)(leader - 1)];
+
+            var cutAt = Stopwatch.GetTimestamp();
+            await File.WriteAllTextAsync(partition, $"{isolated.Cloud}:{isolated.Region}\n");
+            var pause = await load.PauseAfterAsync(cutAt);
+            Assert.True(pause < TimeSpan.FromSeconds(30), $"writes paused {pause.TotalSeconds:F1} s");
+            // The majority elected another leader; the cut-off one stepped down (check-quorum) and knows no leader.
+            var majority = cluster.Ids.Where(id => id != leader && id != leader + 3).ToList();
+            var newLeader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30), among: majority);
+            Assert.NotEqual(leader, newLeader);
+            var stepped = await cluster.PollAsync(async () => (await cluster.Status(leader).GetStatusAsync(new GetStatusRequest())) is { RaftState: not "Leader" } s ? s : null, "the cut-off leader stepping down", TimeSpan.FromSeconds(30));
+            Assert.NotEqual("Leader", stepped.RaftState);
+
+            File.Delete(partition); // heal
+            await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+            var acked = await load.StopAsync();
+            await AssertNothingLostAndOneChainAsync(cluster, load, acked);
+            Console.WriteLine($"partition of node {leader}'s cloud under load: writes paused {pause.TotalMilliseconds:F0} ms, new leader {newLeader}, {acked} transactions acknowledged, none lost");
+        }
+        finally
+        {
+            File.Delete(partition);
+        }
+    }
+
+    /// <summary>Every acknowledged transfer is seen by a linearizable read on every node, and every node holds the same block and state.</summary>
+    private static async Task AssertNothingLostAndOneChainAsync(LocalCluster cluster, Writes load, int acked)
+    {
+        foreach (var id in cluster.Ids)
+        {
+            var account = await cluster.PollAsync(async () =>
+            {
+                try
+                {
+                    return await cluster.Status(id).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexStringLower(load.Recipient.PublicKey), Consistency = ReadConsistency.Linearizable });
+                }
+                catch (RpcException)
+                {
+                    return null; // a restarted or rejoining node may not know the leader yet
+                }
+            }, $"a linearizable read on node {id}", TimeSpan.FromSeconds(30));
+            // At most one more: the write left pending when the writer stopped may commit yet.
+            Assert.InRange(account!.Balance, (ulong)acked, (ulong)acked + 1);
+        }
+        var height = (await cluster.Status(load.Entry).GetStatusAsync(new GetStatusRequest())).Height;
+        await cluster.WaitForHeightAsync(height, TimeSpan.FromSeconds(60));
+        var blocks = new HashSet<string>();
+        foreach (var id in cluster.Ids)
+        {
+            var block = await cluster.Blocks(id).GetBlockAsync(new GetBlockRequest { Height = height });
+            blocks.Add(Convert.ToHexString(block.Header.Hash.Span) + "/" + Convert.ToHexString(block.Header.StateRoot.Span));
+        }
+        Assert.Single(blocks);
+    }
+
+    /// <summary>
+    /// A client writing one transfer at a time through a business node in another cloud than the leader's, retrying the
+    /// same signed bytes until COMMITTED; it records when each commit was acknowledged.
+    /// </summary>
+    private sealed class Writes : IAsyncDisposable
+    {
+        private readonly List<long> _acknowledged = [];
+        private readonly CancellationTokenSource _stop = new();
+        private readonly TransactionSigner _sender;
+        private readonly LocalCluster _cluster;
+        private Task _writer = Task.CompletedTask;
+
+        private Writes(LocalCluster cluster, ulong entry)
+        {
+            _cluster = cluster;
+            Entry = entry;
+            _sender = cluster.DevKey(2);
+        }
+
+        public ulong Entry { get; }
+
+        public TransactionSigner Recipient { get; } = TransactionSigner.Generate();
+
+        public static async Task<Writes> StartAsync(LocalCluster cluster)
+        {
+            var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+            var writes = new Writes(cluster, cluster.Ids.First(id => id > 3 && id != leader + 3));
+            writes._writer = Task.Run(writes.RunAsync);
+            await cluster.PollAsync(async () => { await Task.Yield(); return writes.Count(0) >= 20 ? "" : null; }, "writes before the fault", TimeSpan.FromSeconds(30));
+            return writes;
+        }
+
+        /// <summary>Waits for 20 acknowledgements after <paramref name="since"/>; returns the longest pause from then on.</summary>
+        public async Task<TimeSpan> PauseAfterAsync(long since)
+        {
+            await _cluster.PollAsync(async () => { await Task.Yield(); return Count(since) >= 20 ? "" : null; }, "writes after the fault", TimeSpan.FromSeconds(60));
+            lock (_acknowledged)
+            {
+                // A write answered just after the fault may have committed before it: the pause shows the election.
+                var after = _acknowledged.Where(a => a > since).Prepend(since).ToList();
+                return after.Zip(after.Skip(1), (a, b) => Stopwatch.GetElapsedTime(a, b)).Max();
+            }
+        }
+
+        /// <summary>Stops writing; returns how many commits were acknowledged.</summary>
+        public async Task<int> StopAsync()
+        {
+            await _stop.CancelAsync();
+            await _writer;
+            lock (_acknowledged)
+            {
+                return _acknowledged.Count;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
+            _stop.Dispose();
+            _sender.Dispose();
+            Recipient.Dispose();
+        }
+
+        private int Count(long since)
+        {
+            lock (_acknowledged)
+            {
+                return _acknowledged.Count(a => a > since);
+            }
+        }
+
+        private async Task RunAsync()
         {
             ulong nonce = 0;
-            while (!stop.IsCancellationRequested)
+            while (!_stop.IsCancellationRequested)
             {
                 try
                 {
                     // The same nonce again after anything but COMMITTED: the same signed bytes, the same transaction.
-                    var request = new SubmitTransactionsRequest { Transactions = { sender.Transfer(Chain, nonce, recipient.PublicKey, 1) } };
-                    var result = (await cluster.Transactions(entry).SubmitTransactionsAsync(request, deadline: DateTime.UtcNow.AddSeconds(15))).Results[0];
+                    var request = new SubmitTransactionsRequest { Transactions = { _sender.Transfer(Chain, nonce, Recipient.PublicKey, 1) } };
+                    var result = (await _cluster.Transactions(Entry).SubmitTransactionsAsync(request, deadline: DateTime.UtcNow.AddSeconds(15))).Results[0];
                     if (result.State == TransactionState.Committed)
                     {
-                        lock (acknowledged)
+                        lock (_acknowledged)
                         {
-                            acknowledged.Add(Stopwatch.GetTimestamp());
+                            _acknowledged.Add(Stopwatch.GetTimestamp());
                         }
                         nonce++;
                     }
@@ -89,65 +246,6 @@ public sealed class WanClusterTests
                     // The entry node may answer UNAVAILABLE while no leader is known: retry.
                 }
             }
-        });
-        await cluster.PollAsync(async () => { await Task.Yield(); lock (acknowledged) { return acknowledged.Count >= 20 ? "" : null; } }, "writes before the loss", TimeSpan.FromSeconds(30));
-
-        leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(10));
-        ulong[] lost = [leader, leader + 3];
-        Assert.DoesNotContain(entry, lost);
-        var killedAt = Stopwatch.GetTimestamp();
-        foreach (var id in lost)
-        {
-            cluster.Kill(id); // the whole cloud: its validator (the leader) and its business node
         }
-        // Failover: the longest pause in acknowledgements from the loss on (a write answered just after the kill may
-        // have committed before it, so the first acknowledgement alone would not show the election).
-        await cluster.PollAsync(async () => { await Task.Yield(); lock (acknowledged) { return acknowledged.Count(a => a > killedAt) >= 20 ? "" : null; } }, "writes after the loss", TimeSpan.FromSeconds(60));
-        TimeSpan failover;
-        lock (acknowledged)
-        {
-            var after = acknowledged.Where(a => a > killedAt).Prepend(killedAt).ToList();
-            failover = after.Zip(after.Skip(1), (a, b) => Stopwatch.GetElapsedTime(a, b)).Max();
-        }
-        Assert.True(failover < TimeSpan.FromSeconds(30), $"failover took {failover.TotalSeconds:F1} s");
-
-        // The cloud comes back and catches up while the writes go on; then they stop.
-        foreach (var id in lost)
-        {
-            cluster.Start(id, environment[id]);
-        }
-        await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
-        await stop.CancelAsync();
-        await writer;
-        var acked = acknowledged.Count;
-
-        // Nothing acknowledged was lost: a linearizable read anywhere sees every acknowledged transfer (and at most the
-        // one left pending when the writer stopped).
-        foreach (var id in cluster.Ids)
-        {
-            var account = await cluster.PollAsync(async () =>
-            {
-                try
-                {
-                    return await cluster.Status(id).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexStringLower(recipient.PublicKey), Consistency = ReadConsistency.Linearizable });
-                }
-                catch (RpcException)
-                {
-                    return null; // a restarted node may not know the leader yet
-                }
-            }, $"a linearizable read on node {id}", TimeSpan.FromSeconds(30));
-            Assert.InRange(account!.Balance, (ulong)acked, (ulong)acked + 1);
-        }
-        // The returned nodes hold the same chain: the same block and state root at the survivors' height.
-        var height = (await cluster.Status(entry).GetStatusAsync(new GetStatusRequest())).Height;
-        await cluster.WaitForHeightAsync(height, TimeSpan.FromSeconds(60));
-        var roots = new HashSet<string>();
-        foreach (var id in cluster.Ids)
-        {
-            var block = await cluster.Blocks(id).GetBlockAsync(new GetBlockRequest { Height = height });
-            roots.Add(Convert.ToHexString(block.Header.Hash.Span) + "/" + Convert.ToHexString(block.Header.StateRoot.Span));
-        }
-        Assert.Single(roots);
-        Console.WriteLine($"lost cloud of node {leader} under load: failover {failover.TotalMilliseconds:F0} ms, {acked} transactions acknowledged, none lost");
     }
 }
