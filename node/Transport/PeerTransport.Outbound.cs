@@ -184,9 +184,12 @@ public sealed partial class PeerTransport
                 var cpu = _stages.Start();
                 while (lane.TryDequeue(out var item))
                 {
-                    if (_options.IsCut is { } isCut && isCut(peerId))
+                    // WAN emulation: a partition holds the frame until it heals, a path's latency until it is due (in
+                    // order); what was written before goes first.
+                    var cut = _options.IsCut is { } isCut && isCut(peerId);
+                    var due = lane.Wan?.DueAt(item.EnqueuedAt) ?? 0;
+                    if (cut || (due != 0 && Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due) > MinWanWait))
                     {
-                        // An emulated partition: nothing reaches the peer until it heals (the lane fills meanwhile).
                         if (unflushedFrames > 0)
                         {
                             await PeerConnection.FlushAsync(writer, closed.Token).ConfigureAwait(false);
@@ -195,24 +198,14 @@ public sealed partial class PeerTransport
                             unflushedFrames = 0;
                         }
                         _stages.Lap(Diagnostics.PipelineStage.ReplicationSend, cpu);
-                        while (isCut(peerId))
+                        while (_options.IsCut?.Invoke(peerId) == true)
                         {
-                            await Task.Delay(PartitionRecheck, closed.Token).ConfigureAwait(false);
+                            await Task.Delay(PartitionRecheck, closed.Token).ConfigureAwait(false); // the lane fills meanwhile
                         }
-                        cpu = _stages.Start();
-                    }
-                    if (lane.Wan is { } wan && Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), wan.DueAt(item.EnqueuedAt)) is var wait && wait > MinWanWait)
-                    {
-                        // Emulated latency: what was written goes now, this frame when it is due (the order holds).
-                        if (unflushedFrames > 0)
+                        if (due != 0 && Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due) is var wait && wait > MinWanWait)
                         {
-                            await PeerConnection.FlushAsync(writer, closed.Token).ConfigureAwait(false);
-                            _metrics.Sent(peerId, unflushedBytes, unflushedFrames);
-                            unflushedBytes = 0;
-                            unflushedFrames = 0;
+                            await Task.Delay(wait, closed.Token).ConfigureAwait(false);
                         }
-                        _stages.Lap(Diagnostics.PipelineStage.ReplicationSend, cpu);
-                        await Task.Delay(wait, closed.Token).ConfigureAwait(false);
                         cpu = _stages.Start();
                     }
                     if (!TryWriteFrame(writer, item, scratch, out var frameBytes))
