@@ -69,7 +69,7 @@ public sealed class SubmissionBatch
     {
         var count = 0;
         long bytes = 0;
-        return Walk(payload.Span, null, null, ref count, ref bytes) ? new SubmissionBatch(payload, count, bytes) : null;
+        return Walk(payload, null, null, ref count, ref bytes) ? new SubmissionBatch(payload, count, bytes) : null;
     }
 
     /// <summary>The transactions of a parsed message (JSON transcoding), sliced from its byte strings.</summary>
@@ -113,26 +113,20 @@ public sealed class SubmissionBatch
         {
             return;
         }
-        var bodies = new Range32[Count];
-        var signatures = new Range32[Count];
+        var bodies = new ReadOnlyMemory<byte>[Count];
+        var signatures = new ReadOnlyMemory<byte>[Count];
         var count = 0;
         long bytes = 0;
-        var ok = Walk(_payload.Span, bodies, signatures, ref count, ref bytes);
+        var ok = Walk(_payload, bodies, signatures, ref count, ref bytes);
         System.Diagnostics.Debug.Assert(ok && count == Count, "the payload was validated when parsed");
-        var bodyMemory = new ReadOnlyMemory<byte>[Count];
-        var signatureMemory = new ReadOnlyMemory<byte>[Count];
-        for (var i = 0; i < Count; i++)
-        {
-            bodyMemory[i] = _payload.Slice(bodies[i].Offset, bodies[i].Length);
-            signatureMemory[i] = _payload.Slice(signatures[i].Offset, signatures[i].Length);
-        }
-        _signatures = signatureMemory;
-        _bodies = bodyMemory; // last: another thread that sees it set sees both
+        _signatures = signatures;
+        _bodies = bodies; // last: another thread that sees it set sees both
     }
 
     /// <summary>One pass over the request: validates it, counts its elements and their bytes, and (given arrays) records each element's slices.</summary>
-    private static bool Walk(ReadOnlySpan<byte> payload, Range32[]? bodies, Range32[]? signatures, ref int count, ref long bytes)
+    private static bool Walk(ReadOnlyMemory<byte> memory, ReadOnlyMemory<byte>[]? bodies, ReadOnlyMemory<byte>[]? signatures, ref int count, ref long bytes)
     {
+        var payload = memory.Span;
         var cursor = new WireCursor(payload, payload.Length);
         while (cursor.Position < cursor.End)
         {
@@ -148,8 +142,8 @@ public sealed class SubmissionBatch
                 }
                 if (bodies is not null)
                 {
-                    bodies[count] = body;
-                    signatures![count] = signature;
+                    bodies[count] = memory.Slice(body.Offset, body.Length);
+                    signatures![count] = memory.Slice(signature.Offset, signature.Length);
                 }
                 count++;
                 bytes += body.Length + signature.Length;

@@ -31,6 +31,24 @@ internal static class ProtoWire
 
     public static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
 
+    /// <summary>Byte strings of up to <paramref name="maxLength"/> bytes.</summary>
+    public static Gen<byte[]> Bytes(int maxLength) => Gen.Choose(0, maxLength).SelectMany(n => Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b), n));
+
+    /// <summary>
+    /// One unknown field numbered in [<paramref name="firstNumber"/>, <paramref name="lastNumber"/>] of any wire type:
+    /// varint, fixed32, fixed64, length-delimited, or a group of further unknown fields nested up to
+    /// <paramref name="maxDepth"/> (past it, a start-group tag that is never closed).
+    /// </summary>
+    public static Gen<byte[]> Unknown(int firstNumber, int lastNumber, Gen<ulong> varints, Gen<byte[]> bytes, int depth, int maxDepth) =>
+        Gen.Choose(firstNumber, lastNumber).SelectMany(number => Gen.Frequency(
+            (3, varints.Select(v => Concat(Varint((ulong)number << 3), Varint(v)))),
+            (1, Gen.Constant(Concat(Varint(((ulong)number << 3) | 5), [1, 2, 3, 4]))),
+            (1, Gen.Constant(Concat(Varint(((ulong)number << 3) | 1), [1, 2, 3, 4, 5, 6, 7, 8]))),
+            (2, bytes.Select(b => Tagged((uint)number << 3 | 2, b))),
+            (1, depth > maxDepth
+                ? Gen.Constant(Concat(Varint((ulong)number << 3), [0]))
+                : Gen.ListOf(Unknown(firstNumber, lastNumber, varints, bytes, depth + 1, maxDepth)).Select(l => Concat([Varint(((ulong)number << 3) | 3), .. l, Varint(((ulong)number << 3) | 4)])))));
+
     /// <summary>Inputs made from <paramref name="structured"/> ones: truncated, a bit flipped, a byte inserted, deleted or replaced.</summary>
     public static Gen<byte[]> Mutations(Gen<byte[]> structured) => structured.SelectMany(bytes => Gen.Choose(0, 4).SelectMany(kind => Gen.Choose(0, Math.Max(0, bytes.Length - 1)).SelectMany(at => Gen.Choose(0, 255).Select(b =>
     {

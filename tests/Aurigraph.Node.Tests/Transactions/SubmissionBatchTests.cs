@@ -16,14 +16,9 @@ namespace Aurigraph.Node.Tests.Transactions;
 /// </summary>
 public sealed class SubmissionBatchTests
 {
-    private static readonly Gen<byte[]> SmallBytes = Gen.Choose(0, 24).SelectMany(n => Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b), n));
+    private static readonly Gen<byte[]> SmallBytes = Bytes(24);
 
-    private static Gen<byte[]> Unknown(int depth) => Gen.Choose(3, 600).SelectMany(number => Gen.Frequency(
-        (3, Gen.Choose(0, 100_000).Select(v => Concat(Varint((ulong)number << 3), Varint((ulong)v)))),
-        (1, Gen.Constant(Concat(Varint(((ulong)number << 3) | 5), [1, 2, 3, 4]))),
-        (1, Gen.Constant(Concat(Varint(((ulong)number << 3) | 1), [1, 2, 3, 4, 5, 6, 7, 8]))),
-        (2, SmallBytes.Select(b => Tagged((uint)number << 3 | 2, b))),
-        (1, depth > 2 ? Gen.Constant(Concat(Varint((ulong)number << 3), [0])) : Gen.ListOf(Unknown(depth + 1)).Select(l => Concat([Varint(((ulong)number << 3) | 3), .. l, Varint(((ulong)number << 3) | 4)])))));
+    private static Gen<byte[]> Unknown(int depth) => ProtoWire.Unknown(3, 600, Gen.Choose(0, 100_000).Select(v => (ulong)v), SmallBytes, depth, maxDepth: 2);
 
     private static readonly Gen<byte[]> Element = Gen.ListOf(Gen.Frequency(
         (3, SmallBytes.Select(b => Tagged(10, b))),

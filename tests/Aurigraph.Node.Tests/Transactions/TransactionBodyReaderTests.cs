@@ -18,7 +18,7 @@ namespace Aurigraph.Node.Tests.Transactions;
 /// </summary>
 public sealed class TransactionBodyReaderTests
 {
-    private static readonly Gen<byte[]> SmallBytes = Gen.Choose(0, 40).SelectMany(n => Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b), n));
+    private static readonly Gen<byte[]> SmallBytes = Bytes(40);
 
     private static readonly Gen<ulong> Varints = Gen.OneOf(
         Gen.Choose(0, 300).Select(v => (ulong)v),
@@ -35,12 +35,7 @@ public sealed class TransactionBodyReaderTests
         (3, depth > 0 ? Gen.Constant(Array.Empty<byte>()) : Gen.ListOf(Gen.Frequency((3, SmallBytes.Select(b => Tagged(10, b))), (3, SmallBytes.Select(b => Tagged(18, b))), (1, Varints.Select(v => Concat(Varint(16), Varint(v)))), (1, Unknown(1)))).Select(l => Tagged(90, Concat([.. l])))),
         (2, Unknown(depth)));
 
-    private static Gen<byte[]> Unknown(int depth) => Gen.Choose(4, 2000).SelectMany(number => Gen.Frequency(
-        (3, Varints.Select(v => Concat(Varint((ulong)number << 3), Varint(v)))),
-        (1, Gen.Constant(Concat(Varint(((ulong)number << 3) | 5), [1, 2, 3, 4]))),
-        (1, Gen.Constant(Concat(Varint(((ulong)number << 3) | 1), [1, 2, 3, 4, 5, 6, 7, 8]))),
-        (2, SmallBytes.Select(b => Tagged((uint)number << 3 | 2, b))),
-        (1, depth > 3 ? Gen.Constant(Concat(Varint((ulong)number << 3), [0])) : Gen.ListOf(Gen.Choose(0, 3).SelectMany(_ => Unknown(depth + 1))).Select(l => Concat([Varint(((ulong)number << 3) | 3), .. l, Varint(((ulong)number << 3) | 4)])))));
+    private static Gen<byte[]> Unknown(int depth) => ProtoWire.Unknown(4, 2000, Varints, SmallBytes, depth, maxDepth: 3);
 
     private static readonly Gen<byte[]> Structured = Gen.ListOf(Field(0)).Select(l => Concat([.. l]));
 
