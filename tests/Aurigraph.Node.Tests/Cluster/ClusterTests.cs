@@ -97,7 +97,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Killing_the_leader_elects_a_new_one_within_3_seconds_and_loses_no_acknowledged_transaction()
+    public async Task Killing_the_leader_elects_a_new_one_within_three_election_timeouts_and_loses_no_acknowledged_transaction()
     {
         await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 1, slim: 0);
         var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(10));
@@ -128,7 +128,11 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await SubmitSome(5);
 
         Assert.NotEqual(leader, newLeader);
-        Assert.True(failover < TimeSpan.FromSeconds(3), $"failover took {failover.TotalMilliseconds:F0} ms");
+        // Raft's bound, not a speed target: a follower times out within twice the election timeout of the last
+        // heartbeat; a split vote costs one more such round. Three rounds of the default timeouts (100 ms ticks,
+        // 10 election ticks, randomised up to twice that) leave room for one split vote on a loaded machine.
+        var bound = TimeSpan.FromMilliseconds(3 * 2 * 10 * 100);
+        Assert.True(failover < bound, $"failover took {failover.TotalMilliseconds:F0} ms (bound {bound.TotalMilliseconds:F0} ms)");
 
         cluster.Start(leader);
         var statuses = await cluster.WaitForHeightAsync(acknowledged.Max(a => a.Height), TimeSpan.FromSeconds(20));
