@@ -167,6 +167,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         });
         InitSnapshots();
         InitReadIds();
+        InitPlacement();
         // Carbon readings are expected from the members in effect (the log's, after changes), not the whole address book.
         _carbon.OnMembership(_raft.Voters, [.. _raft.Voters, .. _raft.Learners]);
         _snapshot = Publish();
@@ -223,6 +224,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             if (++_ticks % _options.ElectionTicks == 0)
             {
                 RetryForwards();
+                CheckPlacement();
             }
         }
         Debug.Assert(_ticksFed <= due, "the core never runs ahead of the clock");

@@ -66,4 +66,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 133, Level = LogLevel.Warning, Message = "node {NodeId} ({From}): WAN EMULATION ON: frames to node {Peer} ({To}) are delayed by a {RttMs} ms round trip, ±{JitterMs} ms jitter, {LossPercent} % loss (Aurigraph:Transport:Wan; for tests and benchmarks on one machine)")]
     public static partial void WanEmulated(ILogger logger, ulong nodeId, string from, ulong peer, string to, double rttMs, double jitterMs, double lossPercent);
+
+    [LoggerMessage(EventId = 134, Level = LogLevel.Information, Message = "node {NodeId}: carbon-aware placement hands leadership to node {Target} ({TargetLocation}, {TargetGrams:F1} gCO2e/kWh, commit round trip {TargetRttMs:F1} ms) from this node ({SelfLocation}, {SelfGrams:F1} gCO2e/kWh, {SelfRttMs:F1} ms): {Result}")]
+    public static partial void PlacementTransfer(ILogger logger, ulong nodeId, ulong target, string targetLocation, double targetGrams, double targetRttMs, string selfLocation, double selfGrams, double selfRttMs, Consensus.TransferResult result);
 }

@@ -43,6 +43,7 @@ internal sealed class NodeMetrics : IDisposable
         _meter.CreateObservableGauge("aurigraph.ledger.height", () => (long)snapshot().Height, description: "Height of the last applied block");
         _meter.CreateObservableGauge("aurigraph.batching.block_target", () => (long)snapshot().BlockTarget, unit: "{transaction}", description: "Transactions the next block may take (dynamic batching; moves between MinBlockTransactions and MaxBlockTransactions)");
         LeaderChanges = _meter.CreateCounter<long>("aurigraph.consensus.leader_changes", description: "Times this node saw the leader change");
+        PlacementTransfers = _meter.CreateCounter<long>("aurigraph.consensus.placement_transfers", description: "Leadership transfers this node started under carbon-aware leader placement (Aurigraph:LeaderPlacement)");
         TransactionsCommitted = _meter.CreateCounter<long>("aurigraph.transactions.committed", description: "Transactions applied in committed blocks");
         LoopRounds = _meter.CreateCounter<long>("aurigraph.consensus.loop_rounds", unit: "{round}", description: "Rounds of the consensus loop (each takes what arrived, then runs the Ready contract once): what an idle node's wake-ups cost is read against it");
         ParanoidFailures = _meter.CreateCounter<long>("aurigraph.paranoid.failures", description: "Committed transactions whose signature failed the paranoid check (integrity alarm)");
@@ -50,6 +51,9 @@ internal sealed class NodeMetrics : IDisposable
     }
 
     public Counter<long> LeaderChanges { get; }
+
+    /// <summary>Transfers started by carbon-aware leader placement.</summary>
+    public Counter<long> PlacementTransfers { get; }
 
     /// <summary>Rounds of the consensus loop.</summary>
     public Counter<long> LoopRounds { get; }

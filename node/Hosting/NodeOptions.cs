@@ -236,6 +236,9 @@ public sealed partial class NodeOptions
 
     public ApiSettings Api { get; set; } = new();
 
+    /// <summary>Carbon-aware leader placement (off by default).</summary>
+    public LeaderPlacementSettings LeaderPlacement { get; set; } = new();
+
     /// <summary>The HTTPS API's certificate and key: <see cref="ApiSettings"/>'s when set, else the node's peer certificate.</summary>
     [JsonIgnore]
     public (string Certificate, string Key) ApiCertificate =>
@@ -383,6 +386,7 @@ public sealed partial class NodeOptions
         {
             errors.AddRange(WanTopology.Validate(Section, Members, Transport.Wan, TickMilliseconds, HeartbeatTicks, ElectionTicks));
         }
+        errors.AddRange(LeaderPlacement.Validate(Section));
         return errors;
     }
 

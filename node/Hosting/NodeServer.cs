@@ -119,6 +119,21 @@ internal static class NodeServer
             // proto3 JSON: 64-bit integers are strings (numbers lose precision above 2^53); input takes both.
             .AddJsonTranscoding(transcoding => transcoding.JsonSettings.WriteInt64sAsStrings = true);
         builder.Services.AddCarbonModel(builder.Configuration);
+        if (options.LeaderPlacement.Enabled)
+        {
+            // Placement compares every validator's grid: keep each validator's region live, not only this node's.
+            builder.Services.PostConfigure<CarbonOptions>(c =>
+            {
+                foreach (var m in options.Members.Where(m => m.Role == NodeRole.Validator && m.Cloud.Length > 0 && m.Region.Length > 0))
+                {
+                    var region = $"{m.Cloud}/{m.Region}";
+                    if (!c.GridIntensity.Regions.Contains(region, StringComparer.OrdinalIgnoreCase))
+                    {
+                        c.GridIntensity.Regions.Add(region);
+                    }
+                }
+            });
+        }
         builder.Services.AddSingleton<NodeRuntime>();
         builder.Services.AddSingleton<TransactionApi>(); // stateless; also serves TransactionRestApi
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeRuntime>());

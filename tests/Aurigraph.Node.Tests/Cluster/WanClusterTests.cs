@@ -14,7 +14,7 @@ public sealed class WanClusterTests
     private static readonly (string Cloud, string Region)[] Clouds = [("aws", "us-east-1"), ("azure", "eastus"), ("gcp", "us-central1")];
 
     /// <summary>Every node gets every member's location (members are listed in id order) and WAN emulation on.</summary>
-    private static Dictionary<ulong, Dictionary<string, string>> Topology(int nodes)
+    internal static Dictionary<ulong, Dictionary<string, string>> Topology(int nodes)
     {
         var settings = new Dictionary<string, string> { ["AURIGRAPH__TRANSPORT__WAN__ENABLED"] = "true" };
         for (var i = 0; i < nodes; i++)
