@@ -23,9 +23,11 @@ public static class LoadCommand
         var basePort = new Option<int>("--base-port") { Description = "With --devnet: the first port its nodes use.", DefaultValueFactory = _ => 27_100 };
         var wanClouds = new Option<string[]>("--wan-clouds") { Description = "With --devnet: spread the validators over these locations (cloud:region; 'programme' = the three programme regions) with WAN emulation between them.", AllowMultipleArgumentsPerToken = true };
         var rate = new Option<double>("--rate") { Description = "Offered transactions per second, open loop (0: closed loop).", DefaultValueFactory = _ => 0 };
+        var leader = new Option<ulong>("--leader") { Description = "With --devnet: hand leadership to this validator before the run (0: leave it where the election put it).", DefaultValueFactory = _ => 0 };
+        var placement = new Option<int>("--leader-placement") { Description = "With --devnet: turn carbon-aware leader placement on with this hold in seconds (checks every second; 0: off).", DefaultValueFactory = _ => 0 };
         var command = new Command("load", "Submit pre-signed transactions to a cluster and report committed tx/s, latency percentiles and node CPU / RSS.")
         {
-            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions, signatures, peerTls, basePort, rate, wanClouds,
+            targets, devnet, bodyBytes, senders, batch, concurrency, duration, warmup, transactions, signatures, peerTls, basePort, rate, wanClouds, leader, placement,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -43,6 +45,8 @@ public static class LoadCommand
                 PeerTls = parse.GetValue(peerTls),
                 BasePort = parse.GetValue(basePort),
                 RatePerSecond = parse.GetValue(rate),
+                Leader = parse.GetValue(leader),
+                PlacementHoldSeconds = parse.GetValue(placement),
                 WanClouds = parse.GetValue(wanClouds) is { Length: > 0 } given ? (given is ["programme"] ? Devnet.ProgrammeClouds : [.. given.SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries))]) : [],
             };
             var (result, _) = await RunAsync(options, parse.GetValue(devnet), ct);
@@ -73,9 +77,25 @@ public static class LoadCommand
                     ["AURIGRAPH__SIGNATUREMODE"] = options.SignatureMode == "none" ? "None" : "Ed25519",
                     ["AURIGRAPH__CARBON__METERING"] = options.Metering ? "true" : "false",
                     ["AURIGRAPH__TRANSPORT__INSECURE"] = options.PeerTls ? "false" : "true",
+                    ["AURIGRAPH__ADMINTOKEN"] = LeaderControl.Token,
                 };
+                if (options.PlacementHoldSeconds > 0)
+                {
+                    settings["AURIGRAPH__LEADERPLACEMENT__ENABLED"] = "true";
+                    settings["AURIGRAPH__LEADERPLACEMENT__CHECKINTERVALSECONDS"] = "1";
+                    settings["AURIGRAPH__LEADERPLACEMENT__HOLDSECONDS"] = options.PlacementHoldSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
                 devnet = await LocalDevnet.StartAsync(devnetValidators, options.BasePort, settings, ct, options.WanClouds);
                 options = options with { Targets = devnet.GrpcTargets };
+                if (options.Leader != 0)
+                {
+                    await LeaderControl.TransferAsync(devnet.GrpcTargets, options.Leader, ct);
+                    AnsiConsole.MarkupLine($"[grey]leadership handed to node {options.Leader}[/]");
+                }
+            }
+            else if (options.Leader != 0 || options.PlacementHoldSeconds != 0)
+            {
+                throw new ArgumentException("--leader and --leader-placement need --devnet");
             }
             if (options.Targets.Count == 0)
             {
@@ -85,6 +105,7 @@ public static class LoadCommand
             var carbonBefore = await CarbonProbe.ReadAsync(options.Targets, ct);
             var result = await LoadGenerator.RunAsync(options, () => pids, ct);
             result = result with { Carbon = await CarbonProbe.AfterAsync(carbonBefore, ct) };
+            options = options with { LeaderAtEnd = await LeaderControl.LeaderAsync(options.Targets, ct) };
             var machine = MachineInfo.Read();
             var commit = RunReport.GitCommit();
             var markdown = RunReport.Markdown("Aurigraph load run", machine, commit, options, result);

@@ -56,6 +56,18 @@ public sealed record LoadOptions
 
     /// <summary>With a devnet: the locations its validators are spread over, with WAN emulation between them (none: no emulation); stated in the report.</summary>
     public IReadOnlyList<string> WanClouds { get; init; } = [];
+
+    /// <summary>With a devnet: the validator leadership is handed to before the run (0: wherever the election put it); stated in the report.</summary>
+    public ulong Leader { get; init; }
+
+    /// <summary>
+    /// With a devnet: carbon-aware leader placement's hold in seconds (Aurigraph:LeaderPlacement, checks every second);
+    /// 0: placement off. Stated in the report.
+    /// </summary>
+    public int PlacementHoldSeconds { get; init; }
+
+    /// <summary>The node that led when the timed phase ended (read after the run; 0: unknown).</summary>
+    public ulong LeaderAtEnd { get; init; }
 }
 
 /// <summary>The figures of one run.</summary>
