@@ -5,7 +5,7 @@ using System.Net.Sockets;
 
 namespace Aurigraph.Node.Transport;
 
-/// <summary>The sending side: one loop per peer and lane that dials, handshakes, and writes the lane's queue.</summary>
+/// <summary>The sending side: one loop per peer and lane that dials (once the lane has a frame to send), handshakes, and writes the lane's queue.</summary>
 public sealed partial class PeerTransport
 {
     private async Task RunOutboundAsync(PeerLink peer, OutboundLane lane, CancellationToken stopping)
@@ -15,6 +15,20 @@ public sealed partial class PeerTransport
         var scratch = new ArrayBufferWriter<byte>(256);
         while (!stopping.IsCancellationRequested)
         {
+            // Dial only when there is something to send: a learner never dials another learner and a follower dials
+            // the leader and the candidates it answers, so a large cluster opens the connections it uses, not a full
+            // mesh (two lanes per ordered pair of 66 nodes would be 8,580 handshakes at start).
+            try
+            {
+                if (!await lane.WaitToReadAsync(stopping).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
             var attemptStarted = Stopwatch.GetTimestamp();
             var established = false;
             PeerConnection? connection = null;

@@ -23,7 +23,8 @@ namespace Aurigraph.Node.Transport;
 /// does not fit is dropped and counted, which Raft tolerates. While a lane is disconnected its queue is kept, still
 /// bounded, for the next connection attempt; when that attempt fails, the messages queued before it began are
 /// discarded, so a dead peer does not accumulate stale traffic. A lane redials with exponential backoff and jitter
-/// between <see cref="TransportOptions.ReconnectInitialDelay"/> and <see cref="TransportOptions.ReconnectMaxDelay"/>.
+/// between <see cref="TransportOptions.ReconnectInitialDelay"/> and <see cref="TransportOptions.ReconnectMaxDelay"/>,
+/// and dials at all only once it has a frame to send (a lane nothing is sent on never opens a connection).
 /// </para>
 /// <para>
 /// Received messages go to <see cref="Incoming"/>, bounded by <see cref="TransportOptions.IncomingCapacity"/>; when it
