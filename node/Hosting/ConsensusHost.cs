@@ -225,6 +225,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             {
                 RetryForwards();
                 CheckPlacement();
+                CheckRoundTrips();
             }
         }
         Debug.Assert(_ticksFed <= due, "the core never runs ahead of the clock");
@@ -355,6 +356,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             }
             else if (input.Peer.Raft is not null || (input.Peer.Channel != ForwardChannel && input.Peer.Channel != 0))
             {
+                OnHeartbeatAnswered(input);
                 Lap(HandlePeerInput(input.Peer));
             }
         }
@@ -521,6 +523,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             }
             else
             {
+                OnHeartbeatSent(m);
                 _transport.Send(m);
             }
         }
@@ -531,6 +534,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         HostLog.RoleChanged(_logger, _options.NodeId, from, to, _raft.Term, _raft.Leader);
         if (from == Consensus.NodeRole.Leader)
         {
+            RoundTrips.Clear();
             OnLeadershipLost();
         }
         if (to == Consensus.NodeRole.Leader)

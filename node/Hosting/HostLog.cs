@@ -69,4 +69,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 134, Level = LogLevel.Information, Message = "node {NodeId}: carbon-aware placement hands leadership to node {Target} ({TargetLocation}, {TargetGrams:F1} gCO2e/kWh, commit round trip {TargetRttMs:F1} ms) from this node ({SelfLocation}, {SelfGrams:F1} gCO2e/kWh, {SelfRttMs:F1} ms): {Result}")]
     public static partial void PlacementTransfer(ILogger logger, ulong nodeId, ulong target, string targetLocation, double targetGrams, double targetRttMs, string selfLocation, double selfGrams, double selfRttMs, Consensus.TransferResult result);
+
+    [LoggerMessage(EventId = 135, Level = LogLevel.Warning, Message = "node {NodeId}: the measured round trip to node {Peer} is {RttMs:F1} ms, too long for a {HeartbeatMs} ms heartbeat and a {ElectionMs} ms election timeout (heartbeat at least half a round trip, election at least ten): set TickMilliseconds {Tick}, HeartbeatTicks {HeartbeatTicks}, ElectionTicks {ElectionTicks} on every node")]
+    public static partial void TimeoutsUnderRoundTrip(ILogger logger, ulong nodeId, ulong peer, double rttMs, int heartbeatMs, int electionMs, int tick, int heartbeatTicks, int electionTicks);
 }

@@ -9,8 +9,12 @@ internal sealed class NodeMetrics : IDisposable
 
     private readonly Meter _meter = new(MeterName);
 
-    public NodeMetrics(Func<NodeSnapshot> snapshot, Transactions.IngressGate? ingress = null, Storage.StorageStatistics? storage = null, Func<long>? syncedWrites = null, Storage.StorageMemory? memory = null)
+    public NodeMetrics(Func<NodeSnapshot> snapshot, Transactions.IngressGate? ingress = null, Storage.StorageStatistics? storage = null, Func<long>? syncedWrites = null, Storage.StorageMemory? memory = null, Func<IReadOnlyDictionary<ulong, double>>? roundTrips = null)
     {
+        if (roundTrips is not null)
+        {
+            _meter.CreateObservableGauge("aurigraph.consensus.peer_round_trip", () => roundTrips().Select(p => new Measurement<double>(p.Value, new KeyValuePair<string, object?>("peer", p.Key.ToString(System.Globalization.CultureInfo.InvariantCulture)))), unit: "ms", description: "The leader's measured round trip to each peer (heartbeat to response; the second-largest of the last 32), checked against the election and heartbeat timeouts");
+        }
         if (ingress is not null)
         {
             _meter.CreateObservableGauge("aurigraph.ingress.transactions", () => ingress.Transactions, unit: "{transaction}", description: "Transactions handed in by clients and not yet placed in the mempool or answered (bounded by IngressTransactions)");

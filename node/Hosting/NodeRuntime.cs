@@ -84,7 +84,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             loggers.CreateLogger<PeerTransport>(),
             PeerSecurity.StreamFactory(_options, loggers),
             Stages);
-        Metrics = new NodeMetrics(() => _host!.Snapshot, Ingress, _database.Statistics, () => log.SyncedWrites, _database.Memory);
+        Metrics = new NodeMetrics(() => _host!.Snapshot, Ingress, _database.Statistics, () => log.SyncedWrites, _database.Memory, () => _host?.PeerRoundTrips ?? new Dictionary<ulong, double>());
         var validators = _options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
         var members = _options.Members.Select(m => m.Id).ToList();
         Carbon = new CarbonPipeline(_options.NodeId, validators, members, carbon ?? CarbonServices.CreateOffline(), _database, _transport, log, ledger.Height, loggers.CreateLogger<CarbonPipeline>());

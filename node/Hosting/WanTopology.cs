@@ -148,15 +148,17 @@ public static class WanTopology
         {
             yield break;
         }
+        var (tick, beats, elections) = TimeoutAdvice.Derive(rtt);
+        var advice = $"for example TickMilliseconds {tick}, HeartbeatTicks {beats}, ElectionTicks {elections}";
         var heartbeat = (double)heartbeatTicks * tickMilliseconds;
         var election = (double)electionTicks * tickMilliseconds;
         if (heartbeat < rtt / 2)
         {
-            yield return $"{section}:HeartbeatTicks × TickMilliseconds = {heartbeat} ms is under half the largest round trip between the members' regions ({rtt:F1} ms): heartbeats would not arrive between intervals; raise it";
+            yield return $"{section}:HeartbeatTicks × TickMilliseconds = {heartbeat} ms is under half the largest round trip between the members' regions ({rtt:F1} ms): heartbeats would not arrive between intervals; raise it ({advice})";
         }
         if (election < 10 * rtt)
         {
-            yield return $"{section}:ElectionTicks × TickMilliseconds = {election} ms is under ten times the largest round trip between the members' regions ({rtt:F1} ms, etcd's tuning rule): elections would start on ordinary delays; raise it";
+            yield return $"{section}:ElectionTicks × TickMilliseconds = {election} ms is under ten times the largest round trip between the members' regions ({rtt:F1} ms, etcd's tuning rule): elections would start on ordinary delays; raise it ({advice})";
         }
     }
 

@@ -49,6 +49,27 @@ public sealed class WanClusterTests
             hashes.Add(Convert.ToHexString(block.Header.Hash.Span) + "/" + Convert.ToHexString(block.Header.StateRoot.Span));
         }
         Assert.Single(hashes.Distinct()); // the same block and state on every node
+
+        // The leader measures its round trips from heartbeats: each path at least its emulated round trip (less the
+        // 5 % jitter each way), and exported per peer.
+        var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(10));
+        var rest = cluster.Nodes.Single(n => n.Member.Id == leader).Member.RestAddress;
+        using var http = new HttpClient { BaseAddress = new Uri(rest) };
+        var measured = await cluster.PollAsync(
+            async () =>
+            {
+                var text = await http.GetStringAsync("/metrics");
+                var found = System.Text.RegularExpressions.Regex.Matches(text, @"^aurigraph_consensus_peer_round_trip_milliseconds\{[^}]*peer=""(\d+)""[^}]*\} ([0-9.eE+-]+)", System.Text.RegularExpressions.RegexOptions.Multiline)
+                    .ToDictionary(m => ulong.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), m => double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+                return Enumerable.Range(1, 3).Select(i => (ulong)i).Where(i => i != leader).All(found.ContainsKey) ? found : null;
+            },
+            "the leader's measured round trips in /metrics",
+            TimeSpan.FromSeconds(20));
+        double Table(ulong a, ulong b) => (Math.Min(a, b), Math.Max(a, b)) switch { (1, 2) => 2, (1, 3) => 30, _ => 32 };
+        foreach (var (peer, ms) in measured.Where(p => p.Key <= 3))
+        {
+            Assert.True(ms >= Table(leader, peer) * 0.9, $"round trip {leader}->{peer} measured {ms:F1} ms, under the emulated {Table(leader, peer)} ms");
+        }
     }
 
     [Fact]
