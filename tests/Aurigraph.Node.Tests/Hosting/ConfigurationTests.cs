@@ -24,7 +24,7 @@ public sealed class ConfigurationTests
     }
 
     /// <summary>Binds environment variables the way the node does: AURIGRAPH__X__Y is the key Aurigraph:X:Y.</summary>
-    private static NodeOptions Bind(IReadOnlyDictionary<string, string> environment)
+    internal static NodeOptions Bind(IReadOnlyDictionary<string, string> environment)
     {
         var config = new ConfigurationBuilder()
             .AddInMemoryCollection(environment.Select(kv => KeyValuePair.Create(kv.Key.Replace("__", ":", StringComparison.Ordinal), (string?)kv.Value)))
