@@ -17,7 +17,16 @@ internal static class Devnet
     /// <param name="Clouds">Locations ("cloud:region") the members are spread over, each role round-robin (zones a, b,
     /// c in turn within a location); none: no locations.</param>
     /// <param name="Wan">WAN emulation between the locations (<see cref="WanSettings"/>).</param>
-    public sealed record Layout(string Directory, int Validators, int Business, int Slim, int BasePort, bool ApiTls = false, IReadOnlyList<string>? Clouds = null, bool Wan = false);
+    public sealed record Layout(string Directory, int Validators, int Business, int Slim, int BasePort, bool ApiTls = false, IReadOnlyList<string>? Clouds = null, bool Wan = false, int? TickMilliseconds = null, int? ElectionTicks = null);
+
+    /// <summary>
+    /// The programme's end state on this machine: per cloud (AWS us-east-1, Azure eastus, GCP us-central1) 4 validators,
+    /// 6 business and 12 slim nodes, 66 processes, WAN emulation on. Ticks of 250 ms and a 5 s election timeout: 66
+    /// processes share the machine's cores, so a node's loop may wait its turn for hundreds of milliseconds, and the
+    /// default 100 ms heartbeat with a 1–2 s election timeout would start elections on scheduling delay alone.
+    /// </summary>
+    public static Layout Programme(string directory, int basePort, bool apiTls = false) =>
+        new(directory, 12, 18, 36, basePort, apiTls, ProgrammeClouds, Wan: true, TickMilliseconds: 250, ElectionTicks: 20);
 
     /// <summary>The programme's three regions, one per cloud.</summary>
     public static IReadOnlyList<string> ProgrammeClouds { get; } = ["aws:us-east-1", "azure:eastus", "gcp:us-central1"];
@@ -96,6 +105,8 @@ internal static class Devnet
                     GenesisFile = genesisPath,
                     Members = members,
                     Transport = new PeerTransportSettings { Wan = new WanSettings { Enabled = layout.Wan } },
+                    TickMilliseconds = layout.TickMilliseconds ?? new NodeOptions().TickMilliseconds,
+                    ElectionTicks = layout.ElectionTicks ?? new NodeOptions().ElectionTicks,
                     Tls = new TlsSettings
                     {
                         CaFile = Path.Combine(certs, DevelopmentCertificates.CaCertificateFile),
@@ -140,15 +151,21 @@ internal static class Devnet
                 Console.WriteLine($"API: HTTPS (gRPC and REST on one port); clients: --ca {Path.Combine(CertificateDirectory(layout.Directory), DevelopmentCertificates.CaCertificateFile)}");
             }
             Console.WriteLine($"dev account keys: {Path.Combine(Path.GetFullPath(layout.Directory), "keys")}   (Ctrl-C stops every node)");
-            var exited = processes.Select(p => p.WaitForExitAsync(ct)).ToArray();
-            await Task.WhenAny(exited).ConfigureAwait(false);
-            if (!ct.IsCancellationRequested)
+            // A node that exits (killed by an operator or a test, or failed) is reported; the others run on, and the
+            // node can be started again by hand with the command printed. The devnet ends when every node has exited.
+            var running = processes.Select((p, i) => (Process: p, nodes[i].Member.Id, nodes[i].ConfigPath)).ToList();
+            while (running.Count > 0)
             {
-                var dead = processes.First(p => p.HasExited);
-                Console.Error.WriteLine($"devnet: a node exited with code {dead.ExitCode}; stopping the others");
-                return 1;
+                await Task.WhenAny(running.Select(r => r.Process.WaitForExitAsync(ct))).ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
+                foreach (var dead in running.Where(r => r.Process.HasExited).ToList())
+                {
+                    running.Remove(dead);
+                    Console.Error.WriteLine($"devnet: node {dead.Id} exited with code {dead.Process.ExitCode}; {running.Count} nodes run on. Start it again with: dotnet {typeof(Devnet).Assembly.Location} run --config {dead.ConfigPath}");
+                }
             }
-            return 0;
+            Console.Error.WriteLine("devnet: every node has exited");
+            return 1;
         }
         catch (OperationCanceledException)
         {

@@ -208,5 +208,6 @@ internal static class NodeServer
 
     private static string U64(ulong value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    internal static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // Enums by name ("Role": "Validator"), which the configuration binder reads as it reads numbers.
+    internal static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 }

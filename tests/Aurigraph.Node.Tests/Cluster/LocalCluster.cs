@@ -64,7 +64,7 @@ internal sealed class LocalCluster : IAsyncDisposable
     }
 
     /// <summary>A base port whose derived peer, gRPC and REST ports are free right now.</summary>
-    private static int FreePortBase()
+    internal static int FreePortBase()
     {
         for (var attempt = 0; attempt < 50; attempt++)
         {

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Transactions;
+using Grpc.Net.Client;
+
+namespace Aurigraph.Node.Tests.Cluster;
+
+/// <summary>The devnet command itself, as an operator runs it.</summary>
+[Collection("real cluster")]
+public sealed class DevnetCommandTests
+{
+    private const string Chain = "aurigraph-devnet";
+
+    [Fact]
+    public async Task The_devnet_runs_on_when_a_node_exits_and_the_node_started_again_as_it_says_catches_up()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aurigraph-devnet-cmd-" + Guid.NewGuid().ToString("N")[..8]);
+        var basePort = LocalCluster.FreePortBase();
+        var node = Path.Combine(AppContext.BaseDirectory, "Aurigraph.Node.dll");
+        var devnet = Start(node, "devnet", "--dir", dir, "--validators", "3", "--business", "0", "--slim", "0", "--base-port", basePort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var errors = new List<string>();
+        var exitLine = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        devnet.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                lock (errors)
+                {
+                    errors.Add(line);
+                }
+                if (line.StartsWith("devnet: node 3 exited", StringComparison.Ordinal))
+                {
+                    exitLine.TrySetResult(line);
+                }
+            }
+        };
+        devnet.OutputDataReceived += (_, _) => { };
+        devnet.BeginErrorReadLine();
+        devnet.BeginOutputReadLine();
+        Process? again = null;
+        try
+        {
+            string Api(int id) => $"http://127.0.0.1:{basePort + 100 + id}";
+            await WaitAsync(async () => (await StatusAsync(Api(1)))?.Leader is > 0, "a leader");
+            // Roles are written by name in the generated configurations.
+            Assert.Contains("\"Role\": \"Validator\"", await File.ReadAllTextAsync(Path.Combine(dir, "node-1", "appsettings.json")), StringComparison.Ordinal);
+
+            KillNode(Path.Combine(dir, "node-3", "appsettings.json"));
+            var line = await exitLine.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.False(devnet.HasExited, "the devnet runs on");
+            Assert.Contains("2 nodes run on", line, StringComparison.Ordinal);
+
+            // The two left commit.
+            using var sender = TransactionSigner.FromSeed(Convert.FromHexString((await File.ReadAllTextAsync(Path.Combine(dir, "keys", "dev-1.key"))).Trim()));
+            using var recipient = TransactionSigner.Generate();
+            using var channel = GrpcChannel.ForAddress(Api(1));
+            var result = (await new TransactionService.TransactionServiceClient(channel).SubmitTransactionsAsync(
+                new SubmitTransactionsRequest { Transactions = { sender.Transfer(Chain, 0, recipient.PublicKey, 7) } })).Results[0];
+            Assert.Equal(TransactionState.Committed, result.State);
+
+            // Started again with the command the devnet printed, node 3 catches up.
+            var command = line[(line.IndexOf("Start it again with: dotnet ", StringComparison.Ordinal) + "Start it again with: dotnet ".Length)..].Split(' ');
+            Assert.Equal(["run", "--config"], command[1..3]);
+            again = Start(command[0], [.. command[1..]]);
+            again.OutputDataReceived += (_, _) => { };
+            again.ErrorDataReceived += (_, _) => { };
+            again.BeginOutputReadLine();
+            again.BeginErrorReadLine();
+            await WaitAsync(async () => (await StatusAsync(Api(3)))?.Height >= result.Height, "node 3 caught up");
+        }
+        finally
+        {
+            again?.Kill();
+            if (!devnet.HasExited)
+            {
+                devnet.Kill(entireProcessTree: true);
+            }
+            await devnet.WaitForExitAsync();
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static Process Start(string dll, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        return Process.Start(start)!;
+    }
+
+    /// <summary>kill -9 of the node process whose command line names <paramref name="config"/>.</summary>
+    private static void KillNode(string config)
+    {
+        foreach (var proc in Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit)))
+        {
+            string cmdline;
+            try
+            {
+                cmdline = File.ReadAllText($"/proc/{proc}/cmdline").Replace('\0', ' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+            if (cmdline.Contains(" run --config " + config, StringComparison.Ordinal))
+            {
+                using var p = Process.GetProcessById(int.Parse(proc!, System.Globalization.CultureInfo.InvariantCulture));
+                p.Kill();
+                return;
+            }
+        }
+        Assert.Fail($"no process runs {config}");
+    }
+
+    private static async Task<NodeStatus?> StatusAsync(string api)
+    {
+        try
+        {
+            using var channel = GrpcChannel.ForAddress(api);
+            return await new NodeService.NodeServiceClient(channel).GetStatusAsync(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"timed out waiting for {what}");
+            await Task.Delay(100); // polling a condition against a deadline
+        }
+    }
+}
