@@ -38,11 +38,13 @@ internal static class NodeProgram
         var apiTls = new Option<bool>("--api-tls") { Description = "Serve the client API over HTTPS (node certificates; gRPC and REST on one port per node); clients pass --ca <dir>/certs/ca.pem." };
         var clouds = new Option<string[]>("--clouds") { Description = "Spread each role's members over these locations (cloud:region, round-robin, zones a/b/c); 'programme' = aws:us-east-1 azure:eastus gcp:us-central1.", AllowMultipleArgumentsPerToken = true };
         var wan = new Option<bool>("--wan") { Description = "Emulate the latency between the --clouds locations on loopback (Aurigraph:Transport:Wan)." };
-        var devnet = new Command("devnet", "Start a local cluster on 127.0.0.1 (3 validators, 1 business, 1 slim by default) as separate processes, peers on mutual TLS.") { dir, validators, business, slim, basePort, apiTls, clouds, wan };
+        var prepare = new Option<bool>("--prepare") { Description = "Only write the genesis, keys, certificates and node configurations, print them, and exit without starting a node." };
+        var devnet = new Command("devnet", "Start a local cluster on 127.0.0.1 (3 validators, 1 business, 1 slim by default) as separate processes, peers on mutual TLS.") { dir, validators, business, slim, basePort, apiTls, clouds, wan, prepare };
         devnet.SetAction((parse, _) =>
         {
             var locations = parse.GetValue(clouds) is { Length: > 0 } given ? (given is ["programme"] ? Devnet.ProgrammeClouds : [.. given.SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries))]) : null;
-            return Devnet.RunAsync(new Devnet.Layout(parse.GetValue(dir)!, parse.GetValue(validators), parse.GetValue(business), parse.GetValue(slim), parse.GetValue(basePort), parse.GetValue(apiTls), locations, parse.GetValue(wan)), cts.Token);
+            var layout = new Devnet.Layout(parse.GetValue(dir)!, parse.GetValue(validators), parse.GetValue(business), parse.GetValue(slim), parse.GetValue(basePort), parse.GetValue(apiTls), locations, parse.GetValue(wan));
+            return parse.GetValue(prepare) ? Task.FromResult(Devnet.PrepareOnly(layout)) : Devnet.RunAsync(layout, cts.Token);
         });
 
         var certsDir = new Option<string>("--dir") { Description = "Folder for the PEM files.", DefaultValueFactory = _ => "certs" };
