@@ -139,18 +139,8 @@ internal static class Devnet
                 processes.Add(StartNode(member, config));
             }
             Console.WriteLine();
-            Console.WriteLine($"devnet: {nodes.Count} nodes, data under {Path.GetFullPath(layout.Directory)}");
-            Console.WriteLine($"{"id",-4}{"role",-10}{"peer",-18}{"gRPC",-24}REST (/api/v11, /healthz, /readyz, /metrics)");
-            foreach (var (member, _) in nodes)
-            {
-                Console.WriteLine($"{member.Id,-4}{member.Role.ToString().ToLowerInvariant(),-10}{member.PeerAddress,-18}{member.ApiAddress,-24}{member.RestAddress}");
-            }
-            Console.WriteLine($"peers: mutual TLS, cluster CA and node certificates in {CertificateDirectory(layout.Directory)}");
-            if (layout.ApiTls)
-            {
-                Console.WriteLine($"API: HTTPS (gRPC and REST on one port); clients: --ca {Path.Combine(CertificateDirectory(layout.Directory), DevelopmentCertificates.CaCertificateFile)}");
-            }
-            Console.WriteLine($"dev account keys: {Path.Combine(Path.GetFullPath(layout.Directory), "keys")}   (Ctrl-C stops every node)");
+            PrintLayout(layout, nodes);
+            Console.WriteLine("Ctrl-C stops every node");
             // A node that exits (killed by an operator or a test, or failed) is reported; the others run on, and the
             // node can be started again by hand with the command printed. The devnet ends when every node has exited.
             var running = processes.Select((p, i) => (Process: p, nodes[i].Member.Id, nodes[i].ConfigPath)).ToList();
@@ -175,6 +165,34 @@ internal static class Devnet
         {
             await StopAllAsync(processes).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Writes everything <see cref="Prepare"/> does and prints it, without starting a node (for nodes run elsewhere, e.g. in containers).</summary>
+    public static int PrepareOnly(Layout layout)
+    {
+        var nodes = Prepare(layout);
+        PrintLayout(layout, nodes);
+        foreach (var (member, config) in nodes)
+        {
+            Console.WriteLine($"node {member.Id}: {config}");
+        }
+        return 0;
+    }
+
+    private static void PrintLayout(Layout layout, List<(MemberOptions Member, string ConfigPath)> nodes)
+    {
+        Console.WriteLine($"devnet: {nodes.Count} nodes, data under {Path.GetFullPath(layout.Directory)}");
+        Console.WriteLine($"{"id",-4}{"role",-10}{"peer",-18}{"gRPC",-24}REST (/api/v11, /healthz, /readyz, /metrics)");
+        foreach (var (member, _) in nodes)
+        {
+            Console.WriteLine($"{member.Id,-4}{member.Role.ToString().ToLowerInvariant(),-10}{member.PeerAddress,-18}{member.ApiAddress,-24}{member.RestAddress}");
+        }
+        Console.WriteLine($"peers: mutual TLS, cluster CA and node certificates in {CertificateDirectory(layout.Directory)}");
+        if (layout.ApiTls)
+        {
+            Console.WriteLine($"API: HTTPS (gRPC and REST on one port); clients: --ca {Path.Combine(CertificateDirectory(layout.Directory), DevelopmentCertificates.CaCertificateFile)}");
+        }
+        Console.WriteLine($"dev account keys: {Path.Combine(Path.GetFullPath(layout.Directory), "keys")}");
     }
 
     private static Process StartNode(MemberOptions member, string config)

@@ -39,7 +39,8 @@ internal static class NodeProgram
         var clouds = new Option<string[]>("--clouds") { Description = "Spread each role's members over these locations (cloud:region, round-robin, zones a/b/c); 'programme' = aws:us-east-1 azure:eastus gcp:us-central1.", AllowMultipleArgumentsPerToken = true };
         var wan = new Option<bool>("--wan") { Description = "Emulate the latency between the --clouds locations on loopback (Aurigraph:Transport:Wan)." };
         var topology = new Option<string?>("--topology") { Description = "'programme': the programme's end state, 4 validators, 6 business and 12 slim nodes in each of AWS us-east-1, Azure eastus and GCP us-central1 (66 processes, WAN emulation, 250 ms ticks, 5 s election timeout); replaces the role counts and --clouds." };
-        var devnet = new Command("devnet", "Start a local cluster on 127.0.0.1 (3 validators, 1 business, 1 slim by default) as separate processes, peers on mutual TLS.") { dir, validators, business, slim, basePort, apiTls, clouds, wan, topology };
+        var prepare = new Option<bool>("--prepare") { Description = "Only write the genesis, keys, certificates and node configurations, print them, and exit without starting a node." };
+        var devnet = new Command("devnet", "Start a local cluster on 127.0.0.1 (3 validators, 1 business, 1 slim by default) as separate processes, peers on mutual TLS.") { dir, validators, business, slim, basePort, apiTls, clouds, wan, topology, prepare };
         devnet.SetAction((parse, _) =>
         {
             if (parse.GetValue(topology) is { } named)
@@ -49,10 +50,12 @@ internal static class NodeProgram
                     Console.Error.WriteLine($"devnet: unknown --topology '{named}' (known: programme)");
                     return Task.FromResult(ExitCodes.BadConfiguration);
                 }
-                return Devnet.RunAsync(Devnet.Programme(parse.GetValue(dir)!, parse.GetValue(basePort), parse.GetValue(apiTls)), cts.Token);
+                var programme = Devnet.Programme(parse.GetValue(dir)!, parse.GetValue(basePort), parse.GetValue(apiTls));
+                return parse.GetValue(prepare) ? Task.FromResult(Devnet.PrepareOnly(programme)) : Devnet.RunAsync(programme, cts.Token);
             }
             var locations = parse.GetValue(clouds) is { Length: > 0 } given ? (given is ["programme"] ? Devnet.ProgrammeClouds : [.. given.SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries))]) : null;
-            return Devnet.RunAsync(new Devnet.Layout(parse.GetValue(dir)!, parse.GetValue(validators), parse.GetValue(business), parse.GetValue(slim), parse.GetValue(basePort), parse.GetValue(apiTls), locations, parse.GetValue(wan)), cts.Token);
+            var layout = new Devnet.Layout(parse.GetValue(dir)!, parse.GetValue(validators), parse.GetValue(business), parse.GetValue(slim), parse.GetValue(basePort), parse.GetValue(apiTls), locations, parse.GetValue(wan));
+            return parse.GetValue(prepare) ? Task.FromResult(Devnet.PrepareOnly(layout)) : Devnet.RunAsync(layout, cts.Token);
         });
 
         var certsDir = new Option<string>("--dir") { Description = "Folder for the PEM files.", DefaultValueFactory = _ => "certs" };
