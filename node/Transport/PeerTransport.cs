@@ -53,7 +53,8 @@ public sealed partial class PeerTransport : IPeerNetwork, IAsyncDisposable
     private readonly TransportOptions _options;
     private readonly ILogger<PeerTransport> _logger;
     private readonly IPeerStreamFactory _streamFactory;
-    private readonly FrozenDictionary<ulong, PeerLink> _peers;
+    // Copy-on-write: replaced under _gate when a peer is added or removed, read without a lock on every send.
+    private volatile FrozenDictionary<ulong, PeerLink> _peers;
     private readonly TransportMetrics _metrics;
     private readonly Channel<PeerInput> _incoming;
     private readonly CancellationTokenSource _stopping = new();
@@ -99,7 +100,11 @@ public sealed partial class PeerTransport : IPeerNetwork, IAsyncDisposable
         _stages = stages ?? Diagnostics.StageMeter.Off;
         _peers = peers
             .Where(p => p.Key != selfId)
-            .ToFrozenDictionary(p => p.Key, p => new PeerLink(selfId, p.Key, p.Value ?? throw new ArgumentException($"Peer {p.Key} has no address.", nameof(peers)), options));
+            .ToFrozenDictionary(p => p.Key, p => new PeerLink(selfId, p.Key, p.Value ?? throw new ArgumentException($"Peer {p.Key} has no address.", nameof(peers)), options, options.WanLinks.GetValueOrDefault(p.Key)));
+        if (_peers.Count > options.MaxPeers)
+        {
+            throw new ArgumentException($"{_peers.Count} peers exceed MaxPeers ({options.MaxPeers})", nameof(peers));
+        }
         _metrics = new TransportMetrics(_peers.Keys, meterFactory: null);
         _incoming = Channel.CreateBounded<PeerInput>(new BoundedChannelOptions(options.IncomingCapacity)
         {
@@ -155,11 +160,81 @@ public sealed partial class PeerTransport : IPeerNetwork, IAsyncDisposable
             _acceptLoop = Task.Run(() => AcceptLoopAsync(listener, stopping), CancellationToken.None);
             foreach (var peer in _peers.Values)
             {
-                _outboundLoops.Add(Task.Run(() => RunOutboundAsync(peer, peer.Control, stopping), CancellationToken.None));
-                _outboundLoops.Add(Task.Run(() => RunOutboundAsync(peer, peer.Bulk, stopping), CancellationToken.None));
+                StartLanes(peer, stopping);
             }
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>The peers this transport has lanes to now.</summary>
+    public IReadOnlyCollection<ulong> Peers => _peers.Keys;
+
+    /// <summary>
+    /// Adds a peer at runtime (a member that joined): frames to it are sent from now on (its lanes dial when they have
+    /// one), and its connections are accepted once its certificate proves its id. Returns false when it is already a
+    /// peer or is this node. Thread-safe.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It would exceed <see cref="TransportOptions.MaxPeers"/>.</exception>
+    public bool AddPeer(ulong id, IPEndPoint endPoint, WanLink? wan = null)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposal is not null, this);
+            if (id == _selfId || _peers.ContainsKey(id))
+            {
+                return false;
+            }
+            if (_peers.Count >= _options.MaxPeers)
+            {
+                throw new InvalidOperationException($"node {id} would be peer {_peers.Count + 1}, over MaxPeers ({_options.MaxPeers})");
+            }
+            var peer = new PeerLink(_selfId, id, endPoint, _options, wan ?? _options.WanLinks.GetValueOrDefault(id));
+            _metrics.AddPeer(id);
+            _peers = _peers.Append(new KeyValuePair<ulong, PeerLink>(id, peer)).ToFrozenDictionary();
+            if (_listener is not null)
+            {
+                StartLanes(peer, _stopping.Token);
+            }
+            TransportLog.PeerAdded(_logger, _selfId, id, endPoint);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Removes a peer at runtime (a member that left): what is queued for it is dropped, its connections in both
+    /// directions are closed, and it is refused from now on. Returns false when it was not a peer. Thread-safe.
+    /// </summary>
+    public bool RemovePeer(ulong id)
+    {
+        PeerLink? peer;
+        List<PeerConnection> inbound;
+        lock (_gate)
+        {
+            if (_disposal is not null || !_peers.TryGetValue(id, out peer))
+            {
+                return false;
+            }
+            _peers = _peers.Where(p => p.Key != id).ToFrozenDictionary();
+            inbound = [.. _inboundByLane.Where(c => c.Key.PeerId == id).Select(c => c.Value)];
+        }
+        peer.Control.Complete();
+        peer.Bulk.Complete();
+        peer.Control.Connection?.Abort();
+        peer.Bulk.Connection?.Abort();
+        foreach (var connection in inbound)
+        {
+            connection.Abort();
+        }
+        TransportLog.PeerRemoved(_logger, _selfId, id);
+        return true;
+    }
+
+    private void StartLanes(PeerLink peer, CancellationToken stopping)
+    {
+        Debug.Assert(_gate.IsHeldByCurrentThread, "lanes start under the gate, so shutdown sees every loop");
+        _outboundLoops.Add(Task.Run(() => RunOutboundAsync(peer, peer.Control, stopping), CancellationToken.None));
+        _outboundLoops.Add(Task.Run(() => RunOutboundAsync(peer, peer.Bulk, stopping), CancellationToken.None));
     }
 
     /// <summary>
@@ -318,17 +393,17 @@ public sealed partial class PeerTransport : IPeerNetwork, IAsyncDisposable
     }
 
     /// <summary>A configured peer and its two outbound lanes.</summary>
-    private sealed class PeerLink(ulong self, ulong id, IPEndPoint endPoint, TransportOptions options)
+    private sealed class PeerLink(ulong self, ulong id, IPEndPoint endPoint, TransportOptions options, WanLink? wan)
     {
         public ulong Id { get; } = id;
 
         public IPEndPoint EndPoint { get; } = endPoint;
 
-        public OutboundLane Control { get; } = new(id, TransportLane.Control, options.ControlQueueCapacity, long.MaxValue) { Wan = Delay(self, id, TransportLane.Control, options) };
+        public OutboundLane Control { get; } = new(id, TransportLane.Control, options.ControlQueueCapacity, long.MaxValue) { Wan = Delay(self, id, TransportLane.Control, options, wan) };
 
-        public OutboundLane Bulk { get; } = new(id, TransportLane.Bulk, options.BulkQueueCapacity, options.BulkQueueMaxBytes) { Wan = Delay(self, id, TransportLane.Bulk, options) };
+        public OutboundLane Bulk { get; } = new(id, TransportLane.Bulk, options.BulkQueueCapacity, options.BulkQueueMaxBytes) { Wan = Delay(self, id, TransportLane.Bulk, options, wan) };
 
-        private static WanDelay? Delay(ulong self, ulong peer, TransportLane lane, TransportOptions options) =>
-            options.WanLinks.TryGetValue(peer, out var link) ? new WanDelay(link, HashCode.Combine(options.WanSeed, self, peer, lane)) : null;
+        private static WanDelay? Delay(ulong self, ulong peer, TransportLane lane, TransportOptions options, WanLink? wan) =>
+            wan is { } link ? new WanDelay(link, HashCode.Combine(options.WanSeed, self, peer, lane)) : null;
     }
 }

@@ -43,4 +43,10 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Peer {PeerId} ({Lane} lane) did not authenticate, not connecting: {Reason}")]
     public static partial void PeerNotAuthenticated(ILogger logger, ulong peerId, TransportLane lane, string reason);
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Information, Message = "Peer transport of node {NodeId}: peer {PeerId} added at {EndPoint}")]
+    public static partial void PeerAdded(ILogger logger, ulong nodeId, ulong peerId, System.Net.IPEndPoint endPoint);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Information, Message = "Peer transport of node {NodeId}: peer {PeerId} removed; its connections are closed and it is refused from now on")]
+    public static partial void PeerRemoved(ILogger logger, ulong nodeId, ulong peerId);
 }

@@ -24,7 +24,9 @@ internal sealed class TransportMetrics : IDisposable
     private readonly Counter<long> _connects;
     private readonly Counter<long> _protocolErrors;
     private readonly Counter<long> _refused;
-    private readonly FrozenDictionary<ulong, PeerStats> _peers;
+    // Copy-on-write: replaced under _gate when a peer is added, read without a lock.
+    private volatile FrozenDictionary<ulong, PeerStats> _peers;
+    private readonly Lock _gate = new();
     private long _refusedCount;
 
     public TransportMetrics(IEnumerable<ulong> peerIds, IMeterFactory? meterFactory)
@@ -40,6 +42,18 @@ internal sealed class TransportMetrics : IDisposable
         _protocolErrors = _meter.CreateCounter<long>("aurigraph.transport.protocol_errors", "{connection}", "Connections closed because the other side broke the protocol (bad handshake, malformed or oversized frame).");
         _refused = _meter.CreateCounter<long>("aurigraph.transport.connections_refused", "{connection}", "Connections refused: the other side did not authenticate (no or untrusted certificate, a node id its certificate does not prove), or too many were already in their handshake.");
         _peers = peerIds.Distinct().ToFrozenDictionary(id => id, id => new PeerStats(id));
+    }
+
+    /// <summary>Starts counting for a peer added at runtime (its counters, once created, stay: they are totals since start).</summary>
+    public void AddPeer(ulong peerId)
+    {
+        lock (_gate)
+        {
+            if (!_peers.ContainsKey(peerId))
+            {
+                _peers = _peers.Append(new KeyValuePair<ulong, PeerStats>(peerId, new PeerStats(peerId))).ToFrozenDictionary();
+            }
+        }
     }
 
     public void Sent(ulong peerId, long bytes, long frames)

@@ -43,6 +43,12 @@ public sealed class TransportOptions
     /// </summary>
     public int MaxPendingHandshakesPerAddress { get; set; } = 16;
 
+    /// <summary>
+    /// Peers this node keeps lanes to, configured and added at runtime (<see cref="PeerTransport.AddPeer"/>) together;
+    /// each has two bounded lanes, so this bounds the transport's queues.
+    /// </summary>
+    public int MaxPeers { get; set; } = 256;
+
     /// <summary>WAN emulation: the path to each peer (by id) whose frames are delayed by it; none by default.</summary>
     public IReadOnlyDictionary<ulong, WanLink> WanLinks { get; set; } = new Dictionary<ulong, WanLink>();
 
@@ -65,6 +71,7 @@ public sealed class TransportOptions
         Require(ReconnectMaxDelay >= ReconnectInitialDelay, nameof(ReconnectMaxDelay), "must be at least ReconnectInitialDelay");
         Require(HandshakeTimeout > TimeSpan.Zero, nameof(HandshakeTimeout), "must be positive");
         Require(MaxPendingHandshakes > 0, nameof(MaxPendingHandshakes), "must be positive");
+        Require(MaxPeers > 0, nameof(MaxPeers), "must be positive");
         Require(MaxPendingHandshakesPerAddress > 0, nameof(MaxPendingHandshakesPerAddress), "must be positive");
         foreach (var (peer, link) in WanLinks)
         {
