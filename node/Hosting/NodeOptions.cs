@@ -279,6 +279,10 @@ public sealed partial class NodeOptions
         {
             errors.Add($"{Section}:Members must list the cluster's members");
         }
+        else if (Members.Count - 1 > Aurigraph.Node.Transport.TransportOptions.DefaultMaxPeers)
+        {
+            errors.Add($"{Section}:Members lists {Members.Count} members; a node keeps lanes to at most {Aurigraph.Node.Transport.TransportOptions.DefaultMaxPeers} peers");
+        }
         var ids = new HashSet<ulong>();
         for (var i = 0; i < Members.Count; i++)
         {

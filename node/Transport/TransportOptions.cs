@@ -47,7 +47,10 @@ public sealed class TransportOptions
     /// Peers this node keeps lanes to, configured and added at runtime (<see cref="PeerTransport.AddPeer"/>) together;
     /// each has two bounded lanes, so this bounds the transport's queues.
     /// </summary>
-    public int MaxPeers { get; set; } = 256;
+    public int MaxPeers { get; set; } = DefaultMaxPeers;
+
+    /// <summary>The default of <see cref="MaxPeers"/>, which a node's member list is checked against at start.</summary>
+    public const int DefaultMaxPeers = 256;
 
     /// <summary>WAN emulation: the path to each peer (by id) whose frames are delayed by it; none by default.</summary>
     public IReadOnlyDictionary<ulong, WanLink> WanLinks { get; set; } = new Dictionary<ulong, WanLink>();

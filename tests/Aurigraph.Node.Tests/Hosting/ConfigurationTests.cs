@@ -145,6 +145,34 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void The_programme_topology_is_66_valid_nodes_over_three_clouds_and_a_member_list_over_the_peer_bound_is_refused()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aurigraph-programme-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var nodes = Devnet.Prepare(Devnet.Programme(dir, 31_800));
+            Assert.Equal(66, nodes.Count);
+            foreach (var cloud in new[] { "aws", "azure", "gcp" })
+            {
+                var here = nodes.Select(n => n.Member).Where(m => m.Cloud == cloud).ToList();
+                Assert.Equal([4, 6, 12], new[] { NodeRole.Validator, NodeRole.Business, NodeRole.Slim }.Select(r => here.Count(m => m.Role == r)));
+            }
+            var options = new NodeOptions();
+            new ConfigurationBuilder().AddJsonFile(nodes[65].ConfigPath).Build().GetSection(NodeOptions.Section).Bind(options);
+            Assert.Empty(options.Validate());
+            Assert.Equal((250, 20), (options.TickMilliseconds, options.ElectionTicks));
+            Assert.Equal(NodeRole.Slim, options.Self.Role);
+
+            options.Members.AddRange(Enumerable.Range(100, 200).Select(i => new MemberOptions { Id = (ulong)i, Role = NodeRole.Slim, PeerAddress = $"127.0.0.1:{20_000 + i}", ApiAddress = $"http://127.0.0.1:{21_000 + i}", RestAddress = $"http://127.0.0.1:{22_000 + i}" }));
+            Assert.Contains(options.Validate(), e => e.Contains("266 members; a node keeps lanes to at most 256 peers", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_devnet_over_clouds_spreads_each_role_round_robin_and_binds_back_with_emulation_on()
     {
         var dir = Path.Combine(Path.GetTempPath(), "aurigraph-topology-" + Guid.NewGuid().ToString("N")[..8]);
