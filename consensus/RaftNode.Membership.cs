@@ -15,7 +15,14 @@ public sealed partial class RaftNode
     /// does not fit the configuration, or a learner to promote is not caught up. A leader that removes itself leads
     /// until the removal commits, without counting itself, then steps down.
     /// </summary>
-    public ProposeResult ProposeMembershipChange(MembershipChange change)
+    public ProposeResult ProposeMembershipChange(MembershipChange change) => ProposeMembershipChange(change, default);
+
+    /// <summary>
+    /// As <see cref="ProposeMembershipChange(MembershipChange)"/>, with a context the entry carries to every node
+    /// (<see cref="MembershipChange.ContextOf"/>; the core does not read it), such as the new member's addresses.
+    /// Refused as invalid when it is longer than <see cref="MembershipChange.MaxContextBytes"/>.
+    /// </summary>
+    public ProposeResult ProposeMembershipChange(MembershipChange change, ReadOnlySpan<byte> context)
     {
         if (Role != NodeRole.Leader)
         {
@@ -29,7 +36,7 @@ public sealed partial class RaftNode
         {
             return new ProposeResult(false, 0, 0, RefusalReason.MembershipChangeInProgress, Id);
         }
-        if (_membership.Check(change) is not null)
+        if (_membership.Check(change) is not null || context.Length > MembershipChange.MaxContextBytes)
         {
             return new ProposeResult(false, 0, 0, RefusalReason.InvalidMembershipChange, Id);
         }
@@ -38,7 +45,7 @@ public sealed partial class RaftNode
         {
             return new ProposeResult(false, 0, 0, RefusalReason.LearnerNotCaughtUp, Id);
         }
-        var entry = new Entry(_log.LastIndex + 1, Term, EntryType.ConfChange, change.Encode(_membership.Apply(change)));
+        var entry = new Entry(_log.LastIndex + 1, Term, EntryType.ConfChange, change.Encode(_membership.Apply(change), context));
         AppendLeaderEntry(entry);
         SyncMembership();
         RequestBroadcast();

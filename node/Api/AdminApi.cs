@@ -17,7 +17,7 @@ internal sealed class AdminApi(NodeRuntime node) : AdminService.AdminServiceBase
         var snapshot = node.Snapshot;
         if (snapshot.RaftRole != Consensus.NodeRole.Leader)
         {
-            var leader = node.Options.Members.FirstOrDefault(m => m.Id == snapshot.Leader);
+            var leader = node.Book.Find(snapshot.Leader);
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 leader is null ? "this node does not lead and no leader is known; retry shortly" : $"this node does not lead; send the request to node {leader.Id} at {leader.ApiAddress}"));
         }
@@ -63,7 +63,20 @@ internal sealed class AdminApi(NodeRuntime node) : AdminService.AdminServiceBase
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var (index, config) = await node.ChangeMembershipAsync(new Consensus.MembershipChange(type, request.NodeId))
+            MemberOptions? record = null;
+            if (request.Member is not null)
+            {
+                record = Members.FromRecord(request.Member);
+                if (type != Consensus.MembershipChangeType.AddLearner || record.Id != request.NodeId)
+                {
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, "member is given only with ADD_LEARNER, and its id must be nodeId"));
+                }
+                if (Members.Problems(record, node.Options).FirstOrDefault() is { } problem)
+                {
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, problem));
+                }
+            }
+            var (index, config) = await node.ChangeMembershipAsync(new Consensus.MembershipChange(type, request.NodeId), record)
                 .WaitAsync(TimeSpan.FromMilliseconds(node.Options.TickMilliseconds * node.Options.ElectionTicks * 4), context.CancellationToken)
                 .ConfigureAwait(false);
             var answer = View(config, index);
@@ -100,22 +113,22 @@ internal sealed class AdminApi(NodeRuntime node) : AdminService.AdminServiceBase
     }
 
     /// <summary>Checks the bearer token in constant time; throws UNAUTHENTICATED (HTTP 401) when it is missing or wrong.</summary>
-    internal static void Authorize(ServerCallContext context, string token)
+    internal static void Authorize(ServerCallContext context, string token, string what = "admin", string setting = "Aurigraph:AdminToken")
     {
         if (string.IsNullOrEmpty(token))
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "the admin API is disabled: no Aurigraph:AdminToken is configured"));
+            throw new RpcException(new Status(StatusCode.Unauthenticated, $"the {what} API is disabled: no {setting} is configured"));
         }
         var header = context.RequestHeaders.GetValue("authorization");
         const string Scheme = "Bearer ";
         if (header is null || !header.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "admin calls need the header 'authorization: Bearer <admin token>'"));
+            throw new RpcException(new Status(StatusCode.Unauthenticated, $"{what} calls need the header 'authorization: Bearer <{what} token>'"));
         }
         var presented = Encoding.UTF8.GetBytes(header[Scheme.Length..].Trim());
         if (!CryptographicOperations.FixedTimeEquals(presented, Encoding.UTF8.GetBytes(token)))
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "the admin token is not valid"));
+            throw new RpcException(new Status(StatusCode.Unauthenticated, $"the {what} token is not valid"));
         }
     }
 }

@@ -101,7 +101,7 @@ internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceB
             from = lastRecorded >= request.LastHeights ? lastRecorded - request.LastHeights + 1 : 1;
         }
         var (first, last) = RangeOrThrow(from, to);
-        var roles = node.Options.Members.ToDictionary(m => m.Id, m => m.Role.ToString().ToLowerInvariant());
+        var roles = node.Book.Members.ToDictionary(m => m.Id, m => m.Role.ToString().ToLowerInvariant());
         var figures = Guarded(() => CarbonReports.Window(node.Carbon.Ledger.ReadViews(first, last), id => roles.GetValueOrDefault(id, "unknown")));
         var window = new CarbonWindow
         {

@@ -31,8 +31,8 @@ internal sealed class NodeApi(NodeRuntime node) : NodeService.NodeServiceBase
         };
         foreach (var (id, match, active) in s.Peers)
         {
-            var member = options.Members.First(m => m.Id == id);
-            status.Peers.Add(new PeerStatus { Id = id, Role = member.Role.ToString().ToLowerInvariant(), MatchIndex = match, RecentActive = active });
+            var role = node.Book.Find(id)?.Role.ToString().ToLowerInvariant() ?? "unknown";
+            status.Peers.Add(new PeerStatus { Id = id, Role = role, MatchIndex = match, RecentActive = active });
         }
         return Task.FromResult(status);
     }

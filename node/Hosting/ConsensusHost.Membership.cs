@@ -6,9 +6,10 @@ namespace Aurigraph.Node.Hosting;
 internal sealed class MembershipChangeRefusedException(string message) : Exception(message);
 
 /// <summary>
-/// Online membership changes, one server at a time, through the core (<see cref="RaftNode.ProposeMembershipChange"/>). The
-/// address book is <see cref="NodeOptions.Members"/>: a node can join only when every member's configuration lists its
-/// addresses; which of them vote, learn or are out is decided by the log. A change answers once it is applied on the leader.
+/// Online membership changes, one server at a time, through the core (<see cref="RaftNode.ProposeMembershipChange(MembershipChange, ReadOnlySpan{byte})"/>).
+/// An AddLearner change carries the new member's record (<see cref="MemberRecordCodec"/>) so every node learns where it is
+/// from the log (<see cref="AddressBook"/>); which members vote, learn or are out is decided by the log too. A change
+/// answers once it is applied on the leader.
 /// </summary>
 internal sealed partial class ConsensusHost
 {
@@ -18,18 +19,52 @@ internal sealed partial class ConsensusHost
     /// <summary>The membership in effect on this node (safe from any thread).</summary>
     public MembershipConfig Membership => Volatile.Read(ref _membershipView) ?? new MembershipConfig(_raft.Voters, _raft.Learners);
 
-    /// <summary>Proposes <paramref name="change"/> on this node (it must lead); completes with the change's index and the new membership once applied.</summary>
-    public Task<(ulong Index, MembershipConfig Config)> ChangeMembershipAsync(MembershipChange change)
+    /// <summary>
+    /// Proposes <paramref name="change"/> on this node (it must lead); completes with the change's index and the new
+    /// membership once applied. An AddLearner carries <paramref name="record"/>, or the address book's record of the
+    /// node; when the node already is a learner at that very record (a join asked again), it completes at once with index 0.
+    /// </summary>
+    public Task<(ulong Index, MembershipConfig Config)> ChangeMembershipAsync(MembershipChange change, MemberOptions? record = null)
     {
         var completion = new TaskCompletionSource<(ulong, MembershipConfig)>(TaskCreationOptions.RunContinuationsAsynchronously);
         Post(() =>
         {
-            if (_options.Members.All(m => m.Id != change.NodeId))
+            byte[]? context = null;
+            if (change.Type == MembershipChangeType.AddLearner)
             {
-                completion.TrySetException(new MembershipChangeRefusedException($"node {change.NodeId} is not in Aurigraph:Members, so no member knows its addresses; add it to every node's configuration first"));
-                return;
+                var known = _book.Find(change.NodeId);
+                record ??= known;
+                if (record is null)
+                {
+                    completion.TrySetException(new MembershipChangeRefusedException($"node {change.NodeId} is not in the address book, so no member knows its addresses; give its record with the change (or let it join with the join token)"));
+                    return;
+                }
+                if (_raft.Role != Consensus.NodeRole.Leader)
+                {
+                    completion.TrySetException(new NodeUnavailableException($"node {_options.NodeId} does not lead (leader: {_raft.Leader}); send the change to the leader"));
+                    return;
+                }
+                if (_raft.Membership.Contains(change.NodeId))
+                {
+                    var same = _raft.Membership.IsLearner(change.NodeId) && known is not null && MemberRecordCodec.SameAs(known, record);
+                    // Answered as done only once the learner is in the committed membership: what is only appended may be truncated.
+                    if (same && _raft.MembershipAt(_raft.CommitIndex).IsLearner(change.NodeId))
+                    {
+                        completion.TrySetResult((0, Membership));
+                    }
+                    else if (same)
+                    {
+                        completion.TrySetException(new NodeUnavailableException($"the change adding node {change.NodeId} is not committed yet; retry shortly"));
+                    }
+                    else
+                    {
+                        completion.TrySetException(new MembershipChangeRefusedException($"node {change.NodeId} is already a member{(known is null ? "" : $" at {known.PeerAddress}")}; remove it first to add it at other addresses"));
+                    }
+                    return;
+                }
+                context = MemberRecordCodec.Encode(record);
             }
-            var result = _raft.ProposeMembershipChange(change);
+            var result = _raft.ProposeMembershipChange(change, context);
             if (!result.Accepted)
             {
                 Exception refusal = result.Refusal switch

@@ -56,7 +56,7 @@ internal sealed partial class ConsensusHost
             selfAt, self.GramsPerKwh, self.QuorumRttMilliseconds, result);
     }
 
-    private MemberOptions? MemberOf(ulong id) => _options.Members.Find(m => m.Id == id);
+    private MemberOptions? MemberOf(ulong id) => _book.Find(id);
 
     private string LocationOf(ulong id) => MemberOf(id) is { } m ? WanTopology.Location(m) ?? "no location" : "unknown";
 

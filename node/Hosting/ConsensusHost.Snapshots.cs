@@ -103,7 +103,7 @@ internal sealed partial class ConsensusHost
             return;
         }
         var header = new StateSnapshotHeader(
-            _options.ChainId, index, meta.Term, state.Height, [.. state.LastBlockHash], state.StateRoot, [.. meta.Config.Voters], [.. meta.Config.Learners]);
+            _options.ChainId, index, meta.Term, state.Height, [.. state.LastBlockHash], state.StateRoot, [.. meta.Config.Voters], [.. meta.Config.Learners], _book.Encoded());
         var path = Path.Combine(SnapshotFolder, $"snap-{index}-{meta.Term}.snap");
         _ = Task.Run(() =>
         {
@@ -199,6 +199,7 @@ internal sealed partial class ConsensusHost
             throw new BlockIntegrityException($"the ledger loaded from snapshot {meta.Index} has state root {Convert.ToHexString(_ledger.StateRoot)}, the snapshot says {Convert.ToHexString(info.Header.StateRoot)}");
         }
         _carbon.OnSnapshotInstalled(info.Header.Height);
+        LearnAddresses(info.Header);
         _applier.Reset(new AppliedState(meta.Index, _ledger.Height, _ledger.StateRoot, [.. _ledger.LastBlockHash]));
         _stagedSnapshots.Clear();
         var kept = Path.Combine(SnapshotFolder, $"snap-{meta.Index}-{meta.Term}.snap");

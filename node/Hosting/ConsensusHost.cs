@@ -113,7 +113,8 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         StageMeter? stages = null,
         IngressGate? ingress = null,
         int peerInputCapacity = 8192,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        AddressBook? book = null)
     {
         _time = time ?? TimeProvider.System;
         _tickOrigin = _time.GetTimestamp();
@@ -149,11 +150,13 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             new AppliedState(log.ReadAppliedIndex(), ledger.Height, ledger.StateRoot, [.. ledger.LastBlockHash]),
             _inputs.Command,
             OnApplied);
+        _book = book ?? AddressBook.Open(options, null);
+        var (voters, learners) = Bootstrap(options, _book);
         _raft = new RaftNode(new Consensus.RaftConfig
         {
             Id = options.NodeId,
-            Voters = [.. options.Members.Where(m => m.Role == NodeRole.Validator && !m.Joining).Select(m => m.Id)],
-            Learners = [.. options.Members.Where(m => (m.Role != NodeRole.Validator && !m.Joining) || (m.Joining && m.Id == options.NodeId)).Select(m => m.Id)],
+            Voters = voters,
+            Learners = learners,
             Storage = log,
             Random = random,
             ElectionTicks = options.ElectionTicks,
@@ -168,6 +171,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         InitSnapshots();
         InitReadIds();
         InitPlacement();
+        SyncPeers();
         // Carbon readings are expected from the members in effect (the log's, after changes), not the whole address book.
         _carbon.OnMembership(_raft.Voters, [.. _raft.Voters, .. _raft.Learners]);
         _snapshot = Publish();
@@ -440,6 +444,10 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
             }
             var ready = _raft.GetReady();
             Lap(PipelineStage.Raft);
+            if (ready.Entries.Count > 0 || ready.Membership is not null)
+            {
+                LearnAddresses(ready);
+            }
             _carbon.OnReady(ready);
             Lap(PipelineStage.Carbon);
             SendAll(ready.Messages);
@@ -480,6 +488,7 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         {
             Lap(PipelineStage.LoopOther);
             _applier.Apply(ready.CommittedEntries); // its answers come back through OnApplied
+            RememberRemovals(ready.CommittedEntries);
             Lap(PipelineStage.Completion);
         }
         if (ready.Leader != _lastLeader)
@@ -580,14 +589,12 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         {
             return last;
         }
-        var peers = new List<(ulong Id, ulong Match, bool Active)>(_options.Members.Count);
-        foreach (var m in _options.Members)
+        var members = _raft.Membership;
+        var peers = new List<(ulong Id, ulong Match, bool Active)>(members.Voters.Count + members.Learners.Count);
+        foreach (var id in StatusPeers(members))
         {
-            if (m.Id != _options.NodeId)
-            {
-                var p = _raft.ProgressOf(m.Id);
-                peers.Add((m.Id, p?.Match ?? 0, p?.RecentActive ?? false));
-            }
+            var p = _raft.ProgressOf(id);
+            peers.Add((id, p?.Match ?? 0, p?.RecentActive ?? false));
         }
         var applied = _applier.State;
         return new NodeSnapshot(_raft.Role, _raft.Term, _raft.Leader, _raft.CommitIndex, applied.Index, applied.Height, applied.StateRoot, _proposer.Target, peers)
@@ -607,21 +614,48 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
         {
             return false;
         }
+        // Every round of the loop asks this: no enumerator is allocated.
+        var members = _raft.Membership;
         var i = 0;
-        foreach (var m in _options.Members)
+        return SamePeers(last, members.Voters, ref i) && SamePeers(last, members.Learners, ref i) && i == last.Peers.Count;
+    }
+
+    private bool SamePeers(NodeSnapshot last, IReadOnlyList<ulong> ids, ref int i)
+    {
+        for (var k = 0; k < ids.Count; k++)
         {
-            if (m.Id == _options.NodeId)
+            var id = ids[k];
+            if (id == _options.NodeId)
             {
                 continue;
             }
-            var p = _raft.ProgressOf(m.Id);
-            if (i >= last.Peers.Count || last.Peers[i] != (m.Id, p?.Match ?? 0, p?.RecentActive ?? false))
+            var p = _raft.ProgressOf(id);
+            if (i >= last.Peers.Count || last.Peers[i] != (id, p?.Match ?? 0, p?.RecentActive ?? false))
             {
                 return false;
             }
             i++;
         }
-        return i == last.Peers.Count;
+        return true;
+    }
+
+    /// <summary>The members a status lists: the membership in effect, this node aside (voters, then learners).</summary>
+    private IEnumerable<ulong> StatusPeers(MembershipConfig members)
+    {
+        foreach (var id in members.Voters)
+        {
+            if (id != _options.NodeId)
+            {
+                yield return id;
+            }
+        }
+        foreach (var id in members.Learners)
+        {
+            if (id != _options.NodeId)
+            {
+                yield return id;
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -72,4 +72,13 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 135, Level = LogLevel.Warning, Message = "node {NodeId}: the measured round trip to node {Peer} is {RttMs:F1} ms, too long for a {HeartbeatMs} ms heartbeat and a {ElectionMs} ms election timeout (heartbeat at least half a round trip, election at least ten): set TickMilliseconds {Tick}, HeartbeatTicks {HeartbeatTicks}, ElectionTicks {ElectionTicks} on every node")]
     public static partial void TimeoutsUnderRoundTrip(ILogger logger, ulong nodeId, ulong peer, double rttMs, int heartbeatMs, int electionMs, int tick, int heartbeatTicks, int electionTicks);
+
+    [LoggerMessage(EventId = 136, Level = LogLevel.Information, Message = "node {NodeId}: address book: node {Member} ({Role}) at {PeerAddress}, API {ApiAddress} (from {Source} {At})")]
+    public static partial void MemberLearned(ILogger logger, ulong nodeId, ulong member, NodeRole role, string peerAddress, string apiAddress, string source, ulong at);
+
+    [LoggerMessage(EventId = 137, Level = LogLevel.Warning, Message = "node {NodeId}: address book: {Reason}")]
+    public static partial void AddressBookProblem(ILogger logger, ulong nodeId, string reason);
+
+    [LoggerMessage(EventId = 138, Level = LogLevel.Information, Message = "node {NodeId}: peer lanes {Change} node {Member} at {PeerAddress} ({Reason})")]
+    public static partial void PeerLanes(ILogger logger, ulong nodeId, string change, ulong member, string peerAddress, string reason);
 }

@@ -288,40 +288,22 @@ public sealed partial class NodeOptions
         {
             var m = Members[i];
             var name = $"{Section}:Members:{i}";
-            if (m.Id == 0 || !ids.Add(m.Id))
+            if (m.Id != 0 && !ids.Add(m.Id))
             {
                 errors.Add($"{name}:Id must be a unique non-zero id (got {m.Id})");
             }
-            if (!IPEndPoint.TryParse(m.PeerAddress, out var ep) || ep.Port == 0)
-            {
-                errors.Add($"{name}:PeerAddress must be host:port with an IP address (got '{m.PeerAddress}')");
-            }
-            if (!Uri.TryCreate(m.ApiAddress, UriKind.Absolute, out var api) || (api.Scheme != "http" && api.Scheme != "https"))
-            {
-                errors.Add($"{name}:ApiAddress must be an http(s) URL (got '{m.ApiAddress}')");
-            }
-            if (!Uri.TryCreate(m.RestAddress, UriKind.Absolute, out var rest) || (rest.Scheme != "http" && rest.Scheme != "https"))
-            {
-                errors.Add($"{name}:RestAddress must be an http(s) URL (got '{m.RestAddress}')");
-            }
-            else if (api is not null && rest.Scheme != api.Scheme)
-            {
-                errors.Add($"{name}:RestAddress and ApiAddress must both be http or both https (got '{rest.Scheme}' and '{api.Scheme}')");
-            }
-            else if (api is not null && rest.Port == api.Port && rest.Host == api.Host && api.Scheme != Uri.UriSchemeHttps)
-            {
-                errors.Add($"{name}:RestAddress must differ from ApiAddress over http (cleartext gRPC uses HTTP/2 on its own port; over https one port serves both)");
-            }
+            errors.AddRange(MemberRecordCodec.Problems(m, name));
         }
         ValidateSecurity(errors);
         if (NodeId != 0 && Members.Count > 0 && !Members.Any(m => m.Id == NodeId))
         {
             errors.Add($"{Section}:NodeId {NodeId} is not one of {Section}:Members");
         }
-        if (Members.Count > 0 && !Members.Any(m => m.Role == NodeRole.Validator))
+        if (Members.Count > 0 && !Members.Any(m => m.Role == NodeRole.Validator) && !Joins)
         {
-            errors.Add($"{Section}:Members must include at least one validator");
+            errors.Add($"{Section}:Members must include at least one validator (or {Section}:Join:Seeds name members to join through)");
         }
+        ValidateJoin(errors);
         if (TickMilliseconds <= 0)
         {
             errors.Add($"{Section}:TickMilliseconds must be positive");

@@ -61,7 +61,9 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             Tracker.IsPending,
             Stages);
         Feed = new BlockFeed();
-        var peers = _options.Members.Where(m => m.Id != _options.NodeId).ToDictionary(m => m.Id, m => IPEndPoint.Parse(m.PeerAddress));
+        Book = AddressBook.Open(_options, _database);
+        // Lanes to every member the book knows to start with; the consensus host then makes them follow the log's membership.
+        var peers = Book.Members.Where(m => m.Id != _options.NodeId && !Book.IsRemoved(m.Id)).ToDictionary(m => m.Id, m => IPEndPoint.Parse(m.PeerAddress));
         var limits = _options.Pipeline;
         var transportOptions = new TransportOptions
         {
@@ -70,10 +72,11 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             BulkQueueMaxBytes = limits.PeerQueueBytes,
             WanLinks = WanLinks(loggers.CreateLogger<PeerTransport>()),
             WanSeed = _options.Transport.Wan.Seed,
+            AdmitUnlisted = (id, _) => ConsensusHost.AdmitsUnlisted(Book, id),
         };
         if (_options.Transport.Wan.Enabled && _options.Transport.Wan.PartitionFile.Length > 0)
         {
-            _partition = new WanPartition(_options.Transport.Wan.PartitionFile, _options.Self, _options.Members);
+            _partition = new WanPartition(_options.Transport.Wan.PartitionFile, _options.Self, [.. Book.Members]);
             transportOptions.IsCut = _partition.IsCut;
         }
         _transport = new PeerTransport(
@@ -85,13 +88,16 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             PeerSecurity.StreamFactory(_options, loggers),
             Stages);
         Metrics = new NodeMetrics(() => _host!.Snapshot, Ingress, _database.Statistics, () => log.SyncedWrites, _database.Memory, () => _host?.PeerRoundTrips ?? new Dictionary<ulong, double>());
-        var validators = _options.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
-        var members = _options.Members.Select(m => m.Id).ToList();
+        var validators = Book.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
+        var members = Book.Members.Select(m => m.Id).ToList();
         Carbon = new CarbonPipeline(_options.NodeId, validators, members, carbon ?? CarbonServices.CreateOffline(), _database, _transport, log, ledger.Height, loggers.CreateLogger<CarbonPipeline>());
-        _host = new ConsensusHost(_options, _database, log, ledger, _transport, Verifier, Tracker, Feed, loggers.CreateLogger<ConsensusHost>(), new SeededRandom((ulong)Environment.TickCount64 ^ (_options.NodeId * 0x9E3779B97F4A7C15UL)), Metrics, Carbon, Stages, Ingress, transportOptions.IncomingCapacity);
+        _host = new ConsensusHost(_options, _database, log, ledger, _transport, Verifier, Tracker, Feed, loggers.CreateLogger<ConsensusHost>(), new SeededRandom((ulong)Environment.TickCount64 ^ (_options.NodeId * 0x9E3779B97F4A7C15UL)), Metrics, Carbon, Stages, Ingress, transportOptions.IncomingCapacity, book: Book);
     }
 
     public NodeOptions Options => _options;
+
+    /// <summary>Where each member is: the configuration's members and what the log added (thread-safe).</summary>
+    public AddressBook Book { get; }
 
     public TransactionVerifier Verifier { get; }
 
@@ -161,7 +167,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_host is not null && _host.Snapshot.RaftRole == Consensus.NodeRole.Leader && _options.Members.Count(m => m.Role == NodeRole.Validator) > 1)
+        if (_host is not null && _host.Snapshot.RaftRole == Consensus.NodeRole.Leader && _host.Membership.Voters.Count > 1)
         {
             try
             {
@@ -186,7 +192,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         {
             return links;
         }
-        foreach (var member in _options.Members)
+        foreach (var member in Book.Members)
         {
             if (member.Id != _options.NodeId && WanTopology.Link(_options.Self, member, _options.Transport.Wan) is { } link)
             {
@@ -204,7 +210,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     public Task<ulong> TransferLeadershipAsync(ulong target) => _host!.TransferLeadershipAsync(target);
 
     /// <summary>Proposes a membership change on this node (it must lead); completes once applied.</summary>
-    public Task<(ulong Index, Consensus.MembershipConfig Config)> ChangeMembershipAsync(Consensus.MembershipChange change) => _host!.ChangeMembershipAsync(change);
+    public Task<(ulong Index, Consensus.MembershipConfig Config)> ChangeMembershipAsync(Consensus.MembershipChange change, MemberOptions? record = null) => _host!.ChangeMembershipAsync(change, record);
 
     /// <summary>The membership in effect on this node.</summary>
     public Consensus.MembershipConfig Membership => _host!.Membership;

@@ -6,6 +6,7 @@ using Aurigraph.Node.Security;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
+using Polly.Timeout;
 
 namespace Aurigraph.Node.Hosting;
 
@@ -154,6 +155,7 @@ internal static class NodeServer
         app.MapGrpcService<CarbonApi>();
         app.MapGet("/api/v11/carbon/report.csv", (NodeRuntime node, string? from, string? to) => CarbonApi.Csv(node, from, to));
         app.MapGrpcService<AdminApi>();
+        app.MapGrpcService<JoinApi>();
         app.MapGrpcHealthChecksService();
         app.MapPrometheusScrapingEndpoint();
         app.MapGet("/healthz", () => Results.Json(new { status = "alive" }));
@@ -167,7 +169,15 @@ internal static class NodeServer
 
         try
         {
+            // A new node joins before anything opens its database for good: the runtime starts from what the join kept.
+            var joining = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Aurigraph.Node.Hosting.Joiner");
+            await Joiner.JoinIfNeededAsync(options, joining, ct).ConfigureAwait(false);
             await app.RunAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is JoinRefusedException or TimeoutRejectedException)
+        {
+            await Console.Error.WriteLineAsync($"node {options.NodeId} could not join: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.StartFailed;
         }
         catch (Exception ex) when (ex is Storage.StorageException or InvalidDataException or IOException or InvalidOperationException)
         {

@@ -16,6 +16,7 @@ namespace Aurigraph.Node.Snapshots;
 /// <param name="StateRoot">The ledger's state root at <paramref name="Height"/> (checked after an install).</param>
 /// <param name="Voters">Voting members at <paramref name="Index"/>.</param>
 /// <param name="Learners">Learners at <paramref name="Index"/>.</param>
+/// <param name="Members">The sender's address book: one encoded member record each (format 2; none in format 1).</param>
 public sealed record StateSnapshotHeader(
     string ChainId,
     ulong Index,
@@ -24,7 +25,12 @@ public sealed record StateSnapshotHeader(
     byte[] BlockHash,
     byte[] StateRoot,
     IReadOnlyList<ulong> Voters,
-    IReadOnlyList<ulong> Learners);
+    IReadOnlyList<ulong> Learners,
+    IReadOnlyList<byte[]>? Members = null)
+{
+    /// <summary>The address book's records (empty when the header has none).</summary>
+    public IReadOnlyList<byte[]> MemberRecords => Members ?? [];
+}
 
 /// <summary>A complete, verified snapshot file: its header, size, record count and SHA-256.</summary>
 public sealed record StateSnapshotInfo(StateSnapshotHeader Header, long Bytes, long Records, byte[] Sha256);
@@ -45,9 +51,9 @@ public enum SnapshotFamily : byte
 /// </summary>
 /// <remarks>
 /// <code>
-/// file    = "AGSS" | u16 version (1) | header | record* | 0x00 | u64 record count | sha256 (32 bytes, over everything before it)
+/// file    = "AGSS" | u16 version (2; 1 is read too) | header | record* | 0x00 | u64 record count | sha256 (32 bytes, over everything before it)
 /// header  = u16 chain length | chain (UTF-8) | u64 index | u64 term | u64 height | block hash (32) | state root (32)
-///           | u16 voters | u64* | u16 learners | u64*
+///           | u16 voters | u64* | u16 learners | u64* | u16 members | (u16 length | member record)* (version 2 only)
 /// record  = u8 family (1 ledger, 2 carbon) | u32 key length | u32 value length | key | value
 /// </code>
 /// Integers are big-endian. What it holds: every record of the <c>ledger</c> family and the replicated part of the
@@ -56,7 +62,9 @@ public enum SnapshotFamily : byte
 /// </remarks>
 public static class StateSnapshotFile
 {
-    private const ushort Version = 1;
+    private const ushort Version = 2;
+    private const ushort FirstVersion = 1;
+    private const int MaxMembers = 1024;
     private static readonly byte[] Magic = "AGSS"u8.ToArray();
 
     /// <summary>The key prefix of a node's own (local, unreplicated) carbon readings.</summary>
@@ -119,11 +127,11 @@ public static class StateSnapshotFile
             throw new InvalidDataException($"'{path}' is not a state snapshot");
         }
         var version = reader.ReadU16();
-        if (version != Version)
+        if (version != Version && version != FirstVersion)
         {
             throw new InvalidDataException($"snapshot '{path}' has format version {version}; this node reads {Version}");
         }
-        var header = ReadHeader(reader);
+        var header = ReadHeader(reader, version);
         long records = 0;
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
@@ -223,9 +231,20 @@ public static class StateSnapshotFile
                 w.WriteU64(id);
             }
         }
+        var members = h.MemberRecords;
+        if (members.Count > MaxMembers || members.Any(m => m.Length > ushort.MaxValue))
+        {
+            throw new ArgumentException($"snapshot header: at most {MaxMembers} member records of at most {ushort.MaxValue} bytes", nameof(h));
+        }
+        w.WriteU16((ushort)members.Count);
+        foreach (var member in members)
+        {
+            w.WriteU16((ushort)member.Length);
+            w.Write(member);
+        }
     }
 
-    private static StateSnapshotHeader ReadHeader(HashingReader r)
+    private static StateSnapshotHeader ReadHeader(HashingReader r, ushort version)
     {
         var chain = Encoding.UTF8.GetString(r.Read(r.ReadU16()).Span);
         var index = r.ReadU64();
@@ -235,7 +254,20 @@ public static class StateSnapshotFile
         var stateRoot = r.Read(32).ToArray();
         var voters = ReadIds(r);
         var learners = ReadIds(r);
-        return new StateSnapshotHeader(chain, index, term, height, blockHash, stateRoot, voters, learners);
+        var members = new List<byte[]>();
+        if (version >= 2)
+        {
+            var count = r.ReadU16();
+            if (count > MaxMembers)
+            {
+                throw new InvalidDataException($"snapshot header lists {count} members, over {MaxMembers}");
+            }
+            for (var i = 0; i < count; i++)
+            {
+                members.Add(r.Read(r.ReadU16()).ToArray());
+            }
+        }
+        return new StateSnapshotHeader(chain, index, term, height, blockHash, stateRoot, voters, learners, members);
     }
 
     private static List<ulong> ReadIds(HashingReader r)

@@ -24,7 +24,9 @@ internal enum FrameStatus
 }
 
 /// <summary>The first frame on every connection, in both directions.</summary>
-internal readonly record struct Handshake(ushort Version, string ClusterId, ulong NodeId, TransportLane Lane);
+/// <param name="Listen">Where the sender accepts peer connections (empty when it does not say): lets a node reach a
+/// member it has not learned of yet, once that member's certificate proved its id (see <see cref="TransportOptions.AdmitUnlisted"/>).</param>
+internal readonly record struct Handshake(ushort Version, string ClusterId, ulong NodeId, TransportLane Lane, string Listen = "");
 
 /// <summary>
 /// The peer wire format: <c>[u32 length LE][u8 kind][body]</c>, where length counts the kind byte and the body.
@@ -42,6 +44,7 @@ internal static class FrameCodec
     public const int MaxHandshakeBytes = 512;
 
     private const int MaxClusterIdBytes = 255;
+    private const int MaxListenBytes = 64;
     private const int HandshakeFixedBytes = 4 + 2 + 8 + 1 + 1;
     private const int RaftHeaderFields = 11;
     private const int EntryHeaderFields = 4;
@@ -103,7 +106,13 @@ internal static class FrameCodec
         {
             throw new ArgumentException($"The cluster id is {clusterBytes} UTF-8 bytes; at most {MaxClusterIdBytes} fit a handshake.", nameof(handshake));
         }
-        var bodyLength = HandshakeFixedBytes + clusterBytes;
+        var listenBytes = Encoding.UTF8.GetByteCount(handshake.Listen);
+        if (listenBytes > MaxListenBytes)
+        {
+            throw new ArgumentException($"The listen address is {listenBytes} UTF-8 bytes; at most {MaxListenBytes} fit a handshake.", nameof(handshake));
+        }
+        // The listen address is an optional tail: a handshake without one is the first version's, byte for byte.
+        var bodyLength = HandshakeFixedBytes + clusterBytes + (listenBytes == 0 ? 0 : 1 + listenBytes);
         var total = PrefixBytes + bodyLength;
         var span = output.GetSpan(total);
         WritePrefix(span, bodyLength, FrameKind.Handshake);
@@ -114,6 +123,12 @@ internal static class FrameCodec
         body[14] = (byte)handshake.Lane;
         body[15] = (byte)clusterBytes;
         Encoding.UTF8.GetBytes(handshake.ClusterId, body[HandshakeFixedBytes..]);
+        if (listenBytes > 0)
+        {
+            var tail = body[(HandshakeFixedBytes + clusterBytes)..];
+            tail[0] = (byte)listenBytes;
+            Encoding.UTF8.GetBytes(handshake.Listen, tail[1..]);
+        }
         output.Advance(total);
         return total;
     }
@@ -134,18 +149,31 @@ internal static class FrameCodec
             return false;
         }
         var clusterBytes = fixedPart[15];
-        if (body.Length != HandshakeFixedBytes + clusterBytes)
+        var listen = "";
+        if (body.Length > HandshakeFixedBytes + clusterBytes)
+        {
+            var tail = body.Slice(HandshakeFixedBytes + clusterBytes);
+            var listenBytes = tail.FirstSpan[0];
+            if (listenBytes == 0 || listenBytes > MaxListenBytes || tail.Length != 1 + listenBytes)
+            {
+                error = $"handshake of {body.Length} bytes does not match its cluster id length {clusterBytes} and listen address length {listenBytes}";
+                return false;
+            }
+            listen = Encoding.UTF8.GetString(tail.Slice(1));
+        }
+        else if (body.Length != HandshakeFixedBytes + clusterBytes)
         {
             error = $"handshake of {body.Length} bytes does not match its cluster id length {clusterBytes}";
             return false;
         }
         // Invalid UTF-8 decodes to replacement characters, which then fail the cluster id comparison.
-        var clusterId = Encoding.UTF8.GetString(body.Slice(HandshakeFixedBytes));
+        var clusterId = Encoding.UTF8.GetString(body.Slice(HandshakeFixedBytes, clusterBytes));
         handshake = new Handshake(
             BinaryPrimitives.ReadUInt16LittleEndian(fixedPart[4..]),
             clusterId,
             BinaryPrimitives.ReadUInt64LittleEndian(fixedPart[6..]),
-            (TransportLane)fixedPart[14]);
+            (TransportLane)fixedPart[14],
+            listen);
         error = null;
         return true;
     }

@@ -19,6 +19,15 @@ public interface IPeerNetwork
     /// <summary>Inputs from peers, in arrival order per connection.</summary>
     ChannelReader<PeerInput> Incoming { get; }
 
+    /// <summary>The peers there are lanes to now.</summary>
+    IReadOnlyCollection<ulong> Peers { get; }
+
+    /// <summary>Adds a peer at runtime (false when it already is one); throws <see cref="InvalidOperationException"/> over the peer bound. Thread-safe.</summary>
+    bool AddPeer(ulong id, System.Net.IPEndPoint endPoint, WanLink? wan = null);
+
+    /// <summary>Removes a peer at runtime: its queues are dropped and its connections closed (false when it was not one). Thread-safe.</summary>
+    bool RemovePeer(ulong id);
+
     /// <summary>Bytes and frames exchanged with each peer so far.</summary>
     IReadOnlyList<PeerTrafficCounters> Traffic { get; }
 }

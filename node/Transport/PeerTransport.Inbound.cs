@@ -125,6 +125,10 @@ public sealed partial class PeerTransport
                 var reason = frame.Status == FrameStatus.Incomplete
                     ? $"closed before completing a handshake ({frame.Bytes} bytes received)"
                     : CheckHandshake(frame, out hello);
+                if (reason is null && !_peers.ContainsKey(hello.NodeId) && hello.NodeId != _selfId && accepted.ProvenPeerId is { } prover && prover == hello.NodeId)
+                {
+                    TryAdmitUnlisted(hello);
+                }
                 if (reason is null && !_peers.ContainsKey(hello.NodeId))
                 {
                     reason = hello.NodeId == _selfId
@@ -150,7 +154,7 @@ public sealed partial class PeerTransport
                 identified = true;
                 _metrics.Received(hello.NodeId, frame.Bytes);
 
-                var sent = FrameCodec.WriteHandshake(connection.Writer, new Handshake(FrameCodec.ProtocolVersion, _options.ClusterId, _selfId, hello.Lane));
+                var sent = FrameCodec.WriteHandshake(connection.Writer, new Handshake(FrameCodec.ProtocolVersion, _options.ClusterId, _selfId, hello.Lane, _announced));
                 await PeerConnection.FlushAsync(connection.Writer, timeout.Token).ConfigureAwait(false);
                 _metrics.Sent(hello.NodeId, sent, 1);
             }
@@ -300,6 +304,26 @@ public sealed partial class PeerTransport
                 return new PeerInput(peerId, null, channel, payload);
             default:
                 throw new InvalidDataException($"unexpected frame kind {(byte)kind} on the {lane} lane");
+        }
+    }
+
+    /// <summary>
+    /// A node whose certificate proved its id but that is not a peer: if the host admits it (<see cref="TransportOptions.AdmitUnlisted"/>),
+    /// it becomes a peer at the listen address its handshake gives. Only proven ids get here, never on a plaintext transport.
+    /// </summary>
+    private void TryAdmitUnlisted(in Handshake hello)
+    {
+        if (_options.AdmitUnlisted is not { } admit || !IPEndPoint.TryParse(hello.Listen, out var listen) || listen.Port == 0 || !admit(hello.NodeId, listen))
+        {
+            return;
+        }
+        try
+        {
+            AddPeer(hello.NodeId, listen);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        {
+            TransportLog.InboundRejected(_logger, listen.ToString(), ex.Message);
         }
     }
 

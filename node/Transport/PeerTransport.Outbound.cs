@@ -134,7 +134,7 @@ public sealed partial class PeerTransport
             socket = null;
             connection = new PeerConnection(stream, peer.EndPoint.ToString());
 
-            var sent = FrameCodec.WriteHandshake(connection.Writer, new Handshake(FrameCodec.ProtocolVersion, _options.ClusterId, _selfId, lane));
+            var sent = FrameCodec.WriteHandshake(connection.Writer, new Handshake(FrameCodec.ProtocolVersion, _options.ClusterId, _selfId, lane, _announced));
             await PeerConnection.FlushAsync(connection.Writer, timeout.Token).ConfigureAwait(false);
             _metrics.Sent(peer.Id, sent, 1);
 

@@ -50,6 +50,9 @@ public sealed partial class PeerTransport : IPeerNetwork, IAsyncDisposable
 
     private readonly ulong _selfId;
     private readonly IPEndPoint _listen;
+
+    // What the handshake says this node listens on (see Handshake.Listen).
+    private readonly string _announced;
     private readonly TransportOptions _options;
     private readonly ILogger<PeerTransport> _logger;
     private readonly IPeerStreamFactory _streamFactory;
@@ -94,6 +97,7 @@ public sealed partial class PeerTransport : IPeerNetwork, IAsyncDisposable
         options.Validate();
         _selfId = selfId;
         _listen = listen;
+        _announced = listen.ToString();
         _options = options;
         _logger = logger;
         _streamFactory = streamFactory ?? PlainTcpStreamFactory.Instance;

@@ -1,3 +1,4 @@
+using System.Net;
 namespace Aurigraph.Node.Transport;
 
 /// <summary>Limits and timings of the peer transport. Defaults suit a LAN or cross-cloud cluster of a few dozen members.</summary>
@@ -57,6 +58,13 @@ public sealed class TransportOptions
 
     /// <summary>WAN emulation: whether the path to a peer is cut now (frames to it are held); null: never.</summary>
     public Func<ulong, bool>? IsCut { get; set; }
+
+    /// <summary>
+    /// Whether to take a connecting node that is not a peer yet, once its certificate proved its id, as a peer at the
+    /// listen address its handshake gives (a member added while this node was behind, or away, reaching it before this
+    /// node's log says where it is). Called on the accepting thread; null (the default): only known peers connect.
+    /// </summary>
+    public Func<ulong, IPEndPoint, bool>? AdmitUnlisted { get; set; }
 
     /// <summary>Seed of the emulated jitter and loss (each lane's generator is derived from it, the peer and the lane).</summary>
     public int WanSeed { get; set; } = 1;

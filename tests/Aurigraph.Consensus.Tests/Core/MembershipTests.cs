@@ -301,3 +301,63 @@ public sealed class MembershipTests
         Assert.Equal(c[1].CommitIndex, c[4].AppliedIndex);
     }
 }
+
+/// <summary>The payload of a membership change entry: its format versions and the context it carries.</summary>
+public sealed class MembershipChangeFormatTests
+{
+    private static readonly MembershipConfig After = new([1, 2, 3], [4]);
+
+    [Fact]
+    public void A_change_without_context_keeps_the_first_format_and_has_an_empty_context()
+    {
+        var bytes = new MembershipChange(MembershipChangeType.AddLearner, 4).Encode(After);
+        Assert.Equal(1, bytes[0]);
+        Assert.Equal(18 + (8 * 4), bytes.Length);
+        var (change, config) = MembershipChange.Decode(bytes);
+        Assert.Equal(new MembershipChange(MembershipChangeType.AddLearner, 4), change);
+        Assert.Equal(After, config);
+        Assert.True(MembershipChange.ContextOf(bytes).IsEmpty);
+    }
+
+    [Fact]
+    public void A_context_round_trips_and_a_payload_whose_lengths_disagree_is_refused()
+    {
+        var context = "member record"u8.ToArray();
+        var bytes = new MembershipChange(MembershipChangeType.AddLearner, 4).Encode(After, context);
+        Assert.Equal(2, bytes[0]);
+        Assert.Equal(context, MembershipChange.ContextOf(bytes).ToArray());
+        Assert.Equal(After, MembershipChange.Decode(bytes).Config);
+
+        Assert.Throws<FormatException>(() => MembershipChange.Decode(bytes.AsSpan(0, bytes.Length - 1)));
+        Assert.Throws<FormatException>(() => MembershipChange.ContextOf(bytes.AsMemory(0, 18 + 32 + 2)));
+        var longer = bytes.Concat(new byte[] { 0 }).ToArray();
+        Assert.Throws<FormatException>(() => MembershipChange.Decode(longer));
+        var unknown = (byte[])bytes.Clone();
+        unknown[0] = 3;
+        Assert.Throws<FormatException>(() => MembershipChange.Decode(unknown));
+        Assert.Throws<ArgumentException>(() => new MembershipChange(MembershipChangeType.AddLearner, 4).Encode(After, new byte[MembershipChange.MaxContextBytes + 1]));
+    }
+
+    [Fact]
+    public void A_proposed_context_reaches_every_node_with_the_entry_and_an_oversized_one_is_refused()
+    {
+        var c = new ClusterHarness(3);
+        c.Elect(1);
+        c.Stabilize();
+        Assert.Equal(RefusalReason.InvalidMembershipChange,
+            c[1].ProposeMembershipChange(new MembershipChange(MembershipChangeType.AddLearner, 4), new byte[MembershipChange.MaxContextBytes + 1]).Refusal);
+
+        var context = "node 4 at 127.0.0.1:7004"u8.ToArray();
+        var add = c[1].ProposeMembershipChange(new MembershipChange(MembershipChangeType.AddLearner, 4), context);
+        Assert.True(add.Accepted);
+        c.Join(4, [1, 2, 3], []);
+        c.Stabilize();
+        Assert.Equal(4, c.Ids.Count());
+        Assert.All(c.Ids, id =>
+        {
+            var entry = c.Applied[id].Single(e => e.Index == add.Index);
+            Assert.Equal(context, MembershipChange.ContextOf(entry.Data).ToArray());
+            Assert.Equal(new MembershipConfig([1, 2, 3], [4]), c[id].Membership);
+        });
+    }
+}

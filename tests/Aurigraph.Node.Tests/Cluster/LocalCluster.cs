@@ -41,10 +41,17 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     /// <param name="startLater">Nodes not started now (a test starts them with <see cref="Start"/>).</param>
     /// <param name="apiTls">The client API over HTTPS with the node certificates (gRPC and REST on one port).</param>
-    public static async Task<LocalCluster> StartAsync(int validators = 3, int business = 1, int slim = 1, IReadOnlyDictionary<ulong, Dictionary<string, string>>? environment = null, IReadOnlyCollection<ulong>? startLater = null, bool apiTls = false)
+    /// <param name="unlisted">Nodes no other node's configuration lists, whose own lists only themselves: they join with
+    /// <see cref="NodeOptions.Join"/> (never started by this call).</param>
+    public static async Task<LocalCluster> StartAsync(int validators = 3, int business = 1, int slim = 1, IReadOnlyDictionary<ulong, Dictionary<string, string>>? environment = null, IReadOnlyCollection<ulong>? startLater = null, bool apiTls = false, IReadOnlyCollection<ulong>? unlisted = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "aurigraph-test-" + Guid.NewGuid().ToString("N")[..8]);
         var nodes = Devnet.Prepare(new Devnet.Layout(dir, validators, business, slim, FreePortBase(), apiTls));
+        if (unlisted is { Count: > 0 })
+        {
+            Unlist(nodes, unlisted);
+            startLater = [.. startLater ?? [], .. unlisted];
+        }
         var cluster = new LocalCluster(dir, nodes);
         try
         {
@@ -60,6 +67,26 @@ internal sealed class LocalCluster : IAsyncDisposable
             // The caller never gets the cluster, so it cannot stop it: stop every process here.
             await cluster.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>Rewrites the configurations so that <paramref name="unlisted"/> appear in none but their own, and each of theirs lists only itself.</summary>
+    private static void Unlist(List<(MemberOptions Member, string ConfigPath)> nodes, IReadOnlyCollection<ulong> unlisted)
+    {
+        foreach (var (member, path) in nodes)
+        {
+            var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+            var members = config[NodeOptions.Section]!["Members"]!.AsArray();
+            for (var i = members.Count - 1; i >= 0; i--)
+            {
+                var id = members[i]!["Id"]!.GetValue<ulong>();
+                var keep = unlisted.Contains(member.Id) ? id == member.Id : !unlisted.Contains(id);
+                if (!keep)
+                {
+                    members.RemoveAt(i);
+                }
+            }
+            File.WriteAllText(path, config.ToJsonString(NodeServer.Indented));
         }
     }
 

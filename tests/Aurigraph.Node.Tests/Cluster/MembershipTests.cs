@@ -79,7 +79,7 @@ public sealed class MembershipTests
         // Errors first: unknown node, a voter "promoted", no token.
         var unknown = await Assert.ThrowsAsync<RpcException>(() => ChangeAsync(MembershipChangeType.AddLearner, 9));
         Assert.Equal(StatusCode.InvalidArgument, unknown.StatusCode);
-        Assert.Contains("Aurigraph:Members", unknown.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("not in the address book", unknown.Status.Detail, StringComparison.Ordinal);
         var voter = await Assert.ThrowsAsync<RpcException>(() => ChangeAsync(MembershipChangeType.PromoteLearner, 2));
         Assert.Equal(StatusCode.InvalidArgument, voter.StatusCode);
         var anonymous = await Assert.ThrowsAsync<RpcException>(() => admin1.GetMembershipAsync(new GetMembershipRequest()).ResponseAsync);

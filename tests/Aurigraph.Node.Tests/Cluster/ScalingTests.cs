@@ -1,5 +1,4 @@
 using Aurigraph.Node.Api.V1;
-using Aurigraph.Node.Transactions;
 using Grpc.Core;
 
 namespace Aurigraph.Node.Tests.Cluster;
@@ -8,7 +7,6 @@ namespace Aurigraph.Node.Tests.Cluster;
 [Collection("real cluster")]
 public sealed class ScalingTests
 {
-    private const string Chain = "aurigraph-devnet";
     private const string Token = "scaling-admin-token";
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
@@ -24,30 +22,8 @@ public sealed class ScalingTests
         };
         await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 2, slim: 2, environment: Enumerable.Range(1, 7).ToDictionary(id => (ulong)id, _ => settings), startLater: [5, 7]);
 
-        using var stop = new CancellationTokenSource();
-        using var recipient = TransactionSigner.Generate();
-        ulong acknowledged = 0;
-        var writer = Task.Run(async () =>
-        {
-            using var sender = cluster.DevKey(3);
-            for (ulong nonce = 0; !stop.IsCancellationRequested; nonce++)
-            {
-                var request = new SubmitTransactionsRequest { Transactions = { sender.Transfer(Chain, nonce, recipient.PublicKey, 1) } };
-                var reply = await cluster.Transactions(4).SubmitTransactionsAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
-                Assert.True(reply.Results[0].State == TransactionState.Committed, $"transfer {nonce}: {reply.Results[0]}");
-                Interlocked.Exchange(ref acknowledged, nonce + 1);
-            }
-        });
-        async Task WritesAsync(int more)
-        {
-            var target = Interlocked.Read(ref acknowledged) + (ulong)more;
-            await cluster.PollAsync(async () => { await Task.Yield(); return writer.IsFaulted || Interlocked.Read(ref acknowledged) >= target ? "" : null; }, $"{more} more writes", Deadline);
-            if (writer.IsFaulted)
-            {
-                await writer;
-            }
-        }
-        await WritesAsync(5);
+        using var writes = new TransferWriter(cluster, through: 4, devKey: 3);
+        await writes.WritesAsync(5, Deadline);
 
         // Scale out: the operator adds each node on the leader, then starts it; it catches up while the writes go on.
         foreach (var node in new ulong[] { 5, 7 })
@@ -56,7 +32,7 @@ public sealed class ScalingTests
             Assert.Contains(node, added.Learners);
             cluster.Start(node, settings);
         }
-        await WritesAsync(10);
+        await writes.WritesAsync(10, Deadline);
         var leader = await cluster.WaitForLeaderAsync(Deadline);
         var height = (await cluster.Status(leader).GetStatusAsync(new GetStatusRequest())).Height;
         foreach (var node in new ulong[] { 5, 7 })
@@ -72,16 +48,14 @@ public sealed class ScalingTests
             Assert.DoesNotContain(node, removed.Voters);
         }
         var removedAt = (await cluster.Status(leader).GetStatusAsync(new GetStatusRequest())).Height;
-        await WritesAsync(10);
-        await stop.CancelAsync();
-        await writer;
+        await writes.WritesAsync(10, Deadline);
+        var total = await writes.StopAsync();
 
         var membership = await Admin(cluster, await cluster.WaitForLeaderAsync(Deadline)).GetMembershipAsync(new GetMembershipRequest(), Bearer());
         Assert.Equal([1UL, 2UL, 3UL], membership.Voters);
         Assert.Equal([4UL, 7UL], membership.Learners.Order());
         // What was acknowledged is there (a linearizable read on a validator), and the nodes that stayed hold it too.
-        var total = Interlocked.Read(ref acknowledged);
-        var account = await cluster.Status(1).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexString(recipient.PublicKey), Consistency = ReadConsistency.Linearizable });
+        var account = await cluster.Status(1).GetAccountAsync(new GetAccountRequest { Account = Convert.ToHexString(writes.Recipient.PublicKey), Consistency = ReadConsistency.Linearizable });
         Assert.Equal(total, account.Balance);
         var final = account.Height;
         foreach (var node in new ulong[] { 2, 3, 4, 7 })

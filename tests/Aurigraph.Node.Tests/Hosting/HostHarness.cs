@@ -205,6 +205,35 @@ internal sealed class HostHarness : IAsyncDisposable
 
         public IReadOnlyList<PeerTrafficCounters> Traffic => [];
 
+        private readonly HashSet<ulong> _peers = [];
+
+        public IReadOnlyCollection<ulong> Peers
+        {
+            get
+            {
+                lock (_peers)
+                {
+                    return [.. _peers];
+                }
+            }
+        }
+
+        public bool AddPeer(ulong id, System.Net.IPEndPoint endPoint, WanLink? wan = null)
+        {
+            lock (_peers)
+            {
+                return id != self && _peers.Add(id);
+            }
+        }
+
+        public bool RemovePeer(ulong id)
+        {
+            lock (_peers)
+            {
+                return _peers.Remove(id);
+            }
+        }
+
         public void Send(Message message)
         {
             lock (_sent)

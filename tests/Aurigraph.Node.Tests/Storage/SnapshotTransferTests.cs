@@ -81,6 +81,24 @@ public sealed class SnapshotTransferTests : IDisposable
     }
 
     [Fact]
+    public void A_snapshot_header_carries_the_address_book()
+    {
+        var ledger = LedgerState.FromGenesis(new Genesis { ChainId = Chain, Accounts = [] });
+        using var db = NodeDatabase.Open(Path.Combine(_dir, "book-db"), Chain, 1);
+        var member = new Aurigraph.Node.Hosting.MemberOptions { Id = 9, Role = Aurigraph.Node.Hosting.NodeRole.Slim, PeerAddress = "127.0.0.1:24009", ApiAddress = "http://127.0.0.1:24109", RestAddress = "http://127.0.0.1:24209", Cloud = "gcp" };
+        var records = new[] { Aurigraph.Node.Hosting.MemberRecordCodec.Encode(member) };
+        var path = Path.Combine(_dir, "snap-1-1.snap");
+        using (var view = db.Db.CreateSnapshot())
+        {
+            StateSnapshotFile.Write(db, view, new StateSnapshotHeader(Chain, 1, 1, 0, new byte[32], ledger.StateRoot, [1, 2, 3], [9], records), path);
+        }
+        var read = StateSnapshotFile.Verify(path).Header;
+        var back = Aurigraph.Node.Hosting.MemberRecordCodec.Decode(Assert.Single(read.MemberRecords));
+        Assert.True(Aurigraph.Node.Hosting.MemberRecordCodec.SameAs(member, back));
+        Assert.Equal([9UL], read.Learners);
+    }
+
+    [Fact]
     public void A_snapshot_arrives_whole_in_many_chunks_and_both_ends_learn_it()
     {
         var (info, path) = SnapshotFile(accounts: 2_000);

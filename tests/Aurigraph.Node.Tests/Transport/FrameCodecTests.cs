@@ -275,6 +275,33 @@ public class FrameCodecTests
     }
 
     [Fact]
+    public void A_handshake_with_a_listen_address_round_trips_and_one_without_keeps_the_first_layout()
+    {
+        var plain = new ArrayBufferWriter<byte>();
+        var withListen = new ArrayBufferWriter<byte>();
+        FrameCodec.WriteHandshake(plain, new Handshake(FrameCodec.ProtocolVersion, "cluster", 7, TransportLane.Bulk));
+        var sent = new Handshake(FrameCodec.ProtocolVersion, "cluster", 7, TransportLane.Bulk, "127.0.0.1:24007");
+        FrameCodec.WriteHandshake(withListen, sent);
+        // The address is a tail of its own: the rest is the first version's bytes (length prefix aside).
+        Assert.Equal(plain.WrittenCount + 1 + sent.Listen.Length, withListen.WrittenCount);
+        Assert.True(withListen.WrittenSpan[(FrameCodec.PrefixBytes)..plain.WrittenCount].SequenceEqual(plain.WrittenSpan[FrameCodec.PrefixBytes..]));
+
+        var body = new ReadOnlySequence<byte>(withListen.WrittenMemory[FrameCodec.PrefixBytes..]);
+        Assert.True(FrameCodec.TryReadHandshake(body, out var received, out var error), error);
+        Assert.Equal(sent, received);
+        Assert.True(FrameCodec.TryReadHandshake(new ReadOnlySequence<byte>(plain.WrittenMemory[FrameCodec.PrefixBytes..]), out var old, out error), error);
+        Assert.Equal("", old.Listen);
+
+        var damaged = withListen.WrittenSpan[FrameCodec.PrefixBytes..].ToArray();
+        damaged[16 + "cluster".Length] = 200; // the tail's length byte, over the limit
+        Assert.False(FrameCodec.TryReadHandshake(new ReadOnlySequence<byte>(damaged), out _, out var tooLong));
+        Assert.Contains("listen address length", tooLong, StringComparison.Ordinal);
+        Assert.False(FrameCodec.TryReadHandshake(new ReadOnlySequence<byte>(withListen.WrittenMemory[FrameCodec.PrefixBytes..^1]), out _, out var truncated));
+        Assert.Contains("listen address length", truncated, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => FrameCodec.WriteHandshake(plain, new Handshake(1, "cluster", 1, TransportLane.Control, new string('1', 65))));
+    }
+
+    [Fact]
     public void Damaged_handshakes_are_refused()
     {
         var writer = new ArrayBufferWriter<byte>();

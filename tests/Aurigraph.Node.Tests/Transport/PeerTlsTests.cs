@@ -36,6 +36,55 @@ public sealed class PeerTlsTests : IDisposable
         Assert.Equal(0, b.RefusedConnections);
     }
 
+    [Fact]
+    public async Task A_node_not_yet_a_peer_that_proves_its_id_is_taken_at_the_address_it_announces_when_the_host_admits_it()
+    {
+        var ports = FreePorts(3);
+        var all = Members(ports);
+        // Node 1 knows only node 2; node 3 (a member node 1 has not learned of yet) knows node 1.
+        var admitted = new List<(ulong Id, IPEndPoint At)>();
+        var refuse3 = false;
+        var options = FastOptions(o => o.AdmitUnlisted = (id, at) =>
+        {
+            lock (admitted)
+            {
+                admitted.Add((id, at));
+            }
+            return !refuse3;
+        });
+        var logA = new TestLogger();
+        await using var a = new PeerTransport(1, all[1], new Dictionary<ulong, IPEndPoint> { [1] = all[1], [2] = all[2] }, options, logA, _tls.Factory(1));
+        await a.StartAsync(CancellationToken.None);
+        await using var c = await _tls.StartAsync(3, new Dictionary<ulong, IPEndPoint> { [1] = all[1], [3] = all[3] }, FastOptions());
+
+        c.Send(Heartbeat(3, 1, context: 5));
+        Assert.Equal(5UL, (await a.NextRaftAsync()).Context);
+        Assert.Contains(3UL, a.Peers);
+        lock (admitted)
+        {
+            Assert.Equal((3UL, all[3]), Assert.Single(admitted));
+        }
+        // It can be answered: the lanes to it dial the announced address.
+        a.Send(Heartbeat(1, 3, context: 6));
+        Assert.Equal(6UL, (await c.NextRaftAsync()).Context);
+
+        // Removed, and no longer admitted: its redials deliver nothing.
+        refuse3 = true;
+        Assert.True(a.RemovePeer(3));
+        var deadline = DateTime.UtcNow + Deadline;
+        while (!logA.Contains(LogLevel.Warning, "node 3 is not a configured peer"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "node 3's redial was not refused in time");
+            c.Send(Heartbeat(3, 1, context: 7));
+            await Task.Delay(50); // node 3 keeps sending; each redial it makes must be refused
+        }
+        Assert.DoesNotContain(3UL, a.Peers);
+        lock (admitted)
+        {
+            Assert.True(admitted.Count >= 2, "the host was asked again, and said no");
+        }
+    }
+
     /// <summary>No certificate, one from another CA, or node 3's certificate while claiming member 1.</summary>
     [Theory]
     [InlineData("none", "presented no certificate")]
