@@ -34,6 +34,10 @@ internal sealed class AdminApi(NodeRuntime node) : AdminService.AdminServiceBase
                 ElapsedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds,
             };
         }
+        catch (AddressBookFullException ex)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, ex.Message));
+        }
         catch (NodeUnavailableException ex)
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, ex.Message));

@@ -30,9 +30,13 @@ internal sealed class JoinApi(NodeRuntime node) : JoinService.JoinServiceBase
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, problem));
         }
-        if (!options.Transport.Insecure && CheckCertificate(request.CertificatePem, record.Id) is { } refusal)
+        if (!options.Transport.Insecure && CheckCertificate(request.CertificatePem, record, request.Signature.Span) is { } refusal)
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied, refusal));
+        }
+        if (node.Book.IsRemoved(record.Id))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"node {record.Id} was removed from the cluster; only an operator adds it back (admin membership change)"));
         }
         var snapshot = node.Snapshot;
         if (snapshot.RaftRole != Consensus.NodeRole.Leader)
@@ -41,21 +45,34 @@ internal sealed class JoinApi(NodeRuntime node) : JoinService.JoinServiceBase
         }
         try
         {
-            var (index, config) = await node.ChangeMembershipAsync(new Consensus.MembershipChange(Consensus.MembershipChangeType.AddLearner, record.Id), record)
+            var (index, config) = await node.ChangeMembershipAsync(new Consensus.MembershipChange(Consensus.MembershipChangeType.AddLearner, record.Id), record, fromAdmin: false)
                 .WaitAsync(TimeSpan.FromMilliseconds(options.TickMilliseconds * options.ElectionTicks * 4), context.CancellationToken)
                 .ConfigureAwait(false);
             var answer = new JoinResponse { Index = index, Leader = options.NodeId };
             answer.Voters.AddRange(config.Voters);
             answer.Learners.AddRange(config.Learners);
-            foreach (var member in node.Book.Members.OrderBy(m => m.Id))
+            // Where the members of the committed membership are — not records of entries not committed, or truncated.
+            foreach (var id in config.Voters.Concat(config.Learners).Order())
             {
-                answer.Members.Add(Members.ToRecord(member));
+                if (node.Book.Find(id) is { } member)
+                {
+                    answer.Members.Add(Members.ToRecord(member));
+                }
             }
+            answer.Removed.AddRange(node.Book.RemovedIds);
             return answer;
+        }
+        catch (MembershipRemovedException ex)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, ex.Message));
         }
         catch (MembershipChangeRefusedException ex)
         {
             throw new RpcException(new Status(StatusCode.AlreadyExists, ex.Message));
+        }
+        catch (AddressBookFullException ex)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, ex.Message));
         }
         catch (NodeUnavailableException ex)
         {
@@ -81,9 +98,10 @@ internal sealed class JoinApi(NodeRuntime node) : JoinService.JoinServiceBase
             new Metadata { { "leader-api", member.ApiAddress } });
     }
 
-    /// <summary>Why the certificate does not let its bearer join as <paramref name="id"/>, or null.</summary>
-    private string? CheckCertificate(string pem, ulong id)
+    /// <summary>Why the certificate and signature do not let the caller join as <paramref name="record"/>, or null.</summary>
+    private string? CheckCertificate(string pem, MemberOptions record, ReadOnlySpan<byte> signature)
     {
+        var id = record.Id;
         if (string.IsNullOrWhiteSpace(pem))
         {
             return "certificate_pem: the joining node's certificate is required (peers authenticate with mutual TLS)";
@@ -108,7 +126,13 @@ internal sealed class JoinApi(NodeRuntime node) : JoinService.JoinServiceBase
             {
                 return error;
             }
-            return named == id ? null : $"the certificate names node {named}, not node {id}";
+            if (named != id)
+            {
+                return $"the certificate names node {named}, not node {id}";
+            }
+            return JoinSignature.Verify(certificate, JoinSignature.Payload(node.Options.ChainId, record), signature)
+                ? null
+                : "signature: the request is not signed with the certificate's key (a certificate is public; the key proves the node)";
         }
     }
 }

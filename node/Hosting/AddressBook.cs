@@ -16,9 +16,14 @@ namespace Aurigraph.Node.Hosting;
 /// <remarks>
 /// Thread-safe: readers see an immutable map (copy-on-write), writers are serialised. Invariants: this node's own
 /// record is always its configuration's; at most <see cref="MaxRecords"/> records and <see cref="MaxRemoved"/> removed
-/// ids are kept. Every change is written to the database (meta family) before it is visible, so a restart knows
-/// what the node knew — also the members learned from log entries since compacted.
+/// ids are kept; a removal is undone only by an AddLearner of the log, never by a snapshot or a join answer. What was
+/// learned (not what the configuration says, which may change between starts) and the removed ids are written to
+/// the database (meta family) before they are visible, so a restart knows what the node knew — also the members
+/// learned from log entries since compacted.
 /// </remarks>
+/// <summary>The address book holds <see cref="AddressBook.MaxRecords"/> records: a new member cannot be taken.</summary>
+internal sealed class AddressBookFullException(string message) : InvalidOperationException(message);
+
 internal sealed class AddressBook
 {
     /// <summary>Records kept: one per peer the transport may have, and this node.</summary>
@@ -36,6 +41,7 @@ internal sealed class AddressBook
     private readonly FrozenSet<ulong> _configured;
     private readonly NodeDatabase? _database;
     private FrozenDictionary<ulong, MemberOptions> _members;
+    private FrozenSet<ulong> _learned = FrozenSet<ulong>.Empty;
     private ulong[] _removed;
 
     private AddressBook(ulong self, IEnumerable<MemberOptions> configured, NodeDatabase? database)
@@ -64,6 +70,7 @@ internal sealed class AddressBook
                 }
             }
             book._members = members.ToFrozenDictionary();
+            book._learned = records.Where(r => r.Id != options.NodeId).Select(r => r.Id).ToFrozenSet();
             book._removed = removed;
         }
         return book;
@@ -81,26 +88,46 @@ internal sealed class AddressBook
     public bool IsRemoved(ulong id) => Array.IndexOf(Volatile.Read(ref _removed), id) >= 0;
 
     /// <summary>
-    /// Takes <paramref name="record"/> as where its member is (a record from the log wins over configuration, except
-    /// this node's own). Returns whether anything changed; false too when the book is full and the id is new.
+    /// Takes <paramref name="record"/> as where its member is (a record learned wins over configuration, except this
+    /// node's own). Only an AddLearner of the log (<paramref name="fromLog"/>) takes a removed member back; otherwise
+    /// its record is ignored. Returns whether anything changed; false too when the book is full and the id is new.
     /// </summary>
-    public bool Learn(MemberOptions record)
+    public bool Learn(MemberOptions record, bool fromLog)
     {
         ArgumentNullException.ThrowIfNull(record);
         lock (_gate)
         {
             var known = _members.GetValueOrDefault(record.Id);
             var removed = IsRemoved(record.Id);
-            if (record.Id == _self || (known is not null && MemberRecordCodec.SameAs(known, record) && !removed) || (known is null && _members.Count >= MaxRecords))
+            if (record.Id == _self || (removed && !fromLog) || (known is not null && MemberRecordCodec.SameAs(known, record) && !removed))
             {
                 return false;
             }
+            if (known is null && _members.Count >= MaxRecords)
+            {
+                throw new AddressBookFullException($"the address book holds {_members.Count} records, its bound; node {record.Id} is not taken (remove members first)");
+            }
             var members = _members.ToDictionary();
             members[record.Id] = record;
-            Commit(members.ToFrozenDictionary(), removed ? [.. _removed.Where(id => id != record.Id)] : _removed);
+            Commit(members.ToFrozenDictionary(), _learned.Append(record.Id).ToFrozenSet(), removed ? [.. _removed.Where(id => id != record.Id)] : _removed);
             return true;
         }
     }
+
+    /// <summary>Takes removals another node knows of (a snapshot's, a join answer's); returns whether any was new.</summary>
+    public bool RememberRemoved(IEnumerable<ulong> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var changed = false;
+        foreach (var id in ids)
+        {
+            changed |= Remove(id);
+        }
+        return changed;
+    }
+
+    /// <summary>The removed ids kept (what a snapshot and a join answer carry).</summary>
+    public IReadOnlyList<ulong> RemovedIds => Volatile.Read(ref _removed);
 
     /// <summary>Records that <paramref name="id"/> left the cluster (its removal committed): its redials are refused; a learned record is dropped.</summary>
     public bool Remove(ulong id)
@@ -113,21 +140,9 @@ internal sealed class AddressBook
             }
             var members = _configured.Contains(id) ? _members : _members.Where(m => m.Key != id).ToFrozenDictionary();
             ulong[] removed = [.. _removed.Skip(Math.Max(0, _removed.Length + 1 - MaxRemoved)), id];
-            Commit(members, removed);
+            Commit(members, _learned.Where(l => l != id).ToFrozenSet(), removed);
             return true;
         }
-    }
-
-    /// <summary>Takes every record a snapshot carries (<see cref="Encoded"/> of the sender's book).</summary>
-    public bool LearnAll(IEnumerable<byte[]> records)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        var changed = false;
-        foreach (var raw in records)
-        {
-            changed |= Learn(MemberRecordCodec.Decode(raw));
-        }
-        return changed;
     }
 
     /// <summary>Every record, encoded (what a snapshot carries).</summary>
@@ -155,7 +170,7 @@ internal sealed class AddressBook
         ArgumentNullException.ThrowIfNull(membership);
         foreach (var record in records)
         {
-            Learn(record);
+            Learn(record, fromLog: false);
         }
         var raw = new byte[4 + (8 * (membership.Voters.Count + membership.Learners.Count))];
         BinaryPrimitives.WriteInt32LittleEndian(raw, membership.Voters.Count);
@@ -168,11 +183,13 @@ internal sealed class AddressBook
         _database?.Db.Put(JoinedKey, raw, _database.Meta, _database.SyncWrite);
     }
 
-    private void Commit(FrozenDictionary<ulong, MemberOptions> members, ulong[] removed)
+    private void Commit(FrozenDictionary<ulong, MemberOptions> members, FrozenSet<ulong> learned, ulong[] removed)
     {
         Debug.Assert(_gate.IsHeldByCurrentThread, "writers are serialised");
         Debug.Assert(members.Count <= MaxRecords && removed.Length <= MaxRemoved, "the book is bounded");
-        _database?.Db.Put(BookKey, Encode(members.Values.Where(m => m.Id != _self), removed), _database.Meta, _database.SyncWrite);
+        Debug.Assert(!learned.Contains(_self) && learned.All(members.ContainsKey), "what was learned is in the book, this node aside");
+        _database?.Db.Put(BookKey, Encode(learned.Select(id => members[id]), removed), _database.Meta, _database.SyncWrite);
+        _learned = learned;
         Volatile.Write(ref _members, members);
         Volatile.Write(ref _removed, removed);
     }

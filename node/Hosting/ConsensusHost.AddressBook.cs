@@ -4,18 +4,16 @@ using Aurigraph.Consensus;
 namespace Aurigraph.Node.Hosting;
 
 /// <summary>
-/// The address book on the consensus loop. Records arrive with AddLearner changes (learned when the entry is appended,
-/// before it is persisted, so the leader reaches a new learner at once and a follower knows a member as soon as its
-/// log does) and with snapshots. The transport's peers follow the membership: a member the log adds gets lanes, one a
-/// change removes loses them (and gets them back if that change is truncated), and a committed removal is remembered
-/// so the removed node's redials are refused.
+/// The address book on the consensus loop. Records arrive with AddLearner changes — taken on the leader when it
+/// proposes, on every other node when the entry is appended (before the Ready's messages go out), so the leader reaches
+/// a new learner at once and a follower knows a member as soon as its log does — and with snapshots. The transport's
+/// peers follow: every member of the membership with an address gets lanes, and a member whose removal committed loses
+/// them and is refused from then on. Lanes are not closed when a removal is only appended: the removed member's
+/// acknowledgements may be what commits it (a leader removing itself).
 /// </summary>
 internal sealed partial class ConsensusHost
 {
     private AddressBook _book = null!;
-
-    // The membership the transport's peers were last made to follow (null before the first sync).
-    private MembershipConfig? _peersFollow;
 
     /// <summary>Where each member is (thread-safe).</summary>
     public AddressBook Book => _book;
@@ -34,16 +32,17 @@ internal sealed partial class ConsensusHost
 
     /// <summary>
     /// Before a Ready's messages go out: takes the member records of its new entries (AddLearner changes that carry
-    /// one) and, if they or the membership changed, has the transport follow — so the appends to a learner just added go.
+    /// one) and, if they or the membership changed, has the transport follow.
     /// </summary>
     private void LearnAddresses(Ready ready)
     {
         var learned = false;
-        foreach (var entry in ready.Entries)
+        var entries = ready.Entries;
+        for (var i = 0; i < entries.Count; i++)
         {
-            if (entry.Type == EntryType.ConfChange)
+            if (entries[i].Type == EntryType.ConfChange)
             {
-                learned |= LearnFrom(entry);
+                learned |= LearnFrom(entries[i]);
             }
         }
         if (learned || ready.Membership is not null)
@@ -75,17 +74,31 @@ internal sealed partial class ConsensusHost
             BookProblem($"the change at index {entry.Index} ({change}) carries a record of node {record.Id} that is not taken");
             return false;
         }
-        if (!_book.Learn(record))
+        return Learn(record, fromLog: true, "log index", entry.Index);
+    }
+
+    private bool Learn(MemberOptions record, bool fromLog, string source, ulong at)
+    {
+        try
         {
+            if (!_book.Learn(record, fromLog))
+            {
+                return false;
+            }
+        }
+        catch (AddressBookFullException ex)
+        {
+            BookProblem(ex.Message);
             return false;
         }
-        HostLog.MemberLearned(_logger, _options.NodeId, record.Id, record.Role, record.PeerAddress, record.ApiAddress, "log index", entry.Index);
+        HostLog.MemberLearned(_logger, _options.NodeId, record.Id, record.Role, record.PeerAddress, record.ApiAddress, source, at);
         return true;
     }
 
-    /// <summary>After a snapshot install: the sender's book.</summary>
+    /// <summary>After a snapshot install: the sender's book and the removals it knows of.</summary>
     private void LearnAddresses(Snapshots.StateSnapshotHeader header)
     {
+        _book.RememberRemoved(header.RemovedIds);
         foreach (var raw in header.MemberRecords)
         {
             MemberOptions record;
@@ -98,11 +111,10 @@ internal sealed partial class ConsensusHost
                 BookProblem($"snapshot {header.Index} carries an unreadable member record ({ex.Message})");
                 continue;
             }
-            if (MemberRecordCodec.Problems(record, "record").Any() || !_book.Learn(record))
+            if (!MemberRecordCodec.Problems(record, "record").Any())
             {
-                continue;
+                Learn(record, fromLog: false, "snapshot", header.Index);
             }
-            HostLog.MemberLearned(_logger, _options.NodeId, record.Id, record.Role, record.PeerAddress, record.ApiAddress, "snapshot", header.Index);
         }
         SyncPeers();
     }
@@ -110,13 +122,13 @@ internal sealed partial class ConsensusHost
     /// <summary>Committed removals are remembered (their nodes' redials are refused from then on); after each Ready with committed entries.</summary>
     private void RememberRemovals(IReadOnlyList<Entry> committed)
     {
-        foreach (var entry in committed)
+        for (var i = 0; i < committed.Count; i++)
         {
-            if (entry.Type != EntryType.ConfChange)
+            if (committed[i].Type != EntryType.ConfChange)
             {
                 continue;
             }
-            var (change, _) = MembershipChange.Decode(entry.Data.Span);
+            var (change, _) = MembershipChange.Decode(committed[i].Data.Span);
             if (change.Type == MembershipChangeType.RemoveNode && !_raft.Membership.Contains(change.NodeId) && _book.Remove(change.NodeId))
             {
                 SyncPeers();
@@ -125,10 +137,9 @@ internal sealed partial class ConsensusHost
     }
 
     /// <summary>
-    /// Makes the transport's peers follow the membership: lanes to every member with an address, none to a member a
-    /// change removed since the last sync or whose removal committed. Peers outside the membership for other reasons
-    /// (members of the configuration not added yet, a member that announced itself before this node's log named it)
-    /// keep their lanes. On the loop.
+    /// Makes the transport's peers follow the membership: lanes to every member with an address, none to a member
+    /// whose removal committed. Peers outside the membership for other reasons (members of the configuration not added
+    /// yet, a member that announced itself before this node's log named it) keep their lanes. On the loop.
     /// </summary>
     private void SyncPeers()
     {
@@ -160,18 +171,20 @@ internal sealed partial class ConsensusHost
         }
         foreach (var id in peers)
         {
-            var left = _peersFollow is { } previous && previous.Contains(id) && !current.Contains(id);
-            if ((left || (_book.IsRemoved(id) && !current.Contains(id))) && _transport.RemovePeer(id))
+            if (_book.IsRemoved(id) && !current.Contains(id) && _transport.RemovePeer(id))
             {
-                HostLog.PeerLanes(_logger, _options.NodeId, "closed to", id, _book.Find(id)?.PeerAddress ?? "?", left ? "a change removed it" : "its removal committed");
+                HostLog.PeerLanes(_logger, _options.NodeId, "closed to", id, _book.Find(id)?.PeerAddress ?? "-", "its removal committed");
             }
         }
-        _peersFollow = current;
     }
 
     // Rare (a damaged or refused record, a full book): the message is built only then.
     private void BookProblem(string reason) => HostLog.AddressBookProblem(_logger, _options.NodeId, reason);
 
-    /// <summary>Whether the transport may take a node that is not a peer, which proved its id, at the address it gave (transport thread).</summary>
+    /// <summary>
+    /// Whether the transport may take a node that is not a peer, whose certificate of this cluster proved its id, at
+    /// the address it gave (transport thread): any such node but a removed one. Its votes count only once this node's
+    /// log makes it a voter (see HandlePeerInput).
+    /// </summary>
     internal static bool AdmitsUnlisted(AddressBook book, ulong id) => !book.IsRemoved(id);
 }

@@ -5,6 +5,9 @@ namespace Aurigraph.Node.Hosting;
 /// <summary>A membership change the operator asked for that does not fit (unknown node, not a learner, ...): INVALID_ARGUMENT.</summary>
 internal sealed class MembershipChangeRefusedException(string message) : Exception(message);
 
+/// <summary>A join of a node whose removal committed: only an operator adds it back (PERMISSION_DENIED).</summary>
+internal sealed class MembershipRemovedException(string message) : Exception(message);
+
 /// <summary>
 /// Online membership changes, one server at a time, through the core (<see cref="RaftNode.ProposeMembershipChange(MembershipChange, ReadOnlySpan{byte})"/>).
 /// An AddLearner change carries the new member's record (<see cref="MemberRecordCodec"/>) so every node learns where it is
@@ -24,7 +27,7 @@ internal sealed partial class ConsensusHost
     /// membership once applied. An AddLearner carries <paramref name="record"/>, or the address book's record of the
     /// node; when the node already is a learner at that very record (a join asked again), it completes at once with index 0.
     /// </summary>
-    public Task<(ulong Index, MembershipConfig Config)> ChangeMembershipAsync(MembershipChange change, MemberOptions? record = null)
+    public Task<(ulong Index, MembershipConfig Config)> ChangeMembershipAsync(MembershipChange change, MemberOptions? record = null, bool fromAdmin = true)
     {
         var completion = new TaskCompletionSource<(ulong, MembershipConfig)>(TaskCreationOptions.RunContinuationsAsynchronously);
         Post(() =>
@@ -50,7 +53,7 @@ internal sealed partial class ConsensusHost
                     // Answered as done only once the learner is in the committed membership: what is only appended may be truncated.
                     if (same && _raft.MembershipAt(_raft.CommitIndex).IsLearner(change.NodeId))
                     {
-                        completion.TrySetResult((0, Membership));
+                        completion.TrySetResult((0, _raft.MembershipAt(_raft.CommitIndex)));
                     }
                     else if (same)
                     {
@@ -60,6 +63,16 @@ internal sealed partial class ConsensusHost
                     {
                         completion.TrySetException(new MembershipChangeRefusedException($"node {change.NodeId} is already a member{(known is null ? "" : $" at {known.PeerAddress}")}; remove it first to add it at other addresses"));
                     }
+                    return;
+                }
+                if (known is null && _book.Count >= AddressBook.MaxRecords)
+                {
+                    completion.TrySetException(new AddressBookFullException($"the address book holds {_book.Count} records, its bound; remove members before adding node {change.NodeId}"));
+                    return;
+                }
+                if (_book.IsRemoved(change.NodeId) && !fromAdmin)
+                {
+                    completion.TrySetException(new MembershipRemovedException($"node {change.NodeId} was removed from the cluster; only an operator adds it back (admin membership change)"));
                     return;
                 }
                 context = MemberRecordCodec.Encode(record);
@@ -79,6 +92,13 @@ internal sealed partial class ConsensusHost
                 return;
             }
             HostLog.MembershipProposed(_logger, _options.NodeId, change.Type, change.NodeId, result.Index);
+            if (record is not null)
+            {
+                // The leader takes the record now: the appends to the new learner go out with the next broadcast,
+                // whichever path sends it.
+                Learn(record, fromLog: true, "proposal at index", result.Index);
+                SyncPeers();
+            }
             _membershipWaits.Add((result.Index, completion));
         });
         return completion.Task;
@@ -103,7 +123,8 @@ internal sealed partial class ConsensusHost
             var (index, done) = _membershipWaits[i];
             if (_raft.AppliedIndex >= index)
             {
-                done.TrySetResult((index, Membership));
+                // The membership the change made (committed, since applied), not whatever was appended since.
+                done.TrySetResult((index, _raft.MembershipAt(index)));
             }
             else if (!leading)
             {

@@ -103,7 +103,7 @@ internal sealed partial class ConsensusHost
             return;
         }
         var header = new StateSnapshotHeader(
-            _options.ChainId, index, meta.Term, state.Height, [.. state.LastBlockHash], state.StateRoot, [.. meta.Config.Voters], [.. meta.Config.Learners], _book.Encoded());
+            _options.ChainId, index, meta.Term, state.Height, [.. state.LastBlockHash], state.StateRoot, [.. meta.Config.Voters], [.. meta.Config.Learners], _book.Encoded(), _book.RemovedIds);
         var path = Path.Combine(SnapshotFolder, $"snap-{index}-{meta.Term}.snap");
         _ = Task.Run(() =>
         {

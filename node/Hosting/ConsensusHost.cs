@@ -388,7 +388,12 @@ internal sealed partial class ConsensusHost : IAsyncDisposable
     {
         if (input.Raft is { } message)
         {
-            _raft.Step(message);
+            // A vote is asked only by a voter: a node this one does not count as a voter (not yet, or no longer, or
+            // never — a certificate of this cluster admitted before its record arrived) cannot move the term by asking.
+            if (message.Type is not (MessageType.Vote or MessageType.PreVote) || _raft.Membership.IsVoter(message.From))
+            {
+                _raft.Step(message);
+            }
             return PipelineStage.Raft;
         }
         switch (input.Channel)

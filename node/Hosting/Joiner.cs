@@ -3,6 +3,8 @@ using Aurigraph.Node.Api;
 using Aurigraph.Node.Api.V1;
 using Aurigraph.Node.Security;
 using Aurigraph.Node.Storage;
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf;
 using Grpc.Core;
 using Polly;
 using Polly.Retry;
@@ -41,13 +43,18 @@ internal static partial class Joiner
         {
             return 0;
         }
-        var request = new JoinRequest
+        var request = new JoinRequest { Member = Members.ToRecord(options.Self) };
+        if (!options.Transport.Insecure)
         {
-            Member = Members.ToRecord(options.Self),
-            CertificatePem = options.Transport.Insecure ? "" : await File.ReadAllTextAsync(options.Tls.CertificateFile, ct).ConfigureAwait(false),
-        };
+            using var certificate = X509Certificate2.CreateFromPemFile(options.Tls.CertificateFile, options.Tls.KeyFile);
+            request.CertificatePem = certificate.ExportCertificatePem();
+            request.Signature = ByteString.CopyFrom(JoinSignature.Sign(certificate, JoinSignature.Payload(options.ChainId, Members.FromRecord(request.Member))));
+        }
         var answer = await Pipeline(options).ExecuteAsync(async token => await AskAsync(options, request, logger, token).ConfigureAwait(false), ct).ConfigureAwait(false);
-        book.SaveJoin(answer.Members.Select(Members.FromRecord).Where(m => m.Id != options.NodeId), new MembershipConfig([.. answer.Voters], [.. answer.Learners]));
+        // The seed's records are checked like any other before they are kept: one bad record would fail every start.
+        var records = answer.Members.Select(Members.FromRecord).Where(m => m.Id != options.NodeId && !Members.Problems(m, options).Any()).ToList();
+        book.RememberRemoved(answer.Removed);
+        book.SaveJoin(records, new MembershipConfig([.. answer.Voters], [.. answer.Learners]));
         LogJoined(logger, options.NodeId, answer.Leader, answer.Index, answer.Voters.Count, answer.Learners.Count, answer.Members.Count);
         return answer.Index;
     }

@@ -105,6 +105,10 @@ internal static class NodeProgram
         membership.SetAction(Client((parse, ct) => ClientCommands.MembershipAsync(
             parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(token) ?? Environment.GetEnvironmentVariable("AURIGRAPH_ADMIN_TOKEN") ?? "", parse.GetValue(change), parse.GetValue(memberId), ct)));
 
+        var restUrl = new Option<string>("--rest") { Description = "The leader's REST address (http:// or https://), where its /metrics is.", DefaultValueFactory = _ => "http://127.0.0.1:7301" };
+        var timeouts = new Command("timeouts", "Read the round trips the leader measured to its peers and print the heartbeat and election settings they call for (etcd's tuning rule).") { restUrl, caFile };
+        timeouts.SetAction(Client((parse, ct) => TimeoutsCommand.RunAsync(parse.GetValue(restUrl)!, Tls(parse), ct)));
+
         // A client command that cannot reach its node, or gets an error status, says so in one line (exit 1).
         static Func<ParseResult, CancellationToken, Task<int>> Client(Func<ParseResult, CancellationToken, Task<int>> call) =>
             async (parse, ct) =>
@@ -125,7 +129,7 @@ internal static class NodeProgram
                 }
             };
 
-        var root = new RootCommand("Aurigraph node: a HyperRAFT++ consensus node with carbon metering.") { run, devnet, certs, keygen, transfer, tx, block, status, account, transferLeadership, membership };
+        var root = new RootCommand("Aurigraph node: a HyperRAFT++ consensus node with carbon metering.") { run, devnet, certs, keygen, transfer, tx, block, status, account, transferLeadership, membership, timeouts };
         return await root.Parse(args).InvokeAsync(cancellationToken: cts.Token).ConfigureAwait(false);
     }
 }

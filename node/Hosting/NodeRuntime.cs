@@ -62,8 +62,9 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
             Stages);
         Feed = new BlockFeed();
         Book = AddressBook.Open(_options, _database);
-        // Lanes to every member the book knows to start with; the consensus host then makes them follow the log's membership.
-        var peers = Book.Members.Where(m => m.Id != _options.NodeId && !Book.IsRemoved(m.Id)).ToDictionary(m => m.Id, m => IPEndPoint.Parse(m.PeerAddress));
+        // Lanes to the configured members to start with (a record learned from an entry since truncated gets none);
+        // the consensus host adds every member of the log's membership from the book.
+        var peers = _options.Members.Where(m => m.Id != _options.NodeId && !Book.IsRemoved(m.Id)).Select(m => Book.Find(m.Id)!).ToDictionary(m => m.Id, m => IPEndPoint.Parse(m.PeerAddress));
         var limits = _options.Pipeline;
         var transportOptions = new TransportOptions
         {
@@ -210,7 +211,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
     public Task<ulong> TransferLeadershipAsync(ulong target) => _host!.TransferLeadershipAsync(target);
 
     /// <summary>Proposes a membership change on this node (it must lead); completes once applied.</summary>
-    public Task<(ulong Index, Consensus.MembershipConfig Config)> ChangeMembershipAsync(Consensus.MembershipChange change, MemberOptions? record = null) => _host!.ChangeMembershipAsync(change, record);
+    public Task<(ulong Index, Consensus.MembershipConfig Config)> ChangeMembershipAsync(Consensus.MembershipChange change, MemberOptions? record = null, bool fromAdmin = true) => _host!.ChangeMembershipAsync(change, record, fromAdmin);
 
     /// <summary>The membership in effect on this node.</summary>
     public Consensus.MembershipConfig Membership => _host!.Membership;

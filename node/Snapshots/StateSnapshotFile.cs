@@ -17,6 +17,7 @@ namespace Aurigraph.Node.Snapshots;
 /// <param name="Voters">Voting members at <paramref name="Index"/>.</param>
 /// <param name="Learners">Learners at <paramref name="Index"/>.</param>
 /// <param name="Members">The sender's address book: one encoded member record each (format 2; none in format 1).</param>
+/// <param name="Removed">Ids the sender knows were removed from the cluster (format 2).</param>
 public sealed record StateSnapshotHeader(
     string ChainId,
     ulong Index,
@@ -26,10 +27,14 @@ public sealed record StateSnapshotHeader(
     byte[] StateRoot,
     IReadOnlyList<ulong> Voters,
     IReadOnlyList<ulong> Learners,
-    IReadOnlyList<byte[]>? Members = null)
+    IReadOnlyList<byte[]>? Members = null,
+    IReadOnlyList<ulong>? Removed = null)
 {
     /// <summary>The address book's records (empty when the header has none).</summary>
     public IReadOnlyList<byte[]> MemberRecords => Members ?? [];
+
+    /// <summary>The removed ids (empty when the header has none).</summary>
+    public IReadOnlyList<ulong> RemovedIds => Removed ?? [];
 }
 
 /// <summary>A complete, verified snapshot file: its header, size, record count and SHA-256.</summary>
@@ -53,7 +58,7 @@ public enum SnapshotFamily : byte
 /// <code>
 /// file    = "AGSS" | u16 version (2; 1 is read too) | header | record* | 0x00 | u64 record count | sha256 (32 bytes, over everything before it)
 /// header  = u16 chain length | chain (UTF-8) | u64 index | u64 term | u64 height | block hash (32) | state root (32)
-///           | u16 voters | u64* | u16 learners | u64* | u16 members | (u16 length | member record)* (version 2 only)
+///           | u16 voters | u64* | u16 learners | u64* | u16 members | (u16 length | member record)* | u16 removed | u64* (version 2 only)
 /// record  = u8 family (1 ledger, 2 carbon) | u32 key length | u32 value length | key | value
 /// </code>
 /// Integers are big-endian. What it holds: every record of the <c>ledger</c> family and the replicated part of the
@@ -242,6 +247,16 @@ public static class StateSnapshotFile
             w.WriteU16((ushort)member.Length);
             w.Write(member);
         }
+        var removed = h.RemovedIds;
+        if (removed.Count > MaxMembers)
+        {
+            throw new ArgumentException($"snapshot header: at most {MaxMembers} removed ids", nameof(h));
+        }
+        w.WriteU16((ushort)removed.Count);
+        foreach (var id in removed)
+        {
+            w.WriteU64(id);
+        }
     }
 
     private static StateSnapshotHeader ReadHeader(HashingReader r, ushort version)
@@ -255,6 +270,7 @@ public static class StateSnapshotFile
         var voters = ReadIds(r);
         var learners = ReadIds(r);
         var members = new List<byte[]>();
+        List<ulong> removed = [];
         if (version >= 2)
         {
             var count = r.ReadU16();
@@ -266,8 +282,13 @@ public static class StateSnapshotFile
             {
                 members.Add(r.Read(r.ReadU16()).ToArray());
             }
+            removed = ReadIds(r);
+            if (removed.Count > MaxMembers)
+            {
+                throw new InvalidDataException($"snapshot header lists {removed.Count} removed ids, over {MaxMembers}");
+            }
         }
-        return new StateSnapshotHeader(chain, index, term, height, blockHash, stateRoot, voters, learners, members);
+        return new StateSnapshotHeader(chain, index, term, height, blockHash, stateRoot, voters, learners, members, removed);
     }
 
     private static List<ulong> ReadIds(HashingReader r)

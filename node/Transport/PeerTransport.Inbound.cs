@@ -319,7 +319,12 @@ public sealed partial class PeerTransport
         }
         try
         {
-            AddPeer(hello.NodeId, listen);
+            // Asked again once it is a peer: a host that refused the id meanwhile (its removal committed while this
+            // ran) may have looked at the peers before it was added.
+            if (AddPeer(hello.NodeId, listen) && !admit(hello.NodeId, listen))
+            {
+                RemovePeer(hello.NodeId);
+            }
         }
         catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
         {

@@ -43,6 +43,12 @@ public sealed class JoinTests
             new Metadata { { "authorization", $"Bearer {JoinToken}" } }).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, otherNode.StatusCode);
         Assert.Contains("names node 6, not node 5", otherNode.Status.Detail, StringComparison.Ordinal);
+        // Node 5's certificate is public: without its key's signature over the record, it proves nothing.
+        var unsigned = await Assert.ThrowsAsync<RpcException>(() => join.JoinAsync(
+            new JoinRequest { Member = record5, CertificatePem = File.ReadAllText(Path.Combine(certificates, DevelopmentCertificates.NodeCertificateFile(5))), Signature = Google.Protobuf.ByteString.CopyFrom(new byte[64]) },
+            new Metadata { { "authorization", $"Bearer {JoinToken}" } }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, unsigned.StatusCode);
+        Assert.Contains("not signed with the certificate's key", unsigned.Status.Detail, StringComparison.Ordinal);
         var before = await Admin(cluster, leader).GetMembershipAsync(new GetMembershipRequest(), Bearer());
         Assert.Equal([4UL], before.Learners.Order());
 
@@ -98,6 +104,21 @@ public sealed class JoinTests
             await cluster.PollAsync(async () => (await cluster.TryStatusAsync(node))?.Height >= account.Height ? "" : null, $"node {node} at height {account.Height}", Deadline);
         }
         var left = await cluster.TryStatusAsync(6);
+
+        // The removed node cannot join again on its own, even with the token, its certificate and its key.
+        var record6 = Aurigraph.Node.Api.Members.ToRecord(cluster.Nodes.First(n => n.Member.Id == 6).Member);
+        using var key6 = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(
+            Path.Combine(certificates, DevelopmentCertificates.NodeCertificateFile(6)), Path.Combine(certificates, DevelopmentCertificates.NodeKeyFile(6)));
+        var rejoin = await Assert.ThrowsAsync<RpcException>(() => new JoinService.JoinServiceClient(cluster.Channel(leader)).JoinAsync(
+            new JoinRequest
+            {
+                Member = record6,
+                CertificatePem = key6.ExportCertificatePem(),
+                Signature = Google.Protobuf.ByteString.CopyFrom(JoinSignature.Sign(key6, JoinSignature.Payload("aurigraph-devnet", Aurigraph.Node.Api.Members.FromRecord(record6)))),
+            },
+            new Metadata { { "authorization", $"Bearer {JoinToken}" } }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, rejoin.StatusCode);
+        Assert.Contains("node 6 was removed", rejoin.Status.Detail, StringComparison.Ordinal);
         Assert.True(left is null || left.Height < account.Height, $"node 6 removed at height {removedAt} is at {left?.Height}, the cluster at {account.Height}");
         var roots = new HashSet<string>();
         foreach (var node in new ulong[] { 1, 2, 3, 4, 5 })

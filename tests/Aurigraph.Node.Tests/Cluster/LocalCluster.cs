@@ -167,6 +167,23 @@ internal sealed class LocalCluster : IAsyncDisposable
         _processes[id] = process;
     }
 
+    /// <summary>Runs a client command of the node executable (e.g. <c>status --node ...</c>) to its end: exit code, standard output, standard error.</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunCliAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Aurigraph.Node.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+        return (process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
+    }
+
     /// <summary>kill -9: no shutdown, no flush.</summary>
     public void Kill(ulong id)
     {

@@ -59,8 +59,7 @@ public sealed class WanClusterTests
             async () =>
             {
                 var text = await http.GetStringAsync("/metrics");
-                var found = System.Text.RegularExpressions.Regex.Matches(text, @"^aurigraph_consensus_peer_round_trip_milliseconds\{[^}]*peer=""(\d+)""[^}]*\} ([0-9.eE+-]+)", System.Text.RegularExpressions.RegexOptions.Multiline)
-                    .ToDictionary(m => ulong.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), m => double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+                var found = Aurigraph.Node.Hosting.TimeoutsCommand.RoundTrips(text);
                 return Enumerable.Range(1, 3).Select(i => (ulong)i).Where(i => i != leader).All(found.ContainsKey) ? found : null;
             },
             "the leader's measured round trips in /metrics",
@@ -70,6 +69,19 @@ public sealed class WanClusterTests
         {
             Assert.True(ms >= Table(leader, peer) * 0.9, $"round trip {leader}->{peer} measured {ms:F1} ms, under the emulated {Table(leader, peer)} ms");
         }
+
+        // The timeouts command reads the same figures and says what the slowest path calls for.
+        var (exit, output, error) = await LocalCluster.RunCliAsync("timeouts", "--rest", rest);
+        Assert.True(exit == 0, error);
+        using var advice = System.Text.Json.JsonDocument.Parse(output);
+        var slowest = advice.RootElement.GetProperty("slowestMilliseconds").GetDouble();
+        var farthest = new ulong[] { 1, 2, 3 }.Where(p => p != leader).Max(p => Table(leader, p));
+        Assert.True(slowest >= farthest * 0.9, $"slowest path {slowest} ms, the farthest peer is {farthest} ms away");
+        var settings = advice.RootElement.GetProperty("settings");
+        var tick = settings.GetProperty("TickMilliseconds").GetInt32();
+        Assert.True(tick * settings.GetProperty("ElectionTicks").GetInt32() >= 10 * slowest, output);
+        Assert.True(tick * settings.GetProperty("HeartbeatTicks").GetInt32() >= slowest / 2, output);
+        Assert.Contains("AURIGRAPH__ELECTIONTICKS=", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -63,13 +63,13 @@ public sealed class AddressBookTests : IDisposable
         {
             var book = AddressBook.Open(options, db);
             Assert.Equal(2, book.Count);
-            Assert.True(book.Learn(Member(5, cloud: "aws")));
-            Assert.False(book.Learn(Member(5, cloud: "aws"))); // the same record again changes nothing
+            Assert.True(book.Learn(fromLog: true, record: Member(5, cloud: "aws")));
+            Assert.False(book.Learn(fromLog: true, record: Member(5, cloud: "aws"))); // the same record again changes nothing
             var moved = Member(2, NodeRole.Validator);
             moved.PeerAddress = "127.0.0.1:25002";
-            Assert.True(book.Learn(moved)); // the log's record wins over the configuration's
+            Assert.True(book.Learn(moved, fromLog: true)); // the log's record wins over the configuration's
             var impostor = Member(1, NodeRole.Slim);
-            Assert.False(book.Learn(impostor));
+            Assert.False(book.Learn(impostor, fromLog: true));
             Assert.Equal(NodeRole.Validator, book.Find(1)!.Role);
         }
         using (var db = NodeDatabase.Open(_dir, Chain, 1))
@@ -80,6 +80,15 @@ public sealed class AddressBookTests : IDisposable
             Assert.Equal("127.0.0.1:25002", book.Find(2)!.PeerAddress);
             Assert.Null(book.Joined);
         }
+        // What the configuration says and was never learned otherwise follows the configuration at the next start.
+        var changed = Options(1, Member(1, NodeRole.Validator), Member(2, NodeRole.Validator), Member(3, NodeRole.Slim));
+        changed.Members[2].PeerAddress = "127.0.0.1:26003";
+        using (var db = NodeDatabase.Open(_dir, Chain, 1))
+        {
+            var book = AddressBook.Open(changed, db);
+            Assert.Equal("127.0.0.1:26003", book.Find(3)!.PeerAddress);
+            Assert.Equal("127.0.0.1:25002", book.Find(2)!.PeerAddress); // learned from the log: the log's record stays
+        }
     }
 
     [Fact]
@@ -89,7 +98,7 @@ public sealed class AddressBookTests : IDisposable
         var options = Options(1, Member(1, NodeRole.Validator), Member(2));
         using var db = NodeDatabase.Open(_dir, Chain, 1);
         var book = AddressBook.Open(options, db);
-        Assert.True(book.Learn(Member(5)));
+        Assert.True(book.Learn(fromLog: true, record: Member(5)));
         Assert.True(book.Remove(5));
         Assert.False(book.Remove(5));
         Assert.True(book.IsRemoved(5));
@@ -98,9 +107,15 @@ public sealed class AddressBookTests : IDisposable
         Assert.NotNull(book.Find(2)); // a configured one stays: the configuration still names it
         Assert.False(book.Remove(1)); // never this node itself
 
-        Assert.True(book.Learn(Member(5)));
+        // Only the log takes a removed member back: a snapshot's or a join answer's record of it is ignored.
+        Assert.False(book.Learn(fromLog: false, record: Member(5)));
+        Assert.True(book.IsRemoved(5));
+        Assert.True(book.Learn(fromLog: true, record: Member(5)));
         Assert.False(book.IsRemoved(5));
         Assert.True(AddressBook.Open(options, db).IsRemoved(2));
+        Assert.True(book.RememberRemoved([7, 2]));
+        Assert.True(book.IsRemoved(7));
+        Assert.False(book.RememberRemoved([7]));
 
         for (ulong id = 1000; id < 1000 + AddressBook.MaxRemoved; id++)
         {
@@ -120,10 +135,10 @@ public sealed class AddressBookTests : IDisposable
         var book = AddressBook.Open(options, db);
         for (ulong id = 2; id <= AddressBook.MaxRecords; id++)
         {
-            Assert.True(book.Learn(Member(id)));
+            Assert.True(book.Learn(fromLog: true, record: Member(id)));
         }
         Assert.Equal(AddressBook.MaxRecords, book.Count);
-        Assert.False(book.Learn(Member(AddressBook.MaxRecords + 1)));
+        Assert.Throws<AddressBookFullException>(() => book.Learn(fromLog: true, record: Member(AddressBook.MaxRecords + 1)));
         Assert.Null(book.Find(AddressBook.MaxRecords + 1));
 
         book.SaveJoin([Member(2, NodeRole.Validator)], new MembershipConfig([2, 3, 4], [1, 7]));

@@ -131,4 +131,27 @@ public sealed class HostHarnessTests
         Assert.Equal(term, harness.Node(follower).Host.Snapshot.Term);
         Assert.Equal(leader, harness.AgreedLeader());
     }
+
+    [Fact]
+    public async Task A_vote_request_from_a_node_that_is_not_a_voter_here_does_not_move_the_term_and_one_from_a_voter_does()
+    {
+        var (harness, leader, follower) = await ElectedAsync(seed: 21);
+        await using var _ = harness;
+        var term = harness.Node(follower).Host.Snapshot.Term;
+        var host = harness.Node(follower).Host;
+        // Node 9: a certificate of this cluster the transport admitted, but no member of this node's log.
+        foreach (var type in new[] { MessageType.Vote, MessageType.PreVote })
+        {
+            // As a leadership transfer's campaign (context 1), which a lease does not stop.
+            await host.DeliverAsync(new Aurigraph.Node.Transport.PeerInput(9, new Message { Type = type, From = 9, To = follower, Term = term + 5, LogTerm = term, Index = 1_000, Context = 1 }, 0, ReadOnlyMemory<byte>.Empty));
+        }
+        host.RunRound();
+        Assert.Equal(term, host.Snapshot.Term);
+        Assert.DoesNotContain(harness.Node(follower).Network.Log, m => m.To == 9);
+
+        var other = harness.Ids.First(id => id != leader && id != follower);
+        await host.DeliverAsync(new Aurigraph.Node.Transport.PeerInput(other, new Message { Type = MessageType.Vote, From = other, To = follower, Term = term + 5, LogTerm = term, Index = 1_000, Context = 1 }, 0, ReadOnlyMemory<byte>.Empty));
+        host.RunRound();
+        Assert.Equal(term + 5, host.Snapshot.Term); // the same request from a voter is heard: its higher term is taken
+    }
 }

@@ -63,4 +63,24 @@ public sealed class PeerRoundTripsTests
             Assert.True(TimeoutAdvice.Holds(rtt, tick, beats, elections), $"the derived settings hold for {rtt} ms");
         }
     }
+
+    [Fact]
+    public void The_timeouts_command_reads_the_exported_round_trips_and_advises_for_the_slowest()
+    {
+        const string Metrics = """
+            # TYPE aurigraph_consensus_peer_round_trip_milliseconds gauge
+            aurigraph_consensus_peer_round_trip_milliseconds{otel_scope_name="Aurigraph.Node",peer="2"} 31.25 1733280000000
+            aurigraph_consensus_peer_round_trip_milliseconds{otel_scope_name="Aurigraph.Node",peer="3"} 212.5
+            aurigraph_consensus_peer_round_trip_milliseconds{otel_scope_name="Aurigraph.Node",peer="4"} NaN
+            aurigraph_consensus_leader_changes_total{otel_scope_name="Aurigraph.Node",peer="5"} 7
+            """;
+        var found = TimeoutsCommand.RoundTrips(Metrics);
+        Assert.Equal(new Dictionary<ulong, double> { [2] = 31.25, [3] = 212.5 }, found);
+        var advice = System.Text.Json.JsonSerializer.SerializeToElement(TimeoutsCommand.Advice(found));
+        Assert.Equal(3UL, advice.GetProperty("slowestPeer").GetUInt64());
+        // 212.5 ms: a 213 ms tick (one round trip), and ten round trips of election timeout.
+        Assert.Equal(213, advice.GetProperty("settings").GetProperty("TickMilliseconds").GetInt32());
+        Assert.Equal(10, advice.GetProperty("settings").GetProperty("ElectionTicks").GetInt32());
+        Assert.Empty(TimeoutsCommand.RoundTrips("aurigraph_consensus_term 3\n"));
+    }
 }

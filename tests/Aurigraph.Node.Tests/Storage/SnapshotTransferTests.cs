@@ -90,12 +90,13 @@ public sealed class SnapshotTransferTests : IDisposable
         var path = Path.Combine(_dir, "snap-1-1.snap");
         using (var view = db.Db.CreateSnapshot())
         {
-            StateSnapshotFile.Write(db, view, new StateSnapshotHeader(Chain, 1, 1, 0, new byte[32], ledger.StateRoot, [1, 2, 3], [9], records), path);
+            StateSnapshotFile.Write(db, view, new StateSnapshotHeader(Chain, 1, 1, 0, new byte[32], ledger.StateRoot, [1, 2, 3], [9], records, [6, 8]), path);
         }
         var read = StateSnapshotFile.Verify(path).Header;
         var back = Aurigraph.Node.Hosting.MemberRecordCodec.Decode(Assert.Single(read.MemberRecords));
         Assert.True(Aurigraph.Node.Hosting.MemberRecordCodec.SameAs(member, back));
         Assert.Equal([9UL], read.Learners);
+        Assert.Equal([6UL, 8UL], read.RemovedIds);
     }
 
     [Fact]

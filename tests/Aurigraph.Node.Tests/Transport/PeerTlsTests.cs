@@ -60,9 +60,13 @@ public sealed class PeerTlsTests : IDisposable
         c.Send(Heartbeat(3, 1, context: 5));
         Assert.Equal(5UL, (await a.NextRaftAsync()).Context);
         Assert.Contains(3UL, a.Peers);
+        int asked;
         lock (admitted)
         {
-            Assert.Equal((3UL, all[3]), Assert.Single(admitted));
+            // Asked before it is added and again once it is a peer (a refusal meanwhile would take it out again).
+            Assert.NotEmpty(admitted);
+            Assert.All(admitted, a => Assert.Equal((3UL, all[3]), a));
+            asked = admitted.Count;
         }
         // It can be answered: the lanes to it dial the announced address.
         a.Send(Heartbeat(1, 3, context: 6));
@@ -81,7 +85,7 @@ public sealed class PeerTlsTests : IDisposable
         Assert.DoesNotContain(3UL, a.Peers);
         lock (admitted)
         {
-            Assert.True(admitted.Count >= 2, "the host was asked again, and said no");
+            Assert.True(admitted.Count > asked, "the host was asked again, and said no");
         }
     }
 
