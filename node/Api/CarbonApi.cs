@@ -77,6 +77,7 @@ internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceB
             Energy = Energy(t.Summary),
             PresentReadings = t.PresentReadings,
             MissingReadings = t.MissingReadings,
+            LowerBound = t.MissingReadings > 0,
             LateReadings = t.LateReadings,
             PendingHeights = (uint)carbon.Ledger.CountPendingStored(),
             LastBlockGramsPerTransaction = t.LastGramsPerTransaction,
@@ -146,6 +147,8 @@ internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceB
             MissingReadings = sci.MissingReadings,
             LateReadings = sci.LateReadings,
             Formula = SciReport.Formula,
+            LowerBound = sci.LowerBound,
+            Disclosure = Disclosure(sci.Disclosure),
         };
         report.GridSources.AddRange(sci.GridSources);
         return Task.FromResult(report);
@@ -208,6 +211,25 @@ internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceB
         }
     }
 
+    private static Api.V1.SciDisclosure Disclosure(Carbon.SciDisclosure d)
+    {
+        var proto = new Api.V1.SciDisclosure
+        {
+            Specification = Carbon.SciDisclosure.Specification,
+            SoftwareBoundary = Carbon.SciDisclosure.SoftwareBoundary,
+            FunctionalUnit = Carbon.SciDisclosure.FunctionalUnit,
+            QuantificationMethod = Carbon.SciDisclosure.QuantificationMethod,
+            CoefficientSource = Carbon.SciDisclosure.CoefficientSource,
+            EmbodiedIncluded = d.EmbodiedIncluded,
+            Conforms = d.Conforms,
+        };
+        proto.Exclusions.AddRange(Carbon.SciDisclosure.Exclusions);
+        proto.ModelVersions.AddRange(d.ModelVersions.Select(v => (uint)v));
+        proto.IntensityTypes.AddRange(d.IntensityTypes);
+        proto.Issues.AddRange(d.Issues);
+        return proto;
+    }
+
     internal static BlockCarbon ToProto(CarbonBlockView view)
     {
         var s = view.Summary;
@@ -224,6 +246,7 @@ internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceB
             Present = (uint)view.PresentCount,
             Missing = (uint)view.MissingCount,
             Late = (uint)view.LateCount,
+            LowerBound = view.LowerBound,
         };
         foreach (var entry in view.Entries)
         {
@@ -239,6 +262,7 @@ internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceB
             NodeId = entry.NodeId,
             Status = entry.Status.ToString().ToLowerInvariant(),
             LateHeight = entry.LateHeight,
+            Reason = entry.Reason,
         };
         if (entry.Reading is not { } r)
         {
@@ -265,6 +289,8 @@ internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceB
             Validators = (uint)u.Validators,
             Vcpus = (uint)u.Vcpus,
             StorageReplicas = (uint)u.StorageReplicas,
+            ProvisionedVcpus = u.ProvisionedVcpus,
+            RetainedBytes = (ulong)u.RetainedBytes,
         };
         proto.Grid = Grid(r.Grid);
         proto.Coefficients = new CarbonCoefficientsInfo
@@ -283,6 +309,7 @@ internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceB
             ServerLifespanHours = c.ServerLifespanHours,
             HostVcpus = c.HostVcpus,
             NodeVcpus = c.NodeVcpus,
+            ModelVersion = (uint)c.ModelVersion,
         };
         proto.Energy = Energy(CarbonSummary.Zero.Add(e));
         proto.Pue = e.Energy.Pue;
@@ -301,6 +328,7 @@ internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceB
         ConsensusKwh = s.ConsensusKwh,
         ItKwh = s.ItKwh,
         FacilityKwh = s.FacilityKwh,
+        CpuConsumedKwh = s.CpuConsumedKwh,
     };
 
     private static GridIntensityInfo Grid(GridIntensity g) => new()

@@ -5,7 +5,8 @@ namespace Aurigraph.Node.Carbon;
 /// <param name="Status">Present, missing, or late (filled by a later record).</param>
 /// <param name="LateHeight">For a late entry, the height of the block whose carbon section carried it; else 0.</param>
 /// <param name="Reading">The reading (present and late entries).</param>
-public sealed record CarbonViewEntry(ulong NodeId, CarbonReadingStatus Status, ulong LateHeight, CarbonReading? Reading);
+/// <param name="Reason">For a missing entry whose reading the leader refused, why (empty otherwise).</param>
+public sealed record CarbonViewEntry(ulong NodeId, CarbonReadingStatus Status, ulong LateHeight, CarbonReading? Reading, string Reason = "");
 
 /// <summary>Sums over a set of readings, added in a fixed order (ascending node id, then height), so every node gets the same bits.</summary>
 public sealed record CarbonSummary(
@@ -18,10 +19,11 @@ public sealed record CarbonSummary(
     double StorageKwh,
     double ConsensusKwh,
     double ItKwh,
-    double FacilityKwh)
+    double FacilityKwh,
+    double CpuConsumedKwh = 0)
 {
     /// <summary>No readings.</summary>
-    public static readonly CarbonSummary Zero = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    public static readonly CarbonSummary Zero = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     /// <summary>This summary with one more reading's estimate added.</summary>
     public CarbonSummary Add(CarbonEstimate estimate)
@@ -38,7 +40,8 @@ public sealed record CarbonSummary(
             StorageKwh + e.StorageKwh,
             ConsensusKwh + e.ConsensusKwh,
             ItKwh + e.ItKwh,
-            FacilityKwh + e.TotalKwh);
+            FacilityKwh + e.TotalKwh,
+            CpuConsumedKwh + e.CpuConsumedKwh);
     }
 
     /// <summary>This summary plus another (the other's fields added to this one's, field by field).</summary>
@@ -55,7 +58,8 @@ public sealed record CarbonSummary(
             StorageKwh + other.StorageKwh,
             ConsensusKwh + other.ConsensusKwh,
             ItKwh + other.ItKwh,
-            FacilityKwh + other.FacilityKwh);
+            FacilityKwh + other.FacilityKwh,
+            CpuConsumedKwh + other.CpuConsumedKwh);
     }
 }
 
@@ -84,6 +88,9 @@ public sealed record CarbonBlockView(ulong Height, int TransactionCount, ulong R
 
     /// <summary>Entries filled by a late record.</summary>
     public int LateCount => Entries.Count(e => e.Status == CarbonReadingStatus.Late);
+
+    /// <summary>Whether the figures are a lower bound: some member's reading is missing (or was refused), so its share is not in them.</summary>
+    public bool LowerBound => MissingCount > 0;
 
     /// <summary>The sums over <paramref name="entries"/>' readings, in entry order.</summary>
     public static CarbonSummary Summarize(IEnumerable<CarbonViewEntry> entries)

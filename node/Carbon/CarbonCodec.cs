@@ -12,19 +12,24 @@ namespace Aurigraph.Node.Carbon;
 /// </summary>
 /// <remarks>
 /// <code>
-/// section  = "ACR" 0x01 | u16 count | record*
+/// section  = "ACR" u8 version (2; 1 is read) | u16 count | record*
 /// record   = u8 kind (1 main, 2 late) | u64 height | u32 transactions | u16 entries | entry*   (entries by ascending node id)
 /// entry    = u64 node | u8 status (1 present, 2 missing, 3 late) | reading (present and late only)
-/// readings = "ACM" 0x01 | u16 count | reading*                       (peer channel 3)
+///            | str reason (missing only, version 2: why the leader refused the reading; empty when none arrived)
+/// readings = "ACM" u8 version (2; 1 is read) | u16 count | reading*  (peer channel 3)
 /// reading  = u64 height | u64 node | usage | u8 cloud | str region | grid | coefficients | estimate
 /// usage    = i64 cpu µs | i64 wall µs | i64 resident bytes | i32 vcpus | f64 utilisation | i64 sent | i64 received
 ///            | i64 ingress | i64 stored | i64 rounds | i32 validators | i32 storage replicas
+///            | f64 provisioned vCPUs | i64 retained bytes                                     (version 2)
 /// grid     = f64 gCO2e/kWh | str source | i64 observed-at (Unix ms) | str zone
 /// coefficients = f64 min W | f64 max W | f64 PUE | f64 kWh/GB-h | f64 kWh/GB | u8 count received | f64 Wh/TB-h
 ///            | f64 retention years | f64 round kWh | u8 embodied | f64 TE kg | f64 lifespan h | f64 host vCPUs | f64 node vCPUs
+///            | u8 model version                                                              (version 2; 1 before)
 /// estimate = f64 cpu kWh | f64 memory kWh | f64 network kWh | f64 storage kWh | f64 consensus kWh | f64 PUE
-///            | f64 gCO2e/kWh | f64 operational g | f64 embodied g
+///            | f64 gCO2e/kWh | f64 operational g | f64 embodied g | f64 consumed cpu kWh     (version 2)
 /// </code>
+/// Version 1 readings decode with model version 1, no provisioned vCPUs or retained bytes, and their CPU kWh as the
+/// consumed view: they recompute exactly as they were recorded.
 /// </remarks>
 public static class CarbonCodec
 {
@@ -34,7 +39,11 @@ public static class CarbonCodec
     /// <summary>Maximum entries of one record (validators).</summary>
     public const int MaxEntries = 1024;
 
-    private const byte Version = 1;
+    /// <summary>The format this node writes.</summary>
+    public const byte Version = 2;
+
+    /// <summary>The oldest format this node reads.</summary>
+    public const byte FirstVersion = 1;
 
     internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -56,7 +65,7 @@ public static class CarbonCodec
     /// <exception cref="FormatException">The bytes are not a well-formed reading batch of a version this node reads.</exception>
     public static List<CarbonReading> DecodeReadings(ReadOnlySpan<byte> bytes) => DecodeList(bytes, "carbon readings", ReadingsMagic, "reading count", ReadReading);
 
-    private delegate T ItemReader<out T>(ref CarbonReader reader);
+    private delegate T ItemReader<out T>(ref CarbonReader reader, byte version);
 
     private static byte[] EncodeList<T>(ReadOnlySpan<byte> magic, IReadOnlyList<T> items, int bytesPerItem, Action<CarbonWriter, T> write)
     {
@@ -75,18 +84,18 @@ public static class CarbonCodec
     private static List<T> DecodeList<T>(ReadOnlySpan<byte> bytes, string what, ReadOnlySpan<byte> magic, string countName, ItemReader<T> read)
     {
         var reader = new CarbonReader(bytes, what);
-        reader.Magic(magic);
+        var version = reader.Magic(magic);
         var count = reader.U16(countName);
         var items = new List<T>(Math.Min((int)count, 64));
         for (var i = 0; i < count; i++)
         {
-            items.Add(read(ref reader));
+            items.Add(read(ref reader, version));
         }
         reader.End();
         return items;
     }
 
-    /// <summary>One reading on its own (as a validator keeps it until it sees it committed).</summary>
+    /// <summary>One reading on its own, in format <see cref="Version"/> (as a node keeps it until it sees it committed).</summary>
     public static byte[] EncodeReading(CarbonReading reading)
     {
         var writer = new CarbonWriter(400);
@@ -94,11 +103,11 @@ public static class CarbonCodec
         return writer.ToArray();
     }
 
-    /// <summary>Decodes what <see cref="EncodeReading"/> wrote.</summary>
-    public static CarbonReading DecodeReading(ReadOnlySpan<byte> bytes)
+    /// <summary>Decodes what <see cref="EncodeReading"/> wrote in format <paramref name="version"/> (the caller knows which).</summary>
+    public static CarbonReading DecodeReading(ReadOnlySpan<byte> bytes, byte version = Version)
     {
         var reader = new CarbonReader(bytes, "carbon reading");
-        var reading = ReadReading(ref reader);
+        var reading = ReadReading(ref reader, version);
         reader.End();
         return reading;
     }
@@ -118,10 +127,14 @@ public static class CarbonCodec
             {
                 WriteReading(writer, entry.Reading ?? throw new ArgumentException($"entry for node {entry.NodeId} is {entry.Status} without a reading"));
             }
+            else
+            {
+                writer.Str(entry.Reason);
+            }
         }
     }
 
-    internal static CarbonRecord ReadRecord(ref CarbonReader reader)
+    internal static CarbonRecord ReadRecord(ref CarbonReader reader, byte version)
     {
         var kindByte = reader.U8("record kind");
         if (kindByte is not ((byte)CarbonRecordKind.Main or (byte)CarbonRecordKind.Late))
@@ -164,15 +177,20 @@ public static class CarbonCodec
                 throw reader.Error($"record for height {height}: status {statusByte} is not allowed in a {kind.ToString().ToLowerInvariant()} record");
             }
             CarbonReading? reading = null;
-            if (status != CarbonReadingStatus.Missing)
+            var reason = "";
+            if (status == CarbonReadingStatus.Missing)
             {
-                reading = ReadReading(ref reader);
+                reason = version >= 2 ? reader.Str("missing reason") : "";
+            }
+            else
+            {
+                reading = ReadReading(ref reader, version);
                 if (reading.Height != height || reading.NodeId != node)
                 {
                     throw reader.Error($"record for height {height}, node {node} carries a reading of height {reading.Height}, node {reading.NodeId}");
                 }
             }
-            entries[i] = new CarbonRecordEntry(node, status, reading);
+            entries[i] = new CarbonRecordEntry(node, status, reading, reason);
         }
         return new CarbonRecord(kind, height, (int)transactions, entries);
     }
@@ -195,6 +213,8 @@ public static class CarbonCodec
         writer.I64(u.ConsensusRounds);
         writer.I32(u.Validators);
         writer.I32(u.StorageReplicas);
+        writer.F64(u.ProvisionedVcpus);
+        writer.I64(u.RetainedBytes);
         writer.U8((byte)reading.Cloud);
         writer.Str(reading.Region);
         writer.F64(reading.Grid.GramsPerKwh);
@@ -216,6 +236,7 @@ public static class CarbonCodec
         writer.F64(c.ServerLifespanHours);
         writer.F64(c.HostVcpus);
         writer.F64(c.NodeVcpus);
+        writer.U8(checked((byte)c.ModelVersion));
         var e = reading.Estimate;
         writer.F64(e.Energy.CpuKwh);
         writer.F64(e.Energy.MemoryKwh);
@@ -226,9 +247,10 @@ public static class CarbonCodec
         writer.F64(e.GramsPerKwh);
         writer.F64(e.OperationalGrams);
         writer.F64(e.EmbodiedGrams);
+        writer.F64(e.Energy.CpuConsumedKwh);
     }
 
-    internal static CarbonReading ReadReading(ref CarbonReader reader)
+    internal static CarbonReading ReadReading(ref CarbonReader reader, byte version)
     {
         var height = reader.U64("reading height");
         var node = reader.U64("reading node id");
@@ -248,7 +270,9 @@ public static class CarbonCodec
             reader.Count("bytes stored"),
             reader.Count("consensus rounds"),
             reader.Count32("validators"),
-            reader.Count32("storage replicas"));
+            reader.Count32("storage replicas"),
+            version >= 2 ? reader.Quantity("provisioned vCPUs") : 0,
+            version >= 2 ? reader.Count("retained bytes") : 0);
         var cloudByte = reader.U8("cloud");
         if (cloudByte > (byte)CloudProvider.Gcp)
         {
@@ -277,15 +301,19 @@ public static class CarbonCodec
             reader.Quantity("embodied kg"),
             reader.Quantity("lifespan hours"),
             reader.Quantity("host vCPUs"),
-            reader.Quantity("node vCPUs"));
+            reader.Quantity("node vCPUs"),
+            version >= 2 ? reader.ModelVersion() : 1);
         var energy = new EnergyBreakdown(
             reader.Quantity("cpu kWh"),
             reader.Quantity("memory kWh"),
             reader.Quantity("network kWh"),
             reader.Quantity("storage kWh"),
             reader.Quantity("consensus kWh"),
-            reader.Quantity("estimate PUE"));
+            reader.Quantity("estimate PUE"),
+            0);
         var estimate = new CarbonEstimate(energy, reader.Quantity("estimate gCO2e/kWh"), reader.Quantity("operational g"), reader.Quantity("embodied g"));
+        // Model 1 charged only the CPU consumed: its CPU term is its consumed view.
+        estimate = estimate with { Energy = energy with { CpuConsumedKwh = version >= 2 ? reader.Quantity("consumed cpu kWh") : energy.CpuKwh } };
         return new CarbonReading(
             height,
             node,
@@ -375,14 +403,37 @@ internal ref struct CarbonReader(ReadOnlySpan<byte> bytes, string what)
 
     public readonly FormatException Error(string message) => new($"{what}: {message} (at byte {_at} of {_bytes.Length})");
 
-    public void Magic(ReadOnlySpan<byte> magic)
+    /// <summary>Reads the magic and the version byte after it; returns the version (one this node reads).</summary>
+    public byte Magic(ReadOnlySpan<byte> magic)
     {
         if (_bytes.Length < magic.Length + 1 || !_bytes[..magic.Length].SequenceEqual(magic))
         {
             throw Error($"does not start with \"{Encoding.ASCII.GetString(magic)}\"");
         }
         _at = magic.Length;
-        Version(1);
+        return Versions(CarbonCodec.FirstVersion, CarbonCodec.Version);
+    }
+
+    /// <summary>Reads a version byte and refuses any outside [<paramref name="first"/>, <paramref name="last"/>].</summary>
+    public byte Versions(byte first, byte last)
+    {
+        var version = U8("version");
+        if (version < first || version > last)
+        {
+            throw Error($"version {version}; this node reads versions {first} to {last}");
+        }
+        return version;
+    }
+
+    /// <summary>An energy-model version (1 or 2).</summary>
+    public int ModelVersion()
+    {
+        var version = U8("model version");
+        if (version is not (1 or 2))
+        {
+            throw Error($"unknown energy-model version {version}");
+        }
+        return version;
     }
 
     /// <summary>Reads a version byte and refuses any other than <paramref name="expected"/>.</summary>

@@ -7,13 +7,17 @@ namespace Aurigraph.Node.Carbon;
 /// <param name="StorageKwh">Storage energy.</param>
 /// <param name="ConsensusKwh">Fixed per-round consensus energy.</param>
 /// <param name="Pue">The power usage effectiveness applied.</param>
+/// <param name="CpuConsumedKwh">The marginal view of the processor: only the CPU-seconds consumed, on the same power
+/// curve (model 1's CPU term). Not part of <see cref="ItKwh"/> in model 2, where <paramref name="CpuKwh"/> is the
+/// provisioned processors' energy; equal to <paramref name="CpuKwh"/> in model 1.</param>
 public sealed record EnergyBreakdown(
     double CpuKwh,
     double MemoryKwh,
     double NetworkKwh,
     double StorageKwh,
     double ConsensusKwh,
-    double Pue)
+    double Pue,
+    double CpuConsumedKwh)
 {
     /// <summary>IT energy: the sum of the five components, added in the order cpu, memory, network, storage, consensus.</summary>
     public double ItKwh => CpuKwh + MemoryKwh + NetworkKwh + StorageKwh + ConsensusKwh;

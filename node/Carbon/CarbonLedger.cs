@@ -47,8 +47,11 @@ public sealed class CarbonLedger : ICarbonRecordState
     private const byte ViewPrefix = (byte)'h';
     private const byte PendingPrefix = (byte)'p';
     private const byte MissingPrefix = (byte)'m';
-    private const byte OwnPrefix = (byte)'o';
-    private const byte ViewVersion = 1;
+    // This node's own readings in carbon format 2 ('o': format 1, written before it; read, then deleted with their height).
+    private const byte OwnPrefix = (byte)'r';
+    private const byte OwnPrefixV1 = (byte)'o';
+    // Version 2: readings of carbon format 2, a reason on missing entries, and the consumed-CPU sum; 1 is read.
+    private const byte ViewVersion = 2;
     private static readonly byte[] TotalsKey = "t"u8.ToArray();
 
     private readonly RocksDb _db;
@@ -177,7 +180,7 @@ public sealed class CarbonLedger : ICarbonRecordState
             ignored.Add($"main record for height {record.Height}: {record.TransactionCount} transactions, the block has {transactions}");
             return;
         }
-        var entries = record.Entries.Select(e => new CarbonViewEntry(e.NodeId, e.Status, 0, e.Reading)).ToArray();
+        var entries = record.Entries.Select(e => new CarbonViewEntry(e.NodeId, e.Status, 0, e.Reading, e.Reason)).ToArray();
         var view = new CarbonBlockView(record.Height, transactions, height, entries, CarbonBlockView.Summarize(entries));
         batch.Put(Key(ViewPrefix, record.Height), WithChecksum(EncodeView(view)), _family);
         batch.Delete(Key(PendingPrefix, record.Height), _family);
@@ -282,12 +285,17 @@ public sealed class CarbonLedger : ICarbonRecordState
     {
         ArgumentNullException.ThrowIfNull(batch);
         batch.Delete(Key(OwnPrefix, height), _family);
+        batch.Delete(Key(OwnPrefixV1, height), _family);
     }
 
     /// <summary>This node's own readings not yet seen in a committed record, by height.</summary>
     public List<CarbonReading> ReadOwnReadings()
     {
         var readings = new List<CarbonReading>();
+        foreach (var (key, value) in Scan(OwnPrefixV1))
+        {
+            readings.Add(CarbonCodec.DecodeReading(Verified(value, key), CarbonCodec.FirstVersion));
+        }
         foreach (var (key, value) in Scan(OwnPrefix))
         {
             readings.Add(CarbonCodec.DecodeReading(Verified(value, key)));
@@ -390,6 +398,10 @@ public sealed class CarbonLedger : ICarbonRecordState
             {
                 CarbonCodec.WriteReading(w, reading);
             }
+            else
+            {
+                w.Str(e.Reason);
+            }
         }
         WriteSummary(w, view.Summary);
         return w.ToArray();
@@ -398,7 +410,7 @@ public sealed class CarbonLedger : ICarbonRecordState
     internal static CarbonBlockView DecodeView(ReadOnlySpan<byte> bytes)
     {
         var r = new CarbonReader(bytes, "stored carbon view");
-        r.Version(ViewVersion);
+        var version = r.Versions(1, ViewVersion);
         var height = r.U64("height");
         var transactions = (int)r.U32("transactions");
         var recordHeight = r.U64("record height");
@@ -409,10 +421,11 @@ public sealed class CarbonLedger : ICarbonRecordState
             var node = r.U64("node");
             var status = (CarbonReadingStatus)r.U8("status");
             var late = r.U64("late height");
-            var reading = status == CarbonReadingStatus.Missing ? null : CarbonCodec.ReadReading(ref r);
-            entries[i] = new CarbonViewEntry(node, status, late, reading);
+            var reading = status == CarbonReadingStatus.Missing ? null : CarbonCodec.ReadReading(ref r, version);
+            var reason = status == CarbonReadingStatus.Missing && version >= 2 ? r.Str("missing reason") : "";
+            entries[i] = new CarbonViewEntry(node, status, late, reading, reason);
         }
-        var summary = ReadSummary(ref r);
+        var summary = ReadSummary(ref r, version);
         r.End();
         return new CarbonBlockView(height, transactions, recordHeight, entries, summary);
     }
@@ -436,11 +449,11 @@ public sealed class CarbonLedger : ICarbonRecordState
     internal static CarbonTotals DecodeTotals(ReadOnlySpan<byte> bytes)
     {
         var r = new CarbonReader(bytes, "stored carbon totals");
-        r.Version(ViewVersion);
+        var version = r.Versions(1, ViewVersion);
         var totals = new CarbonTotals(
             r.U64("heights"),
             r.U64("transactions"),
-            ReadSummary(ref r),
+            ReadSummary(ref r, version),
             r.U64("present"),
             r.U64("missing"),
             r.U64("late"),
@@ -463,9 +476,17 @@ public sealed class CarbonLedger : ICarbonRecordState
         w.F64(s.ConsensusKwh);
         w.F64(s.ItKwh);
         w.F64(s.FacilityKwh);
+        w.F64(s.CpuConsumedKwh);
     }
 
-    private static CarbonSummary ReadSummary(ref CarbonReader r) => new(
+    private static CarbonSummary ReadSummary(ref CarbonReader r, byte version)
+    {
+        var summary = ReadSummaryV1(ref r);
+        // Before version 2 the CPU term was the consumed CPU.
+        return summary with { CpuConsumedKwh = version >= 2 ? r.F64("consumed cpu kWh") : summary.CpuKwh };
+    }
+
+    private static CarbonSummary ReadSummaryV1(ref CarbonReader r) => new(
         r.F64("total g"),
         r.F64("operational g"),
         r.F64("embodied g"),

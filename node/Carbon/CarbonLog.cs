@@ -16,6 +16,9 @@ internal static partial class CarbonLog
     [LoggerMessage(EventId = 4204, Level = LogLevel.Warning, Message = "carbon: no reading for height {Height}: {Reason}")]
     public static partial void ReadingFailed(ILogger logger, ulong height, string reason);
 
+    [LoggerMessage(EventId = 4206, Level = LogLevel.Warning, Message = "carbon: the reading of node {Node} for height {Height} is refused and recorded missing: {Reason}")]
+    public static partial void Refused(ILogger logger, ulong node, ulong height, string reason);
+
     [LoggerMessage(EventId = 4205, Level = LogLevel.Information, Message = "carbon: {Count} readings not yet in a committed record sent to leader {Leader}")]
     public static partial void Resent(ILogger logger, int count, ulong leader);
 }

@@ -19,6 +19,9 @@ public interface IProcessMeterSource
 
     /// <summary>Samples the process now.</summary>
     ProcessSample Sample();
+
+    /// <summary>The process at its start, on <see cref="Sample"/>'s clock: the meter's first interval begins there, so start-up is metered too.</summary>
+    ProcessSample Start => Sample();
 }
 
 /// <summary>
@@ -28,8 +31,13 @@ public interface IProcessMeterSource
 /// </summary>
 public sealed class ProcessMeterSource : IProcessMeterSource, IDisposable
 {
-    private readonly long _origin = Stopwatch.GetTimestamp();
+    // The wall clock's origin is the process's start (its age now, from the operating system's start time), so the
+    // meter's first interval covers start-up: CPU time from getrusage already counts from the start.
+    private readonly long _origin = Stopwatch.GetTimestamp() - ProcessAgeTicks();
     private readonly SafeFileHandle? _statm = OpenStatm();
+
+    /// <inheritdoc />
+    public ProcessSample Start => new(0, 0, 0);
 
     /// <inheritdoc />
     public int Vcpus { get; } = Environment.ProcessorCount;
@@ -42,6 +50,13 @@ public sealed class ProcessMeterSource : IProcessMeterSource, IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _statm?.Dispose();
+
+    private static long ProcessAgeTicks()
+    {
+        using var self = Process.GetCurrentProcess();
+        var age = DateTime.Now - self.StartTime;
+        return age > TimeSpan.Zero ? (long)(age.TotalSeconds * Stopwatch.Frequency) : 0;
+    }
 
     private long ResidentBytes()
     {
@@ -86,7 +101,8 @@ public sealed class ProcessMeterSource : IProcessMeterSource, IDisposable
 /// <param name="PeerBytesSent">Peer-transport bytes sent to all peers since start.</param>
 /// <param name="PeerBytesReceived">Peer-transport bytes received from all peers since start.</param>
 /// <param name="LogBytesWritten">Raft-log bytes written since start (<c>RaftLogStorage.BytesWritten</c>).</param>
-public readonly record struct MeterCounters(long PeerBytesSent, long PeerBytesReceived, long LogBytesWritten);
+/// <param name="RetainedBytes">Bytes the node keeps on durable storage now (a level, not a count).</param>
+public readonly record struct MeterCounters(long PeerBytesSent, long PeerBytesReceived, long LogBytesWritten, long RetainedBytes = 0);
 
 /// <summary>A block applied in an apply round.</summary>
 public readonly record struct MeteredBlock(ulong Height, ulong LogIndex, int TransactionCount);
@@ -139,6 +155,7 @@ public sealed class CarbonMeter
     private readonly ulong _self;
     private int _validators;
     private readonly int _storageReplicas;
+    private readonly double _provisionedVcpus;
     private readonly Dictionary<ulong, long> _appendsByIndex = [];
     private readonly List<ulong> _settled = [];
     private ProcessSample _base;
@@ -154,7 +171,8 @@ public sealed class CarbonMeter
     /// <param name="voters">The cluster's voting members (this node included when it votes).</param>
     /// <param name="storageReplicas">Copies the storage layer keeps of each byte.</param>
     /// <param name="counters">The node's counters now.</param>
-    public CarbonMeter(IProcessMeterSource source, ulong selfId, IReadOnlyCollection<ulong> voters, int storageReplicas, MeterCounters counters)
+    /// <param name="provisionedVcpus">vCPUs provisioned for the node (0: the processors the process sees).</param>
+    public CarbonMeter(IProcessMeterSource source, ulong selfId, IReadOnlyCollection<ulong> voters, int storageReplicas, MeterCounters counters, double provisionedVcpus = 0)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(voters);
@@ -163,7 +181,10 @@ public sealed class CarbonMeter
         _otherVoters = [.. voters.Where(v => v != selfId)];
         _validators = voters.Count;
         _storageReplicas = Math.Max(1, storageReplicas);
-        _base = source.Sample();
+        _provisionedVcpus = provisionedVcpus > 0 ? provisionedVcpus : source.Vcpus;
+        // From the process's start: its start-up CPU and time are the first interval's, not lost. (The byte counters
+        // are the node's own, which start with it, just before the meter.)
+        _base = source.Start;
         _baseCounters = counters;
     }
 
@@ -254,7 +275,7 @@ public sealed class CarbonMeter
         var received = Math.Max(0, counters.PeerBytesReceived - _baseCounters.PeerBytesReceived);
         var stored = Math.Max(0, counters.LogBytesWritten - _baseCounters.LogBytesWritten) + _stored;
         var ingress = Interlocked.Exchange(ref _ingress, 0);
-        var utilization = wall > 0 && _source.Vcpus > 0 ? Math.Clamp(cpu / ((double)wall * _source.Vcpus), 0.0, 1.0) : 0.0;
+        var utilization = wall > 0 && _provisionedVcpus > 0 ? Math.Clamp(cpu / ((double)wall * _provisionedVcpus), 0.0, 1.0) : 0.0;
 
         // Rounds of the blocks with transactions are theirs; the rest of the settled entries' rounds join the pool.
         var direct = new long[blocks.Count];
@@ -303,7 +324,9 @@ public sealed class CarbonMeter
                 shares.Take(5, stored, b.TransactionCount, last),
                 direct[i] + shares.Take(6, pool, b.TransactionCount, last),
                 _validators,
-                _storageReplicas));
+                _storageReplicas,
+                _provisionedVcpus,
+                counters.RetainedBytes));
         }
 
         var t = _totals;

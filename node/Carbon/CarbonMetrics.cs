@@ -26,6 +26,7 @@ internal sealed class CarbonMetrics : IDisposable
     private readonly Counter<double> _facility;
     private readonly Counter<long> _transactions;
     private readonly Counter<long> _readings;
+    private long _missingNow;
     private double _lastGramsPerTransaction;
     private int _pendingHeights;
 
@@ -41,6 +42,8 @@ internal sealed class CarbonMetrics : IDisposable
         _readings = _meter.CreateCounter<long>("aurigraph.carbon.readings", "{reading}", "Member readings in committed carbon records, by status (present, missing, late)");
         _meter.CreateObservableGauge("aurigraph.carbon.per_transaction", () => Volatile.Read(ref _lastGramsPerTransaction), "g", "gCO2e per transaction of the last height whose carbon record committed");
         _meter.CreateObservableGauge("aurigraph.carbon.pending_heights", () => Volatile.Read(ref _pendingHeights), "{height}", "Heights with transactions waiting for their carbon record");
+        // A level, not a count: a late reading that fills a missing entry takes one off (the readings counter cannot).
+        _meter.CreateObservableGauge("aurigraph.carbon.missing_readings", () => Volatile.Read(ref _missingNow), "{reading}", "Readings missing (or refused) in committed records now, late ones that filled an entry taken off: while above 0 the totals are lower bounds");
         _meter.CreateObservableGauge("aurigraph.carbon.grid_intensity", () =>
         {
             var g = grid();
@@ -60,6 +63,14 @@ internal sealed class CarbonMetrics : IDisposable
 
     private static IEnumerable<Measurement<T>> Observe<T>(Func<MeterTotals?> meter, Func<MeterTotals, T> value)
         where T : struct => meter() is { } t ? [new Measurement<T>(value(t))] : [];
+
+    /// <summary>The levels of what the ledger holds (at start, before any new record).</summary>
+    public void Loaded(CarbonLedger ledger)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        Volatile.Write(ref _pendingHeights, ledger.Pending.Count);
+        Volatile.Write(ref _missingNow, (long)ledger.Totals.MissingReadings);
+    }
 
     /// <summary>Counts the records one block's carbon section committed.</summary>
     public void Recorded(IReadOnlyList<CarbonRecord> records, CarbonLedger ledger)
@@ -97,6 +108,7 @@ internal sealed class CarbonMetrics : IDisposable
             Volatile.Write(ref _lastGramsPerTransaction, ledger.Totals.LastGramsPerTransaction);
         }
         Volatile.Write(ref _pendingHeights, ledger.Pending.Count);
+        Volatile.Write(ref _missingNow, (long)ledger.Totals.MissingReadings);
     }
 
     public void Dispose() => _meter.Dispose();

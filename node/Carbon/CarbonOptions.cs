@@ -43,6 +43,13 @@ public sealed class CarbonOptions
     /// <summary>Copies the storage layer keeps of each byte this node writes (e.g. 2 for a replicated cloud volume). Default 1.</summary>
     public int StorageReplicas { get; set; } = 1;
 
+    /// <summary>
+    /// vCPUs provisioned for this node, the processors model 2 charges for all the time. 0 (the default): the
+    /// processors the process may use (<see cref="Environment.ProcessorCount"/>, which follows a container's CPU limit).
+    /// Set it to the node's share when several nodes share one host (e.g. 0.4 for five nodes on 2 vCPUs).
+    /// </summary>
+    public double ProvisionedVcpus { get; set; }
+
     /// <summary>This node's region as a <see cref="CloudRegion"/>.</summary>
     public CloudRegion NodeRegion => new(Cloud, Region);
 
@@ -50,6 +57,10 @@ public sealed class CarbonOptions
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>(Records?.Validate() ?? [$"{Section}:Records is missing"]);
+        if (!double.IsFinite(ProvisionedVcpus) || ProvisionedVcpus < 0 || ProvisionedVcpus > 4096)
+        {
+            errors.Add($"{Section}:ProvisionedVcpus must be 0 (the processors visible) or a positive vCPU count up to 4096 (was {ProvisionedVcpus})");
+        }
         if (StorageReplicas < 1)
         {
             errors.Add($"{Section}:StorageReplicas must be at least 1 (was {StorageReplicas})");
@@ -115,7 +126,7 @@ public sealed class EnergyModelOptions
     /// <summary>SSD storage energy, Wh per TB (10¹² bytes) per hour stored. Default 1.2 (CCF, 2021).</summary>
     public double StorageWhPerTbHour { get; set; } = 1.2;
 
-    /// <summary>How many years a stored byte is charged for. Default 1 (one year's attribution window).</summary>
+    /// <summary>Model 1 only: how many years a written byte is charged for. Default 1.</summary>
     public double StorageRetentionYears { get; set; } = 1.0;
 
     /// <summary>
@@ -123,6 +134,14 @@ public sealed class EnergyModelOptions
     /// Default 0: a round's work is CPU time and peer bytes, which the CPU and network terms already count.
     /// </summary>
     public double ConsensusRoundKwh { get; set; }
+
+    /// <summary>
+    /// Which model turns a reading into energy. 2 (the default): the provisioned processors' power curve for the
+    /// whole interval, idle included, and the bytes the node retains for the time it retains them (Cloud Carbon Footprint
+    /// method, SCI). 1: only the CPU-seconds consumed, and every byte written charged <see cref="StorageRetentionYears"/>
+    /// up front — the model of readings recorded before version 2, kept so they recompute.
+    /// </summary>
+    public int ModelVersion { get; set; } = 2;
 
     /// <summary>The power profile of a cloud.</summary>
     public CloudPowerProfile For(CloudProvider cloud) => cloud switch
@@ -140,8 +159,11 @@ public sealed class EnergyModelOptions
 /// </summary>
 public sealed class EmbodiedEmissionsOptions
 {
-    /// <summary>Whether embodied emissions are added. Default <see langword="false"/>.</summary>
-    public bool Enabled { get; set; }
+    /// <summary>
+    /// Whether embodied emissions (SCI's M) are added. Default <see langword="true"/>: the SCI specification counts M,
+    /// and a report without it does not conform. Turn it off only for a figure that says so.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
 
     /// <summary>TE: manufacturing emissions of the host server, kgCO2e. Default 1000 (CCF's base rack server, 2021).</summary>
     public double ServerEmbodiedKgCo2e { get; set; } = 1000;

@@ -87,9 +87,11 @@ internal sealed class CarbonPipeline : IDisposable
         _tip = ledgerHeight;
         _origin = services.Time.GetTimestamp();
         _ledger = new CarbonLedger(database.Db, database.Carbon);
+        _memory = database.Memory;
         _ledger.Load();
         _collector = new CarbonRecordCollector(_ledger, reporters, services.Options.Records);
         _metrics = new CarbonMetrics(CurrentGrid, () => _meter?.Totals);
+        _metrics.Loaded(_ledger);
         if (reporters.Contains(selfId) && services.Options.Metering)
         {
             if (source is null)
@@ -97,7 +99,7 @@ internal sealed class CarbonPipeline : IDisposable
                 _ownedSource = new ProcessMeterSource();
                 source = _ownedSource;
             }
-            _meter = new CarbonMeter(source, selfId, validators, services.Options.StorageReplicas, Counters());
+            _meter = new CarbonMeter(source, selfId, validators, services.Options.StorageReplicas, Counters(), services.Options.ProvisionedVcpus);
             foreach (var reading in _ledger.ReadOwnReadings())
             {
                 _outbox[reading.Height] = new Outgoing(reading);
@@ -279,8 +281,16 @@ internal sealed class CarbonPipeline : IDisposable
                     CarbonLog.ForeignReading(_logger, from, reading.NodeId, reading.Height);
                     continue;
                 }
-                _collector.Add(reading, _tip, now);
+                Collect(reading, now);
             }
+        }
+    }
+
+    private void Collect(CarbonReading reading, long now)
+    {
+        if (_collector.Add(reading, _tip, now) == CollectOutcome.Refused)
+        {
+            CarbonLog.Refused(_logger, reading.NodeId, reading.Height, CarbonReadingChecks.Check(reading) ?? "");
         }
     }
 
@@ -384,7 +394,7 @@ internal sealed class CarbonPipeline : IDisposable
         {
             foreach (var reading in readings)
             {
-                _collector.Add(reading, _tip, now);
+                Collect(reading, now);
             }
         }
         else if (_leader != 0)
@@ -423,6 +433,10 @@ internal sealed class CarbonPipeline : IDisposable
         }
     }
 
+    private readonly Storage.StorageMemory _memory;
+    private long _retained;
+    private long? _retainedAtMs;
+
     private MeterCounters Counters()
     {
         long sent = 0, received = 0;
@@ -431,7 +445,19 @@ internal sealed class CarbonPipeline : IDisposable
             sent += peer.BytesSent;
             received += peer.BytesReceived;
         }
-        return new MeterCounters(sent, received, _log.BytesWritten);
+        return new MeterCounters(sent, received, _log.BytesWritten, RetainedBytes());
+    }
+
+    // Retained bytes, asked of RocksDB at most once a second (a dozen property reads; apply rounds come much faster).
+    private long RetainedBytes()
+    {
+        var now = NowMs();
+        if (_retainedAtMs is null || now - _retainedAtMs.Value >= 1000)
+        {
+            _retained = _memory.RetainedBytes();
+            _retainedAtMs = now;
+        }
+        return _retained;
     }
 
     private long NowMs() => (long)_services.Time.GetElapsedTime(_origin).TotalMilliseconds;

@@ -16,6 +16,8 @@ namespace Aurigraph.Node.Carbon;
 /// <param name="ConsensusRounds">AppendEntries round trips for the block plus a share of election rounds and of other entries' rounds.</param>
 /// <param name="Validators">Voting members of the cluster.</param>
 /// <param name="StorageReplicas">Copies the node's storage layer keeps of each byte.</param>
+/// <param name="ProvisionedVcpus">vCPUs provisioned for the node (format 2; 0 in readings of format 1).</param>
+/// <param name="RetainedBytes">Bytes the node keeps on durable storage when the interval closed (format 2; 0 in format 1).</param>
 public readonly record struct MeterUsage(
     long CpuMicros,
     long WallMicros,
@@ -28,7 +30,9 @@ public readonly record struct MeterUsage(
     long BytesStored,
     long ConsensusRounds,
     int Validators,
-    int StorageReplicas);
+    int StorageReplicas,
+    double ProvisionedVcpus = 0,
+    long RetainedBytes = 0);
 
 /// <summary>
 /// The energy-model coefficients one node used for its estimate, carried in every reading so that an auditor can
@@ -48,7 +52,8 @@ public sealed record CarbonCoefficients(
     double ServerEmbodiedKgCo2e,
     double ServerLifespanHours,
     double HostVcpus,
-    double NodeVcpus)
+    double NodeVcpus,
+    int ModelVersion = 2)
 {
     /// <summary>The coefficients <paramref name="options"/> give a node in its own cloud.</summary>
     public static CarbonCoefficients From(CarbonOptions options)
@@ -71,7 +76,8 @@ public sealed record CarbonCoefficients(
             m.ServerEmbodiedKgCo2e,
             m.ServerLifespanHours,
             m.HostVcpus,
-            m.NodeVcpus);
+            m.NodeVcpus,
+            e.ModelVersion);
     }
 
     /// <summary>An energy model with exactly these coefficients (every cloud profile set to the recorded one).</summary>
@@ -90,6 +96,7 @@ public sealed record CarbonCoefficients(
             StorageWhPerTbHour = StorageWhPerTbHour,
             StorageRetentionYears = StorageRetentionYears,
             ConsensusRoundKwh = ConsensusRoundKwh,
+            ModelVersion = ModelVersion,
         };
         var embodied = new EmbodiedEmissionsOptions
         {
@@ -141,6 +148,8 @@ public sealed record CarbonReading(
             ConsensusRounds = usage.ConsensusRounds,
             Validators = usage.Validators,
             IntervalSeconds = seconds,
+            ProvisionedVcpus = usage.ProvisionedVcpus,
+            RetainedBytes = usage.RetainedBytes,
             Cloud = cloud,
             Region = region ?? "",
         };

@@ -6,7 +6,10 @@ public enum CarbonReadingStatus : byte
     /// <summary>The reading reached the leader before the record was proposed.</summary>
     Present = 1,
 
-    /// <summary>The reading had not reached the leader by the deadline; the record carries no figure for this node.</summary>
+    /// <summary>
+    /// No figure for this node: its reading had not reached the leader by the deadline, or the leader refused it (the
+    /// entry's reason says why; format 2). A later reading that passes the checks may still fill it (late).
+    /// </summary>
     Missing = 2,
 
     /// <summary>The reading arrived after its height's record had committed with it missing; a later record carried it.</summary>
@@ -23,8 +26,11 @@ public enum CarbonRecordKind : byte
     Late = 2,
 }
 
-/// <summary>One validator's entry in a record: its id, how its reading stands, and the reading when there is one.</summary>
-public sealed record CarbonRecordEntry(ulong NodeId, CarbonReadingStatus Status, CarbonReading? Reading);
+/// <summary>
+/// One member's entry in a record: its id, how its reading stands, the reading when there is one, and for a missing
+/// entry why, when the leader refused a reading (empty: none arrived in time).
+/// </summary>
+public sealed record CarbonRecordEntry(ulong NodeId, CarbonReadingStatus Status, CarbonReading? Reading, string Reason = "");
 
 /// <summary>
 /// A carbon record as committed in a block's carbon section: for block <see cref="Height"/> (which has

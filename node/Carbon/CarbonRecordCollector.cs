@@ -11,6 +11,9 @@ public enum CollectOutcome
 
     /// <summary>Not used: not a reporting member's, its entry is not missing, or it is outside the late window.</summary>
     Ignored,
+
+    /// <summary>Failed the leader's checks (<see cref="CarbonReadingChecks"/>): the record lists it missing with the reason.</summary>
+    Refused,
 }
 
 /// <summary>
@@ -69,11 +72,26 @@ public sealed class CarbonRecordCollector
         {
             return CollectOutcome.Ignored;
         }
+        var refusal = CarbonReadingChecks.Check(reading);
         if (_state.Pending.ContainsKey(reading.Height) || reading.Height > tip)
         {
-            // Pending here, or not applied here yet (it will be): keep it for the main record.
-            Entry(reading.Height, tip, nowMs).Readings[reading.NodeId] = reading;
+            // Pending here, or not applied here yet (it will be): keep it for the main record, or why it was refused.
+            var entry = Entry(reading.Height, tip, nowMs);
+            if (refusal is not null)
+            {
+                if (!entry.Readings.ContainsKey(reading.NodeId))
+                {
+                    entry.Refused[reading.NodeId] = refusal;
+                }
+                return CollectOutcome.Refused;
+            }
+            entry.Refused.Remove(reading.NodeId);
+            entry.Readings[reading.NodeId] = reading;
             return CollectOutcome.Collected;
+        }
+        if (refusal is not null)
+        {
+            return CollectOutcome.Refused;
         }
         if (_state.IsMissing(reading.Height, reading.NodeId, out _))
         {
@@ -183,7 +201,7 @@ public sealed class CarbonRecordCollector
                 var node = _reporters[i];
                 entries[i] = entry.Readings.TryGetValue(node, out var reading)
                     ? new CarbonRecordEntry(node, CarbonReadingStatus.Present, reading)
-                    : new CarbonRecordEntry(node, CarbonReadingStatus.Missing, null);
+                    : new CarbonRecordEntry(node, CarbonReadingStatus.Missing, null, entry.Refused.GetValueOrDefault(node, ""));
             }
             records.Add(new CarbonRecord(CarbonRecordKind.Main, height, transactions, entries));
             entry.ProposedAtMs = nowMs;
@@ -218,7 +236,8 @@ public sealed class CarbonRecordCollector
         {
             return false;
         }
-        if (entry.Readings.Count >= _reporters.Length)
+        // Every member answered: with a reading, or with one that was refused (it is not waited for).
+        if (entry.Readings.Count + entry.Refused.Count >= _reporters.Length)
         {
             return true;
         }
@@ -240,6 +259,9 @@ public sealed class CarbonRecordCollector
     private sealed class HeightReadings
     {
         public Dictionary<ulong, CarbonReading> Readings { get; } = [];
+
+        // Members whose reading failed the checks, and why (at most one per member: bounded like Readings).
+        public Dictionary<ulong, string> Refused { get; } = [];
 
         public ulong AnchorTip { get; set; }
 

@@ -12,6 +12,7 @@ namespace Aurigraph.Node.Carbon;
 /// <param name="MissingReadings">Readings still missing in those heights.</param>
 /// <param name="LateReadings">Readings that arrived late.</param>
 /// <param name="GridSources">The distinct grid-intensity sources the readings used, sorted.</param>
+/// <param name="Disclosure">What the SCI specification asks the report to state, and what keeps it from conforming.</param>
 public sealed record SciReport(
     ulong From,
     ulong To,
@@ -20,8 +21,12 @@ public sealed record SciReport(
     CarbonSummary Summary,
     ulong MissingReadings,
     ulong LateReadings,
-    IReadOnlyList<string> GridSources)
+    IReadOnlyList<string> GridSources,
+    SciDisclosure Disclosure)
 {
+    /// <summary>Whether readings are missing, so the figures leave out their shares.</summary>
+    public bool LowerBound => MissingReadings > 0;
+
     /// <summary>The formula as reported.</summary>
     public const string Formula = "SCI = (E × I + M) / R; E = facility kWh (IT kWh × PUE), I = operational gCO2e / E (energy-weighted grid intensity), M = embodied gCO2e, R = committed transactions";
 
@@ -70,6 +75,7 @@ public static class CarbonReports
         var summary = CarbonSummary.Zero;
         ulong heights = 0, transactions = 0, missing = 0, late = 0;
         var sources = new SortedSet<string>(StringComparer.Ordinal);
+        var readings = new List<CarbonReading>();
         foreach (var view in views)
         {
             heights++;
@@ -82,10 +88,11 @@ public static class CarbonReports
                 if (entry.Reading is { } reading)
                 {
                     sources.Add(reading.Grid.Source);
+                    readings.Add(reading);
                 }
             }
         }
-        return new SciReport(from, to, heights, transactions, summary, missing, late, [.. sources]);
+        return new SciReport(from, to, heights, transactions, summary, missing, late, [.. sources], SciDisclosure.Of(readings, missing));
     }
 
     /// <summary>Writes the CSV export: the header, then one row per recorded height, figures in round-trip form.</summary>

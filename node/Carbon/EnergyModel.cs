@@ -7,11 +7,17 @@ namespace Aurigraph.Node.Carbon;
 /// <remarks>
 /// <para>All arithmetic is IEEE 754 <see cref="double"/>, evaluated in the fixed order written below; nothing is rounded
 /// inside the model. Consumers round only for display (docs/carbon-model.md).</para>
+/// <para>Model 2 (the default) counts the hardware provisioned, as the Cloud Carbon Footprint method and SCI do; model 1
+/// (readings recorded before it) counted only what was consumed. Every reading records its model's version.</para>
 /// <list type="bullet">
-/// <item>CPU: <c>cpu_seconds × (min + u × (max − min)) / 3600 / 1000</c> kWh, watts per vCPU at utilisation u.</item>
+/// <item>CPU, model 2: <c>provisioned_vCPUs × interval_s × (min + u × (max − min)) / 3600 / 1000</c> kWh — the power curve
+/// at utilisation u for every provisioned vCPU for the whole interval, idle included.</item>
+/// <item>CPU, model 1 (and model 2's marginal view): <c>cpu_seconds × (min + u × (max − min)) / 3600 / 1000</c> kWh.</item>
 /// <item>Memory: <c>GB·s / 3600 × kWh_per_GB_hour</c>.</item>
 /// <item>Network: <c>(sent + ingress [+ received]) / 10⁹ × kWh_per_GB</c>.</item>
-/// <item>Storage: <c>stored / 10¹² × Wh_per_TB_hour × 8760 × retention_years × replicas / 1000</c>.</item>
+/// <item>Storage, model 2: <c>retained / 10¹² × Wh_per_TB_hour × interval_s / 3600 × replicas / 1000</c> — the bytes the
+/// node keeps, for the time it keeps them.</item>
+/// <item>Storage, model 1: <c>written / 10¹² × Wh_per_TB_hour × 8760 × retention_years × replicas / 1000</c>.</item>
 /// <item>Consensus: <c>rounds × validators × round_kWh</c>.</item>
 /// <item>Facility energy: sum × PUE; operational emissions: × grid gCO2e/kWh; embodied per SCI's M.</item>
 /// </list>
@@ -48,6 +54,9 @@ public sealed class EnergyModel
     /// <summary>Whether <see cref="Estimate(NodeReading, double)"/> adds embodied emissions.</summary>
     public bool EmbodiedEnabled => _embodied.Enabled;
 
+    /// <summary>The model version this instance computes (<see cref="EnergyModelOptions.ModelVersion"/>).</summary>
+    public int ModelVersion => _energy.ModelVersion;
+
     /// <summary>Energy of a reading by component, with the PUE of its cloud.</summary>
     public EnergyBreakdown EstimateEnergy(NodeReading reading)
     {
@@ -56,7 +65,9 @@ public sealed class EnergyModel
         var utilization = Math.Clamp(reading.CpuUtilization, 0.0, 1.0);
 
         var watts = profile.WattsAt(utilization);
-        var cpuKwh = reading.CpuSeconds * watts / SecondsPerHour / WattsPerKilowatt;
+        var consumedKwh = reading.CpuSeconds * watts / SecondsPerHour / WattsPerKilowatt;
+        var provisioned = _energy.ModelVersion >= 2;
+        var cpuKwh = provisioned ? reading.ProvisionedVcpus * reading.IntervalSeconds * watts / SecondsPerHour / WattsPerKilowatt : consumedKwh;
 
         var memoryKwh = reading.MemoryGbSeconds / SecondsPerHour * _energy.MemoryKwhPerGbHour;
 
@@ -68,12 +79,13 @@ public sealed class EnergyModel
 
         var networkKwh = networkBytes / BytesPerGb * _energy.NetworkKwhPerGb;
 
-        var storageKwh = reading.BytesStored / BytesPerTb * _energy.StorageWhPerTbHour * HoursPerYear
-            * _energy.StorageRetentionYears * reading.StorageReplicas / WattsPerKilowatt;
+        var storageKwh = provisioned
+            ? reading.RetainedBytes / BytesPerTb * _energy.StorageWhPerTbHour * (reading.IntervalSeconds / SecondsPerHour) * reading.StorageReplicas / WattsPerKilowatt
+            : reading.BytesStored / BytesPerTb * _energy.StorageWhPerTbHour * HoursPerYear * _energy.StorageRetentionYears * reading.StorageReplicas / WattsPerKilowatt;
 
         var consensusKwh = reading.ConsensusRounds * (double)reading.Validators * _energy.ConsensusRoundKwh;
 
-        return new EnergyBreakdown(cpuKwh, memoryKwh, networkKwh, storageKwh, consensusKwh, profile.Pue);
+        return new EnergyBreakdown(cpuKwh, memoryKwh, networkKwh, storageKwh, consensusKwh, profile.Pue, consumedKwh);
     }
 
     /// <summary>Energy and emissions of a reading at a grid intensity (gCO2e/kWh).</summary>
@@ -134,6 +146,8 @@ public sealed class EnergyModel
         RequireNonNegative(reading.ConsensusRounds, nameof(reading.ConsensusRounds));
         RequireNonNegative(reading.Validators, nameof(reading.Validators));
         RequireNonNegative(reading.IntervalSeconds, nameof(reading.IntervalSeconds));
+        RequireNonNegative(reading.ProvisionedVcpus, nameof(reading.ProvisionedVcpus));
+        RequireNonNegative(reading.RetainedBytes, nameof(reading.RetainedBytes));
         if (reading.StorageReplicas < 1)
         {
             throw new ArgumentException($"StorageReplicas must be at least 1 (was {reading.StorageReplicas}).", nameof(reading));
@@ -159,6 +173,10 @@ public sealed class EnergyModel
         RequireCoefficient(energy.StorageWhPerTbHour, "Energy:StorageWhPerTbHour");
         RequireCoefficient(energy.StorageRetentionYears, "Energy:StorageRetentionYears");
         RequireCoefficient(energy.ConsensusRoundKwh, "Energy:ConsensusRoundKwh");
+        if (energy.ModelVersion is not (1 or 2))
+        {
+            throw new ArgumentException($"{CarbonOptions.Section}:Energy:ModelVersion must be 1 (consumed CPU, bytes written charged a year) or 2 (provisioned hardware, bytes retained; the default), was {energy.ModelVersion}.");
+        }
         RequireCoefficient(embodied.ServerEmbodiedKgCo2e, "Embodied:ServerEmbodiedKgCo2e");
         RequireCoefficient(embodied.NodeVcpus, "Embodied:NodeVcpus");
         RequirePositive(embodied.ServerLifespanHours, "Embodied:ServerLifespanHours");
@@ -213,6 +231,7 @@ public sealed class EnergyModel
         StorageWhPerTbHour = e.StorageWhPerTbHour,
         StorageRetentionYears = e.StorageRetentionYears,
         ConsensusRoundKwh = e.ConsensusRoundKwh,
+        ModelVersion = e.ModelVersion,
     };
 
     private static EmbodiedEmissionsOptions Copy(EmbodiedEmissionsOptions e) => new()

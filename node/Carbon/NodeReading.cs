@@ -38,8 +38,17 @@ public sealed record NodeReading
     /// <summary>Voting members taking part in each round.</summary>
     public int Validators { get; init; }
 
-    /// <summary>Wall-clock seconds the interval covers; used only for the time share of embodied emissions.</summary>
+    /// <summary>
+    /// Wall-clock seconds the interval covers: the time the provisioned processors and the retained bytes are charged
+    /// for (model 2), and the time share of embodied emissions.
+    /// </summary>
     public double IntervalSeconds { get; init; }
+
+    /// <summary>vCPUs provisioned for the node (model 2 charges their power curve for all of <see cref="IntervalSeconds"/>, idle included).</summary>
+    public double ProvisionedVcpus { get; init; }
+
+    /// <summary>Bytes the node keeps on durable storage when the interval closed (model 2 charges them for <see cref="IntervalSeconds"/>).</summary>
+    public long RetainedBytes { get; init; }
 
     /// <summary>The node's cloud.</summary>
     public CloudProvider Cloud { get; init; }

@@ -48,6 +48,13 @@ public sealed class StorageMemory : IDisposable
     /// <summary>Bytes of the table readers' index and filter blocks (rocksdb.estimate-table-readers-mem, summed).</summary>
     public long TableReaderBytes() => Sum("rocksdb.estimate-table-readers-mem");
 
+    /// <summary>
+    /// Bytes the node keeps: the live table files of every family plus what its memtables hold for them
+    /// (rocksdb.live-sst-files-size + rocksdb.cur-size-all-mem-tables, summed). What a slim node prunes, and log
+    /// entries compacted away, leave it once RocksDB drops their files.
+    /// </summary>
+    public long RetainedBytes() => Sum("rocksdb.live-sst-files-size") + MemtableBytes();
+
     /// <summary>Bytes in the block cache.</summary>
     public long BlockCacheBytes() => (long)Cache.GetUsage();
 

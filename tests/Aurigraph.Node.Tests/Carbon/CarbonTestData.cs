@@ -24,7 +24,9 @@ internal static class CarbonTestData
             BytesStored: 5_000 * scale,
             ConsensusRounds: 1,
             Validators: 3,
-            StorageReplicas: 1);
+            StorageReplicas: 1,
+            ProvisionedVcpus: 2,
+            RetainedBytes: 40_000_000 + (1_000 * scale));
         var g = grid ?? Grid;
         var estimate = new EnergyModel(Options).Estimate(CarbonReading.ToNodeReading(usage, Options.Cloud, Options.Region), g);
         return new CarbonReading(height, node, usage, Options.Cloud, Options.Region, g, CarbonCoefficients.From(Options), estimate);

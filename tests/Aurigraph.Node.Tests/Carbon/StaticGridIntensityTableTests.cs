@@ -139,7 +139,8 @@ public class StaticGridIntensityTableTests
         var refresher = Assert.Single(services.GetServices<IHostedService>().OfType<GridIntensityRefresher>());
 
         Assert.Equal(316, chain.Current(CloudProvider.Azure, "northeurope").GramsPerKwh);
-        Assert.False(model.EmbodiedEnabled);
+        Assert.True(model.EmbodiedEnabled); // SCI counts M: on unless configured off
+        Assert.Equal(2, model.ModelVersion);
         Assert.Equal(
             [new CloudRegion(CloudProvider.Azure, "northeurope"), new CloudRegion(CloudProvider.Gcp, "asia-east1")],
             refresher.Regions());

@@ -113,7 +113,8 @@ public sealed class CarbonApiTests(CarbonClusterFixture fixture) : IClassFixture
             var coefficients = new CarbonCoefficients(
                 F64(c, "minWattsPerVcpu"), F64(c, "maxWattsPerVcpu"), F64(c, "pue"), F64(c, "memoryKwhPerGbHour"), F64(c, "networkKwhPerGb"),
                 c.GetProperty("countReceivedBytes").GetBoolean(), F64(c, "storageWhPerTbHour"), F64(c, "storageRetentionYears"), F64(c, "consensusRoundKwh"),
-                c.GetProperty("embodiedEnabled").GetBoolean(), F64(c, "serverEmbodiedKgCo2e"), F64(c, "serverLifespanHours"), F64(c, "hostVcpus"), F64(c, "nodeVcpus"));
+                c.GetProperty("embodiedEnabled").GetBoolean(), F64(c, "serverEmbodiedKgCo2e"), F64(c, "serverLifespanHours"), F64(c, "hostVcpus"), F64(c, "nodeVcpus"),
+                (int)U64(c, "modelVersion"));
             var input = new NodeReading
             {
                 CpuSeconds = F64(m, "cpuSeconds"),
@@ -127,11 +128,18 @@ public sealed class CarbonApiTests(CarbonClusterFixture fixture) : IClassFixture
                 ConsensusRounds = (long)U64(m, "consensusRounds"),
                 Validators = (int)U64(m, "validators"),
                 IntervalSeconds = F64(m, "wallSeconds"),
+                ProvisionedVcpus = F64(m, "provisionedVcpus"),
+                RetainedBytes = (long)U64(m, "retainedBytes"),
             };
             var estimate = coefficients.ToModel().Estimate(input, F64(r.GetProperty("grid"), "gramsPerKwh"));
             Assert.Equal(F64(r, "totalGrams"), estimate.TotalGrams);
             Assert.Equal(F64(r.GetProperty("energy"), "facilityKwh"), estimate.Energy.TotalKwh);
             Assert.Equal(3UL, U64(m, "validators"));
+            // Model 2, the default: the provisioned processors for the block's wall time, the bytes the node keeps, and M.
+            Assert.Equal(2UL, U64(c, "modelVersion"));
+            Assert.True(F64(m, "provisionedVcpus") > 0 && U64(m, "retainedBytes") > 0, m.ToString());
+            Assert.True(c.GetProperty("embodiedEnabled").GetBoolean());
+            Assert.True(F64(r.GetProperty("energy"), "cpuConsumedKwh") <= F64(r.GetProperty("energy"), "cpuKwh"), r.ToString());
             Assert.True(F64(m, "cpuSeconds") > 0);
         }
     }
