@@ -10,7 +10,8 @@ namespace Aurigraph.Bench.Load;
 /// <param name="GramsPerTransaction"><paramref name="Grams"/> ÷ <paramref name="Transactions"/>.</param>
 /// <param name="Node">The node whose /api/v11/carbon/stats was read (the leader when it is among the targets).</param>
 /// <param name="PendingHeights">Heights still waiting for their record when the figures were read (0 unless the wait timed out).</param>
-public sealed record CarbonFigure(double Grams, ulong Transactions, double GramsPerTransaction, ulong Node, uint PendingHeights);
+/// <param name="Models">The run's readings under both energy models (null when they could not be read).</param>
+public sealed record CarbonFigure(double Grams, ulong Transactions, double GramsPerTransaction, ulong Node, uint PendingHeights, CarbonModelComparison? Models = null);
 
 /// <summary>
 /// Reads the carbon stats (CarbonService.GetCarbonStats, the gRPC side of GET /api/v11/carbon/stats) of the leader before
@@ -78,6 +79,14 @@ public static class CarbonProbe
         }
         var grams = after.TotalGrams - b.Stats.TotalGrams;
         var transactions = after.Transactions - b.Stats.Transactions;
-        return new CarbonFigure(grams, transactions, transactions > 0 ? grams / transactions : double.NaN, b.Node, after.PendingHeights);
+        CarbonModelComparison? models = null;
+        try
+        {
+            models = await CarbonModelComparison.ReadAsync(client, b.Stats.LastHeight + 1, after.LastHeight, ct);
+        }
+        catch (RpcException)
+        {
+        }
+        return new CarbonFigure(grams, transactions, transactions > 0 ? grams / transactions : double.NaN, b.Node, after.PendingHeights, models);
     }
 }

@@ -78,6 +78,8 @@ public static class LoadCommand
                     ["AURIGRAPH__CARBON__METERING"] = options.Metering ? "true" : "false",
                     ["AURIGRAPH__TRANSPORT__INSECURE"] = options.PeerTls ? "false" : "true",
                     ["AURIGRAPH__ADMINTOKEN"] = LeaderControl.Token,
+                    // The devnet's nodes share this machine: each is provisioned its share of the processors, not all of them.
+                    ["AURIGRAPH__CARBON__PROVISIONEDVCPUS"] = (Environment.ProcessorCount / (double)devnetValidators).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
                 };
                 if (options.PlacementHoldSeconds > 0)
                 {

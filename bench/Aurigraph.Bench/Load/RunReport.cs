@@ -91,6 +91,17 @@ public static class RunReport
         {
             sb.AppendLine(inv, $"- gCO2e/tx: {carbon.Grams:G6} gCO2e over {carbon.Transactions:N0} transactions whose carbon records committed during the run (warm-up included), from node {carbon.Node}'s /api/v11/carbon/stats after minus before{(carbon.PendingHeights > 0 ? $"; {carbon.PendingHeights} heights still waited for their record" : "")}");
             sb.AppendLine();
+            if (carbon.Models is { Readings: > 0 } m)
+            {
+                var s = m.Recorded;
+                sb.AppendLine(inv, $"Energy models over the same {m.Readings:N0} readings of {m.Heights:N0} heights ({m.Transactions:N0} transactions):");
+                sb.AppendLine();
+                sb.AppendLine("| model | gCO2e/tx | CPU kWh | CPU consumed kWh | memory kWh | network kWh | storage kWh | facility kWh | operational g | embodied g |");
+                sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+                sb.AppendLine(inv, $"| recorded (model 2: provisioned, retained, M) | {m.GramsPerTransaction:G4} | {s.CpuKwh:G4} | {s.CpuConsumedKwh:G4} | {s.MemoryKwh:G4} | {s.NetworkKwh:G4} | {s.StorageKwh:G4} | {s.FacilityKwh:G4} | {s.OperationalGrams:G4} | {s.EmbodiedGrams:G4} |");
+                sb.AppendLine(inv, $"| model 1 recomputed (consumed CPU, written bytes × 1 year, no M) | {m.ModelOneGramsPerTransaction:G4} | | | | | | | | |");
+                sb.AppendLine();
+            }
         }
         if (result.Nodes.Count > 0)
         {
