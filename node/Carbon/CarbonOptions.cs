@@ -40,6 +40,9 @@ public sealed class CarbonOptions
     /// <summary>How per-block readings become carbon records committed through consensus.</summary>
     public CarbonRecordOptions Records { get; set; } = new();
 
+    /// <summary>The cluster's carbon budget, exported for the burn-rate alerts (deploy/prometheus). None by default.</summary>
+    public CarbonBudgetOptions Budget { get; set; } = new();
+
     /// <summary>Copies the storage layer keeps of each byte this node writes (e.g. 2 for a replicated cloud volume). Default 1.</summary>
     public int StorageReplicas { get; set; } = 1;
 
@@ -53,7 +56,7 @@ public sealed class CarbonOptions
     /// <summary>This node's region as a <see cref="CloudRegion"/>.</summary>
     public CloudRegion NodeRegion => new(Cloud, Region);
 
-    /// <summary>Every problem with these settings (energy coefficients, record settings, storage replicas), each naming its key; empty when valid.</summary>
+    /// <summary>Every problem with these settings (energy coefficients, record settings, budget, storage replicas), each naming its key; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>(Records?.Validate() ?? [$"{Section}:Records is missing"]);
@@ -61,6 +64,7 @@ public sealed class CarbonOptions
         {
             errors.Add($"{Section}:ProvisionedVcpus must be 0 (the processors visible) or a positive vCPU count up to 4096 (was {ProvisionedVcpus})");
         }
+        errors.AddRange(Budget?.Validate() ?? [$"{Section}:Budget is missing"]);
         if (StorageReplicas < 1)
         {
             errors.Add($"{Section}:StorageReplicas must be at least 1 (was {StorageReplicas})");
@@ -298,6 +302,36 @@ public sealed class CarbonRecordOptions
         if (OutboxCapacity < 1)
         {
             errors.Add($"{prefix}OutboxCapacity must be at least 1 (was {OutboxCapacity})");
+        }
+        return errors;
+    }
+}
+
+/// <summary>
+/// A carbon budget in gCO2e (configuration section <c>Aurigraph:Carbon:Budget</c>). It bounds the cluster's emissions, the
+/// figure every node counts from committed records (<c>aurigraph_carbon_emissions_grams_total</c>, the same on every node),
+/// not one node's own share. The node only exports it (<c>aurigraph_carbon_budget_grams{period}</c>); the burn-rate alerts
+/// compare the emission rate with it. Nothing is throttled.
+/// </summary>
+public sealed class CarbonBudgetOptions
+{
+    /// <summary>gCO2e the cluster may emit per day. Default 0: no daily budget.</summary>
+    public double GramsPerDay { get; set; }
+
+    /// <summary>gCO2e the cluster may emit per month (the alerts take a month as 30 days). Default 0: no monthly budget.</summary>
+    public double GramsPerMonth { get; set; }
+
+    /// <summary>Every problem with these settings, each naming its key; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        const string prefix = CarbonOptions.Section + ":Budget:";
+        foreach (var (key, value) in new[] { (nameof(GramsPerDay), GramsPerDay), (nameof(GramsPerMonth), GramsPerMonth) })
+        {
+            if (!double.IsFinite(value) || value < 0)
+            {
+                errors.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{prefix}{key} must be a finite, non-negative number of grams, 0 for none (was {value})"));
+            }
         }
         return errors;
     }

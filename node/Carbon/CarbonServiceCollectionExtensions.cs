@@ -18,7 +18,8 @@ public static class CarbonServiceCollectionExtensions
     /// <summary>
     /// Binds <see cref="CarbonOptions"/> from <c>Aurigraph:Carbon</c> and registers <see cref="EnergyModel"/>,
     /// <see cref="StaticGridIntensityTable"/>, both providers, <see cref="GridIntensityProviderChain"/> and the
-    /// <see cref="GridIntensityRefresher"/> hosted service, and the <see cref="CarbonServices"/> bundle the node's carbon metering takes.
+    /// <see cref="GridIntensityRefresher"/> hosted service, the <see cref="CarbonServices"/> bundle the node's carbon metering takes,
+    /// and <see cref="CarbonBudgetMetrics"/> (resolve it once to export the budget).
     /// </summary>
     public static IServiceCollection AddCarbonModel(this IServiceCollection services, IConfiguration configuration)
     {
@@ -44,6 +45,7 @@ public static class CarbonServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<GridIntensityProviderChain>>()));
         services.AddSingleton<CarbonServices>();
+        services.AddSingleton<CarbonBudgetMetrics>();
         services.AddHostedService<GridIntensityRefresher>();
         return services;
     }

@@ -29,6 +29,7 @@ public sealed partial class GridIntensityProviderChain : IDisposable
     private readonly ResiliencePipeline _pipeline;
     private readonly ConcurrentDictionary<string, CacheEntry> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, GridRegionInfo> _refreshed = new(StringComparer.Ordinal);
 
     /// <summary>Creates the chain.</summary>
     /// <param name="providers">Live providers in the order they are asked.</param>
@@ -53,10 +54,14 @@ public sealed partial class GridIntensityProviderChain : IDisposable
         _time = timeProvider;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _pipeline = BuildPipeline(options, timeProvider);
+        Metrics = new GridIntensityMetrics(_providers.Where(p => p.IsConfigured).Select(p => p.Name), Served, timeProvider);
     }
 
     /// <summary>The static table behind the chain.</summary>
     public StaticGridIntensityTable Table => _table;
+
+    /// <summary>The chain's instruments: provider failures, and the age and source of what each refreshed zone is served.</summary>
+    internal GridIntensityMetrics Metrics { get; }
 
     /// <summary>The latest figure for a region, immediately: a live figure younger than MaxAge, else the static table's.</summary>
     public GridIntensity Current(CloudRegion region)
@@ -86,6 +91,7 @@ public sealed partial class GridIntensityProviderChain : IDisposable
             return _table.Lookup(region);
         }
 
+        _refreshed.TryAdd(info.CacheKey, info);
         if (TryFresh(info, out var fresh))
         {
             return fresh;
@@ -119,6 +125,7 @@ public sealed partial class GridIntensityProviderChain : IDisposable
                 catch (Exception e) when (IsProviderFailure(e, cancellationToken))
                 {
                     LogProviderFailed(_logger, provider.Name, zone, e.Message);
+                    Metrics.Failed(provider.Name, e);
                 }
             }
 
@@ -149,7 +156,12 @@ public sealed partial class GridIntensityProviderChain : IDisposable
         {
             gate.Dispose();
         }
+
+        Metrics.Dispose();
     }
+
+    private IEnumerable<ServedGridIntensity> Served() => _refreshed.Select(z => new ServedGridIntensity(
+        z.Key, Current(z.Value.Region), _providers.Count(p => p.IsConfigured && p.ZoneFor(z.Value) is { Length: > 0 })));
 
     private bool TryFresh(GridRegionInfo info, out GridIntensity value)
     {

@@ -158,6 +158,7 @@ internal static class NodeServer
         app.MapGrpcService<JoinApi>();
         app.MapGrpcHealthChecksService();
         app.MapPrometheusScrapingEndpoint();
+        app.Services.GetRequiredService<CarbonBudgetMetrics>(); // exports Aurigraph:Carbon:Budget for the burn-rate alerts
         app.MapGet("/healthz", () => Results.Json(new { status = "alive" }));
         app.MapGet("/readyz", (NodeRuntime node) =>
         {
