@@ -218,7 +218,9 @@ public sealed partial class PeerTransport
                         }
                         if (due != 0 && Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due) is var wait && wait > MinWanWait)
                         {
-                            await Task.Delay(wait, closed.Token).ConfigureAwait(false);
+                            // Rounded up a millisecond and one more: timers count whole milliseconds and may fire up to
+                            // one early, and an emulated path must never deliver before its latency.
+                            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds) + 1), closed.Token).ConfigureAwait(false);
                         }
                         cpu = _stages.Start();
                     }
