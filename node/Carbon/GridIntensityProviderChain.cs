@@ -78,7 +78,19 @@ public sealed partial class GridIntensityProviderChain : IDisposable
     /// each configured provider in turn (with retries and timeouts) and keeps the first answer. When every provider fails, the
     /// result is what <see cref="Current(CloudRegion)"/> gives. Throws only when <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
-    public async Task<GridIntensity> RefreshAsync(CloudRegion region, CancellationToken cancellationToken = default)
+    public Task<GridIntensity> RefreshAsync(CloudRegion region, CancellationToken cancellationToken = default) =>
+        RefreshCoreAsync(region, DateTimeOffset.MinValue, cancellationToken);
+
+    /// <summary>
+    /// Brings a region's figure up to date for the hour that starts at <paramref name="hour"/>: as
+    /// <see cref="RefreshAsync(CloudRegion, CancellationToken)"/>, but a held figure counts as fresh only if it applies to
+    /// that hour or later, so the intensity history asks the providers once when an hour begins and the refresh of that hour
+    /// is then served from the cache.
+    /// </summary>
+    public Task<GridIntensity> RefreshForHourAsync(CloudRegion region, DateTimeOffset hour, CancellationToken cancellationToken = default) =>
+        RefreshCoreAsync(region, hour, cancellationToken);
+
+    private async Task<GridIntensity> RefreshCoreAsync(CloudRegion region, DateTimeOffset notBefore, CancellationToken cancellationToken)
     {
         var info = _table.Find(region);
         if (info is null)
@@ -86,7 +98,7 @@ public sealed partial class GridIntensityProviderChain : IDisposable
             return _table.Lookup(region);
         }
 
-        if (TryFresh(info, out var fresh))
+        if (TryFresh(info, notBefore, out var fresh))
         {
             return fresh;
         }
@@ -95,7 +107,7 @@ public sealed partial class GridIntensityProviderChain : IDisposable
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (TryFresh(info, out fresh))
+            if (TryFresh(info, notBefore, out fresh))
             {
                 return fresh;
             }
@@ -107,18 +119,10 @@ public sealed partial class GridIntensityProviderChain : IDisposable
                     continue;
                 }
 
-                try
+                if (await TryRunAsync(provider.Name, zone, token => provider.FetchAsync(zone, token), cancellationToken).ConfigureAwait(false) is { } value)
                 {
-                    var value = await _pipeline.ExecuteAsync(
-                        static (state, token) => new ValueTask<GridIntensity>(state.provider.FetchAsync(state.zone, token)),
-                        (provider, zone),
-                        cancellationToken).ConfigureAwait(false);
                     _cache[info.CacheKey] = new CacheEntry(value, _time.GetUtcNow());
                     return value;
-                }
-                catch (Exception e) when (IsProviderFailure(e, cancellationToken))
-                {
-                    LogProviderFailed(_logger, provider.Name, zone, e.Message);
                 }
             }
 
@@ -129,6 +133,27 @@ public sealed partial class GridIntensityProviderChain : IDisposable
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs one provider call with the chain's timeouts and retries; a provider failure (unreachable, error status, unreadable
+    /// answer, timeout) is logged and gives <see langword="null"/>. Throws only when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    internal async Task<T?> TryRunAsync<T>(string provider, string zone, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+        where T : class
+    {
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                static (call, token) => new ValueTask<T>(call(token)),
+                call,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsProviderFailure(e, cancellationToken))
+        {
+            LogProviderFailed(_logger, provider, zone, e.Message);
+            return null;
         }
     }
 
@@ -151,9 +176,9 @@ public sealed partial class GridIntensityProviderChain : IDisposable
         }
     }
 
-    private bool TryFresh(GridRegionInfo info, out GridIntensity value)
+    private bool TryFresh(GridRegionInfo info, DateTimeOffset notBefore, out GridIntensity value)
     {
-        if (_cache.TryGetValue(info.CacheKey, out var entry) && _time.GetUtcNow() - entry.FetchedAt < _options.CacheDuration)
+        if (_cache.TryGetValue(info.CacheKey, out var entry) && _time.GetUtcNow() - entry.FetchedAt < _options.CacheDuration && entry.Value.ObservedAt >= notBefore)
         {
             value = entry.Value;
             return true;
