@@ -12,7 +12,7 @@ namespace Aurigraph.Node.Api;
 /// Carbon figures of committed transactions and blocks, running totals, and the SCI report (gRPC, and REST under
 /// /api/v11/carbon through JSON transcoding); the CSV export is a plain endpoint on the REST port.
 /// </summary>
-internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceBase
+internal sealed partial class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceBase
 {
     public override Task<TransactionCarbon> GetTransactionCarbon(GetTransactionCarbonRequest request, ServerCallContext context)
     {
@@ -335,7 +335,7 @@ internal sealed class CarbonApi(NodeRuntime node) : CarbonService.CarbonServiceB
     {
         GramsPerKwh = g.GramsPerKwh,
         Source = g.Source,
-        ObservedAt = g.ObservedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+        ObservedAt = IntensityHistoryQuery.Text(g.ObservedAt),
         Zone = g.Zone,
     };
 }

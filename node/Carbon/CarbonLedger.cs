@@ -364,22 +364,12 @@ public sealed class CarbonLedger : ICarbonRecordState
     private static ulong Height(byte[] key) =>
         key.Length == 9 ? BinaryPrimitives.ReadUInt64BigEndian(key.AsSpan(1)) : throw new CorruptRecordException($"carbon: key of {key.Length} bytes");
 
-    private static byte[] WithChecksum(ReadOnlySpan<byte> body)
-    {
-        var bytes = new byte[body.Length + 4];
-        body.CopyTo(bytes);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(body.Length), Checksum.Crc32C(body));
-        return bytes;
-    }
+    private static byte[] WithChecksum(ReadOnlySpan<byte> body) => Checksum.Sealed(body);
 
-    private static ReadOnlySpan<byte> Verified(byte[] raw, byte[] key)
-    {
-        if (raw.Length < 4 || BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(raw.Length - 4)) != Checksum.Crc32C(raw.AsSpan(0, raw.Length - 4)))
-        {
-            throw new CorruptRecordException($"carbon record {Convert.ToHexStringLower(key)} fails its CRC32C check");
-        }
-        return raw.AsSpan(0, raw.Length - 4);
-    }
+    private static ReadOnlySpan<byte> Verified(byte[] raw, byte[] key) =>
+        Checksum.IsSealed(raw)
+            ? raw.AsSpan(0, raw.Length - 4)
+            : throw new CorruptRecordException($"carbon record {Convert.ToHexStringLower(key)} fails its CRC32C check");
 
     internal static byte[] EncodeView(CarbonBlockView view)
     {

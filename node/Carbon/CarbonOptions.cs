@@ -43,6 +43,9 @@ public sealed class CarbonOptions
     /// <summary>The cluster's carbon budget, exported for the burn-rate alerts (deploy/prometheus). None by default.</summary>
     public CarbonBudgetOptions Budget { get; set; } = new();
 
+    /// <summary>The hourly grid-intensity history this node keeps (<c>Aurigraph:Carbon:History</c>).</summary>
+    public IntensityHistoryOptions History { get; set; } = new();
+
     /// <summary>Copies the storage layer keeps of each byte this node writes (e.g. 2 for a replicated cloud volume). Default 1.</summary>
     public int StorageReplicas { get; set; } = 1;
 
@@ -65,6 +68,7 @@ public sealed class CarbonOptions
             errors.Add($"{Section}:ProvisionedVcpus must be 0 (the processors visible) or a positive vCPU count up to 4096 (was {ProvisionedVcpus})");
         }
         errors.AddRange(Budget?.Validate() ?? [$"{Section}:Budget is missing"]);
+        errors.AddRange(History?.Validate() ?? [$"{Section}:History is missing"]);
         if (StorageReplicas < 1)
         {
             errors.Add($"{Section}:StorageReplicas must be at least 1 (was {StorageReplicas})");
@@ -208,6 +212,42 @@ public sealed class GridIntensityOptions
 
     /// <summary>Further regions to keep fresh besides this node's own, e.g. <c>azure/eastus</c>.</summary>
     public List<string> Regions { get; set; } = [];
+}
+
+/// <summary>The hourly grid-intensity history (configuration section <c>Aurigraph:Carbon:History</c>).</summary>
+public sealed class IntensityHistoryOptions
+{
+    /// <summary>Whether the node records the history. Default true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Days of history kept; older hours are deleted a bounded batch at a time. Default 90.</summary>
+    public int RetentionDays { get; set; } = 90;
+
+    /// <summary>How often the ingester looks for an hour not yet recorded. Default 5 minutes (each zone's hour is recorded once).</summary>
+    public TimeSpan IngestInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The most old hours one ingestion pass deletes. Default 256.</summary>
+    public int PruneBatch { get; set; } = 256;
+
+    /// <summary>Every problem with these settings, each naming its key; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        const string prefix = CarbonOptions.Section + ":History:";
+        var errors = new List<string>();
+        if (RetentionDays is < 1 or > 3660)
+        {
+            errors.Add($"{prefix}RetentionDays must be between 1 and 3660 (was {RetentionDays})");
+        }
+        if (IngestInterval < TimeSpan.FromSeconds(1) || IngestInterval > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{prefix}IngestInterval must be between 00:00:01 and 01:00:00 (was {IngestInterval})");
+        }
+        if (PruneBatch is < 1 or > 100_000)
+        {
+            errors.Add($"{prefix}PruneBatch must be between 1 and 100000 (was {PruneBatch})");
+        }
+        return errors;
+    }
 }
 
 /// <summary>Electricity Maps API v3.</summary>

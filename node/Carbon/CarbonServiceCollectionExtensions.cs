@@ -49,4 +49,41 @@ public static class CarbonServiceCollectionExtensions
         services.AddHostedService<GridIntensityRefresher>();
         return services;
     }
+
+    /// <summary>
+    /// Registers the hourly intensity history over <paramref name="store"/>: <see cref="IntensityHistoryMetrics"/>, the
+    /// <see cref="IntensityHistoryIngester"/> for the regions <see cref="GridIntensityRefresher"/> keeps fresh, and (unless
+    /// <c>Aurigraph:Carbon:History:Enabled</c> is false) the <see cref="IntensityHistoryService"/>. Call after
+    /// <see cref="AddCarbonModel"/> and after the hosted service that owns the store's database, so that it stops first.
+    /// </summary>
+    public static IServiceCollection AddIntensityHistory(this IServiceCollection services, Func<IServiceProvider, IntensityHistoryStore> store)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(store);
+        services.AddSingleton(sp => new IntensityHistoryMetrics(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<CarbonOptions>>().Value;
+            return new IntensityHistoryIngester(
+                IntensityHistoryIngester.RegionsOf(options),
+                sp.GetRequiredService<GridIntensityProviderChain>(),
+                sp.GetRequiredService<ElectricityMapsProvider>(),
+                store(sp),
+                options.History,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<IntensityHistoryMetrics>(),
+                sp.GetService<ILogger<IntensityHistoryIngester>>());
+        });
+        services.AddHostedService(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<CarbonOptions>>().Value.History;
+            return new IntensityHistoryService(
+                sp.GetRequiredService<IntensityHistoryIngester>(),
+                options,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<IntensityHistoryMetrics>(),
+                sp.GetService<ILogger<IntensityHistoryService>>());
+        });
+        return services;
+    }
 }

@@ -83,7 +83,19 @@ public sealed partial class GridIntensityProviderChain : IDisposable
     /// each configured provider in turn (with retries and timeouts) and keeps the first answer. When every provider fails, the
     /// result is what <see cref="Current(CloudRegion)"/> gives. Throws only when <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
-    public async Task<GridIntensity> RefreshAsync(CloudRegion region, CancellationToken cancellationToken = default)
+    public Task<GridIntensity> RefreshAsync(CloudRegion region, CancellationToken cancellationToken = default) =>
+        RefreshCoreAsync(region, DateTimeOffset.MinValue, cancellationToken);
+
+    /// <summary>
+    /// Brings a region's figure up to date for the hour that starts at <paramref name="hour"/>: as
+    /// <see cref="RefreshAsync(CloudRegion, CancellationToken)"/>, but a held figure counts as fresh only if it applies to
+    /// that hour or later, so the intensity history asks the providers once when an hour begins and the refresh of that hour
+    /// is then served from the cache.
+    /// </summary>
+    public Task<GridIntensity> RefreshForHourAsync(CloudRegion region, DateTimeOffset hour, CancellationToken cancellationToken = default) =>
+        RefreshCoreAsync(region, hour, cancellationToken);
+
+    private async Task<GridIntensity> RefreshCoreAsync(CloudRegion region, DateTimeOffset notBefore, CancellationToken cancellationToken)
     {
         var info = _table.Find(region);
         if (info is null)
@@ -92,7 +104,7 @@ public sealed partial class GridIntensityProviderChain : IDisposable
         }
 
         _refreshed.TryAdd(info.CacheKey, info);
-        if (TryFresh(info, out var fresh))
+        if (TryFresh(info, notBefore, out var fresh))
         {
             return fresh;
         }
@@ -101,7 +113,7 @@ public sealed partial class GridIntensityProviderChain : IDisposable
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (TryFresh(info, out fresh))
+            if (TryFresh(info, notBefore, out fresh))
             {
                 return fresh;
             }
@@ -113,19 +125,10 @@ public sealed partial class GridIntensityProviderChain : IDisposable
                     continue;
                 }
 
-                try
+                if (await TryRunAsync(provider.Name, zone, token => provider.FetchAsync(zone, token), cancellationToken).ConfigureAwait(false) is { } value)
                 {
-                    var value = await _pipeline.ExecuteAsync(
-                        static (state, token) => new ValueTask<GridIntensity>(state.provider.FetchAsync(state.zone, token)),
-                        (provider, zone),
-                        cancellationToken).ConfigureAwait(false);
                     _cache[info.CacheKey] = new CacheEntry(value, _time.GetUtcNow());
                     return value;
-                }
-                catch (Exception e) when (IsProviderFailure(e, cancellationToken))
-                {
-                    LogProviderFailed(_logger, provider.Name, zone, e.Message);
-                    Metrics.Failed(provider.Name, e);
                 }
             }
 
@@ -136,6 +139,28 @@ public sealed partial class GridIntensityProviderChain : IDisposable
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs one provider call with the chain's timeouts and retries; a provider failure (unreachable, error status, unreadable
+    /// answer, timeout) is logged and gives <see langword="null"/>. Throws only when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    internal async Task<T?> TryRunAsync<T>(string provider, string zone, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+        where T : class
+    {
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                static (call, token) => new ValueTask<T>(call(token)),
+                call,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsProviderFailure(e, cancellationToken))
+        {
+            LogProviderFailed(_logger, provider, zone, e.Message);
+            Metrics.Failed(provider, e);
+            return null;
         }
     }
 
@@ -163,9 +188,9 @@ public sealed partial class GridIntensityProviderChain : IDisposable
     private IEnumerable<ServedGridIntensity> Served() => _refreshed.Select(z => new ServedGridIntensity(
         z.Key, Current(z.Value.Region), _providers.Count(p => p.IsConfigured && p.ZoneFor(z.Value) is { Length: > 0 })));
 
-    private bool TryFresh(GridRegionInfo info, out GridIntensity value)
+    private bool TryFresh(GridRegionInfo info, DateTimeOffset notBefore, out GridIntensity value)
     {
-        if (_cache.TryGetValue(info.CacheKey, out var entry) && _time.GetUtcNow() - entry.FetchedAt < _options.CacheDuration)
+        if (_cache.TryGetValue(info.CacheKey, out var entry) && _time.GetUtcNow() - entry.FetchedAt < _options.CacheDuration && entry.Value.ObservedAt >= notBefore)
         {
             value = entry.Value;
             return true;

@@ -25,15 +25,19 @@ public sealed class GridIntensityRefresher : BackgroundService
     }
 
     /// <summary>The regions refreshed: this node's own first, then <see cref="GridIntensityOptions.Regions"/> (<c>cloud/region</c>).</summary>
-    public IReadOnlyList<CloudRegion> Regions()
+    public IReadOnlyList<CloudRegion> Regions() => RegionsOf(_options);
+
+    /// <summary>The regions a node with <paramref name="options"/> keeps fresh: its own first, then <see cref="GridIntensityOptions.Regions"/>.</summary>
+    public static IReadOnlyList<CloudRegion> RegionsOf(CarbonOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var regions = new List<CloudRegion>();
-        if (!string.IsNullOrWhiteSpace(_options.Region))
+        if (!string.IsNullOrWhiteSpace(options.Region))
         {
-            regions.Add(_options.NodeRegion);
+            regions.Add(options.NodeRegion);
         }
 
-        foreach (var text in _options.GridIntensity.Regions)
+        foreach (var text in options.GridIntensity.Regions)
         {
             var slash = text.IndexOf('/', StringComparison.Ordinal);
             if (slash > 0 && slash < text.Length - 1)

@@ -91,6 +91,7 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         Metrics = new NodeMetrics(() => _host!.Snapshot, Ingress, _database.Statistics, () => log.SyncedWrites, _database.Memory, () => _host?.PeerRoundTrips ?? new Dictionary<ulong, double>());
         var validators = Book.Members.Where(m => m.Role == NodeRole.Validator).Select(m => m.Id).ToList();
         var members = Book.Members.Select(m => m.Id).ToList();
+        IntensityHistory = new IntensityHistoryStore(_database.Db, _database.Intensity, _database.NoSyncWrite);
         Carbon = new CarbonPipeline(_options.NodeId, validators, members, carbon ?? CarbonServices.CreateOffline(), _database, _transport, log, ledger.Height, loggers.CreateLogger<CarbonPipeline>());
         _host = new ConsensusHost(_options, _database, log, ledger, _transport, Verifier, Tracker, Feed, loggers.CreateLogger<ConsensusHost>(), new SeededRandom((ulong)Environment.TickCount64 ^ (_options.NodeId * 0x9E3779B97F4A7C15UL)), Metrics, Carbon, Stages, Ingress, transportOptions.IncomingCapacity, book: Book);
     }
@@ -122,6 +123,9 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
 
     /// <summary>Carbon metering and the committed carbon records.</summary>
     public CarbonPipeline Carbon { get; }
+
+    /// <summary>This node's hourly grid-intensity history (its own, not replicated).</summary>
+    public IntensityHistoryStore IntensityHistory { get; }
 
     private LedgerState LoadLedger(Genesis genesis, RaftLogStorage log)
     {

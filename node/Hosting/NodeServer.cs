@@ -138,6 +138,8 @@ internal static class NodeServer
         builder.Services.AddSingleton<NodeRuntime>();
         builder.Services.AddSingleton<TransactionApi>(); // stateless; also serves TransactionRestApi
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeRuntime>());
+        // After the runtime: its database holds the history, and hosted services stop in reverse order.
+        builder.Services.AddIntensityHistory(sp => sp.GetRequiredService<NodeRuntime>().IntensityHistory);
         builder.Services.AddGrpcHealthChecks().AddCheck("consensus", () => HealthCheckResult.Healthy());
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(NodeMetrics.MeterName, "Aurigraph.Node.Transport", CarbonMetrics.MeterName, Diagnostics.StageMeter.MeterName, "System.Runtime")

@@ -39,6 +39,9 @@ public sealed class NodeDatabase : IDisposable
     /// <summary>Committed carbon records by height, their running totals, and this node's readings on their way to a record.</summary>
     public const string CarbonFamily = "carbon";
 
+    /// <summary>This node's hourly grid-intensity history by zone and hour (local, never replicated nor in snapshots).</summary>
+    public const string IntensityFamily = "intensity";
+
     /// <summary>
     /// RocksDB's memory when the caller gives none: the shares of the default memory budget (256 MB: 32 MiB of memtables
     /// in all, 8 MiB write buffers, 8 MiB block cache; see <c>Hosting.MemoryBudget</c>).
@@ -58,7 +61,7 @@ public sealed class NodeDatabase : IDisposable
     private static readonly string[] Families = [RaftLogFamily, RaftStateFamily, BlocksFamily, TxIndexFamily, LedgerFamily, MetaFamily];
 
     // Families added after the current format was first written: a node folder without them is completed at open, not refused.
-    private static readonly string[] AddedFamilies = [CarbonFamily];
+    private static readonly string[] AddedFamilies = [CarbonFamily, IntensityFamily];
     private static readonly byte[] IdentityKey = "node/identity"u8.ToArray();
     private static readonly byte[] IncarnationKey = "node/incarnation"u8.ToArray();
     private static readonly byte[] IdentityMagic = "AGDB"u8.ToArray();
@@ -76,6 +79,7 @@ public sealed class NodeDatabase : IDisposable
         Ledger = db.GetColumnFamily(LedgerFamily);
         Meta = db.GetColumnFamily(MetaFamily);
         Carbon = db.GetColumnFamily(CarbonFamily);
+        Intensity = db.GetColumnFamily(IntensityFamily);
         memory.Attach(db, AllFamilies);
         SyncWrite = new WriteOptions().SetSync(true);
         NoSyncWrite = new WriteOptions().SetSync(false);
@@ -87,7 +91,7 @@ public sealed class NodeDatabase : IDisposable
     /// <summary>The database's native memory: its limits and what memtables, block cache and table readers hold now.</summary>
     public StorageMemory Memory { get; }
 
-    private ColumnFamilyHandle[] AllFamilies => [RaftLog, RaftState, Blocks, TxIndex, Ledger, Meta, Carbon];
+    private ColumnFamilyHandle[] AllFamilies => [RaftLog, RaftState, Blocks, TxIndex, Ledger, Meta, Carbon, Intensity];
 
     /// <summary>RocksDB's write counters (WAL, flush, compaction bytes).</summary>
     public StorageStatistics Statistics { get; }
@@ -107,6 +111,8 @@ public sealed class NodeDatabase : IDisposable
     public ColumnFamilyHandle Meta { get; }
 
     public ColumnFamilyHandle Carbon { get; }
+
+    public ColumnFamilyHandle Intensity { get; }
 
     /// <summary>Write options that return only once the write-ahead log is on stable storage.</summary>
     public WriteOptions SyncWrite { get; }

@@ -28,6 +28,9 @@ internal sealed class FakeGridServer : IAsyncDisposable
     {
         _app = app;
         ElectricityMaps = ctx => Json(ctx, ElectricityMapsBody("DE", 302, "2026-11-23T10:00:00.000Z"));
+        PowerBreakdown = ctx => Json(ctx, ElectricityMapsSamples.PowerBreakdown("DE", "2026-11-23T10:00:00.000Z"));
+        IntensityHistory = ctx => Json(ctx, ElectricityMapsSamples.IntensityHistory("DE", []));
+        PowerBreakdownHistory = ctx => Json(ctx, ElectricityMapsSamples.PowerBreakdownHistory("DE", []));
         WattTimeLogin = ctx =>
         {
             var expected = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(Username + ":" + Password));
@@ -53,6 +56,15 @@ internal sealed class FakeGridServer : IAsyncDisposable
 
     /// <summary>Answers <c>GET /em/v3/carbon-intensity/latest</c>.</summary>
     public Func<HttpContext, Task> ElectricityMaps { get; set; }
+
+    /// <summary>Answers <c>GET /em/v3/power-breakdown/latest</c>.</summary>
+    public Func<HttpContext, Task> PowerBreakdown { get; set; }
+
+    /// <summary>Answers <c>GET /em/v3/carbon-intensity/history</c>.</summary>
+    public Func<HttpContext, Task> IntensityHistory { get; set; }
+
+    /// <summary>Answers <c>GET /em/v3/power-breakdown/history</c>.</summary>
+    public Func<HttpContext, Task> PowerBreakdownHistory { get; set; }
 
     /// <summary>Answers <c>GET /wt/login</c>.</summary>
     public Func<HttpContext, Task> WattTimeLogin { get; set; }
@@ -140,6 +152,9 @@ internal sealed class FakeGridServer : IAsyncDisposable
         return path switch
         {
             "/em/v3/carbon-intensity/latest" => ElectricityMaps(ctx),
+            "/em/v3/power-breakdown/latest" => PowerBreakdown(ctx),
+            "/em/v3/carbon-intensity/history" => IntensityHistory(ctx),
+            "/em/v3/power-breakdown/history" => PowerBreakdownHistory(ctx),
             "/wt/login" => WattTimeLogin(ctx),
             "/wt/v3/forecast" => WattTimeForecast(ctx),
             _ => Status(ctx, 404),
