@@ -154,6 +154,33 @@ internal sealed partial class CarbonApi(NodeRuntime node) : CarbonService.Carbon
         return Task.FromResult(report);
     }
 
+    /// <summary>
+    /// <c>GET /api/v11/carbon/manifest.yaml?from=&amp;to=</c>: the range's readings as an Impact Framework manifest that
+    /// recomputes their energy and SCI (<see cref="ImpactManifest"/>); at most <see cref="ImpactManifest.MaxHeights"/> heights.
+    /// </summary>
+    public static IResult Manifest(NodeRuntime node, string? from, string? to)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        if (!TryHeight(from, out var first) || !TryHeight(to, out var last))
+        {
+            return Results.Json(new { code = (int)StatusCode.InvalidArgument, message = "from and to must be block heights (unsigned integers)" }, statusCode: 400);
+        }
+        var ledger = node.Carbon.Ledger;
+        try
+        {
+            var (lo, hi) = CarbonReports.Range(first, last, ledger.ReadTotals().LastHeight);
+            if (hi >= lo && hi - lo + 1 > ImpactManifest.MaxHeights)
+            {
+                throw new ArgumentException($"the range {lo}..{hi} spans {hi - lo + 1} heights; at most {ImpactManifest.MaxHeights} per manifest");
+            }
+            return Results.Text(ImpactManifest.Write(ledger.ReadViews(lo, hi), lo, hi, node.Options.ChainId), "application/yaml; charset=utf-8");
+        }
+        catch (ArgumentException ex)
+        {
+            return Results.Json(new { code = (int)StatusCode.InvalidArgument, message = ex.Message }, statusCode: 400);
+        }
+    }
+
     /// <summary><c>GET /api/v11/carbon/report.csv?from=&amp;to=</c>: one row per recorded height of the range.</summary>
     public static IResult Csv(NodeRuntime node, string? from, string? to)
     {

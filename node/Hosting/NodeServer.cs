@@ -156,6 +156,7 @@ internal static class NodeServer
         app.MapGrpcService<NodeApi>();
         app.MapGrpcService<CarbonApi>();
         app.MapGet("/api/v11/carbon/report.csv", (NodeRuntime node, string? from, string? to) => CarbonApi.Csv(node, from, to));
+        app.MapGet("/api/v11/carbon/manifest.yaml", (NodeRuntime node, string? from, string? to) => CarbonApi.Manifest(node, from, to));
         app.MapGrpcService<AdminApi>();
         app.MapGrpcService<JoinApi>();
         app.MapGrpcHealthChecksService();

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Aurigraph.Node.Api.V1;
 using Aurigraph.Node.Carbon;
+using Aurigraph.Node.Tests.Carbon;
 using Aurigraph.Node.Transactions;
 
 namespace Aurigraph.Node.Tests.Cluster;
@@ -141,6 +142,19 @@ public sealed class CarbonApiTests(CarbonClusterFixture fixture) : IClassFixture
             Assert.True(c.GetProperty("embodiedEnabled").GetBoolean());
             Assert.True(F64(r.GetProperty("energy"), "cpuConsumedKwh") <= F64(r.GetProperty("energy"), "cpuKwh"), r.ToString());
             Assert.True(F64(m, "cpuSeconds") > 0);
+        }
+
+        // The Impact Framework recomputes the block from its manifest: the same total, without this code base.
+        var manifest = await http.GetStringAsync($"/api/v11/carbon/manifest.yaml?from={tx.Height}&to={tx.Height}");
+        var folder = Directory.CreateTempSubdirectory("aurigraph-if-").FullName;
+        try
+        {
+            var recomputed = ImpactFramework.MemberTotal(ImpactFramework.Run(manifest, folder), "carbon");
+            Assert.Equal(F64(block, "totalGrams"), recomputed, F64(block, "totalGrams") * 1e-9);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
         }
     }
 
