@@ -229,13 +229,19 @@ public sealed class ElectricityMapsOptions
     public string? EmissionFactorType { get; set; }
 }
 
-/// <summary>WattTime API v3.</summary>
+/// <summary>
+/// WattTime API v3. What an account gets: the provider asks <c>/v3/forecast</c> for the current marginal rate, which
+/// WattTime serves to subscribers only; an account without a subscription may ask for region <c>CAISO_NORTH</c> alone
+/// (docs.watttime.org, API v3 introduction), and none of the static table's regions is CAISO_NORTH. With a free account
+/// every other region is refused and the chain serves the static table. The signal index a free account may
+/// read (<c>/v3/signal-index</c>) is a 0–100 percentile, not gCO2/kWh, and is not used.
+/// </summary>
 public sealed class WattTimeOptions
 {
     /// <summary>Base address. Default <c>https://api.watttime.org</c>.</summary>
     public Uri BaseAddress { get; set; } = new("https://api.watttime.org");
 
-    /// <summary>User name for <c>/login</c>. The provider is skipped while it or the password is empty.</summary>
+    /// <summary>User name for <c>/login</c>. The provider is skipped while it or the password is empty. Only a subscriber's account gets figures for regions other than <c>CAISO_NORTH</c>.</summary>
     public string? Username { get; set; }
 
     /// <summary>Password for <c>/login</c>.</summary>

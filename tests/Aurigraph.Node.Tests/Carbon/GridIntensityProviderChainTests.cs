@@ -102,6 +102,19 @@ public sealed class GridIntensityProviderChainTests : IAsyncLifetime, IDisposabl
     }
 
     [Fact]
+    public async Task A_free_WattTime_account_outside_CAISO_NORTH_falls_to_the_static_table_at_once()
+    {
+        _server.ElectricityMaps = ctx => FakeGridServer.Status(ctx, 503);
+        _server.WattTimeForecast = _server.FreeAccountForecast();
+        using var chain = Chain();
+
+        var figure = await chain.RefreshAsync(Frankfurt);
+
+        Assert.Equal(_table.Lookup(Frankfurt), figure);
+        Assert.Equal(1, _server.Count("/wt/v3/forecast")); // 403 is not retried
+    }
+
+    [Fact]
     public async Task Unconfigured_providers_are_skipped()
     {
         using var chain = Chain(apiKey: null);
