@@ -102,27 +102,29 @@ public sealed class CloudPowerProfile
 }
 
 /// <summary>
-/// Coefficients of <see cref="EnergyModel"/>. The defaults are the Cloud Carbon Footprint (CCF) methodology's
-/// published coefficients (Thoughtworks, methodology as of 2021–2022).
+/// Coefficients of <see cref="EnergyModel"/>. The cloud defaults are Cloud Carbon Footprint's (CCF) published constants at
+/// commit 6ae5ee8ccfbb60a9d199284e6c97fe2f18828fd9 (<c>packages/{aws,azure,gcp}/src/domain/*FootprintEstimationConstants.ts</c>),
+/// the figures CCF falls back to when it does not know an instance's microarchitecture. docs/carbon-model.md lists each
+/// with its source.
 /// </summary>
 public sealed class EnergyModelOptions
 {
-    /// <summary>AWS: 0.74–3.5 W per vCPU, PUE 1.135 (CCF, 2021: SPECpower-derived averages; AWS PUE as used by CCF).</summary>
+    /// <summary>AWS: 0.74–3.5 W per vCPU, PUE 1.135 (CCF 6ae5ee8c: <c>AWS_CLOUD_CONSTANTS.MIN_WATTS_AVG</c> / <c>MAX_WATTS_AVG</c>, the average over CCF's AWS microarchitectures from SPECpower results; <c>PUE_AVG</c>).</summary>
     public CloudPowerProfile Aws { get; set; } = new() { MinWattsPerVcpu = 0.74, MaxWattsPerVcpu = 3.5, Pue = 1.135 };
 
-    /// <summary>Azure: 0.78–3.76 W per vCPU, PUE 1.185 (CCF, 2021).</summary>
-    public CloudPowerProfile Azure { get; set; } = new() { MinWattsPerVcpu = 0.78, MaxWattsPerVcpu = 3.76, Pue = 1.185 };
+    /// <summary>Azure: 0.74–3.54 W per vCPU, PUE 1.185 (CCF 6ae5ee8c: <c>AZURE_CLOUD_CONSTANTS.MIN_WATTS_AVG</c> / <c>MAX_WATTS_AVG</c>, the average over CCF's Azure microarchitectures, AMD EPYC 3rd gen included; <c>PUE_AVG</c>).</summary>
+    public CloudPowerProfile Azure { get; set; } = new() { MinWattsPerVcpu = 0.74, MaxWattsPerVcpu = 3.54, Pue = 1.185 };
 
-    /// <summary>GCP: 0.71–4.26 W per vCPU, PUE 1.1 (CCF, 2021; GCP PUE from Google's published fleet figure).</summary>
-    public CloudPowerProfile Gcp { get; set; } = new() { MinWattsPerVcpu = 0.71, MaxWattsPerVcpu = 4.26, Pue = 1.1 };
+    /// <summary>GCP: 0.68–4.11 W per vCPU, PUE 1.1 (CCF 6ae5ee8c: <c>GCP_CLOUD_CONSTANTS.MIN_WATTS_MEDIAN</c> / <c>MAX_WATTS_MEDIAN</c>, a median, not an average; <c>PUE_AVG</c>, Google's published fleet PUE).</summary>
+    public CloudPowerProfile Gcp { get; set; } = new() { MinWattsPerVcpu = 0.68, MaxWattsPerVcpu = 4.11, Pue = 1.1 };
 
-    /// <summary>Any other host: the arithmetic mean of the three clouds, 0.7433–3.84 W per vCPU, PUE 1.14.</summary>
-    public CloudPowerProfile Other { get; set; } = new() { MinWattsPerVcpu = 0.7433, MaxWattsPerVcpu = 3.84, Pue = 1.14 };
+    /// <summary>Any other host: the arithmetic mean of the three clouds above, computed here (not a CCF figure): 0.72–3.7167 W per vCPU ((3.5 + 3.54 + 4.11) ÷ 3), PUE 1.14.</summary>
+    public CloudPowerProfile Other { get; set; } = new() { MinWattsPerVcpu = 0.72, MaxWattsPerVcpu = (3.5 + 3.54 + 4.11) / 3, Pue = 1.14 };
 
-    /// <summary>Memory energy, kWh per GB-hour held. Default 0.000392 (CCF, 2021).</summary>
+    /// <summary>Memory energy, kWh per GB-hour held. Default 0.000392 (CCF 6ae5ee8c: <c>MEMORY_COEFFICIENT</c>, the same for all three clouds).</summary>
     public double MemoryKwhPerGbHour { get; set; } = 0.000392;
 
-    /// <summary>Network energy, kWh per GB (10⁹ bytes) transferred. Default 0.001 (CCF, 2021).</summary>
+    /// <summary>Network energy, kWh per GB (10⁹ bytes) transferred. Default 0.001 (CCF 6ae5ee8c: <c>NETWORKING_COEFFICIENT</c>, commented "kWh / Gb"; CCF's methodology applies it to data moved between data centres).</summary>
     public double NetworkKwhPerGb { get; set; } = 0.001;
 
     /// <summary>
@@ -131,7 +133,7 @@ public sealed class EnergyModelOptions
     /// </summary>
     public bool CountReceivedBytes { get; set; }
 
-    /// <summary>SSD storage energy, Wh per TB (10¹² bytes) per hour stored. Default 1.2 (CCF, 2021).</summary>
+    /// <summary>SSD storage energy, Wh per TB (10¹² bytes) per hour stored. Default 1.2 (CCF 6ae5ee8c: <c>SSDCOEFFICIENT</c>; CCF's HDD coefficient, 0.65, is not used: a node's store is on SSD).</summary>
     public double StorageWhPerTbHour { get; set; } = 1.2;
 
     /// <summary>Model 1 only: how many years a written byte is charged for. Default 1.</summary>
@@ -173,13 +175,17 @@ public sealed class EmbodiedEmissionsOptions
     /// </summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>TE: manufacturing emissions of the host server, kgCO2e. Default 1000 (CCF's base rack server, 2021).</summary>
+    /// <summary>
+    /// TE: manufacturing emissions of the host server, kgCO2e. Default 1000, this project's assumption for a whole host:
+    /// CCF 6ae5ee8c publishes no single server figure (its EmbodiedEmissions page takes TE per instance type from the
+    /// Teads dataset and the ccf-coefficients repository).
+    /// </summary>
     public double ServerEmbodiedKgCo2e { get; set; } = 1000;
 
-    /// <summary>EL: expected lifespan of the server, hours. Default 35 040 (4 years, CCF 2021).</summary>
+    /// <summary>EL: expected lifespan of the server, hours. Default 35 040 (4 years; CCF 6ae5ee8c: <c>SERVER_EXPECTED_LIFESPAN</c>).</summary>
     public double ServerLifespanHours { get; set; } = 35_040;
 
-    /// <summary>ToR: vCPUs of the whole host. Default 96 (CCF uses the largest instance of the family as the host).</summary>
+    /// <summary>ToR: vCPUs of the whole host. Default 96, this project's choice following CCF's rule (CCF 6ae5ee8c uses the vCPUs of the family's largest instance); 96 is a 24xlarge-class host.</summary>
     public double HostVcpus { get; set; } = 96;
 
     /// <summary>RR: vCPUs reserved by this node. Default 2.</summary>
@@ -263,13 +269,19 @@ public sealed class ElectricityMapsOptions
     public string? EmissionFactorType { get; set; }
 }
 
-/// <summary>WattTime API v3.</summary>
+/// <summary>
+/// WattTime API v3. What an account gets: the provider asks <c>/v3/forecast</c> for the current marginal rate, which
+/// WattTime serves to subscribers only; an account without a subscription may ask for region <c>CAISO_NORTH</c> alone
+/// (docs.watttime.org, API v3 introduction), and none of the static table's regions is CAISO_NORTH. With a free account
+/// every other region is refused and the chain serves the static table. The signal index a free account may
+/// read (<c>/v3/signal-index</c>) is a 0–100 percentile, not gCO2/kWh, and is not used.
+/// </summary>
 public sealed class WattTimeOptions
 {
     /// <summary>Base address. Default <c>https://api.watttime.org</c>.</summary>
     public Uri BaseAddress { get; set; } = new("https://api.watttime.org");
 
-    /// <summary>User name for <c>/login</c>. The provider is skipped while it or the password is empty.</summary>
+    /// <summary>User name for <c>/login</c>. The provider is skipped while it or the password is empty. Only a subscriber's account gets figures for regions other than <c>CAISO_NORTH</c>.</summary>
     public string? Username { get; set; }
 
     /// <summary>Password for <c>/login</c>.</summary>

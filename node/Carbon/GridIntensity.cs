@@ -3,7 +3,7 @@ namespace Aurigraph.Node.Carbon;
 /// <summary>One grid carbon-intensity figure, with where it came from and when it was observed.</summary>
 /// <param name="GramsPerKwh">Carbon intensity, gCO2e per kWh.</param>
 /// <param name="Source">Which source gave it: see <see cref="GridIntensitySources"/>.</param>
-/// <param name="ObservedAt">When the figure applies: the provider's timestamp, or the start of the static table's data year.</param>
+/// <param name="ObservedAt">When the figure applies: the provider's timestamp, or the start of the static table's data year (the Unix epoch when its source states no year).</param>
 /// <param name="Zone">The grid zone (Electricity Maps zone, WattTime region) or, for the static table, the cloud region key.</param>
 public sealed record GridIntensity(double GramsPerKwh, string Source, DateTimeOffset ObservedAt, string Zone);
 

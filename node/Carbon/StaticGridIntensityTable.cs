@@ -8,7 +8,7 @@ namespace Aurigraph.Node.Carbon;
 /// <param name="Location">Where it is.</param>
 /// <param name="GramsPerKwh">Yearly-average grid intensity, gCO2e/kWh.</param>
 /// <param name="Source">Where <paramref name="GramsPerKwh"/> comes from.</param>
-/// <param name="Year">The year <paramref name="GramsPerKwh"/> refers to.</param>
+/// <param name="Year">The data year the source states for <paramref name="GramsPerKwh"/>, or <see langword="null"/> when it states none.</param>
 /// <param name="ElectricityMapsZone">Electricity Maps zone, or <see langword="null"/> when there is none.</param>
 /// <param name="WattTimeRegion">WattTime region, or <see langword="null"/> when there is none.</param>
 /// <param name="Pue">The cloud's PUE.</param>
@@ -17,7 +17,7 @@ public sealed record GridRegionInfo(
     string Location,
     double GramsPerKwh,
     string Source,
-    int Year,
+    int? Year,
     string? ElectricityMapsZone,
     string? WattTimeRegion,
     double Pue)
@@ -25,14 +25,20 @@ public sealed record GridRegionInfo(
     /// <summary>The key under which live figures for this region are cached: its Electricity Maps zone, else its region key.</summary>
     public string CacheKey => ElectricityMapsZone ?? Region.Key;
 
-    /// <summary>The table's figure for this region, stamped with the first instant of its data year.</summary>
+    /// <summary>
+    /// The <see cref="GridIntensity.ObservedAt"/> of a figure whose source states no data year: the Unix epoch, which no
+    /// real figure has, rather than a year guessed for it.
+    /// </summary>
+    public static readonly DateTimeOffset UnstatedYear = DateTimeOffset.UnixEpoch;
+
+    /// <summary>The table's figure for this region, stamped with the first instant of its data year (<see cref="UnstatedYear"/> when none is stated).</summary>
     public GridIntensity ToIntensity() =>
-        new(GramsPerKwh, GridIntensitySources.StaticTable, new DateTimeOffset(Year, 1, 1, 0, 0, 0, TimeSpan.Zero), Region.Key);
+        new(GramsPerKwh, GridIntensitySources.StaticTable, Year is { } year ? new DateTimeOffset(year, 1, 1, 0, 0, 0, TimeSpan.Zero) : UnstatedYear, Region.Key);
 }
 
 /// <summary>
-/// The embedded table of cloud regions (<c>grid-intensity.json</c>): yearly grid intensity with its source and year,
-/// the region-to-zone mapping and each cloud's PUE. Immutable once loaded.
+/// The embedded table of cloud regions (<c>grid-intensity.json</c>): yearly grid intensity with its source and year
+/// (<c>null</c> where the source states none), the region-to-zone mapping and each cloud's PUE. Immutable once loaded.
 /// </summary>
 public sealed class StaticGridIntensityTable
 {
@@ -82,7 +88,7 @@ public sealed class StaticGridIntensityTable
                     "unknown region",
                     Positive(c.GetProperty("defaultGramsPerKwh").GetDouble(), cloud.Name),
                     c.GetProperty("defaultSource").GetString() ?? "",
-                    c.GetProperty("defaultYear").GetInt32(),
+                    YearOf(c, "defaultYear"),
                     null,
                     null,
                     c.GetProperty("pue").GetDouble());
@@ -99,7 +105,7 @@ public sealed class StaticGridIntensityTable
                     r.GetProperty("location").GetString() ?? "",
                     Positive(r.GetProperty("gramsPerKwh").GetDouble(), region.Key),
                     r.GetProperty("source").GetString() ?? "",
-                    r.GetProperty("year").GetInt32(),
+                    YearOf(r, "year"),
                     OptionalString(r, "electricityMapsZone"),
                     OptionalString(r, "wattTimeRegion"),
                     pue);
@@ -138,6 +144,13 @@ public sealed class StaticGridIntensityTable
 
     /// <summary>The PUE of a cloud as the table gives it.</summary>
     public double PueOf(CloudProvider cloud) => (_defaults.GetValueOrDefault(cloud) ?? _defaults[CloudProvider.Other]).Pue;
+
+    /// <summary>A required year property: a number, or <c>null</c> for a source that states no year.</summary>
+    private static int? YearOf(JsonElement element, string name)
+    {
+        var value = element.GetProperty(name);
+        return value.ValueKind == JsonValueKind.Null ? null : value.GetInt32();
+    }
 
     private static string? OptionalString(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } s ? s : null;

@@ -11,6 +11,13 @@ namespace Aurigraph.Node.Carbon;
 /// <c>GET {base}/v3/forecast?region=R&amp;signal_type=co2_moer&amp;horizon_hours=0</c> and takes <c>data[0].value</c>,
 /// the current marginal operating emissions rate in lbs CO2/MWh, as <c>value × 0.453592</c> gCO2/kWh, observed at
 /// <c>data[0].point_time</c> (else <c>meta.generated_at</c>). An answer of 401 logs in again once.
+/// <para>
+/// WattTime serves <c>/v3/forecast</c> to subscribers only; an account without a subscription may ask for region
+/// <c>CAISO_NORTH</c> alone (docs.watttime.org, API v3 introduction). For any other region such an account is refused;
+/// a refusal (HTTP 403) is reported as a non-transient failure that says so, and the chain serves the next source. It does
+/// not fall back to <c>/v3/signal-index</c>, which a free account may call: that gives a 0–100 percentile of the
+/// region's recent MOER, not gCO2/kWh, so it cannot stand for an intensity.
+/// </para>
 /// </summary>
 public sealed class WattTimeProvider : IGridIntensityProvider, IDisposable
 {
@@ -19,6 +26,9 @@ public sealed class WattTimeProvider : IGridIntensityProvider, IDisposable
 
     /// <summary>1 lb/MWh in g/kWh: 453.592 g ÷ 1000 kWh.</summary>
     public const double GramsPerKwhPerPoundPerMwh = GramsPerPound / 1000;
+
+    /// <summary>The one region whose <c>/v3/forecast</c> WattTime serves to an account without a subscription.</summary>
+    public const string FreeRegion = "CAISO_NORTH";
 
     /// <summary>How long a login token is used before logging in again without waiting for a 401.</summary>
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(29);
@@ -134,6 +144,14 @@ public sealed class WattTimeProvider : IGridIntensityProvider, IDisposable
         if (response.StatusCode == HttpStatusCode.Unauthorized)
         {
             _token = null;
+        }
+
+        if (response.StatusCode == HttpStatusCode.Forbidden)
+        {
+            throw new GridIntensityProviderException(
+                $"WattTime answered HTTP 403 for region {zone}: /v3/forecast is for subscribers, and an account without a subscription may ask only for {FreeRegion}.",
+                (int)HttpStatusCode.Forbidden,
+                transient: false);
         }
 
         ProviderHttp.EnsureSuccess(response, Name);

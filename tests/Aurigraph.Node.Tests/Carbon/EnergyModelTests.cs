@@ -83,12 +83,13 @@ public class EnergyModelTests
     [Theory]
     [InlineData(CloudProvider.Aws, 0.0, 0.74, 1.135)]
     [InlineData(CloudProvider.Aws, 1.0, 3.5, 1.135)]
-    [InlineData(CloudProvider.Gcp, 0.0, 0.71, 1.1)]
-    [InlineData(CloudProvider.Gcp, 1.0, 4.26, 1.1)]
-    [InlineData(CloudProvider.Azure, 0.25, 1.525, 1.185)]
-    [InlineData(CloudProvider.Azure, 1.5, 3.76, 1.185)]
-    [InlineData(CloudProvider.Azure, -0.5, 0.78, 1.185)]
-    [InlineData(CloudProvider.Other, 0.0, 0.7433, 1.14)]
+    [InlineData(CloudProvider.Gcp, 0.0, 0.68, 1.1)]
+    [InlineData(CloudProvider.Gcp, 1.0, 4.11, 1.1)]
+    [InlineData(CloudProvider.Azure, 0.25, 1.44, 1.185)]
+    [InlineData(CloudProvider.Azure, 1.5, 3.54, 1.185)]
+    [InlineData(CloudProvider.Azure, -0.5, 0.74, 1.185)]
+    [InlineData(CloudProvider.Other, 0.0, 0.72, 1.14)]
+    [InlineData(CloudProvider.Other, 1.0, 3.7166666666666667, 1.14)]
     public void Cpu_watts_interpolate_between_idle_and_max_per_cloud(CloudProvider cloud, double utilization, double watts, double pue)
     {
         var model = new EnergyModel(V1());

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Aurigraph.Node.Carbon;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -113,6 +114,14 @@ internal sealed class FakeGridServer : IAsyncDisposable
         ctx.Response.StatusCode = status;
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// <c>/v3/forecast</c> as WattTime serves an account without a subscription: the usual answer for
+    /// <c>CAISO_NORTH</c>, HTTP 403 for every other region.
+    /// </summary>
+    public Func<HttpContext, Task> FreeAccountForecast() => ctx => ctx.Request.Query["region"].ToString() == WattTimeProvider.FreeRegion
+        ? Json(ctx, WattTimeBody(WattTimeProvider.FreeRegion, 650, "2026-11-23T10:05:00+00:00"))
+        : Status(ctx, 403);
 
     /// <summary>A handler that never answers until the client gives up; <paramref name="arrived"/> is set when a request comes in.</summary>
     public static Func<HttpContext, Task> Hang(TaskCompletionSource? arrived = null) => async ctx =>

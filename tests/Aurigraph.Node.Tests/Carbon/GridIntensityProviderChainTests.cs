@@ -96,9 +96,22 @@ public sealed class GridIntensityProviderChainTests : IAsyncLifetime, IDisposabl
 
         var figure = await chain.RefreshAsync(Frankfurt);
 
-        Assert.Equal(new GridIntensity(338, GridIntensitySources.StaticTable, new DateTimeOffset(2021, 1, 1, 0, 0, 0, TimeSpan.Zero), "aws/eu-central-1"), figure);
+        Assert.Equal(new GridIntensity(311, GridIntensitySources.StaticTable, GridRegionInfo.UnstatedYear, "aws/eu-central-1"), figure);
         Assert.Equal(3, _server.Count("/em/v3/carbon-intensity/latest"));
         Assert.Equal(3, _server.Count("/wt/v3/forecast"));
+    }
+
+    [Fact]
+    public async Task A_free_WattTime_account_outside_CAISO_NORTH_falls_to_the_static_table_at_once()
+    {
+        _server.ElectricityMaps = ctx => FakeGridServer.Status(ctx, 503);
+        _server.WattTimeForecast = _server.FreeAccountForecast();
+        using var chain = Chain();
+
+        var figure = await chain.RefreshAsync(Frankfurt);
+
+        Assert.Equal(_table.Lookup(Frankfurt), figure);
+        Assert.Equal(1, _server.Count("/wt/v3/forecast")); // 403 is not retried
     }
 
     [Fact]
@@ -120,7 +133,7 @@ public sealed class GridIntensityProviderChainTests : IAsyncLifetime, IDisposabl
 
         var figure = await chain.RefreshAsync(new CloudRegion(CloudProvider.Gcp, "asia-east1"));
 
-        Assert.Equal(439.29, figure.GramsPerKwh);
+        Assert.Equal(456, figure.GramsPerKwh);
         Assert.Equal(GridIntensitySources.StaticTable, figure.Source);
         Assert.Equal(0, _server.Count("/wt/login"));
     }
@@ -193,7 +206,7 @@ public sealed class GridIntensityProviderChainTests : IAsyncLifetime, IDisposabl
 
         var figure = await chain.RefreshAsync(new CloudRegion(CloudProvider.Azure, "moonbase"));
 
-        Assert.Equal(407.4, figure.GramsPerKwh);
+        Assert.Equal(351.2799615, figure.GramsPerKwh);
         Assert.Empty(_server.Requests);
     }
 

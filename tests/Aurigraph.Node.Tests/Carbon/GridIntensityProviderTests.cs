@@ -147,6 +147,24 @@ public sealed class GridIntensityProviderTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_free_WattTime_account_is_refused_outside_CAISO_NORTH_and_the_error_says_why()
+    {
+        using var provider = WattTime();
+        _server.WattTimeForecast = _server.FreeAccountForecast();
+
+        var error = await Assert.ThrowsAsync<GridIntensityProviderException>(() => provider.FetchAsync("PJM_DC", CancellationToken.None));
+        var preview = await provider.FetchAsync(WattTimeProvider.FreeRegion, CancellationToken.None);
+
+        Assert.Equal(403, error.StatusCode);
+        Assert.False(error.IsTransient);
+        Assert.Contains("subscribers", error.Message, StringComparison.Ordinal);
+        Assert.Contains(WattTimeProvider.FreeRegion, error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, provider.Logins); // a 403 is not a stale token: no second login
+        Assert.Equal(650 * 0.453592, preview.GramsPerKwh, 1e-9);
+        Assert.Equal(WattTimeProvider.FreeRegion, preview.Zone);
+    }
+
+    [Fact]
     public async Task WattTime_bad_credentials_fail_the_login()
     {
         using var provider = new WattTimeProvider(_http, new WattTimeOptions { BaseAddress = _server.WattTimeBase, Username = "x", Password = "y" }, _time);

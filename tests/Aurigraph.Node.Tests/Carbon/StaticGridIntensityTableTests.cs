@@ -9,7 +9,7 @@ namespace Aurigraph.Node.Tests.Carbon;
 public class StaticGridIntensityTableTests
 {
     [Fact]
-    public void The_embedded_table_covers_at_least_ten_regions_of_all_three_clouds_with_source_and_year()
+    public void The_embedded_table_covers_at_least_ten_regions_of_all_three_clouds_with_source_and_stated_year()
     {
         var table = StaticGridIntensityTable.LoadEmbedded();
 
@@ -22,25 +22,43 @@ public class StaticGridIntensityTableTests
         Assert.All(table.Regions, r =>
         {
             Assert.InRange(r.GramsPerKwh, 1, 1000);
-            Assert.False(string.IsNullOrWhiteSpace(r.Source));
-            Assert.InRange(r.Year, 2015, 2030);
+            Assert.StartsWith("CCF 6ae5ee8c: ", r.Source, StringComparison.Ordinal);
+            if (r.Year is { } year)
+            {
+                Assert.InRange(year, 2015, 2030);
+            }
+            else
+            {
+                Assert.Contains("states no", r.Source, StringComparison.Ordinal); // a year is never guessed
+            }
             Assert.False(string.IsNullOrWhiteSpace(r.ElectricityMapsZone));
             Assert.InRange(r.Pue, 1.0, 1.5);
         });
     }
 
     [Theory]
-    [InlineData(CloudProvider.Aws, "us-east-1", 379.069, "US-MIDA-PJM", "PJM_DC", 1.135)]
-    [InlineData(CloudProvider.Aws, "eu-central-1", 338, "DE", "DE", 1.135)]
-    [InlineData(CloudProvider.Azure, "westeurope", 390, "NL", "NL", 1.185)]
-    [InlineData(CloudProvider.Gcp, "us-central1", 412.72, "US-MIDW-MISO", null, 1.1)]
-    [InlineData(CloudProvider.Gcp, "EUROPE-NORTH1", 39.32, "FI", "FI", 1.1)]
-    public void Rows_carry_intensity_zones_and_pue(CloudProvider cloud, string region, double grams, string zone, string? wattTime, double pue)
+    [InlineData(CloudProvider.Aws, "us-east-1", 379.069, 2020, "US-MIDA-PJM", "PJM_DC", 1.135)]
+    [InlineData(CloudProvider.Aws, "us-west-2", 322.167, 2020, "US-NW-BPAT", "BPA", 1.135)]
+    [InlineData(CloudProvider.Aws, "eu-west-1", 278.6, null, "IE", "IE", 1.135)]
+    [InlineData(CloudProvider.Aws, "eu-central-1", 311, null, "DE", "DE", 1.135)]
+    [InlineData(CloudProvider.Aws, "ap-southeast-1", 408, 2021, "SG", "SGP", 1.135)]
+    [InlineData(CloudProvider.Azure, "eastus", 379.069, 2020, "US-MIDA-PJM", "PJM_DC", 1.185)]
+    [InlineData(CloudProvider.Azure, "westeurope", 328.4, null, "NL", "NL", 1.185)]
+    [InlineData(CloudProvider.Azure, "northeurope", 278.6, null, "IE", "IE", 1.185)]
+    [InlineData(CloudProvider.Azure, "southeastasia", 408, 2021, "SG", "SGP", 1.185)]
+    [InlineData(CloudProvider.Gcp, "us-central1", 456, null, "US-MIDW-MISO", null, 1.1)]
+    [InlineData(CloudProvider.Gcp, "us-east4", 309, null, "US-MIDA-PJM", "PJM_DC", 1.1)]
+    [InlineData(CloudProvider.Gcp, "europe-west1", 110, null, "BE", "BE", 1.1)]
+    [InlineData(CloudProvider.Gcp, "europe-west3", 269, null, "DE", "DE", 1.1)]
+    [InlineData(CloudProvider.Gcp, "EUROPE-NORTH1", 127, null, "FI", "FI", 1.1)]
+    [InlineData(CloudProvider.Gcp, "asia-east1", 456, null, "TW", null, 1.1)]
+    public void Rows_carry_CCFs_factor_in_grams_its_stated_year_zones_and_pue(CloudProvider cloud, string region, double grams, int? year, string zone, string? wattTime, double pue)
     {
         var info = StaticGridIntensityTable.LoadEmbedded().Find(new CloudRegion(cloud, region));
 
         Assert.NotNull(info);
         Assert.Equal(grams, info.GramsPerKwh);
+        Assert.Equal(year, info.Year);
         Assert.Equal(zone, info.ElectricityMapsZone);
         Assert.Equal(wattTime, info.WattTimeRegion);
         Assert.Equal(pue, info.Pue);
@@ -61,9 +79,35 @@ public class StaticGridIntensityTableTests
     [Fact]
     public void Lookup_stamps_the_figure_with_source_and_data_year()
     {
+        var figure = StaticGridIntensityTable.LoadEmbedded().Lookup(new CloudRegion(CloudProvider.Aws, "us-east-1"));
+
+        Assert.Equal(new GridIntensity(379.069, GridIntensitySources.StaticTable, new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero), "aws/us-east-1"), figure);
+    }
+
+    [Fact]
+    public void Lookup_stamps_a_figure_whose_source_states_no_year_with_the_epoch()
+    {
         var figure = StaticGridIntensityTable.LoadEmbedded().Lookup(new CloudRegion(CloudProvider.Gcp, "europe-west1"));
 
-        Assert.Equal(new GridIntensity(103.37, GridIntensitySources.StaticTable, new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero), "gcp/europe-west1"), figure);
+        Assert.Equal(new GridIntensity(110, GridIntensitySources.StaticTable, DateTimeOffset.UnixEpoch, "gcp/europe-west1"), figure);
+    }
+
+    [Fact]
+    public void A_year_is_a_number_or_null()
+    {
+        using var stated = new MemoryStream(Encoding.UTF8.GetBytes("""
+            {"clouds":{"other":{"pue":1.0,"defaultGramsPerKwh":1,"defaultSource":"s","defaultYear":null}},
+             "regions":[{"cloud":"aws","region":"r","location":"l","gramsPerKwh":2,"source":"s","year":2020}]}
+            """));
+        using var text = new MemoryStream(Encoding.UTF8.GetBytes("""
+            {"clouds":{"other":{"pue":1.0,"defaultGramsPerKwh":1,"defaultSource":"s","defaultYear":"2020"}},"regions":[]}
+            """));
+
+        var table = StaticGridIntensityTable.Load(stated);
+
+        Assert.Equal(2020, table.Find(new CloudRegion(CloudProvider.Aws, "r"))!.Year);
+        Assert.Null(table.Resolve(new CloudRegion(CloudProvider.Other, "x")).Year);
+        Assert.Throws<InvalidDataException>(() => StaticGridIntensityTable.Load(text));
     }
 
     [Fact]
@@ -74,10 +118,12 @@ public class StaticGridIntensityTableTests
         var aws = table.Lookup(new CloudRegion(CloudProvider.Aws, "mars-north-1"));
         var other = table.Lookup(new CloudRegion(CloudProvider.Other, "basement"));
 
-        Assert.Equal(387.38, aws.GramsPerKwh);
+        Assert.Equal(392.78188, aws.GramsPerKwh);
         Assert.Equal("aws/mars-north-1", aws.Zone);
         Assert.Equal(GridIntensitySources.StaticTable, aws.Source);
-        Assert.Equal(402.14, other.GramsPerKwh);
+        Assert.Equal(351.2799615, table.Lookup(new CloudRegion(CloudProvider.Azure, "moonbase")).GramsPerKwh);
+        Assert.Equal(317.1470588, table.Lookup(new CloudRegion(CloudProvider.Gcp, "mars1")).GramsPerKwh);
+        Assert.Equal(353.7363001, other.GramsPerKwh);
     }
 
     [Fact]
@@ -109,7 +155,7 @@ public class StaticGridIntensityTableTests
         Assert.Equal(CloudProvider.Gcp, options.Cloud);
         Assert.Equal(new CloudRegion(CloudProvider.Gcp, "europe-west1"), options.NodeRegion);
         Assert.Equal(5, options.Energy.Gcp.MaxWattsPerVcpu);
-        Assert.Equal(0.71, options.Energy.Gcp.MinWattsPerVcpu);
+        Assert.Equal(0.68, options.Energy.Gcp.MinWattsPerVcpu);
         Assert.Equal(1.1, options.Energy.Gcp.Pue);
         Assert.Equal(0.000392, options.Energy.MemoryKwhPerGbHour);
         Assert.Equal(1e-6, options.Energy.ConsensusRoundKwh);
@@ -138,7 +184,7 @@ public class StaticGridIntensityTableTests
         var model = services.GetRequiredService<EnergyModel>();
         var refresher = Assert.Single(services.GetServices<IHostedService>().OfType<GridIntensityRefresher>());
 
-        Assert.Equal(316, chain.Current(CloudProvider.Azure, "northeurope").GramsPerKwh);
+        Assert.Equal(278.6, chain.Current(CloudProvider.Azure, "northeurope").GramsPerKwh);
         Assert.True(model.EmbodiedEnabled); // SCI counts M: on unless configured off
         Assert.Equal(2, model.ModelVersion);
         Assert.Equal(

@@ -52,8 +52,8 @@ public sealed class CarbonLateReadingTests
         var regions = new Dictionary<ulong, (string Cloud, string Region, double Grams, double Pue)>
         {
             [1] = ("aws", "us-east-1", 379.069, 1.135),
-            [2] = ("azure", "westeurope", 390, 1.185),
-            [3] = ("gcp", "europe-west1", 103.37, 1.1),
+            [2] = ("azure", "westeurope", 328.4, 1.185),
+            [3] = ("gcp", "europe-west1", 110, 1.1),
         };
         var fast = regions.ToDictionary(r => r.Key, r => new Dictionary<string, string>
         {
