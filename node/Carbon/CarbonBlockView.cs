@@ -8,7 +8,11 @@ namespace Aurigraph.Node.Carbon;
 /// <param name="Reason">For a missing entry whose reading the leader refused, why (empty otherwise).</param>
 public sealed record CarbonViewEntry(ulong NodeId, CarbonReadingStatus Status, ulong LateHeight, CarbonReading? Reading, string Reason = "");
 
-/// <summary>Sums over a set of readings, added in a fixed order (ascending node id, then height), so every node gets the same bits.</summary>
+/// <summary>
+/// Sums over a set of readings, added in a fixed order (ascending node id, then height), so every node gets the same bits.
+/// <see cref="TotalGrams"/> is location-based; <see cref="MarketGrams"/> is the market-based total (readings without a
+/// market factor count at their location-based figure).
+/// </summary>
 public sealed record CarbonSummary(
     double TotalGrams,
     double OperationalGrams,
@@ -20,15 +24,28 @@ public sealed record CarbonSummary(
     double ConsensusKwh,
     double ItKwh,
     double FacilityKwh,
-    double CpuConsumedKwh = 0)
+    double CpuConsumedKwh = 0,
+    double MarketGrams = 0)
 {
     /// <summary>No readings.</summary>
-    public static readonly CarbonSummary Zero = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    public static readonly CarbonSummary Zero = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
-    /// <summary>This summary with one more reading's estimate added.</summary>
+    /// <summary>This summary with one more reading added (its estimate, and its market-based grams).</summary>
+    public CarbonSummary Add(CarbonReading reading)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        return Add(reading.Estimate, reading.MarketGrams);
+    }
+
+    /// <summary>This summary with one more estimate added, counted at its location-based figure in both bases.</summary>
     public CarbonSummary Add(CarbonEstimate estimate)
     {
         ArgumentNullException.ThrowIfNull(estimate);
+        return Add(estimate, estimate.TotalGrams);
+    }
+
+    private CarbonSummary Add(CarbonEstimate estimate, double marketGrams)
+    {
         var e = estimate.Energy;
         return new CarbonSummary(
             TotalGrams + estimate.TotalGrams,
@@ -41,7 +58,8 @@ public sealed record CarbonSummary(
             ConsensusKwh + e.ConsensusKwh,
             ItKwh + e.ItKwh,
             FacilityKwh + e.TotalKwh,
-            CpuConsumedKwh + e.CpuConsumedKwh);
+            CpuConsumedKwh + e.CpuConsumedKwh,
+            MarketGrams + marketGrams);
     }
 
     /// <summary>This summary plus another (the other's fields added to this one's, field by field).</summary>
@@ -59,7 +77,8 @@ public sealed record CarbonSummary(
             ConsensusKwh + other.ConsensusKwh,
             ItKwh + other.ItKwh,
             FacilityKwh + other.FacilityKwh,
-            CpuConsumedKwh + other.CpuConsumedKwh);
+            CpuConsumedKwh + other.CpuConsumedKwh,
+            MarketGrams + other.MarketGrams);
     }
 }
 
@@ -72,7 +91,9 @@ public sealed record CarbonSummary(
 /// <param name="RecordHeight">The block whose carbon section carried the height's main record.</param>
 /// <param name="Entries">One per validator, by ascending node id.</param>
 /// <param name="Summary">Sums over the present and late readings.</param>
-public sealed record CarbonBlockView(ulong Height, int TransactionCount, ulong RecordHeight, IReadOnlyList<CarbonViewEntry> Entries, CarbonSummary Summary)
+/// <param name="RecordedAtMs">The time the main record counts at for calendar periods: its block's proposal time, never
+/// before an earlier record's (Unix ms; 0 when the block stated none, before carbon format 3).</param>
+public sealed record CarbonBlockView(ulong Height, int TransactionCount, ulong RecordHeight, IReadOnlyList<CarbonViewEntry> Entries, CarbonSummary Summary, long RecordedAtMs = 0)
 {
     /// <summary>The block's footprint: the sum of its readings' <see cref="CarbonEstimate.TotalGrams"/>.</summary>
     public double TotalGrams => Summary.TotalGrams;
@@ -101,7 +122,7 @@ public sealed record CarbonBlockView(ulong Height, int TransactionCount, ulong R
         {
             if (entry.Reading is { } reading)
             {
-                summary = summary.Add(reading.Estimate);
+                summary = summary.Add(reading);
             }
         }
         return summary;
@@ -118,6 +139,7 @@ public sealed record CarbonBlockView(ulong Height, int TransactionCount, ulong R
 /// <param name="FirstHeight">Lowest height with a record (0 when none).</param>
 /// <param name="LastHeight">Highest height with a record (0 when none).</param>
 /// <param name="LastGramsPerTransaction">gCO2e per transaction of the last height recorded.</param>
+/// <param name="LastRecordedAtMs">The latest time a main record counts at (Unix ms; 0 when none stated one).</param>
 public sealed record CarbonTotals(
     ulong Heights,
     ulong Transactions,
@@ -127,7 +149,8 @@ public sealed record CarbonTotals(
     ulong LateReadings,
     ulong FirstHeight,
     ulong LastHeight,
-    double LastGramsPerTransaction)
+    double LastGramsPerTransaction,
+    long LastRecordedAtMs = 0)
 {
     /// <summary>Nothing recorded yet.</summary>
     public static readonly CarbonTotals Empty = new(0, 0, CarbonSummary.Zero, 0, 0, 0, 0, 0, 0);

@@ -12,11 +12,13 @@ namespace Aurigraph.Node.Carbon;
 /// </summary>
 /// <remarks>
 /// <code>
-/// section  = "ACR" u8 version (2; 1 is read) | u16 count | record*
+/// section  = "ACR" u8 version (3; 1 and 2 are read) | i64 proposed-at (Unix ms, version 3) | u16 count | record*
+///            | u16 offsets | offset*                                                           (version 3)
+/// offset   = see <see cref="OffsetCodec"/>
 /// record   = u8 kind (1 main, 2 late) | u64 height | u32 transactions | u16 entries | entry*   (entries by ascending node id)
 /// entry    = u64 node | u8 status (1 present, 2 missing, 3 late) | reading (present and late only)
 ///            | str reason (missing only, version 2: why the leader refused the reading; empty when none arrived)
-/// readings = "ACM" u8 version (2; 1 is read) | u16 count | reading*  (peer channel 3)
+/// readings = "ACM" u8 version (3; 1 and 2 are read) | u16 count | reading*  (peer channel 3)
 /// reading  = u64 height | u64 node | usage | u8 cloud | str region | grid | coefficients | estimate
 /// usage    = i64 cpu µs | i64 wall µs | i64 resident bytes | i32 vcpus | f64 utilisation | i64 sent | i64 received
 ///            | i64 ingress | i64 stored | i64 rounds | i32 validators | i32 storage replicas
@@ -27,7 +29,11 @@ namespace Aurigraph.Node.Carbon;
 ///            | u8 model version                                                              (version 2; 1 before)
 /// estimate = f64 cpu kWh | f64 memory kWh | f64 network kWh | f64 storage kWh | f64 consensus kWh | f64 PUE
 ///            | f64 gCO2e/kWh | f64 operational g | f64 embodied g | f64 consumed cpu kWh     (version 2)
+///            | u8 intensity type (0 unstated) | u8 estimated (0 unknown, 1 no, 2 yes) | str estimation method
+///            | u8 market (0 none, 1) [f64 market gCO2e/kWh | u8 basis | str market source]     (version 3)
 /// </code>
+/// The proposed-at time is the leader's clock when it cut the block (0: not stated, sections before version 3); calendar
+/// periods are counted from it (see <see cref="CarbonPeriods"/>).
 /// Version 1 readings decode with model version 1, no provisioned vCPUs or retained bytes, and their CPU kWh as the
 /// consumed view: they recompute exactly as they were recorded.
 /// </remarks>
@@ -40,7 +46,7 @@ public static class CarbonCodec
     public const int MaxEntries = 1024;
 
     /// <summary>The format this node writes.</summary>
-    public const byte Version = 2;
+    public const byte Version = 3;
 
     /// <summary>The oldest format this node reads.</summary>
     public const byte FirstVersion = 1;
@@ -51,12 +57,74 @@ public static class CarbonCodec
 
     private static ReadOnlySpan<byte> ReadingsMagic => "ACM"u8;
 
-    /// <summary>Encodes records as a block's carbon section.</summary>
-    public static byte[] EncodeSection(IReadOnlyList<CarbonRecord> records) => EncodeList(SectionMagic, records, 1024, WriteRecord);
+    /// <summary>Encodes records as a block's carbon section with no proposal time and no offsets.</summary>
+    public static byte[] EncodeSection(IReadOnlyList<CarbonRecord> records) => EncodeSection(new CarbonSection(0, records, []));
 
-    /// <summary>Decodes a block's carbon section.</summary>
+    /// <summary>Encodes a block's carbon section.</summary>
+    public static byte[] EncodeSection(CarbonSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var writer = new CarbonWriter((section.Records.Count * 1024) + (section.Offsets.Count * 256) + 16);
+        writer.Bytes(SectionMagic);
+        writer.U8(Version);
+        writer.I64(section.ProposedAtMs);
+        writer.U16(checked((ushort)section.Records.Count));
+        foreach (var record in section.Records)
+        {
+            WriteRecord(writer, record);
+        }
+        writer.U16(checked((ushort)section.Offsets.Count));
+        foreach (var offset in section.Offsets)
+        {
+            OffsetCodec.Write(writer, offset);
+        }
+        return writer.ToArray();
+    }
+
+    /// <summary>Decodes the records of a block's carbon section.</summary>
     /// <exception cref="FormatException">The bytes are not a well-formed carbon section of a version this node reads.</exception>
-    public static List<CarbonRecord> DecodeSection(ReadOnlySpan<byte> bytes) => DecodeList(bytes, "carbon section", SectionMagic, "record count", ReadRecord);
+    public static List<CarbonRecord> DecodeSection(ReadOnlySpan<byte> bytes) => [.. ReadSection(bytes).Records];
+
+    /// <summary>Decodes a block's carbon section: its proposal time, records and offsets.</summary>
+    /// <exception cref="FormatException">The bytes are not a well-formed carbon section of a version this node reads.</exception>
+    public static CarbonSection ReadSection(ReadOnlySpan<byte> bytes)
+    {
+        var reader = new CarbonReader(bytes, "carbon section");
+        var version = reader.Magic(SectionMagic);
+        long proposedAt = 0;
+        if (version >= 3)
+        {
+            proposedAt = reader.I64("proposed-at");
+            if (proposedAt < 0 || proposedAt > MaxUnixMs)
+            {
+                throw reader.Error($"proposed-at {proposedAt} ms is outside the representable dates");
+            }
+        }
+        var count = reader.U16("record count");
+        var records = new List<CarbonRecord>(Math.Min((int)count, 64));
+        for (var i = 0; i < count; i++)
+        {
+            records.Add(ReadRecord(ref reader, version));
+        }
+        var offsets = new List<OffsetRetirement>();
+        if (version >= 3)
+        {
+            var offsetCount = reader.U16("offset count");
+            if (offsetCount > OffsetCodec.MaxPerSection)
+            {
+                throw reader.Error($"{offsetCount} offsets (at most {OffsetCodec.MaxPerSection} a section)");
+            }
+            for (var i = 0; i < offsetCount; i++)
+            {
+                offsets.Add(OffsetCodec.Read(ref reader));
+            }
+        }
+        reader.End();
+        return new CarbonSection(proposedAt, records, offsets);
+    }
+
+    /// <summary>The last millisecond of year 9999, the largest time a field may hold.</summary>
+    internal const long MaxUnixMs = 253_402_300_799_999;
 
     /// <summary>Encodes readings for the leader (peer-transport application channel 3).</summary>
     public static byte[] EncodeReadings(IReadOnlyList<CarbonReading> readings) => EncodeList(ReadingsMagic, readings, 400, WriteReading);
@@ -248,6 +316,20 @@ public static class CarbonCodec
         writer.F64(e.OperationalGrams);
         writer.F64(e.EmbodiedGrams);
         writer.F64(e.Energy.CpuConsumedKwh);
+        writer.U8((byte)reading.Grid.Type);
+        writer.U8(reading.Grid.IsEstimated switch { null => 0, false => 1, true => 2 });
+        writer.Str(reading.Grid.EstimationMethod);
+        if (reading.Market is { } market)
+        {
+            writer.U8(1);
+            writer.F64(market.GramsPerKwh);
+            writer.U8((byte)market.Basis);
+            writer.Str(market.Source);
+        }
+        else
+        {
+            writer.U8(0);
+        }
     }
 
     internal static CarbonReading ReadReading(ref CarbonReader reader, byte version)
@@ -282,7 +364,7 @@ public static class CarbonCodec
         var grams = reader.Quantity("grid gCO2e/kWh");
         var source = reader.Str("grid source");
         var observedMs = reader.I64("grid observed-at");
-        if (observedMs < -62_135_596_800_000 || observedMs > 253_402_300_799_999)
+        if (observedMs < -62_135_596_800_000 || observedMs > MaxUnixMs)
         {
             throw reader.Error($"grid observed-at {observedMs} ms is outside the representable dates");
         }
@@ -314,219 +396,40 @@ public static class CarbonCodec
         var estimate = new CarbonEstimate(energy, reader.Quantity("estimate gCO2e/kWh"), reader.Quantity("operational g"), reader.Quantity("embodied g"));
         // Model 1 charged only the CPU consumed: its CPU term is its consumed view.
         estimate = estimate with { Energy = energy with { CpuConsumedKwh = version >= 2 ? reader.Quantity("consumed cpu kWh") : energy.CpuKwh } };
-        return new CarbonReading(
-            height,
-            node,
-            usage,
-            (CloudProvider)cloudByte,
-            region,
-            new GridIntensity(grams, source, DateTimeOffset.FromUnixTimeMilliseconds(observedMs), zone),
-            coefficients,
-            estimate);
-    }
-}
-
-/// <summary>Appends little-endian fields to a growing buffer.</summary>
-internal sealed class CarbonWriter(int initialCapacity)
-{
-    private readonly ArrayBufferWriter<byte> _buffer = new(Math.Max(64, initialCapacity));
-
-    public int Length => _buffer.WrittenCount;
-
-    public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
-
-    public void Bytes(ReadOnlySpan<byte> bytes) => _buffer.Write(bytes);
-
-    public void U8(byte value)
-    {
-        _buffer.GetSpan(1)[0] = value;
-        _buffer.Advance(1);
-    }
-
-    public void U16(ushort value)
-    {
-        BinaryPrimitives.WriteUInt16LittleEndian(_buffer.GetSpan(2), value);
-        _buffer.Advance(2);
-    }
-
-    public void U32(uint value)
-    {
-        BinaryPrimitives.WriteUInt32LittleEndian(_buffer.GetSpan(4), value);
-        _buffer.Advance(4);
-    }
-
-    public void I32(int value)
-    {
-        BinaryPrimitives.WriteInt32LittleEndian(_buffer.GetSpan(4), value);
-        _buffer.Advance(4);
-    }
-
-    public void U64(ulong value)
-    {
-        BinaryPrimitives.WriteUInt64LittleEndian(_buffer.GetSpan(8), value);
-        _buffer.Advance(8);
-    }
-
-    public void I64(long value)
-    {
-        BinaryPrimitives.WriteInt64LittleEndian(_buffer.GetSpan(8), value);
-        _buffer.Advance(8);
-    }
-
-    public void F64(double value)
-    {
-        BinaryPrimitives.WriteDoubleLittleEndian(_buffer.GetSpan(8), value);
-        _buffer.Advance(8);
-    }
-
-    public void Str(string? value)
-    {
-        var text = value ?? "";
-        var length = Encoding.UTF8.GetByteCount(text);
-        if (length > CarbonCodec.MaxStringBytes)
+        var grid = new GridIntensity(grams, source, DateTimeOffset.FromUnixTimeMilliseconds(observedMs), zone);
+        MarketFactor? market = null;
+        if (version >= 3)
         {
-            throw new ArgumentException($"a carbon string field is {length} bytes; at most {CarbonCodec.MaxStringBytes}");
+            (grid, market) = ReadVersion3(ref reader, grid);
         }
-        U16((ushort)length);
-        Encoding.UTF8.GetBytes(text, _buffer.GetSpan(length));
-        _buffer.Advance(length);
+        return new CarbonReading(height, node, usage, (CloudProvider)cloudByte, region, grid, coefficients, estimate, market);
     }
-}
 
-/// <summary>Reads little-endian fields, checking each one; errors name the structure, the field and the offset.</summary>
-internal ref struct CarbonReader(ReadOnlySpan<byte> bytes, string what)
-{
-    private readonly ReadOnlySpan<byte> _bytes = bytes;
-    private int _at;
-
-    public readonly int Offset => _at;
-
-    public readonly FormatException Error(string message) => new($"{what}: {message} (at byte {_at} of {_bytes.Length})");
-
-    /// <summary>Reads the magic and the version byte after it; returns the version (one this node reads).</summary>
-    public byte Magic(ReadOnlySpan<byte> magic)
+    private static (GridIntensity Grid, MarketFactor? Market) ReadVersion3(ref CarbonReader reader, GridIntensity grid)
     {
-        if (_bytes.Length < magic.Length + 1 || !_bytes[..magic.Length].SequenceEqual(magic))
+        var type = reader.U8("intensity type");
+        if (type > (byte)IntensityType.StaticYearlyAverage)
         {
-            throw Error($"does not start with \"{Encoding.ASCII.GetString(magic)}\"");
+            throw reader.Error($"unknown intensity type {type}");
         }
-        _at = magic.Length;
-        return Versions(CarbonCodec.FirstVersion, CarbonCodec.Version);
-    }
-
-    /// <summary>Reads a version byte and refuses any outside [<paramref name="first"/>, <paramref name="last"/>].</summary>
-    public byte Versions(byte first, byte last)
-    {
-        var version = U8("version");
-        if (version < first || version > last)
+        var estimated = reader.U8("estimated") switch
         {
-            throw Error($"version {version}; this node reads versions {first} to {last}");
-        }
-        return version;
-    }
-
-    /// <summary>An energy-model version (1 or 2).</summary>
-    public int ModelVersion()
-    {
-        var version = U8("model version");
-        if (version is not (1 or 2))
+            0 => (bool?)null,
+            1 => false,
+            2 => true,
+            var other => throw reader.Error($"estimated flag {other} (0, 1 or 2)"),
+        };
+        grid = grid with { Type = (IntensityType)type, IsEstimated = estimated, EstimationMethod = reader.Str("estimation method") };
+        if (!reader.Flag("market factor"))
         {
-            throw Error($"unknown energy-model version {version}");
+            return (grid, null);
         }
-        return version;
-    }
-
-    /// <summary>Reads a version byte and refuses any other than <paramref name="expected"/>.</summary>
-    public void Version(byte expected)
-    {
-        var version = U8("version");
-        if (version != expected)
+        var grams = reader.Quantity("market gCO2e/kWh");
+        var basis = reader.U8("market basis");
+        if (basis is 0 or > (byte)MarketBasis.LocationFallback)
         {
-            throw Error($"version {version}; this node reads version {expected}");
+            throw reader.Error($"unknown market basis {basis}");
         }
-    }
-
-    public readonly void End()
-    {
-        if (_at != _bytes.Length)
-        {
-            throw Error($"{_bytes.Length - _at} trailing bytes");
-        }
-    }
-
-    private ReadOnlySpan<byte> Take(int length, string field)
-    {
-        if (length < 0 || length > _bytes.Length - _at)
-        {
-            throw Error($"truncated in {field}");
-        }
-        var slice = _bytes.Slice(_at, length);
-        _at += length;
-        return slice;
-    }
-
-    public byte U8(string field) => Take(1, field)[0];
-
-    public ushort U16(string field) => BinaryPrimitives.ReadUInt16LittleEndian(Take(2, field));
-
-    public uint U32(string field) => BinaryPrimitives.ReadUInt32LittleEndian(Take(4, field));
-
-    public ulong U64(string field) => BinaryPrimitives.ReadUInt64LittleEndian(Take(8, field));
-
-    public long I64(string field) => BinaryPrimitives.ReadInt64LittleEndian(Take(8, field));
-
-    public double F64(string field) => BinaryPrimitives.ReadDoubleLittleEndian(Take(8, field));
-
-    /// <summary>A non-negative 64-bit count.</summary>
-    public long Count(string field)
-    {
-        var value = I64(field);
-        return value >= 0 ? value : throw Error($"{field} is negative ({value})");
-    }
-
-    /// <summary>A non-negative 32-bit count.</summary>
-    public int Count32(string field)
-    {
-        var value = BinaryPrimitives.ReadInt32LittleEndian(Take(4, field));
-        return value >= 0 ? value : throw Error($"{field} is negative ({value})");
-    }
-
-    /// <summary>A finite, non-negative double.</summary>
-    public double Quantity(string field)
-    {
-        var value = F64(field);
-        return double.IsFinite(value) && value >= 0 ? value : throw Error($"{field} is not a finite non-negative number ({value})");
-    }
-
-    /// <summary>A double in [0, 1].</summary>
-    public double Fraction(string field)
-    {
-        var value = F64(field);
-        return value is >= 0 and <= 1 ? value : throw Error($"{field} is outside [0, 1] ({value})");
-    }
-
-    public bool Flag(string field) => U8(field) switch
-    {
-        0 => false,
-        1 => true,
-        var other => throw Error($"{field} is {other}, not 0 or 1"),
-    };
-
-    public string Str(string field)
-    {
-        var length = U16(field + " length");
-        if (length > CarbonCodec.MaxStringBytes)
-        {
-            throw Error($"{field} is {length} bytes; at most {CarbonCodec.MaxStringBytes}");
-        }
-        var raw = Take(length, field);
-        try
-        {
-            return CarbonCodec.StrictUtf8.GetString(raw);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw Error($"{field} is not valid UTF-8");
-        }
+        return (grid, new MarketFactor(grams, (MarketBasis)basis, reader.Str("market source")));
     }
 }

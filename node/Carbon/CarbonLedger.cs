@@ -7,7 +7,8 @@ namespace Aurigraph.Node.Carbon;
 /// <summary>What applying one block did to the carbon records.</summary>
 /// <param name="Accepted">The records (main, and late with only the entries taken) that took effect, in section order.</param>
 /// <param name="Ignored">Records or entries the block carried that did not take effect (already recorded, unknown height, not missing), with why.</param>
-public sealed record CarbonApplyResult(IReadOnlyList<CarbonRecord> Accepted, IReadOnlyList<string> Ignored)
+/// <param name="Offsets">What became of the offsets the block carried.</param>
+public sealed record CarbonApplyResult(IReadOnlyList<CarbonRecord> Accepted, IReadOnlyList<string> Ignored, OffsetApplyResult? Offsets = null)
 {
     /// <summary>Nothing carried, nothing changed.</summary>
     public static readonly CarbonApplyResult None = new([], []);
@@ -36,6 +37,8 @@ public interface ICarbonRecordState
 /// <item><c>'m' height</c> → empty, while the view has a missing entry that a late record may still fill
 /// (for <see cref="LateWindowBlocks"/> blocks after the height);</item>
 /// <item><c>'t'</c> → the running <see cref="CarbonTotals"/>;</item>
+/// <item><c>'H' hour</c> → the committed carbon of an hour (<see cref="CarbonPeriods"/>);</item>
+/// <item><c>'F' height index</c> → a retired offset (<see cref="OffsetLedger"/>);</item>
 /// <item><c>'o' height</c> → this node's own reading for the height until it sees it in a committed record (local, not replicated).</item>
 /// </list>
 /// </remarks>
@@ -47,11 +50,14 @@ public sealed class CarbonLedger : ICarbonRecordState
     private const byte ViewPrefix = (byte)'h';
     private const byte PendingPrefix = (byte)'p';
     private const byte MissingPrefix = (byte)'m';
-    // This node's own readings in carbon format 2 ('o': format 1, written before it; read, then deleted with their height).
-    private const byte OwnPrefix = (byte)'r';
-    private const byte OwnPrefixV1 = (byte)'o';
-    // Version 2: readings of carbon format 2, a reason on missing entries, and the consumed-CPU sum; 1 is read.
-    private const byte ViewVersion = 2;
+    /// <summary>Key prefix of this node's own readings (local, never in a snapshot), carbon format 2 and later.</summary>
+    internal const byte OwnPrefix = (byte)'r';
+
+    /// <summary>Key prefix of own readings of carbon format 1 (read, then deleted with their height).</summary>
+    internal const byte OwnPrefixV1 = (byte)'o';
+    // Version 2: readings of carbon format 2, a reason on missing entries, and the consumed-CPU sum; version 3: readings
+    // of format 3, the market-based sum, the view's record time and the totals' last record time; 1 and 2 are read.
+    internal const byte ViewVersion = 3;
     private static readonly byte[] TotalsKey = "t"u8.ToArray();
 
     private readonly RocksDb _db;
@@ -67,7 +73,15 @@ public sealed class CarbonLedger : ICarbonRecordState
         ArgumentNullException.ThrowIfNull(family);
         _db = db;
         _family = family;
+        Periods = new CarbonPeriods(db, family);
+        Offsets = new OffsetLedger(db, family);
     }
+
+    /// <summary>Committed carbon by calendar hour (reads are thread-safe).</summary>
+    public CarbonPeriods Periods { get; }
+
+    /// <summary>The retired offsets (reads are thread-safe).</summary>
+    public OffsetLedger Offsets { get; }
 
     /// <inheritdoc />
     public IReadOnlyDictionary<ulong, int> Pending => _pending;
@@ -109,6 +123,8 @@ public sealed class CarbonLedger : ICarbonRecordState
             _missing[height] = ReadView(height) ?? throw new CorruptRecordException($"carbon: height {height} is marked missing but has no view");
         }
         _totals = ReadTotals();
+        Periods.Load(_totals.LastRecordedAtMs, _missing.Values);
+        Offsets.Load();
     }
 
     /// <summary>
@@ -126,18 +142,20 @@ public sealed class CarbonLedger : ICarbonRecordState
         {
             var accepted = new List<CarbonRecord>();
             var ignored = new List<string>();
-            List<CarbonRecord> records;
+            CarbonSection decoded;
             try
             {
-                records = CarbonCodec.DecodeSection(section);
+                decoded = CarbonCodec.ReadSection(section);
             }
             catch (FormatException ex)
             {
                 // Every node holds the same bytes, so every node ignores the same section.
                 ignored.Add($"block {height}: {ex.Message}");
-                records = [];
+                decoded = new CarbonSection(0, [], []);
             }
-            foreach (var record in records)
+            // Records count at the block's time, never before an earlier record's: the same rule on every node.
+            var at = decoded.ProposedAtMs > 0 ? Math.Max(decoded.ProposedAtMs, _totals.LastRecordedAtMs) : 0;
+            foreach (var record in decoded.Records)
             {
                 if (record.Height >= height)
                 {
@@ -145,19 +163,25 @@ public sealed class CarbonLedger : ICarbonRecordState
                 }
                 else if (record.Kind == CarbonRecordKind.Main)
                 {
-                    ApplyMain(batch, height, record, accepted, ignored);
+                    ApplyMain(batch, height, at, record, accepted, ignored);
                 }
                 else
                 {
                     ApplyLate(batch, height, record, accepted, ignored);
                 }
             }
-            result = new CarbonApplyResult(accepted, ignored);
+            var offsets = Offsets.Apply(batch, height, decoded.Offsets, at);
+            foreach (var (offset, reason) in offsets.Refused)
+            {
+                ignored.Add($"offset {offset.Registry} {offset.Serial}: {reason}");
+            }
+            result = new CarbonApplyResult(accepted, ignored, offsets);
             if (accepted.Count > 0)
             {
                 batch.Put(TotalsKey, WithChecksum(EncodeTotals(_totals)), _family);
             }
         }
+        Periods.Flush(batch);
         if (transactionCount > 0)
         {
             _pending[height] = transactionCount;
@@ -168,7 +192,7 @@ public sealed class CarbonLedger : ICarbonRecordState
         return result;
     }
 
-    private void ApplyMain(WriteBatch batch, ulong height, CarbonRecord record, List<CarbonRecord> accepted, List<string> ignored)
+    private void ApplyMain(WriteBatch batch, ulong height, long at, CarbonRecord record, List<CarbonRecord> accepted, List<string> ignored)
     {
         if (!_pending.TryGetValue(record.Height, out var transactions))
         {
@@ -181,14 +205,16 @@ public sealed class CarbonLedger : ICarbonRecordState
             return;
         }
         var entries = record.Entries.Select(e => new CarbonViewEntry(e.NodeId, e.Status, 0, e.Reading, e.Reason)).ToArray();
-        var view = new CarbonBlockView(record.Height, transactions, height, entries, CarbonBlockView.Summarize(entries));
+        var view = new CarbonBlockView(record.Height, transactions, height, entries, CarbonBlockView.Summarize(entries), at);
         batch.Put(Key(ViewPrefix, record.Height), WithChecksum(EncodeView(view)), _family);
         batch.Delete(Key(PendingPrefix, record.Height), _family);
         _pending.Remove(record.Height);
+        Periods.CountMain(view);
         var missing = (ulong)view.MissingCount;
         if (missing > 0 && height - record.Height <= LateWindowBlocks)
         {
             _missing[record.Height] = view;
+            Periods.Hold(view);
             batch.Put(Key(MissingPrefix, record.Height), WithChecksum([]), _family);
         }
         var t = _totals;
@@ -202,6 +228,7 @@ public sealed class CarbonLedger : ICarbonRecordState
             FirstHeight = t.FirstHeight == 0 ? record.Height : Math.Min(t.FirstHeight, record.Height),
             LastHeight = Math.Max(t.LastHeight, record.Height),
             LastGramsPerTransaction = record.Height >= t.LastHeight ? view.GramsPerTransaction : t.LastGramsPerTransaction,
+            LastRecordedAtMs = Math.Max(t.LastRecordedAtMs, at),
         };
         accepted.Add(record);
     }
@@ -225,7 +252,7 @@ public sealed class CarbonLedger : ICarbonRecordState
                 continue;
             }
             entries[i] = new CarbonViewEntry(late.NodeId, CarbonReadingStatus.Late, height, late.Reading);
-            added = added.Add(late.Reading!.Estimate);
+            added = added.Add(late.Reading!);
             taken.Add(late);
         }
         if (taken.Count == 0)
@@ -234,9 +261,11 @@ public sealed class CarbonLedger : ICarbonRecordState
         }
         var updated = view with { Entries = entries, Summary = CarbonBlockView.Summarize(entries) };
         batch.Put(Key(ViewPrefix, record.Height), WithChecksum(EncodeView(updated)), _family);
+        Periods.CountLate(view, added, taken.Count);
         if (updated.MissingCount == 0)
         {
             _missing.Remove(record.Height);
+            Periods.Release(view);
             batch.Delete(Key(MissingPrefix, record.Height), _family);
         }
         else
@@ -263,10 +292,14 @@ public sealed class CarbonLedger : ICarbonRecordState
             {
                 return;
             }
+            Periods.Release(_missing[oldest]);
             _missing.Remove(oldest);
             batch.Delete(Key(MissingPrefix, oldest), _family);
         }
     }
+
+    /// <summary>Whether a key of the <c>carbon</c> family is this node's local bookkeeping (its own readings), which a snapshot neither carries nor replaces.</summary>
+    public static bool IsLocalKey(ReadOnlySpan<byte> key) => key.Length > 0 && key[0] is OwnPrefix or OwnPrefixV1;
 
     /// <summary>Keeps this node's own reading until it is seen in a committed record (local bookkeeping, in the same batch).</summary>
     /// <returns>The bytes put (key and value).</returns>
@@ -394,6 +427,7 @@ public sealed class CarbonLedger : ICarbonRecordState
             }
         }
         WriteSummary(w, view.Summary);
+        w.I64(view.RecordedAtMs);
         return w.ToArray();
     }
 
@@ -416,8 +450,9 @@ public sealed class CarbonLedger : ICarbonRecordState
             entries[i] = new CarbonViewEntry(node, status, late, reading, reason);
         }
         var summary = ReadSummary(ref r, version);
+        var recordedAt = version >= 3 ? r.I64("recorded-at") : 0;
         r.End();
-        return new CarbonBlockView(height, transactions, recordHeight, entries, summary);
+        return new CarbonBlockView(height, transactions, recordHeight, entries, summary, recordedAt);
     }
 
     internal static byte[] EncodeTotals(CarbonTotals t)
@@ -433,6 +468,7 @@ public sealed class CarbonLedger : ICarbonRecordState
         w.U64(t.FirstHeight);
         w.U64(t.LastHeight);
         w.F64(t.LastGramsPerTransaction);
+        w.I64(t.LastRecordedAtMs);
         return w.ToArray();
     }
 
@@ -449,12 +485,13 @@ public sealed class CarbonLedger : ICarbonRecordState
             r.U64("late"),
             r.U64("first height"),
             r.U64("last height"),
-            r.F64("last gCO2e/tx"));
+            r.F64("last gCO2e/tx"),
+            version >= 3 ? r.I64("last recorded-at") : 0);
         r.End();
         return totals;
     }
 
-    private static void WriteSummary(CarbonWriter w, CarbonSummary s)
+    internal static void WriteSummary(CarbonWriter w, CarbonSummary s)
     {
         w.F64(s.TotalGrams);
         w.F64(s.OperationalGrams);
@@ -467,13 +504,16 @@ public sealed class CarbonLedger : ICarbonRecordState
         w.F64(s.ItKwh);
         w.F64(s.FacilityKwh);
         w.F64(s.CpuConsumedKwh);
+        w.F64(s.MarketGrams);
     }
 
-    private static CarbonSummary ReadSummary(ref CarbonReader r, byte version)
+    internal static CarbonSummary ReadSummary(ref CarbonReader r, byte version)
     {
         var summary = ReadSummaryV1(ref r);
-        // Before version 2 the CPU term was the consumed CPU.
-        return summary with { CpuConsumedKwh = version >= 2 ? r.F64("consumed cpu kWh") : summary.CpuKwh };
+        // Before version 2 the CPU term was the consumed CPU; before version 3 no reading had a market factor, so the
+        // market-based figure is the location-based one.
+        summary = summary with { CpuConsumedKwh = version >= 2 ? r.F64("consumed cpu kWh") : summary.CpuKwh };
+        return summary with { MarketGrams = version >= 3 ? r.F64("market g") : summary.TotalGrams };
     }
 
     private static CarbonSummary ReadSummaryV1(ref CarbonReader r) => new(

@@ -82,7 +82,7 @@ internal sealed class CarbonMetrics : IDisposable
             {
                 if (entry.Reading is { } reading)
                 {
-                    summary = summary.Add(reading.Estimate);
+                    summary = summary.Add(reading);
                 }
                 _readings.Add(1, entry.Status switch
                 {

@@ -43,6 +43,9 @@ public sealed class CarbonOptions
     /// <summary>The cluster's carbon budget, exported for the burn-rate alerts (deploy/prometheus). None by default.</summary>
     public CarbonBudgetOptions Budget { get; set; } = new();
 
+    /// <summary>This node's market-based (contractual) emission factor (<c>Aurigraph:Carbon:Market</c>); none by default.</summary>
+    public MarketOptions Market { get; set; } = new();
+
     /// <summary>The hourly grid-intensity history this node keeps (<c>Aurigraph:Carbon:History</c>).</summary>
     public IntensityHistoryOptions History { get; set; } = new();
 
@@ -69,6 +72,7 @@ public sealed class CarbonOptions
         }
         errors.AddRange(Budget?.Validate() ?? [$"{Section}:Budget is missing"]);
         errors.AddRange(History?.Validate() ?? [$"{Section}:History is missing"]);
+        errors.AddRange(Market?.Validate() ?? [$"{Section}:Market is missing"]);
         if (StorageReplicas < 1)
         {
             errors.Add($"{Section}:StorageReplicas must be at least 1 (was {StorageReplicas})");

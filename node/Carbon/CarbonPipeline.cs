@@ -32,6 +32,9 @@ internal sealed class CarbonPipeline : IDisposable
 
     private const int MaxReadingsPerMessage = 512;
 
+    /// <summary>Offsets the leader holds on their way into the log at most; more are answered busy.</summary>
+    public const int MaxWaitingOffsets = 256;
+
     private readonly ulong _self;
     private readonly CarbonServices _services;
     private readonly IPeerNetwork _transport;
@@ -46,6 +49,7 @@ internal sealed class CarbonPipeline : IDisposable
     private readonly List<MeteredBlock> _round = [];
     private readonly long _origin;
     private readonly Lock _gate = new();
+    private readonly OffsetProposals _offsets;
     private ulong _tip;
     private ulong _leader;
     private bool _leading;
@@ -90,6 +94,7 @@ internal sealed class CarbonPipeline : IDisposable
         _memory = database.Memory;
         _ledger.Load();
         _collector = new CarbonRecordCollector(_ledger, reporters, services.Options.Records);
+        _offsets = new OffsetProposals(MaxWaitingOffsets, services.Options.Records.RetryMilliseconds);
         _metrics = new CarbonMetrics(CurrentGrid, () => _meter?.Totals);
         _metrics.Loaded(_ledger);
         if (reporters.Contains(selfId) && services.Options.Metering)
@@ -141,6 +146,10 @@ internal sealed class CarbonPipeline : IDisposable
             foreach (var reason in result.Ignored)
             {
                 CarbonLog.Ignored(_logger, block.Height, reason);
+            }
+            if (result.Offsets is { } offsets)
+            {
+                _offsets.Applied(offsets);
             }
             _round.Add(new MeteredBlock(block.Height, block.LogIndex, block.TransactionIds.Length));
             _tip = block.Height;
@@ -227,6 +236,10 @@ internal sealed class CarbonPipeline : IDisposable
                 if (leading && !_leading)
                 {
                     _collector.OnLeadership(_tip, now);
+                }
+                if (!leading && _leading)
+                {
+                    _offsets.LeadershipLost();
                 }
                 _leader = leader;
                 _leading = leading;
@@ -343,7 +356,7 @@ internal sealed class CarbonPipeline : IDisposable
         {
             lock (_gate)
             {
-                if (!(_leading && _collector.HasDue(_tip, NowMs())))
+                if (!(_leading && (_collector.HasDue(_tip, NowMs()) || _offsets.HasDue(NowMs()))))
                 {
                     _dueSinceMs = null;
                     return false;
@@ -365,8 +378,43 @@ internal sealed class CarbonPipeline : IDisposable
                 return [];
             }
             _dueSinceMs = null;
-            var records = _collector.TakeDue(_tip, NowMs());
-            return records.Count == 0 ? [] : CarbonCodec.EncodeSection(records);
+            var now = NowMs();
+            var records = _collector.TakeDue(_tip, now);
+            var offsets = _offsets.TakeDue(now);
+            return records.Count == 0 && offsets.Count == 0
+                ? []
+                : CarbonCodec.EncodeSection(new CarbonSection(_services.Time.GetUtcNow().ToUnixTimeMilliseconds(), records, offsets));
+        }
+    }
+
+    /// <summary>
+    /// Takes an offset retirement to record through the log (leader only): checked against the committed offsets and the
+    /// fixed rules first, then carried by the next carbon section. The task ends when a committed block records or refuses
+    /// it, or at once when it is refused, when this node does not lead, or when too many wait. An offset identical to a
+    /// recorded one is answered as recorded (a retry); the same credits with other figures are refused. Thread-safe.
+    /// </summary>
+    public Task<OffsetOutcome> SubmitOffset(OffsetRetirement offset)
+    {
+        ArgumentNullException.ThrowIfNull(offset);
+        lock (_gate)
+        {
+            if (!_leading)
+            {
+                return Task.FromResult(new OffsetOutcome(OffsetOutcomeKind.NotLeader, 0, "this node does not lead"));
+            }
+            if (_ledger.Offsets.Contains(offset))
+            {
+                var committed = _ledger.Offsets.ReadAll().First(o => o.Offset.Key == offset.Key);
+                return Task.FromResult(committed.Offset == offset
+                    ? new OffsetOutcome(OffsetOutcomeKind.Recorded, committed.Height)
+                    : new OffsetOutcome(OffsetOutcomeKind.Refused, 0, $"{offset.Registry} serial {offset.Serial} is already recorded with other figures (at height {committed.Height})"));
+            }
+            var today = DateOnly.FromDateTime(_services.Time.GetUtcNow().UtcDateTime);
+            if (_ledger.Offsets.Refusal(offset, today) is { } reason)
+            {
+                return Task.FromResult(new OffsetOutcome(OffsetOutcomeKind.Refused, 0, reason));
+            }
+            return _offsets.Add(offset);
         }
     }
 
@@ -380,7 +428,7 @@ internal sealed class CarbonPipeline : IDisposable
     {
         var options = _services.Options;
         var estimate = _services.Model.Estimate(CarbonReading.ToNodeReading(usage.Usage, options.Cloud, options.Region), grid);
-        return new CarbonReading(usage.Height, _self, usage.Usage, options.Cloud, options.Region, grid, _services.Coefficients, estimate);
+        return new CarbonReading(usage.Height, _self, usage.Usage, options.Cloud, options.Region, grid, _services.Coefficients, estimate, MarketFactor.For(options.Market, grid));
     }
 
     private void Deliver(List<CarbonReading> readings)

@@ -113,7 +113,7 @@ public sealed record CarbonCoefficients(
 /// <summary>
 /// One validator's reading for one block height as it travels to the leader and into a committed carbon record: what was
 /// measured, the node's cloud and region, the grid intensity it used (value, source, time, zone), the coefficients, and the
-/// resulting estimate. Everything a reader shows comes from these fields; nothing is recomputed at apply.
+/// resulting estimate, and (format 3) its market-based factor. Everything a reader shows comes from these fields; nothing is recomputed at apply.
 /// </summary>
 public sealed record CarbonReading(
     ulong Height,
@@ -123,8 +123,15 @@ public sealed record CarbonReading(
     string Region,
     GridIntensity Grid,
     CarbonCoefficients Coefficients,
-    CarbonEstimate Estimate)
+    CarbonEstimate Estimate,
+    MarketFactor? Market = null)
 {
+    /// <summary>The market factor the reading carries, or (readings before carbon format 3) the location-based figure standing in.</summary>
+    public MarketFactor MarketOrFallback => Market ?? new MarketFactor(Estimate.GramsPerKwh, MarketBasis.LocationFallback, "reading made before market-based factors (carbon format 3): " + MarketFactor.FallbackSource);
+
+    /// <summary>Market-based emissions, gCO2e: the facility energy E at the market factor, plus M.</summary>
+    public double MarketGrams => (Estimate.Energy.TotalKwh * MarketOrFallback.GramsPerKwh) + Estimate.EmbodiedGrams;
+
     private const double MicrosPerSecond = 1e6;
     private const double BytesPerGb = 1e9;
 

@@ -38,6 +38,7 @@ public static class CarbonReadingChecks
             ?? Outside(c.HostVcpus, 1, 10_000, "host vCPUs")
             ?? Outside(c.NodeVcpus, 0, c.HostVcpus, "node vCPUs")
             ?? Outside(reading.Grid.GramsPerKwh, 0, MaxGramsPerKwh, "grid gCO2e/kWh")
+            ?? Outside(reading.Market?.GramsPerKwh ?? 0, 0, MaxGramsPerKwh, "market gCO2e/kWh")
             ?? Outside(u.WallMicros, 0, MaxWallMicros, "wall µs")
             ?? Outside(u.Vcpus, 1, 4096, "vCPUs")
             ?? Outside(u.ProvisionedVcpus, c.ModelVersion >= 2 ? double.Epsilon : 0, 4096, "provisioned vCPUs")

@@ -47,6 +47,11 @@ public sealed class ElectricityMapsProvider : IGridIntensityProvider
         ArgumentException.ThrowIfNullOrEmpty(zone);
         var body = await GetAsync("v3/carbon-intensity/latest", zone, withEmissionFactor: true, cancellationToken).ConfigureAwait(false);
         var figure = ParseFigure(body, zone);
+        if (figure.EmissionFactorType is null)
+        {
+            // The answer did not say which factors it used: they are the ones asked for.
+            figure = figure with { Intensity = figure.Intensity with { Type = IntensityLabels.TypeOf(Name, EmissionFactorType) } };
+        }
         if (_answers.Count >= MaxAnsweredZones && !_answers.ContainsKey(zone))
         {
             _answers.Clear();
@@ -133,11 +138,15 @@ public sealed class ElectricityMapsProvider : IGridIntensityProvider
         var observedAt = ReadTime(root, "datetime") ?? ReadTime(root, "updatedAt")
             ?? throw new GridIntensityProviderException($"Electricity Maps gave no datetime for zone {zone}.", null, transient: false);
         var answeredZone = ReadString(root, "zone") ?? zone;
+        var factors = ReadString(root, "emissionFactorType");
+        var estimated = ReadBool(root, "isEstimated");
+        var method = ReadString(root, "estimationMethod");
+        var type = IntensityLabels.TypeOf(GridIntensitySources.ElectricityMaps, factors);
         return new ElectricityMapsFigure(
-            new GridIntensity(grams, GridIntensitySources.ElectricityMaps, observedAt, answeredZone),
-            ReadString(root, "emissionFactorType"),
-            ReadBool(root, "isEstimated"),
-            ReadString(root, "estimationMethod"));
+            new GridIntensity(grams, GridIntensitySources.ElectricityMaps, observedAt, answeredZone, type, estimated, method ?? ""),
+            factors,
+            estimated,
+            method);
     }
 
     /// <summary>A time field, read as UTC; <see langword="null"/> when absent or not a time.</summary>

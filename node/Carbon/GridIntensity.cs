@@ -5,7 +5,22 @@ namespace Aurigraph.Node.Carbon;
 /// <param name="Source">Which source gave it: see <see cref="GridIntensitySources"/>.</param>
 /// <param name="ObservedAt">When the figure applies: the provider's timestamp, or the start of the static table's data year (the Unix epoch when its source states no year).</param>
 /// <param name="Zone">The grid zone (Electricity Maps zone, WattTime region) or, for the static table, the cloud region key.</param>
-public sealed record GridIntensity(double GramsPerKwh, string Source, DateTimeOffset ObservedAt, string Zone);
+/// <param name="Type">What kind of figure it is (lifecycle or direct average, marginal CO2 rate, yearly average); 0 when not
+/// stated, read as what <see cref="Source"/> gives by default (see <see cref="Kind"/>). Carbon format 3.</param>
+/// <param name="IsEstimated">Electricity Maps' <c>isEstimated</c>; <see langword="null"/> when the source does not say.</param>
+/// <param name="EstimationMethod">Electricity Maps' <c>estimationMethod</c> (e.g. <c>TIME_SLICER_AVERAGE</c>); empty when none.</param>
+public sealed record GridIntensity(
+    double GramsPerKwh,
+    string Source,
+    DateTimeOffset ObservedAt,
+    string Zone,
+    IntensityType Type = 0,
+    bool? IsEstimated = null,
+    string EstimationMethod = "")
+{
+    /// <summary>The kind of figure: <see cref="Type"/>, or the source's default kind when it is not stated.</summary>
+    public IntensityType Kind => Type != 0 ? Type : IntensityLabels.TypeOf(Source, null);
+}
 
 /// <summary>The values of <see cref="GridIntensity.Source"/>.</summary>
 public static class GridIntensitySources

@@ -120,7 +120,7 @@ public sealed class WattTimeProvider : IGridIntensityProvider, IDisposable
             var observedAt = ReadTime(first, "point_time") ?? (hasMeta ? ReadTime(meta, "generated_at") : null)
                 ?? throw new GridIntensityProviderException($"WattTime gave no point_time for region {zone}.", null, transient: false);
             var region = hasMeta && meta.TryGetProperty("region", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() ?? zone : zone;
-            return new GridIntensity(poundsPerMwh * GramsPerKwhPerPoundPerMwh, GridIntensitySources.WattTime, observedAt, region);
+            return new GridIntensity(poundsPerMwh * GramsPerKwhPerPoundPerMwh, GridIntensitySources.WattTime, observedAt, region, IntensityType.MarginalCo2);
         }
         catch (JsonException e)
         {

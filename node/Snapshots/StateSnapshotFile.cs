@@ -1,3 +1,4 @@
+using Aurigraph.Node.Carbon;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
@@ -72,9 +73,6 @@ public static class StateSnapshotFile
     private const int MaxMembers = 1024;
     private static readonly byte[] Magic = "AGSS"u8.ToArray();
 
-    /// <summary>The key prefix of a node's own (local, unreplicated) carbon readings.</summary>
-    private const byte OwnReadingPrefix = (byte)'o';
-
     /// <summary>
     /// Writes a snapshot of <paramref name="database"/> as of <paramref name="view"/> (a RocksDB snapshot taken right after
     /// the apply batch of <paramref name="header"/>'s index) to <paramref name="path"/>: first to a temporary file, then
@@ -97,7 +95,7 @@ public static class StateSnapshotFile
             WriteHeader(writer, header);
             var read = new ReadOptions().SetSnapshot(view);
             records += CopyFamily(database.Db, database.Ledger, read, SnapshotFamily.Ledger, writer, static _ => true);
-            records += CopyFamily(database.Db, database.Carbon, read, SnapshotFamily.Carbon, writer, static key => key.Length == 0 || key[0] != OwnReadingPrefix);
+            records += CopyFamily(database.Db, database.Carbon, read, SnapshotFamily.Carbon, writer, static key => !CarbonLedger.IsLocalKey(key));
             writer.WriteByte(0);
             writer.WriteU64((ulong)records);
             hash = sha.GetHashAndReset();

@@ -1,3 +1,4 @@
+using Aurigraph.Node.Carbon;
 using Aurigraph.Node.Storage;
 using RocksDbSharp;
 
@@ -30,9 +31,10 @@ public static class StateSnapshotInstaller
         using (var clear = new WriteBatch())
         {
             clear.DeleteRange(FamilyStart, (ulong)FamilyStart.Length, FamilyEnd, (ulong)FamilyEnd.Length, database.Ledger);
-            // Carbon: everything but this node's own readings ('o').
-            byte[] own = [(byte)'o'], afterOwn = [(byte)'p'];
-            clear.DeleteRange(FamilyStart, 0, own, 1, database.Carbon);
+            // Carbon: everything but this node's own readings ('o' of format 1, 'r'): [start, 'o'), ['p', 'r'), ['s', end).
+            byte[] own1 = [CarbonLedger.OwnPrefixV1], after1 = [CarbonLedger.OwnPrefixV1 + 1], own = [CarbonLedger.OwnPrefix], afterOwn = [CarbonLedger.OwnPrefix + 1];
+            clear.DeleteRange(FamilyStart, 0, own1, 1, database.Carbon);
+            clear.DeleteRange(after1, 1, own, 1, database.Carbon);
             clear.DeleteRange(afterOwn, 1, FamilyEnd, (ulong)FamilyEnd.Length, database.Carbon);
             database.Db.Write(clear, database.NoSyncWrite);
         }
@@ -43,6 +45,10 @@ public static class StateSnapshotInstaller
         {
             StateSnapshotFile.Read(path, (family, key, value) =>
             {
+                if (family == SnapshotFamily.Carbon && CarbonLedger.IsLocalKey(key.Span))
+                {
+                    return; // a sender's own readings (snapshots before this rule carried them) are not this node's
+                }
                 var handle = family == SnapshotFamily.Ledger ? database.Ledger : database.Carbon;
                 batch.Put(key.Span, value.Span, handle);
                 pending += key.Length + value.Length;

@@ -82,17 +82,17 @@ public sealed class CarbonCodecTests
     {
         var valid = CarbonCodec.EncodeSection([CarbonTestData.MainRecord(7, 120, (1, 3))]);
 
-        // Header: "ACR" 1 | u16 count | kind | u64 height | u32 tx | u16 entries | u64 node ...
+        // Header: "ACR" 3 | i64 proposed-at | u16 count | kind | u64 height | u32 tx | u16 entries | u64 node ...
         var zeroTx = (byte[])valid.Clone();
-        BinaryPrimitives.WriteUInt32LittleEndian(zeroTx.AsSpan(15), 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(zeroTx.AsSpan(23), 0);
         Assert.Contains("transaction count 0", Assert.Throws<FormatException>(() => CarbonCodec.DecodeSection(zeroTx)).Message, StringComparison.Ordinal);
 
         var otherHeight = (byte[])valid.Clone();
-        BinaryPrimitives.WriteUInt64LittleEndian(otherHeight.AsSpan(7), 8);
+        BinaryPrimitives.WriteUInt64LittleEndian(otherHeight.AsSpan(15), 8);
         Assert.Contains("carries a reading of height 7", Assert.Throws<FormatException>(() => CarbonCodec.DecodeSection(otherHeight)).Message, StringComparison.Ordinal);
 
         var lateInMain = (byte[])valid.Clone();
-        lateInMain[29] = (byte)CarbonReadingStatus.Late;
+        lateInMain[37] = (byte)CarbonReadingStatus.Late;
         Assert.Contains("not allowed in a main record", Assert.Throws<FormatException>(() => CarbonCodec.DecodeSection(lateInMain)).Message, StringComparison.Ordinal);
 
         var negativeUtilisation = CarbonCodec.EncodeReading(CarbonTestData.Reading(1, 1));

@@ -30,7 +30,7 @@ public sealed class GridIntensityProviderChainTests : IAsyncLifetime, IDisposabl
 
         var figure = await chain.RefreshAsync(Frankfurt);
 
-        Assert.Equal(new GridIntensity(302, GridIntensitySources.ElectricityMaps, Start, "DE"), figure);
+        Assert.Equal(new GridIntensity(302, GridIntensitySources.ElectricityMaps, Start, "DE", IntensityType.LifecycleAverage, true, "TIME_SLICER_AVERAGE"), figure);
         Assert.Equal(figure, chain.Current(Frankfurt));
         Assert.Equal(0, _server.Count("/wt/v3/forecast"));
     }

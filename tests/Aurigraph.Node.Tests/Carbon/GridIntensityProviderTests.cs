@@ -23,7 +23,7 @@ public sealed class GridIntensityProviderTests : IAsyncLifetime, IDisposable
 
         var figure = await provider.FetchAsync("DE", CancellationToken.None);
 
-        Assert.Equal(new GridIntensity(302, GridIntensitySources.ElectricityMaps, new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero), "DE"), figure);
+        Assert.Equal(new GridIntensity(302, GridIntensitySources.ElectricityMaps, new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero), "DE", IntensityType.LifecycleAverage, true, "TIME_SLICER_AVERAGE"), figure);
         var request = Assert.Single(_server.Requests);
         Assert.Equal("?zone=DE", request.Query);
         Assert.Equal(FakeGridServer.ApiKey, request.AuthToken);

@@ -125,7 +125,7 @@ public sealed class IntensityHistoryQueryTests : IntensityHistoryFixture
 
         var intensities = ElectricityMapsHistory.ParseIntensityHistory(ElectricityMapsSamples.IntensityHistory("DE", [(Ten, 301.5)], "direct"), "DE");
         var figure = Assert.Single(intensities);
-        Assert.Equal(new GridIntensity(301.5, GridIntensitySources.ElectricityMaps, Ten, "DE"), figure.Intensity);
+        Assert.Equal(new GridIntensity(301.5, GridIntensitySources.ElectricityMaps, Ten, "DE", IntensityType.DirectAverage, false), figure.Intensity);
         Assert.Equal("direct", figure.EmissionFactorType);
         Assert.False(figure.IsEstimated);
         Assert.Null(figure.EstimationMethod);

@@ -87,6 +87,7 @@ public sealed class StateSnapshotTests : IDisposable
                 batch.Put("h\0\0\0\0\0\0\0\x01"u8.ToArray(), "view"u8.ToArray(), source.Carbon);
                 batch.Put("t"u8.ToArray(), "totals"u8.ToArray(), source.Carbon);
                 batch.Put("o\0\0\0\0\0\0\0\x01"u8.ToArray(), "source's own reading"u8.ToArray(), source.Carbon);
+                batch.Put("r\0\0\0\0\0\0\0\x01"u8.ToArray(), "source's own reading, format 2"u8.ToArray(), source.Carbon);
                 source.Db.Write(batch, source.SyncWrite);
             }
             sourceLedger = Family(source, source.Ledger);
@@ -97,7 +98,7 @@ public sealed class StateSnapshotTests : IDisposable
             written = StateSnapshotFile.Write(source, view, Header(ledger), path);
             view.Dispose();
         }
-        Assert.Equal(sourceLedger.Count + 2, written.Records); // ledger records + view + totals, no own reading
+        Assert.Equal(sourceLedger.Count + 2, written.Records); // ledger records + view + totals, no own readings
         var verified = StateSnapshotFile.Verify(path);
         Assert.Equal((written.Bytes, written.Records), (verified.Bytes, verified.Records));
         Assert.Equal(written.Sha256, verified.Sha256);
@@ -110,6 +111,8 @@ public sealed class StateSnapshotTests : IDisposable
             Store(target).AddGenesis(batch, LedgerState.FromGenesis(new Genesis { ChainId = Chain, Accounts = [new GenesisAccount { PublicKey = Convert.ToHexString(new byte[32]), Balance = 1 }] }));
             batch.Put("p\0\0\0\0\0\0\0\x09"u8.ToArray(), "stale pending"u8.ToArray(), target.Carbon);
             batch.Put("o\0\0\0\0\0\0\0\x02"u8.ToArray(), "target's own reading"u8.ToArray(), target.Carbon);
+            batch.Put("r\0\0\0\0\0\0\0\x02"u8.ToArray(), "target's own reading, format 2"u8.ToArray(), target.Carbon);
+            batch.Put("q"u8.ToArray(), "stale, between the own prefixes"u8.ToArray(), target.Carbon);
             target.Db.Write(batch, target.SyncWrite);
         }
 
@@ -126,10 +129,11 @@ public sealed class StateSnapshotTests : IDisposable
         Assert.Equal([4UL], installed.Header.Learners);
         Assert.Equal(sourceLedger.Select(r => Convert.ToHexString(r.Key) + "=" + Convert.ToHexString(r.Value)), Family(target, target.Ledger).Select(r => Convert.ToHexString(r.Key) + "=" + Convert.ToHexString(r.Value)));
         var carbon = Family(target, target.Carbon).ToDictionary(r => System.Text.Encoding.Latin1.GetString(r.Key), r => System.Text.Encoding.UTF8.GetString(r.Value));
-        Assert.Equal(3, carbon.Count);
+        Assert.Equal(4, carbon.Count);
         Assert.Equal("view", carbon["h\0\0\0\0\0\0\0\x01"]);
         Assert.Equal("totals", carbon["t"]);
         Assert.Equal("target's own reading", carbon["o\0\0\0\0\0\0\0\x02"]);
+        Assert.Equal("target's own reading, format 2", carbon["r\0\0\0\0\0\0\0\x02"]);
 
         // The ledger loads from the installed state to the snapshot's state root.
         var loaded = Store(target).Load()!.Value;
