@@ -57,7 +57,7 @@ public sealed record SciDisclosure(IReadOnlyList<int> ModelVersions, IReadOnlyLi
         {
             total++;
             versions.Add(r.Coefficients.ModelVersion);
-            types.Add(IntensityType(r.Grid.Source));
+            types.Add(IntensityType(r.Grid));
             withoutEmbodied += r.Coefficients.EmbodiedEnabled ? 0 : 1;
         }
         var issues = new List<string>();
@@ -86,6 +86,18 @@ public sealed record SciDisclosure(IReadOnlyList<int> ModelVersions, IReadOnlyLi
 
     /// <summary>Whether nothing keeps the figure from conforming.</summary>
     public bool Conforms => Issues.Count == 0;
+
+    /// <summary>The kind of intensity of a figure, from its stated type (format 3): lifecycle and direct averages, marginal rates and yearly averages are different quantities, never summed under one label.</summary>
+    public static string IntensityType(GridIntensity grid)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        return grid.Type switch
+        {
+            Carbon.IntensityType.LifecycleAverage => "location-based average, lifecycle factors, hourly (Electricity Maps)",
+            Carbon.IntensityType.DirectAverage => "location-based average, direct factors, hourly (Electricity Maps)",
+            _ => IntensityType(grid.Source),
+        };
+    }
 
     /// <summary>The kind of intensity a grid source gives: averages and marginal rates are different quantities, never summed under one label.</summary>
     public static string IntensityType(string source) => source switch
