@@ -64,7 +64,8 @@ internal sealed partial class CarbonApi(NodeRuntime node) : CarbonService.Carbon
         var carbon = node.Carbon;
         var t = Guarded(carbon.Ledger.ReadTotals);
         var options = carbon.Services.Options;
-        return Task.FromResult(new CarbonStats
+        var data = ReportData();
+        var stats = new CarbonStats
         {
             TotalGrams = t.Summary.TotalGrams,
             GramsPerTransaction = t.GramsPerTransaction,
@@ -85,7 +86,11 @@ internal sealed partial class CarbonApi(NodeRuntime node) : CarbonService.Carbon
             Cloud = CloudProviders.ToKey(options.Cloud),
             Region = options.Region,
             Window = request.From != 0 || request.To != 0 || request.LastHeights != 0 ? Window(request, t.LastHeight) : null,
-        });
+            MarketGrams = t.Summary.MarketGrams,
+            Position = ToProto(Guarded(data.Position)),
+        };
+        stats.Budgets.AddRange(Guarded(data.CurrentBudgets).Select(ToProto));
+        return Task.FromResult(stats);
     }
 
     private CarbonWindow Window(GetCarbonStatsRequest request, ulong lastRecorded)

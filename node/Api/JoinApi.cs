@@ -86,17 +86,7 @@ internal sealed class JoinApi(NodeRuntime node) : JoinService.JoinServiceBase
         }
     }
 
-    /// <summary>FAILED_PRECONDITION naming the leader and, in the trailer <c>leader-api</c>, its gRPC API address.</summary>
-    private RpcException NotLeader(ulong leader)
-    {
-        if (leader == 0 || node.Book.Find(leader) is not { } member)
-        {
-            return new RpcException(new Status(StatusCode.Unavailable, "this node does not lead and no leader is known; ask again shortly"));
-        }
-        return new RpcException(
-            new Status(StatusCode.FailedPrecondition, $"this node does not lead; ask node {leader} at {member.ApiAddress}"),
-            new Metadata { { "leader-api", member.ApiAddress } });
-    }
+    private RpcException NotLeader(ulong leader) => LeaderRedirect.NotLeader(node, leader);
 
     /// <summary>Why the certificate and signature do not let the caller join as <paramref name="record"/>, or null.</summary>
     private string? CheckCertificate(string pem, MemberOptions record, ReadOnlySpan<byte> signature)

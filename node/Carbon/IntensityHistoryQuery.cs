@@ -43,6 +43,7 @@ public sealed class IntensityHistoryQuery(IntensityHistoryStore store, TimeSpan 
         "yyyy-MM-dd'T'HH:mmK",
         "yyyy-MM-dd'T'HHK",
         "yyyy-MM-dd",
+        "yyyy-MM",
     ];
 
     private readonly IntensityHistoryStore _store = store ?? throw new ArgumentNullException(nameof(store));
@@ -91,7 +92,9 @@ public sealed class IntensityHistoryQuery(IntensityHistoryStore store, TimeSpan 
     /// <summary>An ISO-8601 time as RFC 3339 UTC with milliseconds, as every time of the carbon API is written.</summary>
     public static string Text(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
-    private static DateTimeOffset Parse(string text, string name) =>
+    /// <summary>An ISO-8601 time (a day, an hour, a minute, a second or a month; UTC unless an offset is given).</summary>
+    /// <exception cref="ArgumentException">The text is not one of those forms; the message names <paramref name="name"/>.</exception>
+    public static DateTimeOffset Parse(string text, string name) =>
         DateTimeOffset.TryParseExact(text, Formats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
             ? time
             : throw new ArgumentException($"{name} must be an ISO-8601 time such as 2026-11-23T10:00:00Z, got '{text}'");
