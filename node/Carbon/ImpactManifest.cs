@@ -55,12 +55,12 @@ public static class ImpactManifest
         {
             ["name"] = $"aurigraph {chainId} heights {from}-{to}",
             ["description"] = "Committed carbon readings of an Aurigraph cluster (energy model 2), one observation per member and block; "
-                + "recompute with `if-run --manifest <file>`. carbon: gCO2e (E × I + M); transactions: the block's, shared across its readings; "
+                + "recompute with `if-run --manifest <file>`. carbon: gCO2e (E × I + M), location-based; carbon-market: E × the node's market-based factor + M; transactions: the block's, shared across its readings; "
                 + "timestamps: each member's metering intervals laid end to end from 2000-01-01 (blocks carry no time). "
                 + "Each member's aggregated figures are its readings' totals; the cluster's are their sum (IF's component "
                 + "aggregation needs one time grid, which the members' metering intervals do not share).",
             ["tags"] = new Dictionary<string, object> { ["chain"] = chainId, ["model"] = "aurigraph energy model 2", ["from-height"] = from, ["to-height"] = to },
-            ["aggregation"] = new Dictionary<string, object> { ["metrics"] = new[] { "carbon", "carbon-operational", "carbon-embodied", "energy", "transactions" }, ["type"] = "time" },
+            ["aggregation"] = new Dictionary<string, object> { ["metrics"] = new[] { "carbon", "carbon-operational", "carbon-embodied", "carbon-market", "carbon-operational-market", "energy", "transactions" }, ["type"] = "time" },
             ["initialize"] = new Dictionary<string, object> { ["plugins"] = Plugins() },
             ["tree"] = new Dictionary<string, object>
             {
@@ -103,6 +103,8 @@ public static class ImpactManifest
             ["pue"] = c.Pue,
             ["grid/carbon-intensity"] = r.Grid.GramsPerKwh,
             ["grid/source"] = r.Grid.Source,
+            ["grid/market-carbon-intensity"] = r.MarketOrFallback.GramsPerKwh,
+            ["grid/market-basis"] = MarketFactor.Label(r.MarketOrFallback.Basis),
             ["embodied/kgco2e"] = c.EmbodiedEnabled ? c.ServerEmbodiedKgCo2e : 0.0,
             ["embodied/lifespan-hours"] = c.ServerLifespanHours,
             ["embodied/node-vcpus"] = c.NodeVcpus,
@@ -117,6 +119,7 @@ public static class ImpactManifest
         "memory-product", "memory-energy", "network-product", "network-energy",
         "storage-product", "storage-energy", "consensus-energy", "energy-it", "energy-facility",
         "carbon-operational", "embodied-product", "embodied-lifetime", "embodied-share", "carbon-embodied", "carbon", "sci",
+        "carbon-operational-market", "carbon-market",
     ];
 
     private static Dictionary<string, object> Plugins() => new()
@@ -144,6 +147,9 @@ public static class ImpactManifest
         ["carbon"] = Summed(Builtin("Sum", Parameters(["carbon-operational", "carbon-embodied"], "carbon")), "outputs", "carbon", "gCO2e", "E × I + M"),
         // SCI per observation: its carbon over its share of the block's transactions (IF's Sci plugin wants whole-second
         // durations; metering intervals are milliseconds).
+        // Market-based (GHG Protocol Scope 2): the same E at the node's contractual factor, plus the same M.
+        ["carbon-operational-market"] = Summed(Builtin("Multiply", Parameters(["energy", "grid/market-carbon-intensity"], "carbon-operational-market")), "outputs", "carbon-operational-market", "gCO2e", "E × market factor"),
+        ["carbon-market"] = Summed(Builtin("Sum", Parameters(["carbon-operational-market", "carbon-embodied"], "carbon-market")), "outputs", "carbon-market", "gCO2e", "E × market factor + M (market-based)"),
         ["sci"] = Summed(Builtin("Divide", new Dictionary<string, object> { ["numerator"] = "carbon", ["denominator"] = "transactions", ["output"] = "sci" }), "inputs", "transactions", "transactions", "the reading's share of its block's committed transactions (R)"),
     };
 

@@ -48,11 +48,15 @@ public sealed class StaticGridIntensityTable
     private readonly Dictionary<string, GridRegionInfo> _regions;
     private readonly Dictionary<CloudProvider, GridRegionInfo> _defaults;
 
-    private StaticGridIntensityTable(Dictionary<string, GridRegionInfo> regions, Dictionary<CloudProvider, GridRegionInfo> defaults)
+    private StaticGridIntensityTable(Dictionary<string, GridRegionInfo> regions, Dictionary<CloudProvider, GridRegionInfo> defaults, string description)
     {
         _regions = regions;
         _defaults = defaults;
+        Description = description;
     }
+
+    /// <summary>What the table is and where its figures come from (its version), as the table states it.</summary>
+    public string Description { get; }
 
     /// <summary>Every region of the table.</summary>
     public IReadOnlyCollection<GridRegionInfo> Regions => _regions.Values;
@@ -120,7 +124,8 @@ public sealed class StaticGridIntensityTable
                 throw new InvalidDataException("The grid-intensity table has no default for 'other'.");
             }
 
-            return new StaticGridIntensityTable(regions, defaults);
+            var description = root.TryGetProperty("description", out var text) ? text.GetString() ?? "" : "";
+            return new StaticGridIntensityTable(regions, defaults, description);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

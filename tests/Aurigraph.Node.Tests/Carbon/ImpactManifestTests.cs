@@ -17,7 +17,10 @@ public sealed class ImpactManifestTests : IDisposable
 
     private static CarbonBlockView View(ulong height, int transactions, params ulong[] nodes)
     {
-        var entries = nodes.Select(n => new CarbonViewEntry(n, CarbonReadingStatus.Present, 0, CarbonTestData.Reading(height, n, scale: (long)(height + n)))).ToList();
+        // Node 2 states a contractual factor; the others have none and count at their location-based figure.
+        var entries = nodes.Select(n => new CarbonViewEntry(n, CarbonReadingStatus.Present, 0, CarbonTestData.Reading(height, n, scale: (long)(height + n)) is var r && n == 2
+            ? r with { Market = new MarketFactor(41.5, MarketBasis.EnergyAttributeCertificates, "guarantees of origin, test") }
+            : r)).ToList();
         return new CarbonBlockView(height, transactions, height + 1, entries, CarbonBlockView.Summarize(entries));
     }
 
@@ -31,6 +34,9 @@ public sealed class ImpactManifestTests : IDisposable
         Assert.Equal(expected, Total("carbon"), expected * 1e-9);
         Assert.Equal(views.Sum(v => v.Summary.OperationalGrams), Total("carbon-operational"), expected * 1e-9);
         Assert.Equal(views.Sum(v => v.Summary.EmbodiedGrams), Total("carbon-embodied"), expected * 1e-9);
+        var market = views.Sum(v => v.Summary.MarketGrams);
+        Assert.NotEqual(expected, market, expected * 1e-6); // the contractual factor differs from the grid's
+        Assert.Equal(market, Total("carbon-market"), market * 1e-9);
         Assert.Equal(views.Sum(v => v.Summary.FacilityKwh), Total("energy"), views.Sum(v => v.Summary.FacilityKwh) * 1e-9);
         Assert.Equal(1_047, Total("transactions"), 1e-9);
 
@@ -45,6 +51,7 @@ public sealed class ImpactManifestTests : IDisposable
                 Assert.Equal($"node-{reading.NodeId}", ((YamlScalarNode)name).Value);
                 Assert.Equal(reading.Estimate.TotalGrams, ImpactFramework.Number(observation, "carbon"), reading.Estimate.TotalGrams * 1e-9);
                 Assert.Equal(reading.Estimate.Energy.TotalKwh, ImpactFramework.Number(observation, "energy"), reading.Estimate.Energy.TotalKwh * 1e-9);
+                Assert.Equal(reading.MarketGrams, ImpactFramework.Number(observation, "carbon-market"), reading.MarketGrams * 1e-9);
                 var share = view.TransactionCount / (double)view.Entries.Count;
                 Assert.Equal(reading.Estimate.TotalGrams / share, ImpactFramework.Number(observation, "sci"), reading.Estimate.TotalGrams / share * 1e-9);
                 seen++;
