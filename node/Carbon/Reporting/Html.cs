@@ -32,8 +32,8 @@ internal static class Html
         + ".grid{display:grid;grid-template-columns:1fr 1fr;gap:18px}.panel{border:1px solid #d5dde2;border-radius:6px;padding:12px 14px;min-width:0}"
         + ".panel h2{margin-top:0}.wide{grid-column:1 / -1}"
         + ".legend{display:flex;flex-wrap:wrap;gap:6px 16px;font-size:12px;margin:6px 0}.legend span.sw{display:inline-block;width:14px;height:14px;vertical-align:-2px;margin-right:5px;border:1px solid #9aa7ae}"
-        + "svg{display:block;max-width:100%;height:auto}svg text{font-family:'DejaVu Sans','Liberation Sans',Arial,sans-serif}"
-        + "ul{margin:4px 0 8px 20px;padding:0}";
+        + "svg{display:block;width:100%;height:auto}svg text{font-family:'DejaVu Sans','Liberation Sans',Arial,sans-serif}"
+        + "table.sci td:first-child{width:190px;font-weight:bold}ul{margin:4px 0 8px 20px;padding:0}";
 
     /// <summary>A text from a model, encoded for an element's content or an attribute value.</summary>
     public static string Encode(string? text) => WebUtility.HtmlEncode(text ?? "");
