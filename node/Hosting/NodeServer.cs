@@ -157,6 +157,8 @@ internal static class NodeServer
         app.MapGrpcService<CarbonApi>();
         app.MapGet("/api/v11/carbon/report.csv", (NodeRuntime node, string? from, string? to) => CarbonApi.Csv(node, from, to));
         app.MapGet("/api/v11/carbon/manifest.yaml", (NodeRuntime node, string? from, string? to) => CarbonApi.Manifest(node, from, to));
+        app.MapGet("/api/v11/carbon/esg/{month}.html", (NodeRuntime node, string month) => CarbonApi.EsgReport(node, month));
+        app.MapGet("/api/v11/carbon/dashboard.html", (NodeRuntime node) => CarbonApi.Dashboard(node));
         app.MapGrpcService<AdminApi>();
         app.MapGrpcService<JoinApi>();
         app.MapGrpcHealthChecksService();

@@ -15,7 +15,7 @@ internal sealed record BarSegment(string Name, double Value, string Colour);
 /// </summary>
 internal static class SvgCharts
 {
-    private const double Left = 86, Right = 12, Top = 12, Bottom = 34;
+    private const double Left = 108, Right = 12, Top = 12, Bottom = 34;
 
     /// <summary>
     /// A bar chart of periods: one bar per period and series (side by side), a y axis in masses of CO2e with four grid

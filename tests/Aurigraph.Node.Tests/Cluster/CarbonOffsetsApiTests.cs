@@ -112,6 +112,7 @@ public sealed class CarbonOffsetsApiTests
             Assert.Equal(p.FootprintTonnes - p.OffsetTonnes, p.NetTonnes, 15);
             Assert.Equal(stats.MarketGrams / 1e6, p.MarketFootprintTonnes, 15);
         }
+        await ServedPagesShowTheRecords(cluster, follower, Offset("").RetiredOn[..7]);
         var paged = await cluster.Carbon(follower).ListOffsetsAsync(new ListOffsetsRequest { Start = 1, Limit = 5 });
         Assert.Equal(["VCS-981-2024"], paged.Offsets.Select(o => o.Serial));
         Assert.Equal(2u, paged.Count);
@@ -163,6 +164,41 @@ public sealed class CarbonOffsetsApiTests
             Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
             var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement;
             Assert.False(string.IsNullOrEmpty(body.GetProperty("message").GetString()), bad);
+        }
+    }
+
+    /// <summary>The ESG report of the offsets' month and the dashboard, as a member serves them, drawn by Chromium.</summary>
+    private static async Task ServedPagesShowTheRecords(LocalCluster cluster, ulong id, string month)
+    {
+        using var http = Rest(cluster, id);
+        var report = await http.GetAsync($"/api/v11/carbon/esg/{month}.html");
+        var html = await report.Content.ReadAsStringAsync();
+        Assert.True(report.StatusCode == HttpStatusCode.OK, $"{(int)report.StatusCode} {html}");
+        Assert.Equal("text/html", report.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(Chain, html, StringComparison.Ordinal);
+        Assert.Contains("305-2", html, StringComparison.Ordinal);
+        Assert.Contains("GS-1-1", html, StringComparison.Ordinal);
+        Assert.Contains("Wind &lt;Farm&gt;", html, StringComparison.Ordinal); // encoded, never markup
+        Assert.DoesNotContain("<Farm>", html, StringComparison.Ordinal);
+        using (var shot = Carbon.Screenshot.Of(html, $"served-esg-{id}", height: 3400))
+        {
+            Assert.True(shot.InkFraction() > 0.02, $"the served report renders blank ({shot.InkFraction():P2} ink)");
+        }
+
+        var dashboard = await http.GetAsync("/api/v11/carbon/dashboard.html");
+        var page = await dashboard.Content.ReadAsStringAsync();
+        Assert.True(dashboard.StatusCode == HttpStatusCode.OK, $"{(int)dashboard.StatusCode} {page}");
+        Assert.Contains("Transaction carbon ranking", page, StringComparison.OrdinalIgnoreCase);
+        using (var shot = Carbon.Screenshot.Of(page, $"served-dashboard-{id}"))
+        {
+            Assert.True(shot.InkFraction() > 0.02, $"the served dashboard renders blank ({shot.InkFraction():P2} ink)");
+        }
+
+        foreach (var bad in new[] { "2026-13", "december", "2026-1" })
+        {
+            var answer = await http.GetAsync($"/api/v11/carbon/esg/{bad}.html");
+            Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+            Assert.Contains("yyyy-MM", JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
         }
     }
 
