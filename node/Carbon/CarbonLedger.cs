@@ -40,6 +40,7 @@ public interface ICarbonRecordState
 /// <item><c>'H' hour</c> → the committed carbon of an hour (<see cref="CarbonPeriods"/>);</item>
 /// <item><c>'F' height index</c> → a retired offset (<see cref="OffsetLedger"/>);</item>
 /// <item><c>'o' height</c> → this node's own reading for the height until it sees it in a committed record (local, not replicated).</item>
+/// <item><c>'s'</c> → the meter's open interval when the node last stopped, until its next run's first reading (local, not replicated).</item>
 /// </list>
 /// </remarks>
 public sealed class CarbonLedger : ICarbonRecordState
@@ -59,6 +60,14 @@ public sealed class CarbonLedger : ICarbonRecordState
     // of format 3, the market-based sum, the view's record time and the totals' last record time; 1 and 2 are read.
     internal const byte ViewVersion = 3;
     private static readonly byte[] TotalsKey = "t"u8.ToArray();
+
+    /// <summary>Key of the meter's open interval at the last stop (local, never in a snapshot).</summary>
+    internal const byte MeterTailPrefix = (byte)'s';
+    private static readonly byte[] MeterTailKey = [MeterTailPrefix];
+    private const byte MeterTailVersion = 1;
+
+    /// <summary>Bytes (key and value) of the stored meter tail: version, seven i64 quantities, CRC-32C.</summary>
+    public const int MeterTailBytes = 1 + 1 + (7 * 8) + 4;
 
     private readonly RocksDb _db;
     private readonly ColumnFamilyHandle _family;
@@ -299,7 +308,49 @@ public sealed class CarbonLedger : ICarbonRecordState
     }
 
     /// <summary>Whether a key of the <c>carbon</c> family is this node's local bookkeeping (its own readings), which a snapshot neither carries nor replaces.</summary>
-    public static bool IsLocalKey(ReadOnlySpan<byte> key) => key.Length > 0 && key[0] is OwnPrefix or OwnPrefixV1;
+    public static bool IsLocalKey(ReadOnlySpan<byte> key) => key.Length > 0 && key[0] is OwnPrefix or OwnPrefixV1 or MeterTailPrefix;
+
+    /// <summary>Keeps the meter's open interval of a stopping node for its next run (local bookkeeping).</summary>
+    /// <returns>The bytes put (key and value): <see cref="MeterTailBytes"/>.</returns>
+    public int PutMeterTail(WriteBatch batch, MeterInterval tail)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var w = new CarbonWriter(MeterTailBytes);
+        w.U8(MeterTailVersion);
+        w.I64(tail.CpuMicros);
+        w.I64(tail.WallMicros);
+        w.I64(tail.PeerBytesSent);
+        w.I64(tail.PeerBytesReceived);
+        w.I64(tail.IngressBytes);
+        w.I64(tail.StoredBytes);
+        w.I64(tail.PooledRounds);
+        var value = WithChecksum(w.ToArray());
+        batch.Put(MeterTailKey, value, _family);
+        return MeterTailKey.Length + value.Length;
+    }
+
+    /// <summary>The meter's open interval the node stopped with last, or null when there is none (or it was carried already).</summary>
+    public MeterInterval? ReadMeterTail()
+    {
+        var raw = _db.Get(MeterTailKey, _family);
+        if (raw is null)
+        {
+            return null;
+        }
+        var r = new CarbonReader(Verified(raw, MeterTailKey), "meter tail");
+        r.Version(MeterTailVersion);
+        var tail = new MeterInterval(
+            r.Count("cpu µs"), r.Count("wall µs"), r.Count("bytes sent"), r.Count("bytes received"), r.Count("ingress bytes"), r.Count("bytes stored"), r.Count("pooled rounds"));
+        r.End();
+        return tail;
+    }
+
+    /// <summary>Forgets the meter's tail (its run's first reading carries it; same batch).</summary>
+    public void DeleteMeterTail(WriteBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.Delete(MeterTailKey, _family);
+    }
 
     /// <summary>Keeps this node's own reading until it is seen in a committed record (local bookkeeping, in the same batch).</summary>
     /// <returns>The bytes put (key and value).</returns>

@@ -21,4 +21,10 @@ internal static partial class CarbonLog
 
     [LoggerMessage(EventId = 4205, Level = LogLevel.Information, Message = "carbon: {Count} readings not yet in a committed record sent to leader {Leader}")]
     public static partial void Resent(ILogger logger, int count, ulong leader);
+
+    [LoggerMessage(EventId = 4207, Level = LogLevel.Information, Message = "carbon: the meter's open interval is kept for the next run: {CpuMicros} µs CPU over {WallMicros} µs, {SentBytes} bytes sent, {ReceivedBytes} received, {StoredBytes} stored")]
+    public static partial void TailKept(ILogger logger, long cpuMicros, long wallMicros, long sentBytes, long receivedBytes, long storedBytes);
+
+    [LoggerMessage(EventId = 4208, Level = LogLevel.Warning, Message = "carbon: the meter's open interval could not be kept at stop (it is lost): {Reason}")]
+    public static partial void TailLost(ILogger logger, string reason);
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Aurigraph.Consensus;
+using Aurigraph.Node.Storage;
 using Microsoft.Win32.SafeHandles;
 
 namespace Aurigraph.Node.Carbon;
@@ -105,15 +107,41 @@ public sealed class ProcessMeterSource : IProcessMeterSource, IDisposable
 public readonly record struct MeterCounters(long PeerBytesSent, long PeerBytesReceived, long LogBytesWritten, long RetainedBytes = 0);
 
 /// <summary>A block applied in an apply round.</summary>
-public readonly record struct MeteredBlock(ulong Height, ulong LogIndex, int TransactionCount);
+/// <param name="Height">Its height.</param>
+/// <param name="LogIndex">The raft-log index of its entry.</param>
+/// <param name="TransactionCount">Its transactions.</param>
+/// <param name="StoredBytes">The bytes its own writes added to the apply write batch (block, index, ledger and carbon records).</param>
+public readonly record struct MeteredBlock(ulong Height, ulong LogIndex, int TransactionCount, long StoredBytes = 0);
+
+/// <summary>
+/// Quantities metered over a span (deltas, not levels): an interval, or the open part of one that a stopping node carries
+/// into its next run.
+/// </summary>
+/// <param name="CpuMicros">Process CPU µs.</param>
+/// <param name="WallMicros">Wall µs (the span's own length).</param>
+/// <param name="PeerBytesSent">Peer-transport bytes sent.</param>
+/// <param name="PeerBytesReceived">Peer-transport bytes received.</param>
+/// <param name="IngressBytes">Client ingress bytes.</param>
+/// <param name="StoredBytes">Storage bytes.</param>
+/// <param name="PooledRounds">Consensus rounds of the shared pool (elections, entries without transactions, entries not yet applied).</param>
+public readonly record struct MeterInterval(long CpuMicros, long WallMicros, long PeerBytesSent, long PeerBytesReceived, long IngressBytes, long StoredBytes, long PooledRounds)
+{
+    /// <summary>Both spans' quantities.</summary>
+    public static MeterInterval operator +(MeterInterval a, MeterInterval b) => new(
+        a.CpuMicros + b.CpuMicros, a.WallMicros + b.WallMicros, a.PeerBytesSent + b.PeerBytesSent, a.PeerBytesReceived + b.PeerBytesReceived,
+        a.IngressBytes + b.IngressBytes, a.StoredBytes + b.StoredBytes, a.PooledRounds + b.PooledRounds);
+
+    /// <summary>Both spans' quantities.</summary>
+    public static MeterInterval Add(MeterInterval a, MeterInterval b) => a + b;
+}
 
 /// <summary>What the meter attributes to one block height.</summary>
 public readonly record struct BlockUsage(ulong Height, int TransactionCount, MeterUsage Usage);
 
 /// <summary>
-/// What a meter has attributed to blocks since it started: the sums of every closed interval. They equal the process's own
-/// counters over the span from the meter's start to its last close (process CPU and wall time, peer-transport bytes,
-/// raft-log plus apply-batch bytes), because each close hands out exactly its interval's totals.
+/// What a meter has attributed to blocks since it started: the sums of every closed interval. Less <paramref name="Carried"/>,
+/// they equal the process's own counters over the span from the meter's start to its last close (process CPU and wall
+/// time, peer-transport bytes, raft-log plus apply-batch bytes), because each close hands out exactly its interval's totals.
 /// </summary>
 /// <param name="Closes">Intervals closed.</param>
 /// <param name="Blocks">Blocks with transactions metered.</param>
@@ -123,7 +151,11 @@ public readonly record struct BlockUsage(ulong Height, int TransactionCount, Met
 /// <param name="PeerBytesReceived">Peer-transport bytes received, attributed.</param>
 /// <param name="IngressBytes">Client ingress bytes attributed.</param>
 /// <param name="StoredBytes">Storage bytes attributed.</param>
-public sealed record MeterTotals(long Closes, long Blocks, long CpuMicros, long WallMicros, long PeerBytesSent, long PeerBytesReceived, long IngressBytes, long StoredBytes)
+/// <param name="Carried">
+/// The part of the sums the previous run of the node measured: the open interval it stopped with, carried into this run's
+/// first close (zero until that close, and when the previous run did not stop gracefully).
+/// </param>
+public sealed record MeterTotals(long Closes, long Blocks, long CpuMicros, long WallMicros, long PeerBytesSent, long PeerBytesReceived, long IngressBytes, long StoredBytes, MeterInterval Carried = default)
 {
     /// <summary>Nothing attributed yet.</summary>
     public static MeterTotals Zero { get; } = new(0, 0, 0, 0, 0, 0, 0, 0);
@@ -137,11 +169,15 @@ public sealed record MeterTotals(long Closes, long Blocks, long CpuMicros, long 
 /// <para>An interval runs from one close to the next. A close happens at an apply round that applied at least one block with
 /// transactions; a round that applied only blocks without transactions (carbon-only blocks) leaves the interval open, so
 /// their cost goes to the next block with transactions and no reading (hence no record, hence no new block) is made for them.</para>
-/// <para>Every quantity of the interval — process CPU µs, wall µs, peer bytes sent and received, client ingress bytes,
-/// storage bytes (raft-log bytes written plus the apply write batches), and the pooled consensus rounds — is shared
-/// across the round's blocks with transactions <b>in proportion to their transaction counts</b>, in integers: block i of n
-/// gets <c>⌊total × tx_i ÷ tx_all⌋</c> and the last block the remainder, so the blocks' figures add up exactly to the
-/// process's totals.</para>
+/// <para>What is measurable per block is attributed to it directly: the peer bytes of its log entry (the entry's payload
+/// bytes in every append this node sent to another voter), and the storage bytes of its entry in the raft log and of its
+/// own writes in the apply batch. Each direct figure is taken out of the interval's total, in block order and never beyond
+/// what is left of it. The rest of every quantity — all of the process CPU µs, wall µs, client ingress bytes and pooled
+/// consensus rounds, and what is left of the peer and storage bytes — is shared across the round's blocks with
+/// transactions <b>in proportion to their transaction counts</b>, in integers: block i of n gets <c>⌊rest × tx_i ÷ tx_all⌋</c>
+/// and the last block the remainder, so the blocks' figures add up exactly to the process's totals.</para>
+/// <para>A node that stops takes the open interval with <see cref="Stop"/>; its next run passes it to the new meter, whose
+/// first close adds it to its own first interval (wall time: the tail's own length, not the time the node was down).</para>
 /// <para>Consensus rounds: for a block, the AppendEntries messages carrying its log entry that this node sent to other
 /// voters, divided by the number of other voters and rounded up (one round = one append to each follower; a retransmission
 /// to a slow follower adds a round); a follower sends none. Rounds of entries without transactions (the leader's term no-op,
@@ -156,8 +192,11 @@ public sealed class CarbonMeter
     private int _validators;
     private readonly int _storageReplicas;
     private readonly double _provisionedVcpus;
-    private readonly Dictionary<ulong, long> _appendsByIndex = [];
+    private readonly Dictionary<ulong, EntryTally> _entries = [];
     private readonly List<ulong> _settled = [];
+    private long[] _direct = new long[3 * 16];
+    private MeterInterval _carried;
+    private bool _stopped;
     private ProcessSample _base;
     private MeterCounters _baseCounters;
     private long _ingress;
@@ -172,7 +211,8 @@ public sealed class CarbonMeter
     /// <param name="storageReplicas">Copies the storage layer keeps of each byte.</param>
     /// <param name="counters">The node's counters now.</param>
     /// <param name="provisionedVcpus">vCPUs provisioned for the node (0: the processors the process sees).</param>
-    public CarbonMeter(IProcessMeterSource source, ulong selfId, IReadOnlyCollection<ulong> voters, int storageReplicas, MeterCounters counters, double provisionedVcpus = 0)
+    /// <param name="carried">The open interval the node's previous run stopped with, added to the first interval.</param>
+    public CarbonMeter(IProcessMeterSource source, ulong selfId, IReadOnlyCollection<ulong> voters, int storageReplicas, MeterCounters counters, double provisionedVcpus = 0, MeterInterval carried = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(voters);
@@ -186,6 +226,7 @@ public sealed class CarbonMeter
         // are the node's own, which start with it, just before the meter.)
         _base = source.Start;
         _baseCounters = counters;
+        _carried = carried;
     }
 
     /// <summary>The voters changed (membership change): rounds are counted against the new set from now on.</summary>
@@ -206,10 +247,15 @@ public sealed class CarbonMeter
     /// <summary>Bytes of an apply write batch (blocks, index, ledger and carbon records, applied index).</summary>
     public void AddStored(long bytes) => _stored += bytes;
 
-    /// <summary>Counts the appends and vote requests in a Ready's messages.</summary>
+    /// <summary>Counts the appends (and their entries' bytes) and vote requests in a Ready's messages, and the raft-log bytes of its entries.</summary>
     public void Observe(Ready ready)
     {
         ArgumentNullException.ThrowIfNull(ready);
+        var entries = ready.Entries;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            Tally(entries[i].Index).LogBytes = RaftLogStorage.EntryBytes(entries[i]);
+        }
         var campaign = Observe(ready.Messages);
         campaign |= Observe(ready.MessagesAfterPersist);
         if (campaign)
@@ -229,7 +275,9 @@ public sealed class CarbonMeter
                 case MessageType.Append when m.Entries.Length > 0 && _otherVoters.Contains(m.To):
                     foreach (var entry in m.Entries)
                     {
-                        _appendsByIndex[entry.Index] = _appendsByIndex.GetValueOrDefault(entry.Index) + 1;
+                        ref var tally = ref Tally(entry.Index);
+                        tally.Appends++;
+                        tally.SentBytes += entry.Data.Length;
                     }
                     break;
                 case MessageType.PreVote or MessageType.Vote:
@@ -242,6 +290,35 @@ public sealed class CarbonMeter
         return campaign;
     }
 
+    private ref EntryTally Tally(ulong index) => ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, index, out _);
+
+    /// <summary>
+    /// Ends metering (the node stops): returns the open interval — everything since the last close, plus a carried part no
+    /// close took yet, with the rounds of entries not applied yet in the pool — for the next run to carry. Closes nothing after.
+    /// </summary>
+    /// <param name="counters">The node's counters now.</param>
+    public MeterInterval Stop(MeterCounters counters)
+    {
+        ObjectDisposedException.ThrowIf(_stopped, this);
+        _stopped = true;
+        var open = Open(_source.Sample(), counters, Volatile.Read(ref _ingress));
+        foreach (var (_, tally) in _entries)
+        {
+            open = open with { PooledRounds = open.PooledRounds + Rounds(tally.Appends) };
+        }
+        return open;
+    }
+
+    // The interval from the last close to now, with the carried part: its CPU and wall time, bytes, and the pooled elections.
+    private MeterInterval Open(ProcessSample sample, MeterCounters counters, long ingress) => _carried + new MeterInterval(
+        Math.Max(0, sample.CpuMicros - _base.CpuMicros),
+        Math.Max(0, sample.WallMicros - _base.WallMicros),
+        Math.Max(0, counters.PeerBytesSent - _baseCounters.PeerBytesSent),
+        Math.Max(0, counters.PeerBytesReceived - _baseCounters.PeerBytesReceived),
+        ingress,
+        Math.Max(0, counters.LogBytesWritten - _baseCounters.LogBytesWritten) + _stored,
+        _elections);
+
     /// <summary>
     /// Ends an apply round. When <paramref name="blocks"/> include blocks with transactions, closes the interval and returns
     /// each such block's usage (in the order given); otherwise returns nothing and the interval stays open.
@@ -251,6 +328,7 @@ public sealed class CarbonMeter
     public IReadOnlyList<BlockUsage> Close(IReadOnlyList<MeteredBlock> blocks, MeterCounters counters)
     {
         ArgumentNullException.ThrowIfNull(blocks);
+        ObjectDisposedException.ThrowIf(_stopped, this);
         long transactions = 0;
         var withTransactions = 0;
         ulong lastIndex = 0;
@@ -269,40 +347,52 @@ public sealed class CarbonMeter
         }
 
         var sample = _source.Sample();
-        var cpu = Math.Max(0, sample.CpuMicros - _base.CpuMicros);
-        var wall = Math.Max(0, sample.WallMicros - _base.WallMicros);
-        var sent = Math.Max(0, counters.PeerBytesSent - _baseCounters.PeerBytesSent);
-        var received = Math.Max(0, counters.PeerBytesReceived - _baseCounters.PeerBytesReceived);
-        var stored = Math.Max(0, counters.LogBytesWritten - _baseCounters.LogBytesWritten) + _stored;
-        var ingress = Interlocked.Exchange(ref _ingress, 0);
+        var open = Open(sample, counters, Interlocked.Exchange(ref _ingress, 0));
+        var cpu = open.CpuMicros;
+        var wall = open.WallMicros;
         var utilization = wall > 0 && _provisionedVcpus > 0 ? Math.Clamp(cpu / ((double)wall * _provisionedVcpus), 0.0, 1.0) : 0.0;
 
-        // Rounds of the blocks with transactions are theirs; the rest of the settled entries' rounds join the pool.
-        var direct = new long[blocks.Count];
+        // What each block with transactions is directly measured to have caused: the rounds and peer bytes of its entry's
+        // appends, its entry's raft-log bytes and its own apply-batch bytes. The rest of the settled entries' rounds join the
+        // pool; their bytes stay in the shared rest.
+        if (_direct.Length < 3 * blocks.Count)
+        {
+            _direct = new long[3 * blocks.Count];
+        }
+        var direct = _direct.AsSpan(0, 3 * blocks.Count);
+        direct.Clear();
+        long directSent = 0, directStored = 0;
         for (var i = 0; i < blocks.Count; i++)
         {
-            if (blocks[i].TransactionCount > 0 && _appendsByIndex.Remove(blocks[i].LogIndex, out var appends))
+            var b = blocks[i];
+            if (b.TransactionCount == 0)
             {
-                direct[i] = Rounds(appends);
+                continue;
             }
+            var tally = _entries.Remove(b.LogIndex, out var t) ? t : default;
+            direct[3 * i] = Rounds(tally.Appends);
+            direct[(3 * i) + 1] = Direct(tally.SentBytes, open.PeerBytesSent, ref directSent);
+            direct[(3 * i) + 2] = Direct(tally.LogBytes + b.StoredBytes, open.StoredBytes, ref directStored);
         }
-        var pool = _elections;
+        var pool = open.PooledRounds;
         _settled.Clear();
-        foreach (var (index, appends) in _appendsByIndex)
+        foreach (var (index, tally) in _entries)
         {
             if (index <= lastIndex)
             {
-                pool += Rounds(appends);
+                pool += Rounds(tally.Appends);
                 _settled.Add(index);
             }
         }
         foreach (var index in _settled)
         {
-            _appendsByIndex.Remove(index);
+            _entries.Remove(index);
         }
 
         var result = new BlockUsage[withTransactions];
         var shares = new Shares(transactions);
+        var sentRest = open.PeerBytesSent - directSent;
+        var storedRest = open.StoredBytes - directStored;
         var n = 0;
         for (var i = 0; i < blocks.Count; i++)
         {
@@ -318,29 +408,46 @@ public sealed class CarbonMeter
                 sample.ResidentBytes,
                 _source.Vcpus,
                 utilization,
-                shares.Take(2, sent, b.TransactionCount, last),
-                shares.Take(3, received, b.TransactionCount, last),
-                shares.Take(4, ingress, b.TransactionCount, last),
-                shares.Take(5, stored, b.TransactionCount, last),
-                direct[i] + shares.Take(6, pool, b.TransactionCount, last),
+                direct[(3 * i) + 1] + shares.Take(2, sentRest, b.TransactionCount, last),
+                shares.Take(3, open.PeerBytesReceived, b.TransactionCount, last),
+                shares.Take(4, open.IngressBytes, b.TransactionCount, last),
+                direct[(3 * i) + 2] + shares.Take(5, storedRest, b.TransactionCount, last),
+                direct[3 * i] + shares.Take(6, pool, b.TransactionCount, last),
                 _validators,
                 _storageReplicas,
                 _provisionedVcpus,
                 counters.RetainedBytes));
         }
 
-        var t = _totals;
+        var tt = _totals;
         Volatile.Write(ref _totals, new MeterTotals(
-            t.Closes + 1, t.Blocks + withTransactions, t.CpuMicros + cpu, t.WallMicros + wall, t.PeerBytesSent + sent, t.PeerBytesReceived + received,
-            t.IngressBytes + ingress, t.StoredBytes + stored));
+            tt.Closes + 1, tt.Blocks + withTransactions, tt.CpuMicros + cpu, tt.WallMicros + wall, tt.PeerBytesSent + open.PeerBytesSent,
+            tt.PeerBytesReceived + open.PeerBytesReceived, tt.IngressBytes + open.IngressBytes, tt.StoredBytes + open.StoredBytes, tt.Carried + _carried));
         _base = sample;
         _baseCounters = counters;
         _stored = 0;
         _elections = 0;
+        _carried = default;
         return result;
     }
 
+    // A directly measured quantity, within what is left of the interval's total after the blocks before it.
+    private static long Direct(long measured, long total, ref long given)
+    {
+        var take = Math.Clamp(measured, 0, total - given);
+        given += take;
+        return take;
+    }
+
     private long Rounds(long appends) => _otherVoters.Count == 0 ? 0 : (appends + _otherVoters.Count - 1) / _otherVoters.Count;
+
+    /// <summary>What this node did for one log entry: appends sent to other voters, their entry bytes, its raft-log bytes.</summary>
+    private struct EntryTally
+    {
+        public long Appends;
+        public long SentBytes;
+        public long LogBytes;
+    }
 
     /// <summary>Integer shares of several totals in proportion to weights; the last share takes the remainder.</summary>
     private sealed class Shares(long weights)

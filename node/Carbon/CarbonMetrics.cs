@@ -58,6 +58,7 @@ internal sealed class CarbonMetrics : IDisposable
             ? [new Measurement<long>(t.PeerBytesSent, Sent), new Measurement<long>(t.PeerBytesReceived, Received)]
             : (IEnumerable<Measurement<long>>)[], "By", "Peer-transport bytes this node's meter attributed to blocks");
         _meter.CreateObservableCounter("aurigraph.carbon.meter.stored_bytes", () => Observe(meter, t => t.StoredBytes), "By", "Storage bytes this node's meter attributed to blocks");
+        _meter.CreateObservableGauge("aurigraph.carbon.meter.carried_cpu", () => Observe(meter, t => t.Carried.CpuMicros / 1e6), "s", "Process CPU time of the previous run's open interval that this run's meter carried into its first close (in the meter's CPU total)");
         _meter.CreateObservableCounter("aurigraph.carbon.meter.blocks", () => Observe(meter, t => t.Blocks), "{block}", "Blocks with transactions this node's meter closed");
     }
 

@@ -50,9 +50,13 @@ internal sealed class CarbonPipeline : IDisposable
     private readonly long _origin;
     private readonly Lock _gate = new();
     private readonly OffsetProposals _offsets;
+    private readonly NodeDatabase _database;
     private ulong _tip;
     private ulong _leader;
     private bool _leading;
+    // The meter started with the open interval of the node's previous run; its key goes with the first reading made from it.
+    private bool _carrying;
+    private bool _stopped;
 
     /// <param name="selfId">This node's id.</param>
     /// <param name="validators">The cluster's voting members (consensus rounds are counted against them).</param>
@@ -90,6 +94,7 @@ internal sealed class CarbonPipeline : IDisposable
         _logger = logger;
         _tip = ledgerHeight;
         _origin = services.Time.GetTimestamp();
+        _database = database;
         _ledger = new CarbonLedger(database.Db, database.Carbon);
         _memory = database.Memory;
         _ledger.Load();
@@ -104,7 +109,9 @@ internal sealed class CarbonPipeline : IDisposable
                 _ownedSource = new ProcessMeterSource();
                 source = _ownedSource;
             }
-            _meter = new CarbonMeter(source, selfId, validators, services.Options.StorageReplicas, Counters(), services.Options.ProvisionedVcpus);
+            var tail = _ledger.ReadMeterTail();
+            _carrying = tail is not null;
+            _meter = new CarbonMeter(source, selfId, validators, services.Options.StorageReplicas, Counters(), services.Options.ProvisionedVcpus, tail ?? default);
             foreach (var reading in _ledger.ReadOwnReadings())
             {
                 _outbox[reading.Height] = new Outgoing(reading);
@@ -132,12 +139,18 @@ internal sealed class CarbonPipeline : IDisposable
     {
         lock (_gate)
         {
-            _meter?.Observe(ready);
+            if (!_stopped)
+            {
+                _meter?.Observe(ready);
+            }
         }
     }
 
     /// <summary>Stores an applied block's carbon records (and registers it when it has transactions) in the apply batch.</summary>
-    public void OnBlockApplied(WriteBatch batch, AppliedBlock block)
+    /// <param name="batch">The apply batch.</param>
+    /// <param name="block">The block.</param>
+    /// <param name="batchStart">The batch's size before the block's first write: what the block adds to it is metered as its own.</param>
+    public void OnBlockApplied(WriteBatch batch, AppliedBlock block, long batchStart)
     {
         lock (_gate)
         {
@@ -151,7 +164,6 @@ internal sealed class CarbonPipeline : IDisposable
             {
                 _offsets.Applied(offsets);
             }
-            _round.Add(new MeteredBlock(block.Height, block.LogIndex, block.TransactionIds.Length));
             _tip = block.Height;
             _metrics.Recorded(result.Accepted, _ledger);
             foreach (var record in result.Accepted)
@@ -173,6 +185,7 @@ internal sealed class CarbonPipeline : IDisposable
                     }
                 }
             }
+            _round.Add(new MeteredBlock(block.Height, block.LogIndex, block.TransactionIds.Length, Math.Max(0, batch.AsSpan().Length - batchStart)));
         }
     }
 
@@ -189,12 +202,18 @@ internal sealed class CarbonPipeline : IDisposable
             {
                 return;
             }
-            if (_meter is not null)
+            if (_meter is not null && !_stopped)
             {
                 _meter.AddStored(batch.AsSpan().Length);
                 var usages = _meter.Close(_round, Counters());
                 if (usages.Count > 0)
                 {
+                    if (_carrying)
+                    {
+                        // The previous run's tail is in these readings: it is forgotten with them (one batch), counted once.
+                        _ledger.DeleteMeterTail(batch);
+                        _carrying = false;
+                    }
                     var grid = CurrentGrid();
                     var made = new List<CarbonReading>(usages.Count);
                     long kept = 0;
@@ -415,6 +434,40 @@ internal sealed class CarbonPipeline : IDisposable
                 return Task.FromResult(new OffsetOutcome(OffsetOutcomeKind.Refused, 0, reason));
             }
             return _offsets.Add(offset);
+        }
+    }
+
+    /// <summary>
+    /// The node stops (gracefully; after the consensus loop and the applier ended, before the database closes): keeps the
+    /// meter's open interval, durably, for the next run's first reading. The meter closes nothing after it. A node that
+    /// crashes loses its open interval.
+    /// </summary>
+    /// <returns>What was kept; null when this node does not meter, stopped already, or the write failed (logged).</returns>
+    public MeterInterval? PersistOpenInterval()
+    {
+        lock (_gate)
+        {
+            if (_meter is null || _stopped)
+            {
+                return null;
+            }
+            _stopped = true;
+            var tail = _meter.Stop(Counters());
+            // The tail's own bytes are written after it was measured: they are part of it.
+            tail = tail with { StoredBytes = tail.StoredBytes + CarbonLedger.MeterTailBytes };
+            try
+            {
+                using var batch = new WriteBatch();
+                _ledger.PutMeterTail(batch, tail);
+                _database.Db.Write(batch, _database.SyncWrite);
+            }
+            catch (RocksDbException ex)
+            {
+                CarbonLog.TailLost(_logger, ex.Message);
+                return null;
+            }
+            CarbonLog.TailKept(_logger, tail.CpuMicros, tail.WallMicros, tail.PeerBytesSent, tail.PeerBytesReceived, tail.StoredBytes);
+            return tail;
         }
     }
 

@@ -78,12 +78,13 @@ internal sealed class BlockApplier : IRunApplier
                 VerifyCommittedSignatures(entry.Index, entry.Data);
                 lapAt = _stages.Lap(PipelineStage.Verify, lapAt);
             }
+            var batchStart = batch.AsSpan().Length; // what the block's own writes add to the batch is metered as its own
             // The ledger charges its state root to StateRoot and its parallel workers' time to Apply itself.
             var result = _ledger.Apply(entry.Index, entry.Term, entry.Data);
             lapAt = _stages.Lap(PipelineStage.Apply, lapAt);
             _store.AddBlock(batch, result, indexed);
             lapAt = _stages.Lap(PipelineStage.Index, lapAt);
-            _carbon.OnBlockApplied(batch, result);
+            _carbon.OnBlockApplied(batch, result, batchStart);
             lapAt = _stages.Lap(PipelineStage.Carbon, lapAt);
             if (_options.Role == NodeRole.Slim && result.Height > (ulong)_options.SlimRetainedBlocks)
             {

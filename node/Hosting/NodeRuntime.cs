@@ -232,6 +232,8 @@ internal sealed class NodeRuntime : IHostedService, IAsyncDisposable
         await _transport.DisposeAsync().ConfigureAwait(false);
         _partition?.Dispose();
         await Admission.DisposeAsync().ConfigureAwait(false);
+        // The loop, the applier and the peers have stopped: the meter's open interval is final and goes to the next run.
+        Carbon.PersistOpenInterval();
         _database.Dispose();
         Metrics.Dispose();
         Stages.Dispose();

@@ -31,11 +31,12 @@ public static class StateSnapshotInstaller
         using (var clear = new WriteBatch())
         {
             clear.DeleteRange(FamilyStart, (ulong)FamilyStart.Length, FamilyEnd, (ulong)FamilyEnd.Length, database.Ledger);
-            // Carbon: everything but this node's own readings ('o' of format 1, 'r'): [start, 'o'), ['p', 'r'), ['s', end).
-            byte[] own1 = [CarbonLedger.OwnPrefixV1], after1 = [CarbonLedger.OwnPrefixV1 + 1], own = [CarbonLedger.OwnPrefix], afterOwn = [CarbonLedger.OwnPrefix + 1];
+            // Carbon: everything but this node's own readings ('o' of format 1, 'r') and its meter tail ('s', right after 'r'):
+            // [start, 'o'), ['p', 'r'), ['t', end).
+            byte[] own1 = [CarbonLedger.OwnPrefixV1], after1 = [CarbonLedger.OwnPrefixV1 + 1], own = [CarbonLedger.OwnPrefix], afterLocal = [CarbonLedger.MeterTailPrefix + 1];
             clear.DeleteRange(FamilyStart, 0, own1, 1, database.Carbon);
             clear.DeleteRange(after1, 1, own, 1, database.Carbon);
-            clear.DeleteRange(afterOwn, 1, FamilyEnd, (ulong)FamilyEnd.Length, database.Carbon);
+            clear.DeleteRange(afterLocal, 1, FamilyEnd, (ulong)FamilyEnd.Length, database.Carbon);
             database.Db.Write(clear, database.NoSyncWrite);
         }
 

@@ -316,8 +316,11 @@ public sealed partial class RaftLogStorage : ILogStorage
         _parts[1] = e.Data;
         batch.PutVector(_db.RaftLog, _keyScratch, _parts);
         _parts[1] = default;
-        return 8 + EntryHeaderBytes + e.Data.Length;
+        return EntryBytes(e);
     }
+
+    /// <summary>The bytes (key and value) an entry takes when it is written to the log.</summary>
+    public static long EntryBytes(in Entry entry) => 8 + EntryHeaderBytes + entry.Data.Length;
 
     private long ReadFromDisk(ulong lo, ulong hi, long maxBytes, List<Entry> into, out ulong next)
     {

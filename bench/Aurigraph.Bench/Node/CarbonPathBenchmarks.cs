@@ -79,7 +79,7 @@ public class CarbonPathBenchmarks
         {
             Carbon = _section,
         };
-        _pipeline.OnBlockApplied(batch, block);
+        _pipeline.OnBlockApplied(batch, block, batch.AsSpan().Length);
         _pipeline.OnApplyRound(batch);
         _pipeline.OnReadings(2, CarbonCodec.EncodeReadings([FollowerReading(height, 2)]));
         _pipeline.OnReadings(3, CarbonCodec.EncodeReadings([FollowerReading(height, 3)]));

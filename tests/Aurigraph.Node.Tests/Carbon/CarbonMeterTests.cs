@@ -1,23 +1,32 @@
 using Aurigraph.Consensus;
 using Aurigraph.Node.Carbon;
+using Aurigraph.Node.Storage;
 
 namespace Aurigraph.Node.Tests.Carbon;
 
+/// <summary>A process whose clock, CPU time and memory the test sets; it starts where it stands when the meter is made.</summary>
+internal sealed class FakeProcess : IProcessMeterSource
+{
+    public long Wall { get; set; }
+
+    public long Cpu { get; set; }
+
+    public long Resident { get; set; } = 200_000_000;
+
+    public int Vcpus => 2;
+
+    public ProcessSample Sample() => new(Wall, Cpu, Resident);
+
+    /// <summary>Runs for a while: <paramref name="wall"/> µs pass, <paramref name="cpu"/> µs of them on a processor.</summary>
+    public void Run(long wall, long cpu)
+    {
+        Wall += wall;
+        Cpu += cpu;
+    }
+}
+
 public sealed class CarbonMeterTests
 {
-    /// <summary>A process whose clock, CPU time and memory the test sets.</summary>
-    private sealed class FakeProcess : IProcessMeterSource
-    {
-        public long Wall { get; set; }
-
-        public long Cpu { get; set; }
-
-        public long Resident { get; set; } = 200_000_000;
-
-        public int Vcpus => 2;
-
-        public ProcessSample Sample() => new(Wall, Cpu, Resident);
-    }
 
     private static readonly ulong[] Voters = [1, 2, 3];
 
@@ -197,5 +206,136 @@ public sealed class CarbonMeterTests
         Assert.True(second.ResidentBytes > 10_000_000, $"resident {second.ResidentBytes}");
         Assert.True(spin >= 0);
         Assert.Equal(Environment.ProcessorCount, source.Vcpus);
+    }
+
+    private static Entry Block(ulong index, int bytes) => new(index, 1, EntryType.Normal, new byte[bytes]);
+
+    /// <summary>The leader's Ready that persists <paramref name="entries"/> and appends them to both followers.</summary>
+    private static Ready Replicated(params Entry[] entries) => new()
+    {
+        Entries = entries,
+        Messages = [.. new ulong[] { 2, 3 }.Select(to => new Message { Type = MessageType.Append, From = 1, To = to, Entries = entries })],
+    };
+
+    [Fact]
+    public void A_stopped_meters_open_interval_is_carried_into_the_next_runs_first_close_and_the_totals_still_add_up()
+    {
+        var first = new FakeProcess { Wall = 0, Cpu = 0 };
+        var meter = new CarbonMeter(first, 1, Voters, 1, default);
+        first.Run(wall: 50_000, cpu: 20_000);
+        var closed = meter.Close([new MeteredBlock(1, 1, 5)], new MeterCounters(1_000, 2_000, 3_000));
+        // The open interval: CPU, wall, bytes, ingress, storage, an election and the rounds of an entry not applied yet.
+        first.Run(wall: 7_000, cpu: 3_000);
+        meter.AddIngress(40);
+        meter.AddStored(60);
+        meter.Observe(new Ready { Messages = [new Message { Type = MessageType.Vote, From = 1, To = 2 }] });
+        meter.Observe(Appends((2, [9]), (3, [9])));
+        var tail = meter.Stop(new MeterCounters(1_100, 2_200, 3_300));
+
+        Assert.Equal(new MeterInterval(3_000, 7_000, 100, 200, 40, 300 + 60, 1 + 1), tail);
+        Assert.Throws<ObjectDisposedException>(() => meter.Close([new MeteredBlock(2, 2, 1)], default));
+
+        // The next run: a new process (its own clock and CPU from zero), new counters from zero.
+        var second = new FakeProcess { Wall = 0, Cpu = 0 };
+        var next = new CarbonMeter(second, 1, Voters, 1, default, carried: tail);
+        Assert.Equal(MeterTotals.Zero, next.Totals); // nothing closed yet: nothing carried yet
+        second.Run(wall: 10_000, cpu: 9_000);
+        var usage = next.Close([new MeteredBlock(2, 2, 3), new MeteredBlock(3, 3, 1)], new MeterCounters(10, 20, 30));
+
+        Assert.Equal(3_000 + 9_000, usage.Sum(u => u.Usage.CpuMicros));
+        Assert.Equal(7_000 + 10_000, usage.Sum(u => u.Usage.WallMicros)); // the tail's own length: not the time the node was down
+        Assert.Equal(100 + 10, usage.Sum(u => u.Usage.BytesSent));
+        Assert.Equal(200 + 20, usage.Sum(u => u.Usage.BytesReceived));
+        Assert.Equal(40, usage.Sum(u => u.Usage.IngressBytes));
+        Assert.Equal(360 + 30, usage.Sum(u => u.Usage.BytesStored));
+        Assert.Equal(2, usage.Sum(u => u.Usage.ConsensusRounds));
+        // Utilisation of the first interval: over the tail's wall time and the new one's together.
+        Assert.All(usage, u => Assert.Equal(12_000 / (17_000.0 * 2), u.Usage.CpuUtilization, 12));
+
+        var t = next.Totals;
+        Assert.Equal(tail, t.Carried);
+        Assert.Equal(12_000, t.CpuMicros);
+        // Less what it carried, a meter's totals are its own process's counters.
+        Assert.Equal(second.Cpu, t.CpuMicros - t.Carried.CpuMicros);
+        Assert.Equal(second.Wall, t.WallMicros - t.Carried.WallMicros);
+        // Across both runs, attributed = both processes' totals.
+        Assert.Equal(first.Cpu + second.Cpu, closed.Sum(u => u.Usage.CpuMicros) + usage.Sum(u => u.Usage.CpuMicros));
+        Assert.Equal(first.Wall + second.Wall, meter.Totals.WallMicros + t.WallMicros);
+        Assert.Equal(1_100 + 10, meter.Totals.PeerBytesSent + t.PeerBytesSent);
+
+        // Carried once: the next close has only its own interval, and the carried part stays what it was.
+        second.Run(wall: 1_000, cpu: 500);
+        var later = Assert.Single(next.Close([new MeteredBlock(4, 4, 1)], new MeterCounters(10, 20, 30)));
+        Assert.Equal(500, later.Usage.CpuMicros);
+        Assert.Equal(1_000, later.Usage.WallMicros);
+        Assert.Equal(tail, next.Totals.Carried);
+    }
+
+    [Fact]
+    public void A_tail_not_yet_closed_is_carried_again_with_the_next_stop()
+    {
+        var process = new FakeProcess();
+        var meter = new CarbonMeter(process, 1, Voters, 1, default, carried: new MeterInterval(1_000, 2_000, 3, 4, 5, 6, 7));
+        process.Run(wall: 100, cpu: 10);
+
+        var tail = meter.Stop(new MeterCounters(1, 1, 1));
+
+        Assert.Equal(new MeterInterval(1_010, 2_100, 4, 5, 5, 7, 7), tail);
+    }
+
+    [Fact]
+    public void Blocks_of_one_round_with_equal_transactions_get_their_own_entries_peer_and_log_bytes_and_the_rest_shared()
+    {
+        var process = new FakeProcess();
+        var meter = new CarbonMeter(process, 1, Voters, 1, default);
+        Entry big = Block(5, 1_000), small = Block(6, 100);
+        meter.Observe(Replicated(big, small));
+        meter.Observe(Appends((3, [6]))); // a retransmission of the small one to a slow follower: 10 more bytes (the helper's entries)
+        process.Run(wall: 10_000, cpu: 4_001);
+        meter.AddStored(900); // the apply batch: 300 of it the big block's own writes, 50 the small one's
+        const long sent = 6_000, logged = 2_500;
+
+        var usage = meter.Close([new MeteredBlock(1, 5, 10, 300), new MeteredBlock(2, 6, 10, 50)], new MeterCounters(sent, 700, logged));
+
+        long bigSent = 2 * 1_000, smallSent = (2 * 100) + 10;
+        var restSent = sent - bigSent - smallSent;
+        Assert.Equal(bigSent + (restSent / 2), usage[0].Usage.BytesSent);
+        Assert.Equal(smallSent + (restSent - (restSent / 2)), usage[1].Usage.BytesSent);
+        long bigStored = RaftLogStorage.EntryBytes(big) + 300, smallStored = RaftLogStorage.EntryBytes(small) + 50;
+        var restStored = logged + 900 - bigStored - smallStored;
+        Assert.Equal(bigStored + (restStored / 2), usage[0].Usage.BytesStored);
+        Assert.Equal(smallStored + (restStored - (restStored / 2)), usage[1].Usage.BytesStored);
+        // Still exactly the interval's totals; CPU, wall and received bytes stay shared by transactions (equal here).
+        Assert.Equal(sent, usage.Sum(u => u.Usage.BytesSent));
+        Assert.Equal(logged + 900, usage.Sum(u => u.Usage.BytesStored));
+        Assert.Equal(4_001, usage.Sum(u => u.Usage.CpuMicros));
+        Assert.Equal(4_001 / 2, usage[0].Usage.CpuMicros);
+        Assert.Equal(usage[0].Usage.BytesReceived, usage[1].Usage.BytesReceived);
+
+        // Hence different footprints per transaction for the same transaction count.
+        var model = new EnergyModel(CarbonTestData.Options);
+        var grams = usage.Select(u => model.Estimate(CarbonReading.ToNodeReading(u.Usage, CloudProvider.Aws, "us-east-1"), CarbonTestData.Grid)).ToList();
+        Assert.True(grams[0].Energy.NetworkKwh > grams[1].Energy.NetworkKwh, $"{grams[0].Energy.NetworkKwh} vs {grams[1].Energy.NetworkKwh}");
+        Assert.True(grams[0].TotalGrams / 10 > grams[1].TotalGrams / 10);
+    }
+
+    [Fact]
+    public void A_block_never_gets_more_direct_bytes_than_its_interval_holds()
+    {
+        var process = new FakeProcess();
+        var meter = new CarbonMeter(process, 1, Voters, 1, default);
+        // Entries whose bytes were written and sent in an earlier interval (already shared there): this one holds less.
+        meter.Observe(Replicated(Block(5, 4_000), Block(6, 3_000)));
+        _ = meter.Close([new MeteredBlock(1, 4, 1)], default);
+        process.Run(wall: 100, cpu: 10);
+
+        var usage = meter.Close([new MeteredBlock(2, 5, 3, 10_000), new MeteredBlock(3, 6, 1, 10_000)], new MeterCounters(5_000, 0, 1_000));
+
+        Assert.Equal(5_000, usage[0].Usage.BytesSent); // 8,000 measured, 5,000 in the interval
+        Assert.Equal(0, usage[1].Usage.BytesSent);     // nothing left for it
+        Assert.Equal(1_000, usage[0].Usage.BytesStored);
+        Assert.Equal(0, usage[1].Usage.BytesStored);
+        Assert.All(usage, u => Assert.True(u.Usage.BytesSent <= 5_000 && u.Usage.BytesStored <= 1_000));
+        Assert.Equal(10, usage.Sum(u => u.Usage.CpuMicros));
     }
 }

@@ -170,6 +170,50 @@ public sealed partial class CarbonConservationTests
         }
     }
 
+    [Fact]
+    public async Task A_node_stopped_gracefully_carries_its_open_interval_into_its_first_close_after_the_restart()
+    {
+        await using var cluster = await LocalCluster.StartAsync(validators: 3, business: 0, slim: 0);
+        var leader = await cluster.WaitForLeaderAsync(Deadline);
+        var restarted = cluster.Ids.First(id => id != leader);
+        using var recipient = TransactionSigner.Generate();
+        using var key = cluster.DevKey(1);
+        async Task TransferAsync(ulong from)
+        {
+            var batch = new SubmitTransactionsRequest();
+            for (var nonce = from; nonce < from + 5; nonce++)
+            {
+                batch.Transactions.Add(key.Transfer(Chain, nonce, recipient.PublicKey, 1));
+            }
+            var reply = await cluster.Transactions(leader).SubmitTransactionsAsync(batch, deadline: DateTime.UtcNow.AddSeconds(30));
+            Assert.All(reply.Results, r => Assert.Equal(TransactionState.Committed, r.State));
+        }
+
+        await TransferAsync(0);
+        await cluster.StopAsync(restarted);
+        cluster.Start(restarted);
+        await cluster.WaitForLeaderAsync(Deadline);
+        await TransferAsync(5); // a block with transactions after the restart: the restarted node's first close
+
+        var carried = await cluster.PollAsync(async () =>
+        {
+            try
+            {
+                using var http = Rest(cluster, restarted);
+                var m = CarriedLine().Match(await http.GetStringAsync("/metrics"));
+                return m.Success && double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) > 0 ? m.Groups[1].Value : null;
+            }
+            catch (HttpRequestException)
+            {
+                return null; // still starting
+            }
+        }, $"node {restarted}: the previous run's open interval carried into a close", Deadline);
+        Assert.True(double.Parse(carried, CultureInfo.InvariantCulture) > 0);
+    }
+
+    [GeneratedRegex(@"(?m)^aurigraph_carbon_meter_carried_cpu_seconds(?:\{[^}]*\})?\s+(\S+)$")]
+    private static partial Regex CarriedLine();
+
     [GeneratedRegex(@"^aurigraph_stage_cpu_seconds_total\{[^}]*stage=""(\w+)""[^}]*\}\s+(\S+)$", RegexOptions.Multiline)]
     private static partial Regex StageLine();
 

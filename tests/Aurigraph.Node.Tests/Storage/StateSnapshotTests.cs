@@ -88,6 +88,7 @@ public sealed class StateSnapshotTests : IDisposable
                 batch.Put("t"u8.ToArray(), "totals"u8.ToArray(), source.Carbon);
                 batch.Put("o\0\0\0\0\0\0\0\x01"u8.ToArray(), "source's own reading"u8.ToArray(), source.Carbon);
                 batch.Put("r\0\0\0\0\0\0\0\x01"u8.ToArray(), "source's own reading, format 2"u8.ToArray(), source.Carbon);
+                batch.Put("s"u8.ToArray(), "source's meter tail"u8.ToArray(), source.Carbon);
                 source.Db.Write(batch, source.SyncWrite);
             }
             sourceLedger = Family(source, source.Ledger);
@@ -98,7 +99,7 @@ public sealed class StateSnapshotTests : IDisposable
             written = StateSnapshotFile.Write(source, view, Header(ledger), path);
             view.Dispose();
         }
-        Assert.Equal(sourceLedger.Count + 2, written.Records); // ledger records + view + totals, no own readings
+        Assert.Equal(sourceLedger.Count + 2, written.Records); // ledger records + view + totals, no own readings, no meter tail
         var verified = StateSnapshotFile.Verify(path);
         Assert.Equal((written.Bytes, written.Records), (verified.Bytes, verified.Records));
         Assert.Equal(written.Sha256, verified.Sha256);
@@ -113,6 +114,7 @@ public sealed class StateSnapshotTests : IDisposable
             batch.Put("o\0\0\0\0\0\0\0\x02"u8.ToArray(), "target's own reading"u8.ToArray(), target.Carbon);
             batch.Put("r\0\0\0\0\0\0\0\x02"u8.ToArray(), "target's own reading, format 2"u8.ToArray(), target.Carbon);
             batch.Put("q"u8.ToArray(), "stale, between the own prefixes"u8.ToArray(), target.Carbon);
+            batch.Put("s"u8.ToArray(), "target's meter tail"u8.ToArray(), target.Carbon);
             target.Db.Write(batch, target.SyncWrite);
         }
 
@@ -129,7 +131,8 @@ public sealed class StateSnapshotTests : IDisposable
         Assert.Equal([4UL], installed.Header.Learners);
         Assert.Equal(sourceLedger.Select(r => Convert.ToHexString(r.Key) + "=" + Convert.ToHexString(r.Value)), Family(target, target.Ledger).Select(r => Convert.ToHexString(r.Key) + "=" + Convert.ToHexString(r.Value)));
         var carbon = Family(target, target.Carbon).ToDictionary(r => System.Text.Encoding.Latin1.GetString(r.Key), r => System.Text.Encoding.UTF8.GetString(r.Value));
-        Assert.Equal(4, carbon.Count);
+        Assert.Equal(5, carbon.Count);
+        Assert.Equal("target's meter tail", carbon["s"]);
         Assert.Equal("view", carbon["h\0\0\0\0\0\0\0\x01"]);
         Assert.Equal("totals", carbon["t"]);
         Assert.Equal("target's own reading", carbon["o\0\0\0\0\0\0\0\x02"]);
