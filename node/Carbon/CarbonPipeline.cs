@@ -25,7 +25,7 @@ namespace Aurigraph.Node.Carbon;
 /// that ride in the carbon section of the next block it proposes, or of a block without transactions when records are due
 /// and no transaction waits. Every node stores the records of each applied block through <see cref="CarbonLedger"/>.
 /// </remarks>
-internal sealed class CarbonPipeline : IDisposable
+internal sealed partial class CarbonPipeline : IDisposable
 {
     /// <summary>Peer-transport application channel of readings sent to the leader.</summary>
     public const byte ReadingsChannel = 3;
@@ -406,71 +406,6 @@ internal sealed class CarbonPipeline : IDisposable
         }
     }
 
-    /// <summary>
-    /// Takes an offset retirement to record through the log (leader only): checked against the committed offsets and the
-    /// fixed rules first, then carried by the next carbon section. The task ends when a committed block records or refuses
-    /// it, or at once when it is refused, when this node does not lead, or when too many wait. An offset identical to a
-    /// recorded one is answered as recorded (a retry); the same credits with other figures are refused. Thread-safe.
-    /// </summary>
-    public Task<OffsetOutcome> SubmitOffset(OffsetRetirement offset)
-    {
-        ArgumentNullException.ThrowIfNull(offset);
-        lock (_gate)
-        {
-            if (!_leading)
-            {
-                return Task.FromResult(new OffsetOutcome(OffsetOutcomeKind.NotLeader, 0, "this node does not lead"));
-            }
-            if (_ledger.Offsets.Contains(offset))
-            {
-                var committed = _ledger.Offsets.ReadAll().First(o => o.Offset.Key == offset.Key);
-                return Task.FromResult(committed.Offset == offset
-                    ? new OffsetOutcome(OffsetOutcomeKind.Recorded, committed.Height)
-                    : new OffsetOutcome(OffsetOutcomeKind.Refused, 0, $"{offset.Registry} serial {offset.Serial} is already recorded with other figures (at height {committed.Height})"));
-            }
-            var today = DateOnly.FromDateTime(_services.Time.GetUtcNow().UtcDateTime);
-            if (_ledger.Offsets.Refusal(offset, today) is { } reason)
-            {
-                return Task.FromResult(new OffsetOutcome(OffsetOutcomeKind.Refused, 0, reason));
-            }
-            return _offsets.Add(offset);
-        }
-    }
-
-    /// <summary>
-    /// The node stops (gracefully; after the consensus loop and the applier ended, before the database closes): keeps the
-    /// meter's open interval, durably, for the next run's first reading. The meter closes nothing after it. A node that
-    /// crashes loses its open interval.
-    /// </summary>
-    /// <returns>What was kept; null when this node does not meter, stopped already, or the write failed (logged).</returns>
-    public MeterInterval? PersistOpenInterval()
-    {
-        lock (_gate)
-        {
-            if (_meter is null || _stopped)
-            {
-                return null;
-            }
-            _stopped = true;
-            var tail = _meter.Stop(Counters());
-            // The tail's own bytes are written after it was measured: they are part of it.
-            tail = tail with { StoredBytes = tail.StoredBytes + CarbonLedger.MeterTailBytes };
-            try
-            {
-                using var batch = new WriteBatch();
-                _ledger.PutMeterTail(batch, tail);
-                _database.Db.Write(batch, _database.SyncWrite);
-            }
-            catch (RocksDbException ex)
-            {
-                CarbonLog.TailLost(_logger, ex.Message);
-                return null;
-            }
-            CarbonLog.TailKept(_logger, tail.CpuMicros, tail.WallMicros, tail.PeerBytesSent, tail.PeerBytesReceived, tail.StoredBytes);
-            return tail;
-        }
-    }
-
     public void Dispose()
     {
         _metrics.Dispose();
@@ -532,33 +467,6 @@ internal sealed class CarbonPipeline : IDisposable
             _outbox.Remove(oldest);
             _ledger.DeleteOwnReading(batch, oldest);
         }
-    }
-
-    private readonly Storage.StorageMemory _memory;
-    private long _retained;
-    private long? _retainedAtMs;
-
-    private MeterCounters Counters()
-    {
-        long sent = 0, received = 0;
-        foreach (var peer in _transport.Traffic)
-        {
-            sent += peer.BytesSent;
-            received += peer.BytesReceived;
-        }
-        return new MeterCounters(sent, received, _log.BytesWritten, RetainedBytes());
-    }
-
-    // Retained bytes, asked of RocksDB at most once a second (a dozen property reads; apply rounds come much faster).
-    private long RetainedBytes()
-    {
-        var now = NowMs();
-        if (_retainedAtMs is null || now - _retainedAtMs.Value >= 1000)
-        {
-            _retained = _memory.RetainedBytes();
-            _retainedAtMs = now;
-        }
-        return _retained;
     }
 
     private long NowMs() => (long)_services.Time.GetElapsedTime(_origin).TotalMilliseconds;
