@@ -123,7 +123,18 @@ internal static class Devnet
         return result;
     }
 
-    public static async Task<int> RunAsync(Layout layout, CancellationToken cancellation)
+    /// <summary>The longest wait before a node that exited is started again (<c>--restart</c>).</summary>
+    public static readonly TimeSpan MaxRestartDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a restarted node must run for its restart delay to start again from one second.</summary>
+    public static readonly TimeSpan StableRun = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Starts every node and supervises them until Ctrl-C. A node that exits is reported and the others run on; with
+    /// <paramref name="restart"/> it is started again after a delay that doubles from 1 s up to <see cref="MaxRestartDelay"/>
+    /// while it keeps exiting within <see cref="StableRun"/> (never after a configuration error, which a restart cannot mend).
+    /// </summary>
+    public static async Task<int> RunAsync(Layout layout, CancellationToken cancellation, bool restart = false)
     {
         // Ctrl-C, `kill` (SIGTERM) and a closed terminal (SIGHUP) all stop every node before the devnet exits,
         // so no node process outlives it.
@@ -131,31 +142,48 @@ internal static class Devnet
         var ct = stop.Token;
         using var signals = ShutdownSignals.Cancel(stop);
         var nodes = Prepare(layout);
-        var processes = new List<Process>();
+        var processes = new Process[nodes.Count];
         try
         {
-            foreach (var (member, config) in nodes)
+            for (var i = 0; i < nodes.Count; i++)
             {
-                processes.Add(StartNode(member, config));
+                processes[i] = StartNode(nodes[i].Member, nodes[i].ConfigPath);
             }
             Console.WriteLine();
             PrintLayout(layout, nodes);
-            Console.WriteLine("Ctrl-C stops every node");
-            // A node that exits (killed by an operator or a test, or failed) is reported; the others run on, and the
-            // node can be started again by hand with the command printed. The devnet ends when every node has exited.
-            var running = processes.Select((p, i) => (Process: p, nodes[i].Member.Id, nodes[i].ConfigPath)).ToList();
-            while (running.Count > 0)
-            {
-                await Task.WhenAny(running.Select(r => r.Process.WaitForExitAsync(ct))).ConfigureAwait(false);
-                ct.ThrowIfCancellationRequested();
-                foreach (var dead in running.Where(r => r.Process.HasExited).ToList())
-                {
-                    running.Remove(dead);
-                    Console.Error.WriteLine($"devnet: node {dead.Id} exited with code {dead.Process.ExitCode}; {running.Count} nodes run on. Start it again with: dotnet {typeof(Devnet).Assembly.Location} run --config {dead.ConfigPath}");
-                }
-            }
+            Console.WriteLine(restart ? "Ctrl-C stops every node; a node that exits is started again" : "Ctrl-C stops every node");
+            // A node that exits (killed by an operator or a test, or failed) is reported; the others run on. Without
+            // --restart it can be started again by hand with the command printed; the devnet ends when every node has exited.
+            var left = nodes.Count;
+            await Task.WhenAll(nodes.Select((n, i) => Supervise(i))).ConfigureAwait(false);
             Console.Error.WriteLine("devnet: every node has exited");
             return 1;
+
+            async Task Supervise(int i)
+            {
+                var (member, config) = nodes[i];
+                var delay = TimeSpan.FromSeconds(1);
+                var started = Stopwatch.GetTimestamp(); // Process.StartTime cannot be read once the process has gone
+                while (true)
+                {
+                    var process = Volatile.Read(ref processes[i]);
+                    await process.WaitForExitAsync(ct).ConfigureAwait(false);
+                    var code = process.ExitCode;
+                    if (!restart || code == ExitCodes.BadConfiguration)
+                    {
+                        var running = Interlocked.Decrement(ref left);
+                        Console.Error.WriteLine($"devnet: node {member.Id} exited with code {code}; {running} nodes run on. Start it again with: dotnet {typeof(Devnet).Assembly.Location} run --config {config}");
+                        return;
+                    }
+                    delay = Stopwatch.GetElapsedTime(started) >= StableRun ? TimeSpan.FromSeconds(1) : delay;
+                    Console.Error.WriteLine($"devnet: node {member.Id} exited with code {code}; starting it again in {delay.TotalSeconds:0} s");
+                    await Task.Delay(delay, ct).ConfigureAwait(false);
+                    Volatile.Write(ref processes[i], StartNode(member, config));
+                    started = Stopwatch.GetTimestamp();
+                    Console.Error.WriteLine($"devnet: node {member.Id} started again (process {Volatile.Read(ref processes[i]).Id})");
+                    delay = TimeSpan.FromTicks(Math.Min(MaxRestartDelay.Ticks, delay.Ticks * 2));
+                }
+            }
         }
         catch (OperationCanceledException)
         {
@@ -163,7 +191,7 @@ internal static class Devnet
         }
         finally
         {
-            await StopAllAsync(processes).ConfigureAwait(false);
+            await StopAllAsync(processes.Where(p => p is not null)).ConfigureAwait(false);
         }
     }
 

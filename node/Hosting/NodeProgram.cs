@@ -40,7 +40,8 @@ internal static class NodeProgram
         var wan = new Option<bool>("--wan") { Description = "Emulate the latency between the --clouds locations on loopback (Aurigraph:Transport:Wan)." };
         var topology = new Option<string?>("--topology") { Description = "'programme': the programme's end state, 4 validators, 6 business and 12 slim nodes in each of AWS us-east-1, Azure eastus and GCP us-central1 (66 processes, WAN emulation, 250 ms ticks, 5 s election timeout); replaces the role counts and --clouds." };
         var prepare = new Option<bool>("--prepare") { Description = "Only write the genesis, keys, certificates and node configurations, print them, and exit without starting a node." };
-        var devnet = new Command("devnet", "Start a local cluster on 127.0.0.1 (3 validators, 1 business, 1 slim by default) as separate processes, peers on mutual TLS.") { dir, validators, business, slim, basePort, apiTls, clouds, wan, topology, prepare };
+        var restart = new Option<bool>("--restart") { Description = "Start a node that exits again (after 1 s, doubling up to 30 s while it keeps exiting within a minute); without it the devnet reports the exit and runs on." };
+        var devnet = new Command("devnet", "Start a local cluster on 127.0.0.1 (3 validators, 1 business, 1 slim by default) as separate processes, peers on mutual TLS.") { dir, validators, business, slim, basePort, apiTls, clouds, wan, topology, prepare, restart };
         devnet.SetAction((parse, _) =>
         {
             if (parse.GetValue(topology) is { } named)
@@ -51,11 +52,11 @@ internal static class NodeProgram
                     return Task.FromResult(ExitCodes.BadConfiguration);
                 }
                 var programme = Devnet.Programme(parse.GetValue(dir)!, parse.GetValue(basePort), parse.GetValue(apiTls));
-                return parse.GetValue(prepare) ? Task.FromResult(Devnet.PrepareOnly(programme)) : Devnet.RunAsync(programme, cts.Token);
+                return parse.GetValue(prepare) ? Task.FromResult(Devnet.PrepareOnly(programme)) : Devnet.RunAsync(programme, cts.Token, parse.GetValue(restart));
             }
             var locations = parse.GetValue(clouds) is { Length: > 0 } given ? (given is ["programme"] ? Devnet.ProgrammeClouds : [.. given.SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries))]) : null;
             var layout = new Devnet.Layout(parse.GetValue(dir)!, parse.GetValue(validators), parse.GetValue(business), parse.GetValue(slim), parse.GetValue(basePort), parse.GetValue(apiTls), locations, parse.GetValue(wan));
-            return parse.GetValue(prepare) ? Task.FromResult(Devnet.PrepareOnly(layout)) : Devnet.RunAsync(layout, cts.Token);
+            return parse.GetValue(prepare) ? Task.FromResult(Devnet.PrepareOnly(layout)) : Devnet.RunAsync(layout, cts.Token, parse.GetValue(restart));
         });
 
         var certsDir = new Option<string>("--dir") { Description = "Folder for the PEM files.", DefaultValueFactory = _ => "certs" };

@@ -31,6 +31,13 @@ internal static class NodeServer
             builder.Configuration.AddEnvironmentVariables();
             builder.Configuration.AddCommandLine(configArgs);
         }
+        // One line per event, stamped in UTC with milliseconds (Logging:Console settings still override it).
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.UseUtcTimestamp = true;
+            console.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+        });
         var options = new NodeOptions();
         var carbon = new CarbonOptions();
         var limits = new NodeLimits();

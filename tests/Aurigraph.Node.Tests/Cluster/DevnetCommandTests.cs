@@ -71,18 +71,101 @@ public sealed class DevnetCommandTests
         finally
         {
             again?.Kill();
-            if (!devnet.HasExited)
+            await StopAsync(devnet, dir);
+        }
+    }
+
+    [Fact]
+    public async Task With_restart_the_devnet_starts_a_killed_node_again_with_a_growing_delay_and_its_log_lines_carry_utc_timestamps()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "aurigraph-devnet-restart-" + Guid.NewGuid().ToString("N")[..8]);
+        var basePort = LocalCluster.FreePortBase();
+        var node = Path.Combine(AppContext.BaseDirectory, "Aurigraph.Node.dll");
+        var devnet = Start(node, "devnet", "--dir", dir, "--validators", "3", "--business", "0", "--slim", "0", "--restart", "--base-port", basePort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var errors = new List<string>();
+        var output = new List<string>();
+        var restarted = new[] { new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously), new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var restarts = 0;
+        devnet.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not { } line)
             {
-                devnet.Kill(entireProcessTree: true);
+                return;
             }
-            await devnet.WaitForExitAsync();
-            try
+            lock (errors)
             {
-                Directory.Delete(dir, recursive: true);
+                errors.Add(line);
+                if (line.StartsWith("devnet: node 3 exited", StringComparison.Ordinal) && restarts < restarted.Length)
+                {
+                    restarted[restarts++].TrySetResult(line);
+                }
             }
-            catch (IOException)
+        };
+        devnet.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
             {
+                lock (output)
+                {
+                    output.Add(line);
+                }
             }
+        };
+        devnet.BeginErrorReadLine();
+        devnet.BeginOutputReadLine();
+        try
+        {
+            string Api(int id) => $"http://127.0.0.1:{basePort + 100 + id}";
+            var config = Path.Combine(dir, "node-3", "appsettings.json");
+            await WaitAsync(async () => (await StatusAsync(Api(3)))?.Leader is > 0, "node 3 hears a leader");
+
+            KillNode(config);
+            var first = await restarted[0].Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Contains("starting it again in 1 s", first, StringComparison.Ordinal);
+            await WaitAsync(async () => (await StatusAsync(Api(3)))?.Leader is > 0, "node 3 back with a leader");
+            Assert.False(devnet.HasExited, "the devnet runs on");
+
+            // Killed again within a minute: the delay doubles.
+            KillNode(config);
+            var second = await restarted[1].Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Contains("starting it again in 2 s", second, StringComparison.Ordinal);
+            await WaitAsync(async () => (await StatusAsync(Api(3)))?.Leader is > 0, "node 3 back again");
+            lock (errors)
+            {
+                Assert.Equal(2, errors.Count(l => l.StartsWith("devnet: node 3 started again (process ", StringComparison.Ordinal)));
+            }
+
+            // Every node log line: "[node-N] 2026-12-04T20:53:58.379Z info: <category>[<event>] <message>".
+            lock (output)
+            {
+                var lines = output.Where(l => l.StartsWith("[node-", StringComparison.Ordinal)).ToList();
+                Assert.True(lines.Count > 10, $"{lines.Count} node log lines");
+                var stamp = new System.Text.RegularExpressions.Regex(@"^\[node-\d+\] (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z (trce|dbug|info|warn|fail|crit): ");
+                Assert.All(lines, l => Assert.Matches(stamp, l));
+                var first3 = DateTime.ParseExact(stamp.Match(lines[0]).Groups[1].Value, "yyyy-MM-dd'T'HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture);
+                Assert.True(Math.Abs((DateTime.UtcNow - first3).TotalMinutes) < 10, $"the stamp {first3:o} is not UTC now");
+            }
+        }
+        finally
+        {
+            await StopAsync(devnet, dir);
+        }
+    }
+
+    /// <summary>Ends the devnet (and every node it started) and removes its folder.</summary>
+    private static async Task StopAsync(Process devnet, string dir)
+    {
+        if (!devnet.HasExited)
+        {
+            devnet.Kill(entireProcessTree: true);
+        }
+        await devnet.WaitForExitAsync();
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (IOException)
+        {
         }
     }
 
