@@ -5,7 +5,7 @@ namespace Aurigraph.Consensus.Tests;
 /// <summary>The seeded cluster simulation as CI runs it: the seed budget, determinism, and proof that the checks bite.</summary>
 public sealed class SimulationTests
 {
-    /// <summary>Seeds CI runs. The long sweep (any number) is the simulator's command line; see README.</summary>
+    /// <summary>Seeds CI runs. The long sweep (any number) is the simulator's command line; see docs/consensus.md.</summary>
     public const int CiSeeds = 10_000;
 
     [Fact]

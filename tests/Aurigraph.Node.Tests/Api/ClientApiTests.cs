@@ -35,6 +35,7 @@ public sealed class SingleNodeFixture : IAsyncLifetime
 /// error shape, proto3 JSON for 64-bit integers and bytes, enum validation, and key/value ownership.
 /// </summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class ClientApiTests(SingleNodeFixture fixture) : IClassFixture<SingleNodeFixture>
 {
     private const string Chain = "aurigraph-devnet";

@@ -12,6 +12,7 @@ namespace Aurigraph.Node.Tests.Carbon;
 /// figure for zone DE at start, and REST and gRPC answer it hour by hour; bad requests are 400 with the JSON error shape.
 /// </summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class IntensityHistoryApiTests(FrankfurtNodeFixture fixture) : IClassFixture<FrankfurtNodeFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

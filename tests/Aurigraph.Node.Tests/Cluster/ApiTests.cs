@@ -9,6 +9,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>The client API of real node processes: REST through transcoding, streaming calls, slim-node pruning.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class ApiTests
 {
     private const string Chain = "aurigraph-devnet";

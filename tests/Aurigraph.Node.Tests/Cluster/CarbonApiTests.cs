@@ -44,6 +44,7 @@ public sealed class CarbonClusterFixture : IAsyncLifetime
 
 /// <summary>Carbon figures of committed transactions, served over REST by real node processes.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class CarbonApiTests(CarbonClusterFixture fixture) : IClassFixture<CarbonClusterFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

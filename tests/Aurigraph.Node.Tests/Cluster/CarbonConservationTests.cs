@@ -13,6 +13,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 /// start to its last close — CPU within 1 %, bytes exactly.
 /// </summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed partial class CarbonConservationTests
 {
     private const string Chain = "aurigraph-devnet";

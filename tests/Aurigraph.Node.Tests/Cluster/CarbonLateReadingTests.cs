@@ -7,6 +7,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>A validator that is down when its reading is due is recorded missing, and its reading arrives late after it restarts.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class CarbonLateReadingTests
 {
     private const string Chain = "aurigraph-devnet";

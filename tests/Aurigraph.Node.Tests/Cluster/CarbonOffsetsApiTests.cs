@@ -11,6 +11,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>Offsets recorded through the log, calendar periods and budgets, served by real node processes.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class CarbonOffsetsApiTests
 {
     private const string Chain = "aurigraph-devnet";

@@ -8,6 +8,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>Five real node processes (3 validators, 1 business, 1 slim) on loopback.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class ClusterTests(ITestOutputHelper output)
 {
     private const string Chain = "aurigraph-devnet";

@@ -6,6 +6,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>A validator crashes (SIGKILL) at each named fault point while clients submit; after restarting it, nothing acknowledged is lost.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class CrashPointTests
 {
     private const string Chain = "aurigraph-devnet";

@@ -7,6 +7,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>The devnet command itself, as an operator runs it.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class DevnetCommandTests
 {
     private const string Chain = "aurigraph-devnet";

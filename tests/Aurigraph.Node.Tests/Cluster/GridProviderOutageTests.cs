@@ -14,6 +14,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 /// The providers are a local fake on loopback answering in their documented shapes; the nodes are real processes.
 /// </summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class GridProviderOutageTests : IAsyncLifetime
 {
     private const string Chain = "aurigraph-devnet";

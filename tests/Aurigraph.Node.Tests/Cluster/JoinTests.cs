@@ -11,6 +11,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 /// data folder still knows them — while a client writes and nothing acknowledged is lost.
 /// </summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class JoinTests
 {
     private const string AdminToken = "join-tests-admin";

@@ -6,6 +6,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>Carbon-aware leader placement in the three-cloud topology with WAN emulation.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class LeaderPlacementClusterTests
 {
     private const string Chain = "aurigraph-devnet";

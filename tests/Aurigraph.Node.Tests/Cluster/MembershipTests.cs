@@ -6,6 +6,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>Online membership changes on real processes, through the admin API, while a client keeps submitting.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class MembershipTests
 {
     private const string Chain = "aurigraph-devnet";

@@ -9,6 +9,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>Operating a running cluster: leadership transfer through the admin API, its protection, linearizable reads, graceful hand-over at stop.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class OperationsTests
 {
     private const string Chain = "aurigraph-devnet";

@@ -13,6 +13,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 /// every restart. Node 2 admits without checking signatures (signature mode none, trusted ingress) in both tests.
 /// </summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class ParanoidTests
 {
     private const string Chain = "aurigraph-devnet";

@@ -5,6 +5,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>The scaling procedure (docs/scaling.md): business and slim nodes added and removed while clients write.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class ScalingTests
 {
     private const string Token = "scaling-admin-token";

@@ -16,6 +16,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 /// member, the HTTPS API serves gRPC and REST on one port, and admin calls may require a client certificate.
 /// </summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed partial class SecureClusterTests
 {
     private const string Chain = "aurigraph-devnet";

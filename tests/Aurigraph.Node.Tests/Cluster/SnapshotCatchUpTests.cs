@@ -9,6 +9,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 /// root, and then follows the log like any other member.
 /// </summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class SnapshotCatchUpTests
 {
     private const string Chain = "aurigraph-devnet";

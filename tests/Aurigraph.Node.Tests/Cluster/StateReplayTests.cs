@@ -12,6 +12,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 /// commits and check that the state was lost, was rebuilt, and that blocks read back the same bytes as before.
 /// </summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed partial class StateReplayTests
 {
     private const string Chain = "aurigraph-devnet";

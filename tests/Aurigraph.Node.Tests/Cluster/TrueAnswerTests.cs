@@ -18,6 +18,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 /// and a REJECTED answer must mean the transaction never commits — across a leader change and across quorum loss.
 /// </summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class TrueAnswerTests
 {
     private const string Chain = "aurigraph-devnet";

@@ -7,6 +7,7 @@ namespace Aurigraph.Node.Tests.Cluster;
 
 /// <summary>A cluster across the programme's three clouds on loopback, with WAN emulation: it elects, commits and agrees.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class WanClusterTests
 {
     private const string Chain = "aurigraph-devnet";
