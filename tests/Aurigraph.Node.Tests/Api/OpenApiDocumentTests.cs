@@ -206,7 +206,7 @@ public sealed partial class OpenApiDocumentTests(SingleNodeFixture fixture) : IC
             docs/openapi.json is not the document the node serves (first difference on line {line}).
             After changing a proto or the REST endpoints, write the served document over it and commit it:
                 {Regenerate}=1 dotnet test tests/Aurigraph.Node.Tests -c Release --filter FullyQualifiedName~OpenApiDocumentTests
-            (or: curl -s http://127.0.0.1:7201{Route} > docs/openapi.json against a running devnet).
+            (or: curl -s http://127.0.0.1:7301{Route} > docs/openapi.json against a running devnet).
             """);
     }
 
