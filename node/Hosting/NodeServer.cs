@@ -126,6 +126,7 @@ internal static class NodeServer
             })
             // proto3 JSON: 64-bit integers are strings (numbers lose precision above 2^53); input takes both.
             .AddJsonTranscoding(transcoding => transcoding.JsonSettings.WriteInt64sAsStrings = true);
+        builder.Services.AddRestApiDocument();
         builder.Services.AddCarbonModel(builder.Configuration);
         if (options.LeaderPlacement.Enabled)
         {
@@ -162,23 +163,30 @@ internal static class NodeServer
         app.MapGrpcService<BlockApi>();
         app.MapGrpcService<NodeApi>();
         app.MapGrpcService<CarbonApi>();
-        app.MapGet("/api/v11/carbon/report.csv", (NodeRuntime node, string? from, string? to) => CarbonApi.Csv(node, from, to));
-        app.MapGet("/api/v11/carbon/manifest.yaml", (NodeRuntime node, string? from, string? to) => CarbonApi.Manifest(node, from, to));
-        app.MapGet("/api/v11/carbon/esg/{month}.html", (NodeRuntime node, string month) => CarbonApi.EsgReport(node, month));
-        app.MapGet("/api/v11/carbon/dashboard.html", (NodeRuntime node) => CarbonApi.Dashboard(node));
+        app.MapGet("/api/v11/carbon/report.csv", (NodeRuntime node, string? from, string? to) => CarbonApi.Csv(node, from, to))
+            .Describe(RestApiDocument.DocumentsTag, "GetCarbonReportCsv", "text/csv", "The committed carbon records of the height range from..to as CSV.");
+        app.MapGet("/api/v11/carbon/manifest.yaml", (NodeRuntime node, string? from, string? to) => CarbonApi.Manifest(node, from, to))
+            .Describe(RestApiDocument.DocumentsTag, "GetImpactManifest", "application/yaml", "The height range's readings as an Impact Framework manifest that recomputes their energy and SCI.");
+        app.MapGet("/api/v11/carbon/esg/{month}.html", (NodeRuntime node, string month) => CarbonApi.EsgReport(node, month))
+            .Describe(RestApiDocument.DocumentsTag, "GetEsgReport", "text/html", "The ESG report of one calendar month (yyyy-MM, UTC) as an HTML page.");
+        app.MapGet("/api/v11/carbon/dashboard.html", (NodeRuntime node) => CarbonApi.Dashboard(node))
+            .Describe(RestApiDocument.DocumentsTag, "GetCarbonDashboard", "text/html", "The carbon dashboard as an HTML page.");
         app.MapGrpcService<AdminApi>();
         app.MapGrpcService<JoinApi>();
         app.MapGrpcHealthChecksService();
         app.MapPrometheusScrapingEndpoint();
         app.Services.GetRequiredService<CarbonBudgetMetrics>(); // exports Aurigraph:Carbon:Budget for the burn-rate alerts
-        app.MapGet("/healthz", () => Results.Json(new { status = "alive" }));
+        app.MapRestApiDocument();
+        app.MapGet("/healthz", () => Results.Json(new { status = "alive" }))
+            .Describe(RestApiDocument.NodeTag, "GetLiveness", "application/json", "Liveness: answers while the process serves.");
         app.MapGet("/readyz", (NodeRuntime node) =>
         {
             var s = node.Snapshot;
             var ready = s.Leader != 0 && s.AppliedIndex >= s.CommitIndex;
             // 64-bit integers as strings, as in every JSON answer of the REST port (proto3 JSON).
             return Results.Json(new { ready, leader = U64(s.Leader), commitIndex = U64(s.CommitIndex), appliedIndex = U64(s.AppliedIndex), height = U64(s.Height) }, statusCode: ready ? 200 : 503);
-        });
+        })
+            .Describe(RestApiDocument.NodeTag, "GetReadiness", "application/json", "Readiness: 200 once a leader is known and this node has applied all it knows committed, else 503.");
 
         try
         {
