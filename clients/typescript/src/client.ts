@@ -74,6 +74,8 @@ const CONSISTENCY: Record<ReadConsistency, string> = {
 export class AurigraphClient {
   readonly #addresses: string[];
   readonly #credentials: (address: string) => grpc.ChannelCredentials;
+  /** Addresses given as https:// URLs: TLS with the system's roots when no `tls` option is set. */
+  readonly #https = new Set<string>();
   readonly #services = new Map<string, Map<ServiceName, Service>>();
   readonly #callTimeoutMs: number;
   readonly #attempts: number;
@@ -86,8 +88,8 @@ export class AurigraphClient {
     this.#addresses = options.nodes.map(normalize);
     const ca = options.tls?.ca ?? (options.tls?.caFile === undefined ? undefined : readFileSync(options.tls.caFile));
     const tls = options.tls === undefined ? undefined : grpc.credentials.createSsl(ca);
-    const secure = new Set(options.nodes.filter((n) => n.startsWith('https://')).map(normalize));
-    this.#credentials = (address) => tls ?? (secure.has(address) ? grpc.credentials.createSsl() : grpc.credentials.createInsecure());
+    options.nodes.filter((n) => n.startsWith('https://')).forEach((n) => this.#https.add(normalize(n)));
+    this.#credentials = (address) => tls ?? (this.#https.has(address) ? grpc.credentials.createSsl() : grpc.credentials.createInsecure());
     this.#callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.#attempts = options.attempts ?? Math.max(6, 3 * this.#addresses.length);
   }
@@ -272,6 +274,9 @@ export class AurigraphClient {
   /** Makes the leader a node names the current node (adding its address when it is new). */
   #follow(leader: string): void {
     const address = normalize(leader);
+    if (leader.startsWith('https://')) {
+      this.#https.add(address);
+    }
     const known = this.#addresses.indexOf(address);
     this.#current = known >= 0 ? known : this.#addresses.push(address) - 1;
   }

@@ -12,6 +12,7 @@ namespace Aurigraph.Node.Tests.Clients;
 /// runs with the cluster's addresses, chain id and a funded dev key in its environment, over plaintext and over TLS.
 /// </summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed partial class TypeScriptClientTests
 {
     private static string Package => Path.Combine(KubernetesManifests.Root, "clients", "typescript");
