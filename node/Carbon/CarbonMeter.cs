@@ -162,7 +162,7 @@ public sealed record MeterTotals(long Closes, long Blocks, long CpuMicros, long 
 }
 
 /// <summary>
-/// The per-node carbon meter. It runs on the consensus loop: <see cref="Observe"/> once per Ready, <see cref="AddStored"/> and
+/// The per-node carbon meter. It runs on the consensus loop: <see cref="Observe(Ready)"/> once per Ready, <see cref="AddStored"/> and
 /// <see cref="Close"/> once per apply round; <see cref="AddIngress"/> from API threads.
 /// </summary>
 /// <remarks>

@@ -6,7 +6,7 @@ namespace Aurigraph.Node.Carbon;
 /// what was measured with which coefficients; and what in the range keeps the figure from conforming.
 /// </summary>
 /// <param name="ModelVersions">Energy-model versions of the readings, ascending.</param>
-/// <param name="IntensityTypes">Kinds of grid intensity the readings used (see <see cref="IntensityType"/>), sorted.</param>
+/// <param name="IntensityTypes">Kinds of grid intensity the readings used (see <see cref="IntensityType(GridIntensity)"/>), sorted.</param>
 /// <param name="EmbodiedIncluded">Every reading counted M.</param>
 /// <param name="Issues">What keeps the figure from conforming; empty when it conforms.</param>
 public sealed record SciDisclosure(IReadOnlyList<int> ModelVersions, IReadOnlyList<string> IntensityTypes, bool EmbodiedIncluded, IReadOnlyList<string> Issues)

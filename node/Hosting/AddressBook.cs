@@ -15,7 +15,7 @@ namespace Aurigraph.Node.Hosting;
 /// </summary>
 /// <remarks>
 /// Thread-safe: readers see an immutable map (copy-on-write), writers are serialised. Invariants: this node's own
-/// record is always its configuration's; at most <see cref="MaxRecords"/> records and <see cref="MaxRemoved"/> removed
+/// record is always its configuration's; at most <see cref="AddressBook.MaxRecords"/> records and <see cref="AddressBook.MaxRemoved"/> removed
 /// ids are kept; a removal is undone only by an AddLearner of the log, never by a snapshot or a join answer. What was
 /// learned (not what the configuration says, which may change between starts) and the removed ids are written to
 /// the database (meta family) before they are visible, so a restart knows what the node knew — also the members

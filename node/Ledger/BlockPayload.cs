@@ -9,7 +9,7 @@ namespace Aurigraph.Node.Ledger;
 /// and the block store carry them untouched, and readers slice them without copying.
 /// Layout (little-endian):
 /// <c>"AGB2" | u32 count | 32-byte transactions root | u32 carbon length | carbon section | count × (u32 body length | body | 64-byte signature)</c>.
-/// The transactions root (<see cref="LedgerState.TransactionsRoot"/> over the ids) is computed by the leader from the
+/// The transactions root (<see cref="LedgerState.TransactionsRoot(ReadOnlySpan{TransactionId})"/> over the ids) is computed by the leader from the
 /// ids it verified; every node recomputes it from the bodies before applying and refuses a block that disagrees.
 /// The carbon section carries committed carbon records (opaque here; empty in most blocks).
 /// </summary>
