@@ -44,6 +44,10 @@ internal static class ClientTestCluster
     /// <summary>The dev account <paramref name="n"/> of the cluster's genesis (keys/dev-N.key).</summary>
     public static AurigraphKey DevAccount(this LocalCluster cluster, int n) => AurigraphKey.Load(Path.Combine(cluster.Directory, "keys", $"dev-{n}.key"));
 
+    /// <summary>A transfer signed with the chain id and the sender's next nonce, both read from the cluster.</summary>
+    public static async Task<SignedTx> NextTransferAsync(this AurigraphClient client, AurigraphKey sender, byte[] to, ulong amount) =>
+        sender.Transfer(await client.GetChainIdAsync(), await client.NextNonceAsync(sender.PublicKeyHex), to, amount);
+
     /// <summary>A loopback address where nothing listens: connections to it are refused.</summary>
     public static string RefusingAddress()
     {
@@ -66,5 +70,31 @@ internal static class ClientTestCluster
             }
             await Task.Delay(50); // polling interval against the deadline above, not synchronisation
         }
+    }
+}
+
+/// <summary>What a transfer test starts from: a client of every node, a funded dev account and a fresh recipient.</summary>
+internal sealed class TransferScene : IDisposable
+{
+    public TransferScene(LocalCluster cluster, int devAccount)
+    {
+        Client = cluster.Client();
+        Sender = cluster.DevAccount(devAccount);
+    }
+
+    public AurigraphClient Client { get; }
+
+    public AurigraphKey Sender { get; }
+
+    public AurigraphKey Recipient { get; } = AurigraphKey.Generate();
+
+    /// <summary>A transfer of <paramref name="amount"/> from the sender to the recipient with the sender's next nonce.</summary>
+    public Task<SignedTx> NextTransferAsync(ulong amount) => Client.NextTransferAsync(Sender, Recipient.PublicKey, amount);
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        Sender.Dispose();
+        Recipient.Dispose();
     }
 }

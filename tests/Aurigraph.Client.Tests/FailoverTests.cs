@@ -13,9 +13,8 @@ public sealed class FailoverTests
     public async Task Submissions_go_on_committing_when_the_leader_they_are_routed_to_is_killed()
     {
         await using var cluster = await ClientTestCluster.StartAsync();
-        using var client = cluster.Client();
-        using var sender = cluster.DevAccount(1);
-        using var recipient = AurigraphKey.Generate();
+        using var scene = new TransferScene(cluster, 1);
+        var (client, sender, recipient) = (scene.Client, scene.Sender, scene.Recipient);
         var chain = await client.GetChainIdAsync();
         var first = await client.NextNonceAsync(sender.PublicKeyHex);
         const int count = 20;
@@ -35,6 +34,7 @@ public sealed class FailoverTests
         });
         await ClientTestCluster.PollAsync(() => Volatile.Read(ref committed) >= 5 || writer.IsCompleted, "five transfers committed", Patience);
         Assert.False(writer.IsFaulted, writer.Exception?.ToString());
+        Assert.Equal(cluster.Address(leader), client.KnownLeader);
         killedAt = Volatile.Read(ref committed);
         cluster.Kill(leader);
         var results = await writer.WaitAsync(Patience);

@@ -1,4 +1,5 @@
 using Aurigraph.Node.Api.V1;
+using Aurigraph.Node.Tests.Cluster;
 using Google.Protobuf;
 
 namespace Aurigraph.Client.Tests;
@@ -11,10 +12,9 @@ public sealed class SubmitAndReadTests(ClusterFixture fixture) : IClassFixture<C
     public async Task Submit_and_wait_commits_and_a_linearizable_read_on_another_node_sees_the_balance()
     {
         var cluster = fixture.Cluster;
-        using var client = cluster.Client();
-        using var sender = cluster.DevAccount(1);
-        using var recipient = AurigraphKey.Generate();
-        var tx = sender.Transfer(await client.GetChainIdAsync(), await client.NextNonceAsync(sender.PublicKeyHex), recipient.PublicKey, 1234);
+        using var scene = new TransferScene(cluster, 1);
+        var tx = await scene.NextTransferAsync(1234);
+        var (client, recipient) = (scene.Client, scene.Recipient);
 
         var result = await client.SubmitAndWaitAsync(tx.Transaction);
 
@@ -22,6 +22,8 @@ public sealed class SubmitAndReadTests(ClusterFixture fixture) : IClassFixture<C
         Assert.True(result.Receipt.Success, result.Receipt.FailureReason);
         Assert.Equal(tx.TxId, result.TxId);
         Assert.True(result.Height > 0);
+        // The statuses named the leader, and submissions go to it first.
+        Assert.Equal(cluster.Address(await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30))), client.KnownLeader);
         // Every node, each asked on its own, answers the committed balance at once (no waiting for it to apply).
         foreach (var id in cluster.Ids)
         {
@@ -35,10 +37,9 @@ public sealed class SubmitAndReadTests(ClusterFixture fixture) : IClassFixture<C
     public async Task The_same_signed_bytes_submitted_again_commit_once_under_one_id()
     {
         var cluster = fixture.Cluster;
-        using var client = cluster.Client();
-        using var sender = cluster.DevAccount(2);
-        using var recipient = AurigraphKey.Generate();
-        var tx = sender.Transfer(await client.GetChainIdAsync(), await client.NextNonceAsync(sender.PublicKeyHex), recipient.PublicKey, 500);
+        using var scene = new TransferScene(cluster, 2);
+        var tx = await scene.NextTransferAsync(500);
+        var client = scene.Client;
 
         // At once, three times in one call and concurrently from two clients, then again after the commit on each node.
         using var other = cluster.Client([.. cluster.Ids.Reverse()]);
@@ -55,7 +56,7 @@ public sealed class SubmitAndReadTests(ClusterFixture fixture) : IClassFixture<C
         Assert.All(results, r => Assert.Equal(TransactionState.Committed, r.State));
         Assert.Single(results.Select(r => (r.TxId, r.Height, r.Index)).Distinct());
         Assert.Equal(tx.TxId, results[0].TxId);
-        Assert.Equal(500UL, (await client.GetAccountAsync(recipient.PublicKeyHex)).Balance);
+        Assert.Equal(500UL, (await client.GetAccountAsync(scene.Recipient.PublicKeyHex)).Balance);
     }
 
     [Fact]
@@ -67,8 +68,8 @@ public sealed class SubmitAndReadTests(ClusterFixture fixture) : IClassFixture<C
         using var sender = cluster.DevAccount(3);
         using var recipient = AurigraphKey.Generate();
 
-        var status = await client.GetStatusAsync();
-        var tx = sender.Transfer(status.ChainId, await client.NextNonceAsync(sender.PublicKeyHex), recipient.PublicKey, 9);
+        Assert.True((await client.GetStatusAsync()).Id > 0);
+        var tx = await client.NextTransferAsync(sender, recipient.PublicKey, 9);
         var result = await client.SubmitAndWaitAsync(tx.Transaction);
 
         Assert.Equal(TransactionState.Committed, result.State);
@@ -85,9 +86,8 @@ public sealed class SubmitAndReadTests(ClusterFixture fixture) : IClassFixture<C
     public async Task A_streamed_submission_commits_every_transaction_in_order()
     {
         var cluster = fixture.Cluster;
-        using var client = cluster.Client();
-        using var sender = cluster.DevAccount(4);
-        using var recipient = AurigraphKey.Generate();
+        using var scene = new TransferScene(cluster, 4);
+        var (client, sender, recipient) = (scene.Client, scene.Sender, scene.Recipient);
         var chain = await client.GetChainIdAsync();
         var first = await client.NextNonceAsync(sender.PublicKeyHex);
         const int count = 60;
@@ -113,8 +113,7 @@ public sealed class SubmitAndReadTests(ClusterFixture fixture) : IClassFixture<C
     [Fact]
     public async Task A_bad_signature_is_a_typed_rejection_with_the_reason()
     {
-        var cluster = fixture.Cluster;
-        using var client = cluster.Client();
+        using var client = fixture.Cluster.Client();
         using var stranger = AurigraphKey.Generate();
         var tx = stranger.Put(await client.GetChainIdAsync(), 0, "k"u8, "v"u8);
         var signature = tx.Transaction.Signature.ToByteArray();
@@ -132,8 +131,7 @@ public sealed class SubmitAndReadTests(ClusterFixture fixture) : IClassFixture<C
     [Fact]
     public async Task A_put_commits_and_reads_back_at_each_consistency()
     {
-        var cluster = fixture.Cluster;
-        using var client = cluster.Client();
+        using var client = fixture.Cluster.Client();
         using var owner = AurigraphKey.Generate();
         var tx = owner.Put(await client.GetChainIdAsync(), 0, "colour"u8, "teal"u8);
 
@@ -174,5 +172,30 @@ public sealed class SubmitAndReadTests(ClusterFixture fixture) : IClassFixture<C
         await File.WriteAllTextAsync(path, "not a key");
         Assert.Throws<InvalidDataException>(() => AurigraphKey.Load(path));
         Assert.Throws<FormatException>(() => AurigraphKey.FromSeedHex(new string('a', 63)));
+    }
+
+    [Fact]
+    public async Task The_cli_keygen_writes_a_key_the_library_loads_and_transfer_fails_over_along_its_nodes()
+    {
+        var cluster = fixture.Cluster;
+        var keyFile = Path.Combine(cluster.Directory, "cli.key");
+        var (keygenExit, keygenOutput, _) = await LocalCluster.RunCliAsync("keygen", "--out", keyFile);
+        Assert.Equal(0, keygenExit);
+        using var generated = AurigraphKey.Load(keyFile);
+        Assert.Contains($"public key (account id): {generated.PublicKeyHex}", keygenOutput, StringComparison.Ordinal);
+
+        var refusing = ClientTestCluster.RefusingAddress();
+        var (exit, output, error) = await LocalCluster.RunCliAsync("transfer", "--node", refusing, "--node", cluster.Address(cluster.Ids.Last()),
+            "--key", Path.Combine(cluster.Directory, "keys", "dev-3.key"), "--to", generated.PublicKeyHex, "--amount", "77");
+
+        Assert.True(exit == 0, $"exit {exit}: {output} {error}");
+        Assert.Contains("\"state\": \"TRANSACTION_STATE_COMMITTED\"", output, StringComparison.Ordinal);
+        using var client = cluster.Client();
+        Assert.Equal(77UL, (await client.GetAccountAsync(generated.PublicKeyHex)).Balance);
+
+        // With no node that answers, one line names the failure (exit 1).
+        var (deadExit, _, deadError) = await LocalCluster.RunCliAsync("status", "--node", refusing);
+        Assert.Equal(1, deadExit);
+        Assert.StartsWith("error: Unavailable: no node answered: " + refusing, deadError, StringComparison.Ordinal);
     }
 }

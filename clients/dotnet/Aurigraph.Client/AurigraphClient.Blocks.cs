@@ -30,7 +30,11 @@ public sealed partial class AurigraphClient
                 {
                     block = await call.ResponseStream.MoveNext(ct).ConfigureAwait(false) ? call.ResponseStream.Current : null;
                 }
-                catch (RpcException ex) when (!ct.IsCancellationRequested && (IsNodeFailure(ex) || ex.StatusCode == StatusCode.Unavailable))
+                catch (RpcException ex) when (ct.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("the subscription was cancelled", ex, ct);
+                }
+                catch (RpcException ex) when (IsNodeFailure(ex) || ex.StatusCode == StatusCode.Unavailable)
                 {
                     _router.Failed(endpoint);
                     failures[endpoint.Address] = $"{ex.StatusCode}: {ex.Status.Detail}";

@@ -42,6 +42,18 @@ public sealed partial class AurigraphClient
     {
         ArgumentNullException.ThrowIfNull(transactions);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        try
+        {
+            return await StreamAsync(transactions, batchSize, ct).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ct.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("the submission was cancelled", ex, ct);
+        }
+    }
+
+    private async Task<IReadOnlyList<TransactionResult>> StreamAsync(IAsyncEnumerable<SignedTransaction> transactions, int batchSize, CancellationToken ct)
+    {
         await DiscoverLeaderAsync(ct).ConfigureAwait(false);
         var endpoint = _router.Next(preferLeader: true);
         var sent = new List<SignedTransaction>();

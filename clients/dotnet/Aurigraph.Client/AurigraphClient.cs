@@ -55,6 +55,9 @@ public sealed partial class AurigraphClient : IDisposable
     /// <summary>The node addresses, in the order they are tried.</summary>
     public IReadOnlyList<string> Nodes => [.. _router.Endpoints.Select(e => e.Address)];
 
+    /// <summary>The address of the node a status last named the leader (submissions go there first); null while none is known.</summary>
+    public string? KnownLeader => _router.Leader?.Address;
+
     /// <summary>Closes the connections.</summary>
     public void Dispose() => _router.Dispose();
 

@@ -46,17 +46,20 @@ internal sealed class NodeRouter : IDisposable
 
     public IReadOnlyList<Endpoint> Endpoints { get; }
 
-    /// <summary>True while no leader of the list is known.</summary>
-    public bool LeaderUnknown
+    /// <summary>The node of the list a status named the leader; null while none is known.</summary>
+    public Endpoint? Leader
     {
         get
         {
             lock (_lock)
             {
-                return _leader is null;
+                return _leader;
             }
         }
     }
+
+    /// <summary>True while no leader of the list is known.</summary>
+    public bool LeaderUnknown => Leader is null;
 
     /// <summary>True when some node has not failed within its backoff.</summary>
     public bool AnyLive
