@@ -1,59 +1,68 @@
 using Aurigraph.Node.Api.V1;
-using Aurigraph.Node.Security;
-using Aurigraph.Node.Transactions;
 using Google.Protobuf;
-using Grpc.Net.Client;
 
 namespace Aurigraph.Node.Hosting;
 
-/// <summary>The command-line client for people: keys, transfers, and looking at transactions, blocks and status.</summary>
+/// <summary>
+/// The command-line client for people: keys, transfers, and looking at transactions, blocks and status (through
+/// <see cref="AurigraphClient"/>), and the admin calls.
+/// </summary>
 internal static class ClientCommands
 {
     private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithIndentation().WithFormatDefaultValues(true));
 
     public static int KeyGen(string? outFile)
     {
-        using var signer = TransactionSigner.Generate();
-        var seed = Convert.ToHexStringLower(signer.ExportSeed());
+        using var key = AurigraphKey.Generate();
         if (outFile is not null)
         {
-            File.WriteAllText(outFile, seed);
+            key.Save(outFile);
             Console.WriteLine($"private key written to {outFile}");
         }
         else
         {
-            Console.WriteLine($"private key: {seed}");
+            Console.WriteLine($"private key: {key.ExportSeedHex()}");
         }
-        Console.WriteLine($"public key (account id): {Convert.ToHexStringLower(signer.PublicKey)}");
+        Console.WriteLine($"public key (account id): {key.PublicKeyHex}");
         return 0;
     }
 
-    public static async Task<int> TransferAsync(string node, ClientTls tls, string keyFile, string to, ulong amount, ulong? nonce, CancellationToken ct)
+    /// <summary>A client of <paramref name="nodes"/>, in order (the first that answers serves; a submission fails over along them).</summary>
+    private static AurigraphClient Connect(IReadOnlyList<string> nodes, ClientTls tls, int attempts)
     {
-        using var signer = TransactionSigner.FromSeed(Convert.FromHexString(File.ReadAllText(keyFile).Trim()));
-        using var channel = ClientChannels.Create(node, tls);
-        var status = await new NodeService.NodeServiceClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: ct).ConfigureAwait(false);
-        var recipient = Convert.FromHexString(to);
-        var tx = signer.Transfer(status.ChainId, nonce ?? await NextNonceAsync(channel, signer.PublicKey, ct).ConfigureAwait(false), recipient, amount);
-        var request = new SubmitTransactionsRequest();
-        request.Transactions.Add(tx);
-        var response = await new TransactionService.TransactionServiceClient(channel).SubmitTransactionsAsync(request, cancellationToken: ct).ConfigureAwait(false);
-        Console.WriteLine(Json.Format(response.Results[0]));
-        return response.Results[0].State == TransactionState.Committed && response.Results[0].Receipt.Success ? 0 : 1;
+        var options = new AurigraphClientOptions { Tls = tls, Retry = new AurigraphRetryPolicy { MaxAttempts = attempts } };
+        foreach (var node in nodes)
+        {
+            options.Nodes.Add(node);
+        }
+        return new AurigraphClient(options);
     }
 
-    /// <summary>The sender's next nonce, from a linearizable read of its account.</summary>
-    private static async Task<ulong> NextNonceAsync(GrpcChannel channel, byte[] sender, CancellationToken ct)
+    private static AurigraphClient Connect(string node, ClientTls tls) => Connect([node], tls, attempts: 3);
+
+    public static async Task<int> TransferAsync(IReadOnlyList<string> nodes, ClientTls tls, string keyFile, string to, ulong amount, ulong? nonce, CancellationToken ct)
     {
-        var request = new GetAccountRequest { Account = Convert.ToHexStringLower(sender), Consistency = Api.V1.ReadConsistency.Linearizable };
-        return (await new NodeService.NodeServiceClient(channel).GetAccountAsync(request, cancellationToken: ct).ConfigureAwait(false)).Nonce;
+        using var key = AurigraphKey.Load(keyFile);
+        using var client = Connect(nodes, tls, attempts: 10);
+        var chainId = await client.GetChainIdAsync(ct).ConfigureAwait(false);
+        var tx = key.Transfer(chainId, nonce ?? await client.NextNonceAsync(key.PublicKeyHex, ct).ConfigureAwait(false), Convert.FromHexString(to), amount);
+        TransactionResult result;
+        try
+        {
+            result = await client.SubmitAndWaitAsync(tx.Transaction, ct).ConfigureAwait(false);
+        }
+        catch (TransactionRejectedException ex) when (ex.Results.Count == 1)
+        {
+            result = ex.Results[0];
+        }
+        Console.WriteLine(Json.Format(result));
+        return result.State == TransactionState.Committed && result.Receipt.Success ? 0 : 1;
     }
 
     public static async Task<int> ShowAccountAsync(string node, ClientTls tls, string account, CancellationToken ct)
     {
-        using var channel = ClientChannels.Create(node, tls);
-        var request = new GetAccountRequest { Account = account, Consistency = Api.V1.ReadConsistency.Linearizable };
-        Console.WriteLine(Json.Format(await new NodeService.NodeServiceClient(channel).GetAccountAsync(request, cancellationToken: ct).ConfigureAwait(false)));
+        using var client = Connect(node, tls);
+        Console.WriteLine(Json.Format(await client.GetAccountAsync(account, Api.V1.ReadConsistency.Linearizable, ct).ConfigureAwait(false)));
         return 0;
     }
 
@@ -97,25 +106,22 @@ internal static class ClientCommands
 
     public static async Task<int> ShowTransactionAsync(string node, ClientTls tls, string id, CancellationToken ct)
     {
-        using var channel = ClientChannels.Create(node, tls);
-        var result = await new TransactionService.TransactionServiceClient(channel).GetTransactionAsync(new GetTransactionRequest { TxId = id }, cancellationToken: ct).ConfigureAwait(false);
-        Console.WriteLine(Json.Format(result));
+        using var client = Connect(node, tls);
+        Console.WriteLine(Json.Format(await client.GetTransactionAsync(id, Api.V1.ReadConsistency.Local, ct).ConfigureAwait(false)));
         return 0;
     }
 
     public static async Task<int> ShowBlockAsync(string node, ClientTls tls, ulong height, CancellationToken ct)
     {
-        using var channel = ClientChannels.Create(node, tls);
-        var block = await new BlockService.BlockServiceClient(channel).GetBlockAsync(new GetBlockRequest { Height = height }, cancellationToken: ct).ConfigureAwait(false);
-        Console.WriteLine(Json.Format(block));
+        using var client = Connect(node, tls);
+        Console.WriteLine(Json.Format(await client.GetBlockAsync(height, ct).ConfigureAwait(false)));
         return 0;
     }
 
     public static async Task<int> ShowStatusAsync(string node, ClientTls tls, CancellationToken ct)
     {
-        using var channel = ClientChannels.Create(node, tls);
-        var status = await new NodeService.NodeServiceClient(channel).GetStatusAsync(new GetStatusRequest(), cancellationToken: ct).ConfigureAwait(false);
-        Console.WriteLine(Json.Format(status));
+        using var client = Connect(node, tls);
+        Console.WriteLine(Json.Format(await client.GetStatusAsync(ct).ConfigureAwait(false)));
         return 0;
     }
 }

@@ -76,8 +76,9 @@ internal static class NodeProgram
         var to = new Option<string>("--to") { Description = "Recipient account (hex public key).", Required = true };
         var amount = new Option<ulong>("--amount") { Required = true };
         var nonce = new Option<ulong?>("--nonce") { Description = "Sender nonce; found from the chain when omitted." };
-        var transfer = new Command("transfer", "Sign and submit a transfer, and wait for its commit.") { nodeUrl, caFile, clientCert, clientKey, keyFile, to, amount, nonce };
-        transfer.SetAction(Client((parse, ct) => ClientCommands.TransferAsync(parse.GetValue(nodeUrl)!, Tls(parse), parse.GetValue(keyFile)!, parse.GetValue(to)!, parse.GetValue(amount), parse.GetValue(nonce), ct)));
+        var nodeUrls = new Option<string[]>("--node") { Description = "A node's gRPC address (http:// or https://); repeat it to fail over along several, in order.", DefaultValueFactory = _ => ["http://127.0.0.1:7201"] };
+        var transfer = new Command("transfer", "Sign and submit a transfer, and wait for its commit (retrying the same signed transaction, failing over along the --node list).") { nodeUrls, caFile, clientCert, clientKey, keyFile, to, amount, nonce };
+        transfer.SetAction(Client((parse, ct) => ClientCommands.TransferAsync(parse.GetValue(nodeUrls)!, Tls(parse), parse.GetValue(keyFile)!, parse.GetValue(to)!, parse.GetValue(amount), parse.GetValue(nonce), ct)));
 
         var txId = new Argument<string>("tx-id");
         var tx = new Command("tx", "Show a transaction by id.") { nodeUrl, caFile, clientCert, clientKey, txId };
@@ -118,12 +119,17 @@ internal static class NodeProgram
                 {
                     return await call(parse, ct).ConfigureAwait(false);
                 }
+                catch (AurigraphException ex)
+                {
+                    await Console.Error.WriteLineAsync($"error: {ex.Code}: {ex.Reason}").ConfigureAwait(false);
+                    return 1;
+                }
                 catch (Grpc.Core.RpcException ex)
                 {
                     await Console.Error.WriteLineAsync($"error: {ex.StatusCode}: {ex.Status.Detail}").ConfigureAwait(false);
                     return 1;
                 }
-                catch (Exception ex) when (ex is HttpRequestException or System.Security.Authentication.AuthenticationException or IOException or UriFormatException)
+                catch (Exception ex) when (ex is HttpRequestException or System.Security.Authentication.AuthenticationException or IOException or UriFormatException or InvalidDataException or FormatException)
                 {
                     await Console.Error.WriteLineAsync($"error: {ex.Message}{(ex.InnerException is { } inner ? " (" + inner.Message + ")" : "")}").ConfigureAwait(false);
                     return 1;

@@ -29,7 +29,7 @@ dotnet tool restore >/dev/null
 # A fresh publish each run: sharpfuzz rewrites the assemblies in place and refuses to instrument one twice.
 rm -rf "$work/bin"
 dotnet publish "$here/Aurigraph.Node.Fuzz.csproj" -c Release -o "$work/bin" -nologo -v quiet
-for dll in Aurigraph.Node.dll Google.Protobuf.dll MessagePack.dll; do
+for dll in Aurigraph.Node.dll Aurigraph.Client.dll Google.Protobuf.dll MessagePack.dll; do
   dotnet tool run sharpfuzz "$work/bin/$dll" >/dev/null
 done
 harness=("$(command -v dotnet)" "$work/bin/Aurigraph.Node.Fuzz.dll")

@@ -13,7 +13,7 @@ public sealed class HostHarnessTests
         var recipient = new byte[32];
         recipient[31] = 1;
         harness.Node(leader).Submit(harness.Funded.Transfer(HostHarness.Chain, 0, recipient, 10), harness.Funded.Transfer(HostHarness.Chain, 1, recipient, 5));
-        await harness.StepUntil(() => harness.Ids.All(id => harness.Node(id).Host.Store.FindTransaction(Aurigraph.Node.Transactions.TransactionId.Of(harness.Funded.Transfer(HostHarness.Chain, 1, recipient, 5).Body.Span)) is not null), 100, "both transfers applied on every node");
+        await harness.StepUntil(() => harness.Ids.All(id => harness.Node(id).Host.Store.FindTransaction(TransactionId.Of(harness.Funded.Transfer(HostHarness.Chain, 1, recipient, 5).Body.Span)) is not null), 100, "both transfers applied on every node");
         var snapshot = harness.Node(leader).Host.Snapshot;
         var roots = harness.Ids.Select(id => Convert.ToHexString(harness.Node(id).Host.Snapshot.StateRoot)).Distinct().ToList();
         Assert.Single(roots); // one state on every node

@@ -1,12 +1,14 @@
 using System.Security.Cryptography;
 
-namespace Aurigraph.Node.Transactions;
+namespace Aurigraph.Client;
 
 /// <summary>A transaction's id: SHA-256 of its body bytes. A 32-byte value type usable as a dictionary key.</summary>
 public readonly record struct TransactionId(ulong A, ulong B, ulong C, ulong D)
 {
+    /// <summary>The id's length in bytes.</summary>
     public const int Size = 32;
 
+    /// <summary>The id of a transaction whose body serializes to <paramref name="bodyBytes"/>.</summary>
     public static TransactionId Of(ReadOnlySpan<byte> bodyBytes)
     {
         Span<byte> hash = stackalloc byte[Size];
@@ -14,6 +16,8 @@ public readonly record struct TransactionId(ulong A, ulong B, ulong C, ulong D)
         return FromBytes(hash);
     }
 
+    /// <summary>The id from its 32 bytes.</summary>
+    /// <exception cref="ArgumentException"><paramref name="bytes"/> is not 32 bytes long.</exception>
     public static TransactionId FromBytes(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length != Size)
@@ -45,6 +49,7 @@ public readonly record struct TransactionId(ulong A, ulong B, ulong C, ulong D)
         return true;
     }
 
+    /// <summary>Writes the 32 bytes to <paramref name="destination"/>.</summary>
     public void WriteTo(Span<byte> destination)
     {
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(destination, A);
@@ -53,6 +58,7 @@ public readonly record struct TransactionId(ulong A, ulong B, ulong C, ulong D)
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(destination[24..], D);
     }
 
+    /// <summary>The 32 bytes.</summary>
     public byte[] ToBytes()
     {
         var bytes = new byte[Size];
@@ -60,5 +66,6 @@ public readonly record struct TransactionId(ulong A, ulong B, ulong C, ulong D)
         return bytes;
     }
 
+    /// <summary>The lowercase hex form, as the API writes it (<c>tx_id</c>).</summary>
     public override string ToString() => Convert.ToHexStringLower(ToBytes());
 }

@@ -2,7 +2,7 @@ using Aurigraph.Node.Api.V1;
 using Google.Protobuf;
 using NSec.Cryptography;
 
-namespace Aurigraph.Node.Transactions;
+namespace Aurigraph.Client;
 
 /// <summary>An Ed25519 key pair that signs transactions: for the CLI, load generators and tests.</summary>
 public sealed class TransactionSigner : IDisposable
@@ -15,8 +15,10 @@ public sealed class TransactionSigner : IDisposable
         PublicKey = key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
     }
 
+    /// <summary>The 32-byte Ed25519 public key: the account id.</summary>
     public byte[] PublicKey { get; }
 
+    /// <summary>A new random key pair.</summary>
     public static TransactionSigner Generate() =>
         new(Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }));
 
@@ -24,8 +26,10 @@ public sealed class TransactionSigner : IDisposable
     public static TransactionSigner FromSeed(ReadOnlySpan<byte> seed) =>
         new(Key.Import(SignatureAlgorithm.Ed25519, seed, KeyBlobFormat.RawPrivateKey, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }));
 
+    /// <summary>The 32-byte private seed (keep it secret).</summary>
     public byte[] ExportSeed() => _key.Export(KeyBlobFormat.RawPrivateKey);
 
+    /// <summary>Serializes <paramref name="body"/> once and signs exactly those bytes.</summary>
     public SignedTransaction Sign(TransactionBody body)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -37,6 +41,7 @@ public sealed class TransactionSigner : IDisposable
         };
     }
 
+    /// <summary>Signs a transfer of <paramref name="amount"/> to <paramref name="to"/> (a 32-byte public key).</summary>
     public SignedTransaction Transfer(string chainId, ulong nonce, ReadOnlySpan<byte> to, ulong amount) => Sign(new TransactionBody
     {
         Sender = ByteString.CopyFrom(PublicKey),
@@ -45,6 +50,7 @@ public sealed class TransactionSigner : IDisposable
         Transfer = new Transfer { To = ByteString.CopyFrom(to), Amount = amount },
     });
 
+    /// <summary>Signs a put of <paramref name="value"/> under <paramref name="key"/> in the sender's own namespace.</summary>
     public SignedTransaction Put(string chainId, ulong nonce, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Sign(new TransactionBody
     {
         Sender = ByteString.CopyFrom(PublicKey),
@@ -53,5 +59,6 @@ public sealed class TransactionSigner : IDisposable
         Put = new Put { Key = ByteString.CopyFrom(key), Value = ByteString.CopyFrom(value) },
     });
 
+    /// <summary>Releases the private key.</summary>
     public void Dispose() => _key.Dispose();
 }
