@@ -42,12 +42,16 @@ internal static class RestApiDocument
         services.AddSwaggerGen(swagger =>
         {
             swagger.SwaggerDoc(Name, new OpenApiInfo { Title = "Aurigraph Node REST API", Version = Name, Description = Description.ReplaceLineEndings(" ") });
-            var xml = Path.ChangeExtension(typeof(RestApiDocument).Assembly.Location, ".xml");
-            if (File.Exists(xml))
+            // The generated API code (and its proto comments) is in the client library's assembly; the plain endpoints are the node's.
+            foreach (var assembly in new[] { typeof(Api.V1.TransactionService).Assembly, typeof(RestApiDocument).Assembly })
             {
-                swagger.IncludeXmlComments(xml);
-                swagger.IncludeGrpcXmlComments(xml, includeControllerXmlComments: false);
-                swagger.OperationFilter<RpcSummaries>(System.Xml.Linq.XDocument.Load(xml));
+                var xml = Path.ChangeExtension(assembly.Location, ".xml");
+                if (File.Exists(xml))
+                {
+                    swagger.IncludeXmlComments(xml);
+                    swagger.IncludeGrpcXmlComments(xml, includeControllerXmlComments: false);
+                    swagger.OperationFilter<RpcSummaries>(System.Xml.Linq.XDocument.Load(xml));
+                }
             }
             swagger.AddSecurityDefinition(AdminScheme, Bearer("Aurigraph:AdminToken, the node's admin token."));
             swagger.AddSecurityDefinition(JoinScheme, Bearer("Aurigraph:JoinToken, the cluster's join token."));
