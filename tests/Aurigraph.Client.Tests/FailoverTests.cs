@@ -5,6 +5,7 @@ namespace Aurigraph.Client.Tests;
 
 /// <summary>Nodes killed under a running client: each test has its own cluster.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class FailoverTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);

@@ -6,6 +6,7 @@ namespace Aurigraph.Client.Tests;
 
 /// <summary>Submitting, retrying and reading against one real cluster that every test leaves whole.</summary>
 [Collection("real cluster")]
+[Trait("Category", "Cluster")]
 public sealed class SubmitAndReadTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
 {
     [Fact]
