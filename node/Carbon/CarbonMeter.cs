@@ -111,7 +111,8 @@ public readonly record struct MeterCounters(long PeerBytesSent, long PeerBytesRe
 /// <param name="LogIndex">The raft-log index of its entry.</param>
 /// <param name="TransactionCount">Its transactions.</param>
 /// <param name="StoredBytes">The bytes its own writes added to the apply write batch (block, index, ledger and carbon records).</param>
-public readonly record struct MeteredBlock(ulong Height, ulong LogIndex, int TransactionCount, long StoredBytes = 0);
+/// <param name="ApplyCpuMicros">The applier thread's CPU time applying and indexing it (its thread CPU clock; 0 where there is none).</param>
+public readonly record struct MeteredBlock(ulong Height, ulong LogIndex, int TransactionCount, long StoredBytes = 0, long ApplyCpuMicros = 0);
 
 /// <summary>
 /// Quantities metered over a span (deltas, not levels): an interval, or the open part of one that a stopping node carries
@@ -170,9 +171,10 @@ public sealed record MeterTotals(long Closes, long Blocks, long CpuMicros, long 
 /// transactions; a round that applied only blocks without transactions (carbon-only blocks) leaves the interval open, so
 /// their cost goes to the next block with transactions and no reading (hence no record, hence no new block) is made for them.</para>
 /// <para>What is measurable per block is attributed to it directly: the peer bytes of its log entry (the entry's payload
-/// bytes in every append this node sent to another voter), and the storage bytes of its entry in the raft log and of its
-/// own writes in the apply batch. Each direct figure is taken out of the interval's total, in block order and never beyond
-/// what is left of it. The rest of every quantity — all of the process CPU µs, wall µs, client ingress bytes and pooled
+/// bytes in every append this node sent to another voter), the storage bytes of its entry in the raft log and of its
+/// own writes in the apply batch, and the applier thread's CPU time applying and indexing it. Each direct figure is taken
+/// out of the interval's total, in block order and never beyond what is left of it. The rest of every quantity — the
+/// process CPU µs left (admission, consensus, transport, runtime), all wall µs, client ingress bytes and pooled
 /// consensus rounds, and what is left of the peer and storage bytes — is shared across the round's blocks with
 /// transactions <b>in proportion to their transaction counts</b>, in integers: block i of n gets <c>⌊rest × tx_i ÷ tx_all⌋</c>
 /// and the last block the remainder, so the blocks' figures add up exactly to the process's totals.</para>
@@ -194,7 +196,9 @@ public sealed class CarbonMeter
     private readonly double _provisionedVcpus;
     private readonly Dictionary<ulong, EntryTally> _entries = [];
     private readonly List<ulong> _settled = [];
-    private long[] _direct = new long[3 * 16];
+    // Per block: rounds, sent bytes, stored bytes, applier CPU µs.
+    private const int Direct4 = 4;
+    private long[] _direct = new long[Direct4 * 16];
     private MeterInterval _carried;
     private bool _stopped;
     private ProcessSample _base;
@@ -353,15 +357,15 @@ public sealed class CarbonMeter
         var utilization = wall > 0 && _provisionedVcpus > 0 ? Math.Clamp(cpu / ((double)wall * _provisionedVcpus), 0.0, 1.0) : 0.0;
 
         // What each block with transactions is directly measured to have caused: the rounds and peer bytes of its entry's
-        // appends, its entry's raft-log bytes and its own apply-batch bytes. The rest of the settled entries' rounds join the
-        // pool; their bytes stay in the shared rest.
-        if (_direct.Length < 3 * blocks.Count)
+        // appends, its entry's raft-log bytes, its own apply-batch bytes and the applier thread's CPU for it. The rest of the
+        // settled entries' rounds join the pool; their bytes and the rest of the CPU stay in the shared rest.
+        if (_direct.Length < Direct4 * blocks.Count)
         {
-            _direct = new long[3 * blocks.Count];
+            _direct = new long[Direct4 * blocks.Count];
         }
-        var direct = _direct.AsSpan(0, 3 * blocks.Count);
+        var direct = _direct.AsSpan(0, Direct4 * blocks.Count);
         direct.Clear();
-        long directSent = 0, directStored = 0;
+        long directSent = 0, directStored = 0, directCpu = 0;
         for (var i = 0; i < blocks.Count; i++)
         {
             var b = blocks[i];
@@ -370,9 +374,10 @@ public sealed class CarbonMeter
                 continue;
             }
             var tally = _entries.Remove(b.LogIndex, out var t) ? t : default;
-            direct[3 * i] = Rounds(tally.Appends);
-            direct[(3 * i) + 1] = Direct(tally.SentBytes, open.PeerBytesSent, ref directSent);
-            direct[(3 * i) + 2] = Direct(tally.LogBytes + b.StoredBytes, open.StoredBytes, ref directStored);
+            direct[Direct4 * i] = Rounds(tally.Appends);
+            direct[(Direct4 * i) + 1] = Direct(tally.SentBytes, open.PeerBytesSent, ref directSent);
+            direct[(Direct4 * i) + 2] = Direct(tally.LogBytes + b.StoredBytes, open.StoredBytes, ref directStored);
+            direct[(Direct4 * i) + 3] = Direct(b.ApplyCpuMicros, cpu, ref directCpu);
         }
         var pool = open.PooledRounds;
         _settled.Clear();
@@ -392,6 +397,7 @@ public sealed class CarbonMeter
         var result = new BlockUsage[withTransactions];
         var shares = new Shares(transactions);
         var sentRest = open.PeerBytesSent - directSent;
+        var cpuRest = cpu - directCpu;
         var storedRest = open.StoredBytes - directStored;
         var n = 0;
         for (var i = 0; i < blocks.Count; i++)
@@ -403,16 +409,16 @@ public sealed class CarbonMeter
             }
             var last = ++n == withTransactions;
             result[n - 1] = new BlockUsage(b.Height, b.TransactionCount, new MeterUsage(
-                shares.Take(0, cpu, b.TransactionCount, last),
+                direct[(Direct4 * i) + 3] + shares.Take(0, cpuRest, b.TransactionCount, last),
                 shares.Take(1, wall, b.TransactionCount, last),
                 sample.ResidentBytes,
                 _source.Vcpus,
                 utilization,
-                direct[(3 * i) + 1] + shares.Take(2, sentRest, b.TransactionCount, last),
+                direct[(Direct4 * i) + 1] + shares.Take(2, sentRest, b.TransactionCount, last),
                 shares.Take(3, open.PeerBytesReceived, b.TransactionCount, last),
                 shares.Take(4, open.IngressBytes, b.TransactionCount, last),
-                direct[(3 * i) + 2] + shares.Take(5, storedRest, b.TransactionCount, last),
-                direct[3 * i] + shares.Take(6, pool, b.TransactionCount, last),
+                direct[(Direct4 * i) + 2] + shares.Take(5, storedRest, b.TransactionCount, last),
+                direct[Direct4 * i] + shares.Take(6, pool, b.TransactionCount, last),
                 _validators,
                 _storageReplicas,
                 _provisionedVcpus,

@@ -150,7 +150,8 @@ internal sealed partial class CarbonPipeline : IDisposable
     /// <param name="batch">The apply batch.</param>
     /// <param name="block">The block.</param>
     /// <param name="batchStart">The batch's size before the block's first write: what the block adds to it is metered as its own.</param>
-    public void OnBlockApplied(WriteBatch batch, AppliedBlock block, long batchStart)
+    /// <param name="applyCpuMicros">The applier thread's CPU time applying and indexing the block (0 where there is no thread CPU clock).</param>
+    public void OnBlockApplied(WriteBatch batch, AppliedBlock block, long batchStart, long applyCpuMicros = 0)
     {
         lock (_gate)
         {
@@ -185,7 +186,7 @@ internal sealed partial class CarbonPipeline : IDisposable
                     }
                 }
             }
-            _round.Add(new MeteredBlock(block.Height, block.LogIndex, block.TransactionIds.Length, Math.Max(0, batch.AsSpan().Length - batchStart)));
+            _round.Add(new MeteredBlock(block.Height, block.LogIndex, block.TransactionIds.Length, Math.Max(0, batch.AsSpan().Length - batchStart), Math.Max(0, applyCpuMicros)));
         }
     }
 

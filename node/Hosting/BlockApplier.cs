@@ -79,12 +79,14 @@ internal sealed class BlockApplier : IRunApplier
                 lapAt = _stages.Lap(PipelineStage.Verify, lapAt);
             }
             var batchStart = batch.AsSpan().Length; // what the block's own writes add to the batch is metered as its own
+            var cpuStart = ThreadCpuClock.IsThreadCpu ? ThreadCpuClock.Now() : 0; // and this thread's CPU for it
             // The ledger charges its state root to StateRoot and its parallel workers' time to Apply itself.
             var result = _ledger.Apply(entry.Index, entry.Term, entry.Data);
             lapAt = _stages.Lap(PipelineStage.Apply, lapAt);
             _store.AddBlock(batch, result, indexed);
             lapAt = _stages.Lap(PipelineStage.Index, lapAt);
-            _carbon.OnBlockApplied(batch, result, batchStart);
+            var applyCpuMicros = ThreadCpuClock.IsThreadCpu ? (ThreadCpuClock.Now() - cpuStart) / 1_000 : 0;
+            _carbon.OnBlockApplied(batch, result, batchStart, applyCpuMicros);
             lapAt = _stages.Lap(PipelineStage.Carbon, lapAt);
             if (_options.Role == NodeRole.Slim && result.Height > (ulong)_options.SlimRetainedBlocks)
             {

@@ -338,4 +338,27 @@ public sealed class CarbonMeterTests
         Assert.All(usage, u => Assert.True(u.Usage.BytesSent <= 5_000 && u.Usage.BytesStored <= 1_000));
         Assert.Equal(10, usage.Sum(u => u.Usage.CpuMicros));
     }
+
+    [Fact]
+    public void Each_blocks_own_apply_cpu_is_its_own_and_the_rest_of_the_cpu_is_shared_within_the_interval()
+    {
+        var process = new FakeProcess();
+        var meter = new CarbonMeter(process, 1, Voters, 1, default);
+        process.Run(wall: 10_000, cpu: 1_001);
+
+        // Equal transaction counts, different apply work: 300 µs and 100 µs of the applier thread.
+        var usage = meter.Close([new MeteredBlock(1, 5, 10, 0, 300), new MeteredBlock(2, 6, 10, 0, 100)], default);
+
+        var rest = 1_001 - 300 - 100;
+        Assert.Equal(300 + (rest / 2), usage[0].Usage.CpuMicros);
+        Assert.Equal(100 + (rest - (rest / 2)), usage[1].Usage.CpuMicros);
+        Assert.Equal(1_001, usage.Sum(u => u.Usage.CpuMicros));
+        Assert.Equal(usage[0].Usage.WallMicros, usage[1].Usage.WallMicros); // wall stays shared by transactions
+
+        // Measured apply CPU beyond what the interval holds is capped at what is left: never more than the process used.
+        process.Run(wall: 100, cpu: 50);
+        var capped = meter.Close([new MeteredBlock(3, 7, 1, 0, 40), new MeteredBlock(4, 8, 1, 0, 40)], default);
+        Assert.Equal([40L, 10L], capped.Select(u => u.Usage.CpuMicros));
+        Assert.Equal(1_051, meter.Totals.CpuMicros);
+    }
 }
