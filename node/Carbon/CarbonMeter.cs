@@ -377,7 +377,9 @@ public sealed class CarbonMeter
             direct[Direct4 * i] = Rounds(tally.Appends);
             direct[(Direct4 * i) + 1] = Direct(tally.SentBytes, open.PeerBytesSent, ref directSent);
             direct[(Direct4 * i) + 2] = Direct(tally.LogBytes + b.StoredBytes, open.StoredBytes, ref directStored);
-            direct[(Direct4 * i) + 3] = Direct(b.ApplyCpuMicros, cpu, ref directCpu);
+            // Never more CPU than the processors could spend in the block's share of the wall time (the leader checks it).
+            var wallShare = (long)((Int128)wall * b.TransactionCount / transactions);
+            direct[(Direct4 * i) + 3] = Direct(Math.Min(b.ApplyCpuMicros, wallShare * _source.Vcpus), cpu, ref directCpu);
         }
         var pool = open.PooledRounds;
         _settled.Clear();

@@ -359,6 +359,12 @@ public sealed class CarbonMeterTests
         process.Run(wall: 100, cpu: 50);
         var capped = meter.Close([new MeteredBlock(3, 7, 1, 0, 40), new MeteredBlock(4, 8, 1, 0, 40)], default);
         Assert.Equal([40L, 10L], capped.Select(u => u.Usage.CpuMicros));
-        Assert.Equal(1_051, meter.Totals.CpuMicros);
+
+        // Nor more than the processors could spend in the block's share of the wall time: 1 of 100 transactions of a
+        // 1,000 µs interval is 10 wall µs, at most 20 CPU µs on the fake's two processors.
+        process.Run(wall: 1_000, cpu: 900);
+        var small = meter.Close([new MeteredBlock(5, 9, 1, 0, 500), new MeteredBlock(6, 10, 99, 0, 0)], default);
+        Assert.Equal(20 + ((900 - 20) / 100), small[0].Usage.CpuMicros);
+        Assert.Equal(1_951, meter.Totals.CpuMicros);
     }
 }
