@@ -85,7 +85,7 @@ public static class DashboardRenderer
         }
         SvgCharts.Bars(html, "emissions " + per, labels,
             [new BarSeries("location-based " + per, location, ReportPalette.LocationBar), new BarSeries("market-based " + per, market, ReportPalette.MarketBar)],
-            width: 560, height: 230);
+            width: 560, height: 230, lowerBound: [.. periods.Select(p => p.LowerBound)]);
         Html.Paragraph(html, "Total: " + Html.Mass(locationSum) + " location-based, " + Html.Mass(marketSum) + " market-based.", "note");
     }
 

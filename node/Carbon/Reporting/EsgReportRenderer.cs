@@ -104,7 +104,8 @@ public static class EsgReportRenderer
             dayLabels.Add(day.Label.Length >= 10 ? day.Label[8..] : day.Label);
             dayGrams.Add(day.LocationGrams);
         }
-        SvgCharts.Bars(html, "daily location-based emissions of " + model.Month, dayLabels, [new BarSeries("location-based, per day (UTC)", dayGrams, ReportPalette.LocationBar)]);
+        SvgCharts.Bars(html, "daily location-based emissions of " + model.Month, dayLabels, [new BarSeries("location-based, per day (UTC)", dayGrams, ReportPalette.LocationBar)],
+            lowerBound: [.. model.Days.Select(d => d.LowerBound)]);
         html.Append("</section>\n<section id=\"trend\">\n<h2>Monthly trend</h2>\n");
         var months = new List<PeriodFigures>(model.PreviousMonths) { model.Total };
         var monthLabels = new List<string>(months.Count);
@@ -117,7 +118,8 @@ public static class EsgReportRenderer
             market.Add(month.MarketGrams);
         }
         SvgCharts.Bars(html, "monthly emissions, location- and market-based", monthLabels,
-            [new BarSeries("location-based", location, ReportPalette.LocationBar), new BarSeries("market-based", market, ReportPalette.MarketBar)]);
+            [new BarSeries("location-based", location, ReportPalette.LocationBar), new BarSeries("market-based", market, ReportPalette.MarketBar)],
+            lowerBound: [.. months.Select(m => m.LowerBound)]);
         html.Append("</section>\n");
     }
 

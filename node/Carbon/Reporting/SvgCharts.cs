@@ -19,9 +19,10 @@ internal static class SvgCharts
 
     /// <summary>
     /// A bar chart of periods: one bar per period and series (side by side), a y axis in masses of CO2e with four grid
-    /// lines, and every n-th period labelled so that labels never overlap.
+    /// lines, and every n-th period labelled so that labels never overlap. A period flagged in <paramref name="lowerBound"/>
+    /// (readings missing) gets a marker above its bars in <see cref="ReportPalette.LowerBoundBanner"/>, explained in the legend.
     /// </summary>
-    public static void Bars(StringBuilder html, string caption, IReadOnlyList<string> labels, IReadOnlyList<BarSeries> series, int width = 960, int height = 240)
+    public static void Bars(StringBuilder html, string caption, IReadOnlyList<string> labels, IReadOnlyList<BarSeries> series, int width = 960, int height = 240, IReadOnlyList<bool>? lowerBound = null)
     {
         var max = 0.0;
         foreach (var s in series)
@@ -56,6 +57,10 @@ internal static class SvgCharts
                     .Append(Html.Svg(barWidth)).Append("\" height=\"").Append(Html.Svg(h)).Append("\" fill=\"").Append(series[j].Colour).Append("\"><title>")
                     .Append(Html.Encode(labels[i] + " " + series[j].Name + ": " + Html.Mass(v))).Append("</title></rect>");
             }
+            if (lowerBound is not null && i < lowerBound.Count && lowerBound[i])
+            {
+                LowerBoundMarker(html, Left + (i * group) + (group / 2), Top + plotHeight - (top == 0 ? 0 : plotHeight * Tallest(series, i) / top), labels[i]);
+            }
             if (i % every == 0)
             {
                 Text(html, Left + (i * group) + (group / 2), height - Bottom + 16, "middle", 11, "#4d5d66", labels[i]);
@@ -71,7 +76,30 @@ internal static class SvgCharts
         {
             Swatch(html, s.Colour, s.Name);
         }
+        if (lowerBound?.Contains(true) == true)
+        {
+            Swatch(html, ReportPalette.LowerBoundBanner, "readings missing: the figure is a lower bound");
+        }
         html.Append("</div>\n");
+    }
+
+    private static double Tallest(IReadOnlyList<BarSeries> series, int i)
+    {
+        var tallest = 0.0;
+        foreach (var s in series)
+        {
+            tallest = i < s.Values.Count ? Math.Max(tallest, s.Values[i]) : tallest;
+        }
+        return tallest;
+    }
+
+    // A small downward triangle just above the period's bars.
+    private static void LowerBoundMarker(StringBuilder html, double x, double barTop, string label)
+    {
+        var y = Math.Max(barTop - 4, Top);
+        html.Append("<path d=\"M").Append(Html.Svg(x - 6)).Append(' ').Append(Html.Svg(y - 9)).Append(" L").Append(Html.Svg(x + 6)).Append(' ')
+            .Append(Html.Svg(y - 9)).Append(" L").Append(Html.Svg(x)).Append(' ').Append(Html.Svg(y)).Append(" Z\" stroke=\"#8a6d00\" fill=\"").Append(ReportPalette.LowerBoundBanner)
+            .Append("\"><title>").Append(Html.Encode(label + ": readings missing, a lower bound")).Append("</title></path>");
     }
 
     /// <summary>

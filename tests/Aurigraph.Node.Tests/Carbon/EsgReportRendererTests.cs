@@ -82,6 +82,20 @@ public sealed class EsgReportRendererTests
         }
     }
 
+    [Theory]
+    [InlineData(0UL)]
+    [InlineData(2UL)]
+    public void A_day_with_missing_readings_is_marked_in_the_chart_as_a_lower_bound(ulong missing)
+    {
+        var html = EsgReportRenderer.Render(ReportTestData.Esg(missing: missing)); // the month's last day misses them
+
+        const string marker = "31: readings missing, a lower bound";
+        Assert.Equal(missing > 0, html.Contains(marker, StringComparison.Ordinal));
+        Assert.Equal(missing > 0, html.Contains("readings missing: the figure is a lower bound", StringComparison.Ordinal));
+        // One day's marker and the month's (the month holds the day) in the trend, nothing on the 30 complete days.
+        Assert.Equal(missing > 0 ? 2 : 0, System.Text.RegularExpressions.Regex.Count(html, "readings missing, a lower bound</title>"));
+    }
+
     [Fact]
     public void Text_from_the_model_is_encoded()
     {
