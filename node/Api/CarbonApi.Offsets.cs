@@ -103,7 +103,7 @@ internal sealed partial class CarbonApi
             }
             answer.Count = count;
             answer.TotalTonnes = tonnes;
-            answer.Position = ToProto(data.Position());
+            answer.Position = ToProto(data.Position(tonnes));
             return answer;
         });
         return Task.FromResult(answer);
@@ -129,7 +129,6 @@ internal sealed partial class CarbonApi
 
     private static CarbonPeriod ToProto(PeriodFigures p, BudgetFigures? budget)
     {
-        var e = p.Energy;
         var period = new CarbonPeriod
         {
             Label = p.Label,
@@ -143,16 +142,7 @@ internal sealed partial class CarbonApi
             EmbodiedGrams = p.EmbodiedGrams,
             LocationGramsPerTransaction = p.LocationGramsPerTransaction,
             MarketGramsPerTransaction = p.MarketGramsPerTransaction,
-            Energy = new EnergyByComponent
-            {
-                CpuKwh = e.CpuKwh,
-                MemoryKwh = e.MemoryKwh,
-                NetworkKwh = e.NetworkKwh,
-                StorageKwh = e.StorageKwh,
-                ConsensusKwh = e.ConsensusKwh,
-                ItKwh = e.ItKwh,
-                FacilityKwh = e.FacilityKwh,
-            },
+            Energy = Energy(p.Energy),
             PresentReadings = p.PresentReadings,
             MissingReadings = p.MissingReadings,
             LowerBound = p.LowerBound,
@@ -163,6 +153,17 @@ internal sealed partial class CarbonApi
         }
         return period;
     }
+
+    private static EnergyByComponent Energy(EnergyFigures e) => new()
+    {
+        CpuKwh = e.CpuKwh,
+        MemoryKwh = e.MemoryKwh,
+        NetworkKwh = e.NetworkKwh,
+        StorageKwh = e.StorageKwh,
+        ConsensusKwh = e.ConsensusKwh,
+        ItKwh = e.ItKwh,
+        FacilityKwh = e.FacilityKwh,
+    };
 
     private static OffsetRetirementInfo ToProto(OffsetRetirement o, ulong height) => new()
     {

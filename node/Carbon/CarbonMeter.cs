@@ -197,8 +197,8 @@ public sealed class CarbonMeter
     private readonly Dictionary<ulong, EntryTally> _entries = [];
     private readonly List<ulong> _settled = [];
     // Per block: rounds, sent bytes, stored bytes, applier CPU µs.
-    private const int Direct4 = 4;
-    private long[] _direct = new long[Direct4 * 16];
+    private const int DirectPerBlock = 4;
+    private long[] _direct = new long[DirectPerBlock * 16];
     private MeterInterval _carried;
     private bool _stopped;
     private ProcessSample _base;
@@ -359,11 +359,11 @@ public sealed class CarbonMeter
         // What each block with transactions is directly measured to have caused: the rounds and peer bytes of its entry's
         // appends, its entry's raft-log bytes, its own apply-batch bytes and the applier thread's CPU for it. The rest of the
         // settled entries' rounds join the pool; their bytes and the rest of the CPU stay in the shared rest.
-        if (_direct.Length < Direct4 * blocks.Count)
+        if (_direct.Length < DirectPerBlock * blocks.Count)
         {
-            _direct = new long[Direct4 * blocks.Count];
+            _direct = new long[DirectPerBlock * blocks.Count];
         }
-        var direct = _direct.AsSpan(0, Direct4 * blocks.Count);
+        var direct = _direct.AsSpan(0, DirectPerBlock * blocks.Count);
         direct.Clear();
         long directSent = 0, directStored = 0, directCpu = 0;
         for (var i = 0; i < blocks.Count; i++)
@@ -374,12 +374,12 @@ public sealed class CarbonMeter
                 continue;
             }
             var tally = _entries.Remove(b.LogIndex, out var t) ? t : default;
-            direct[Direct4 * i] = Rounds(tally.Appends);
-            direct[(Direct4 * i) + 1] = Direct(tally.SentBytes, open.PeerBytesSent, ref directSent);
-            direct[(Direct4 * i) + 2] = Direct(tally.LogBytes + b.StoredBytes, open.StoredBytes, ref directStored);
+            direct[DirectPerBlock * i] = Rounds(tally.Appends);
+            direct[(DirectPerBlock * i) + 1] = Direct(tally.SentBytes, open.PeerBytesSent, ref directSent);
+            direct[(DirectPerBlock * i) + 2] = Direct(tally.LogBytes + b.StoredBytes, open.StoredBytes, ref directStored);
             // Never more CPU than the processors could spend in the block's share of the wall time (the leader checks it).
             var wallShare = (long)((Int128)wall * b.TransactionCount / transactions);
-            direct[(Direct4 * i) + 3] = Direct(Math.Min(b.ApplyCpuMicros, wallShare * _source.Vcpus), cpu, ref directCpu);
+            direct[(DirectPerBlock * i) + 3] = Direct(Math.Min(b.ApplyCpuMicros, wallShare * _source.Vcpus), cpu, ref directCpu);
         }
         var pool = open.PooledRounds;
         _settled.Clear();
@@ -411,16 +411,16 @@ public sealed class CarbonMeter
             }
             var last = ++n == withTransactions;
             result[n - 1] = new BlockUsage(b.Height, b.TransactionCount, new MeterUsage(
-                direct[(Direct4 * i) + 3] + shares.Take(0, cpuRest, b.TransactionCount, last),
+                direct[(DirectPerBlock * i) + 3] + shares.Take(0, cpuRest, b.TransactionCount, last),
                 shares.Take(1, wall, b.TransactionCount, last),
                 sample.ResidentBytes,
                 _source.Vcpus,
                 utilization,
-                direct[(Direct4 * i) + 1] + shares.Take(2, sentRest, b.TransactionCount, last),
+                direct[(DirectPerBlock * i) + 1] + shares.Take(2, sentRest, b.TransactionCount, last),
                 shares.Take(3, open.PeerBytesReceived, b.TransactionCount, last),
                 shares.Take(4, open.IngressBytes, b.TransactionCount, last),
-                direct[(Direct4 * i) + 2] + shares.Take(5, storedRest, b.TransactionCount, last),
-                direct[Direct4 * i] + shares.Take(6, pool, b.TransactionCount, last),
+                direct[(DirectPerBlock * i) + 2] + shares.Take(5, storedRest, b.TransactionCount, last),
+                direct[DirectPerBlock * i] + shares.Take(6, pool, b.TransactionCount, last),
                 _validators,
                 _storageReplicas,
                 _provisionedVcpus,

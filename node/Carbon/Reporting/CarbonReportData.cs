@@ -62,13 +62,8 @@ public sealed class CarbonReportData(CarbonLedger ledger, CarbonBudgetOptions bu
     public BudgetFigures? Budget(PeriodFigures period, PeriodGranularity granularity)
     {
         ArgumentNullException.ThrowIfNull(period);
-        var (name, grams) = granularity switch
-        {
-            PeriodGranularity.Day => ("day", _budget.GramsPerDay),
-            PeriodGranularity.Month => ("month", _budget.GramsPerMonth),
-            _ => ("hour", 0.0),
-        };
-        return grams > 0 ? new BudgetFigures(name, period.Label, grams, period.LocationGrams) : null;
+        var grams = BudgetGrams(granularity);
+        return grams > 0 ? new BudgetFigures(granularity == PeriodGranularity.Day ? "day" : "month", period.Label, grams, period.LocationGrams) : null;
     }
 
     /// <summary>Today's and this month's budgets (UTC) with what they used so far, where configured.</summary>
@@ -77,30 +72,34 @@ public sealed class CarbonReportData(CarbonLedger ledger, CarbonBudgetOptions bu
         var budgets = new List<BudgetFigures>(2);
         foreach (var g in (ReadOnlySpan<PeriodGranularity>)[PeriodGranularity.Day, PeriodGranularity.Month])
         {
-            var start = PeriodFiguresBuilder.Floor(Now, g);
-            if ((g == PeriodGranularity.Day ? _budget.GramsPerDay : _budget.GramsPerMonth) > 0
-                && Budget(Periods(new PeriodRange(g, start, PeriodFiguresBuilder.Next(start, g)))[0], g) is { } b)
+            if (BudgetGrams(g) > 0)
             {
-                budgets.Add(b);
+                var start = PeriodFiguresBuilder.Floor(Now, g);
+                budgets.Add(Budget(Periods(new PeriodRange(g, start, PeriodFiguresBuilder.Next(start, g)))[0], g)!);
             }
         }
         return budgets;
     }
+
+    private double BudgetGrams(PeriodGranularity granularity) => granularity switch
+    {
+        PeriodGranularity.Day => _budget.GramsPerDay,
+        PeriodGranularity.Month => _budget.GramsPerMonth,
+        _ => 0,
+    };
 
     /// <summary>Every committed offset record, in the order recorded.</summary>
     /// <exception cref="Ledger.CorruptRecordException">A stored record fails its check.</exception>
     public IEnumerable<OffsetRecord> Offsets() => _ledger.Offsets.ReadAll().Select(Record);
 
     /// <summary>The net position over every committed record: the footprint to date beside every retired offset.</summary>
-    public NetPosition Position()
+    public NetPosition Position() => Position(_ledger.Offsets.ReadAll().Sum(o => o.Offset.Tonnes));
+
+    /// <summary>The footprint to date beside <paramref name="offsetTonnes"/> retired (a caller that read the offsets already).</summary>
+    public NetPosition Position(double offsetTonnes)
     {
         var totals = _ledger.ReadTotals();
-        var offsets = 0.0;
-        foreach (var o in _ledger.Offsets.ReadAll())
-        {
-            offsets += o.Offset.Tonnes;
-        }
-        return new NetPosition(totals.Summary.TotalGrams / GramsPerTonne, totals.Summary.MarketGrams / GramsPerTonne, offsets);
+        return new NetPosition(totals.Summary.TotalGrams / GramsPerTonne, totals.Summary.MarketGrams / GramsPerTonne, offsetTonnes);
     }
 
     /// <summary>

@@ -114,7 +114,7 @@ public static class PeriodFiguresBuilder
             s.MarketGrams,
             s.OperationalGrams,
             s.EmbodiedGrams,
-            new EnergyFigures(s.CpuKwh, s.MemoryKwh, s.NetworkKwh, s.StorageKwh, s.ConsensusKwh, s.FacilityKwh),
+            EnergyFigures.Of(s),
             sum?.PresentReadings ?? 0,
             sum?.MissingReadings ?? 0);
     }

@@ -73,7 +73,8 @@ public sealed class ReportModelBuilder(CarbonReportData data, CarbonLedger ledge
         var dayEnd = PeriodFiguresBuilder.Next(PeriodFiguresBuilder.Floor(now, PeriodGranularity.Day), PeriodGranularity.Day);
         var hours = _data.Periods(new PeriodRange(PeriodGranularity.Hour, hourEnd.AddHours(-24), hourEnd));
         var days = _data.Periods(new PeriodRange(PeriodGranularity.Day, dayEnd.AddDays(-30), dayEnd));
-        var s = _ledger.ReadTotals().Summary;
+        var totals = _ledger.ReadTotals();
+        var s = totals.Summary;
         var today = days[^1];
         return new DashboardModel(
             _sources.ChainId,
@@ -82,9 +83,9 @@ public sealed class ReportModelBuilder(CarbonReportData data, CarbonLedger ledge
             hours,
             days,
             Heatmap(hourEnd),
-            Ranking(now.AddHours(-24).ToUnixTimeMilliseconds()),
+            Ranking(now.AddHours(-24).ToUnixTimeMilliseconds(), totals.LastHeight),
             _data.Position(),
-            new EnergyFigures(s.CpuKwh, s.MemoryKwh, s.NetworkKwh, s.StorageKwh, s.ConsensusKwh, s.FacilityKwh),
+            EnergyFigures.Of(s),
             _data.Budget(today, PeriodGranularity.Day));
     }
 
@@ -149,9 +150,8 @@ public sealed class ReportModelBuilder(CarbonReportData data, CarbonLedger ledge
         return lo;
     }
 
-    private List<RankedTransaction> Ranking(long sinceMs)
+    private List<RankedTransaction> Ranking(long sinceMs, ulong last)
     {
-        var last = _ledger.ReadTotals().LastHeight;
         var from = last > MaxRankedViews ? last - MaxRankedViews + 1 : 1;
         // The costliest blocks of the window by gCO2e per transaction; each of their transactions carries that figure.
         var top = new List<CarbonBlockView>(RankedTransactions + 1);

@@ -6,6 +6,13 @@ public sealed record EnergyFigures(double CpuKwh, double MemoryKwh, double Netwo
     /// <summary>No energy.</summary>
     public static readonly EnergyFigures Zero = new(0, 0, 0, 0, 0, 0);
 
+    /// <summary>The energy by component of summed carbon records.</summary>
+    public static EnergyFigures Of(CarbonSummary s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        return new(s.CpuKwh, s.MemoryKwh, s.NetworkKwh, s.StorageKwh, s.ConsensusKwh, s.FacilityKwh);
+    }
+
     /// <summary>The IT energy: processors, memory, network, storage and consensus.</summary>
     public double ItKwh => CpuKwh + MemoryKwh + NetworkKwh + StorageKwh + ConsensusKwh;
 }
